@@ -1,0 +1,373 @@
+"""config.yaml: the one file a technician edits.
+
+Every key is declared once in SCHEMA (type check, conversion, default), so
+validation, defaults and "did you mean" all come from the same table. Every
+problem is reported at once as FILE:LINE: key.path: message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk import yamlfile
+from kiosk.problems import InvalidInput, Problem, Problems
+
+DEVICE_ID = re.compile(r"^[a-z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    path: Path | None
+    url: str | None
+    report_url: str | None
+    token_file: Path | None
+    ca_file: Path | None
+    poll_seconds: float
+    public_key: str | None
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    size: tuple[int, int] | None  # None: the screen's native size
+    rotation: int
+    font: str
+    fit: str
+    crossfade_ms: int
+    power: object | None  # filled by kiosk.power when configured
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    path: Path
+    max_mb: int
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    host: str
+    port: int
+    token_file: Path | None
+    heartbeat_seconds: float
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    timezone: str
+
+
+@dataclass(frozen=True)
+class SpeechConfig:
+    voice: str
+    rate: int
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path
+    device: DeviceConfig
+    source: SourceConfig
+    display: DisplayConfig
+    cache: CacheConfig
+    health: HealthConfig
+    schedule: ScheduleConfig
+    speech: SpeechConfig
+
+    @property
+    def report_url(self) -> str | None:
+        return self.source.report_url or self.source.url
+
+
+class _Invalid(Exception):
+    """A single value is wrong; the message says what is expected."""
+
+
+# --- value converters: (value, config_dir) -> converted, or raise _Invalid ---
+
+Converter = Callable[[object, Path], object]
+
+
+def _string(value: object, _base: Path) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid(f"expected text, got {_kind(value)}")
+    text = str(value).strip()
+    if not text:
+        raise _Invalid("must not be empty")
+    return text
+
+
+def _device_id(value: object, base: Path) -> str:
+    text = _string(value, base)
+    if not DEVICE_ID.match(text):
+        raise _Invalid(f"{text!r} must use only a-z, 0-9 and '-' (e.g. ubnd-xa-an-khuong)")
+    return text
+
+
+def _path(value: object, base: Path) -> Path:
+    text = _string(value, base)
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _existing_file(value: object, base: Path) -> Path:
+    path = _path(value, base)
+    if not path.is_file():
+        raise _Invalid(f"file {str(path)!r} does not exist")
+    return path
+
+
+def _existing_dir(value: object, base: Path) -> Path:
+    path = _path(value, base)
+    if not path.is_dir():
+        raise _Invalid(f"folder {str(path)!r} does not exist")
+    return path
+
+
+def _url(value: object, base: Path) -> str:
+    text = _string(value, base)
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+    return text if text.endswith("/") else text + "/"
+
+
+def _number(low: float, high: float, integer: bool = False) -> Converter:
+    def convert(value: object, _base: Path) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Invalid(f"expected a number, got {_kind(value)}")
+        if integer and not float(value).is_integer():
+            raise _Invalid("expected a whole number")
+        if not low <= value <= high:
+            raise _Invalid(f"must be between {low:g} and {high:g}, got {value:g}")
+        return int(value) if integer else float(value)
+
+    return convert
+
+
+def _choice(*choices: object) -> Converter:
+    def convert(value: object, _base: Path) -> object:
+        if value not in choices or isinstance(value, bool):
+            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {value!r}")
+        return value
+
+    return convert
+
+
+def _size(value: object, _base: Path) -> tuple[int, int] | None:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return None
+    match = re.fullmatch(r"(\d{2,5})\s*x\s*(\d{2,5})", text)
+    if not match:
+        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {value!r}")
+    w, h = int(match[1]), int(match[2])
+    if not (64 <= w <= 16384 and 64 <= h <= 16384):
+        raise _Invalid(f"{w}x{h} is outside 64..16384 pixels")
+    return w, h
+
+
+def _listen(value: object, _base: Path) -> tuple[str, int]:
+    text = str(value).strip()
+    match = re.fullmatch(r"\[?([^\[\]\s]*?)\]?:(\d{1,5})", text)
+    if not match or not 0 <= int(match[2]) <= 65535:
+        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {value!r}")
+    return match[1] or "0.0.0.0", int(match[2])
+
+
+def _timezone(value: object, base: Path) -> str:
+    text = _string(value, base)
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f"unknown time zone {text!r} (e.g. Asia/Ho_Chi_Minh)") from None
+    return text
+
+
+def _power(value: object, base: Path) -> object:
+    # Parsed by kiosk.power, which owns the meaning of the screen schedule.
+    from kiosk import power
+
+    try:
+        return power.parse_config(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+@dataclass(frozen=True)
+class Key:
+    convert: Converter
+    default: object = None
+    required: bool = False
+
+
+_MISSING = object()
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "device": {
+        "id": Key(_device_id, required=True),
+        "name": Key(_string, required=True),
+    },
+    "source": {
+        "path": Key(_existing_dir),
+        "url": Key(_url),
+        "report_url": Key(_url),
+        "token_file": Key(_existing_file),
+        "ca_file": Key(_existing_file),
+        "poll_seconds": Key(_number(5, 86400), 60.0),
+        "public_key": Key(_string),
+    },
+    "display": {
+        "size": Key(_size, "auto"),
+        "rotation": Key(_choice(0, 90, 180, 270), 0),
+        "font": Key(_string, "auto"),
+        "fit": Key(_choice("fit", "fill"), "fit"),
+        "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
+        "power": Key(_power),
+    },
+    "cache": {
+        "path": Key(_path, "media_cache"),
+        "max_mb": Key(_number(16, 1_000_000, integer=True), 2048),
+    },
+    "health": {
+        "listen": Key(_listen, "127.0.0.1:9110"),
+        "token_file": Key(_existing_file),
+        "heartbeat_seconds": Key(_number(5, 86400), 60.0),
+    },
+    "schedule": {
+        "timezone": Key(_timezone, "Asia/Ho_Chi_Minh"),
+    },
+    "speech": {
+        "voice": Key(_string, "vi"),
+        "rate": Key(_number(80, 450, integer=True), 150),
+    },
+}
+
+
+def _did_you_mean(word: object, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(choices)}"
+
+
+def validate(data: object, file: Path) -> Config:
+    """Turn parsed YAML into a Config, or raise InvalidInput with every problem."""
+    problems = Problems(str(file))
+    base = file.parent.resolve()
+    root = data if data is not None else yamlfile.LineDict()
+    if not isinstance(root, dict):
+        problems.add(1, "", "the file must be a mapping of sections (device:, source:, …)")
+        raise InvalidInput(problems.items)
+    line_of = root.line_of if isinstance(root, yamlfile.LineDict) else (lambda _k: None)
+
+    values: dict[str, dict[str, object]] = {}
+    for section in root:
+        if section not in SCHEMA:
+            problems.add(line_of(section), str(section), "unknown section" + _did_you_mean(section, list(SCHEMA)))
+    for section, keys in SCHEMA.items():
+        body = root.get(section)
+        section_line = line_of(section)
+        if body is None:
+            body = yamlfile.LineDict()
+            body.line, body.key_lines = section_line or 1, {}
+        if not isinstance(body, dict):
+            problems.add(section_line, section, f"expected a mapping of keys, got {_kind(body)}")
+            body = yamlfile.LineDict()
+            body.line, body.key_lines = section_line or 1, {}
+        key_line = body.line_of if isinstance(body, yamlfile.LineDict) else (lambda _k: section_line)
+        for key in body:
+            if key not in keys:
+                problems.add(key_line(key), f"{section}.{key}", "unknown key" + _did_you_mean(key, list(keys)))
+        converted: dict[str, object] = {}
+        for key, spec in keys.items():
+            raw = body.get(key, _MISSING)
+            if raw is _MISSING or raw is None:
+                if spec.required:
+                    problems.add(section_line or 1, f"{section}.{key}", "is required")
+                    converted[key] = None
+                    continue
+                raw = spec.default
+                if raw is None:
+                    converted[key] = None
+                    continue
+            try:
+                converted[key] = spec.convert(raw, base)
+            except _Invalid as exc:
+                problems.add(key_line(key), f"{section}.{key}", str(exc))
+                converted[key] = None
+        values[section] = converted
+
+    src = values["source"]
+    if src["path"] is not None and src["url"] is not None:
+        problems.add(
+            root["source"].line_of("url") if isinstance(root.get("source"), yamlfile.LineDict) else None,
+            "source.url",
+            "source.path and source.url exclude each other: keep one",
+        )
+    elif src["path"] is None and src["url"] is None and not any(
+        p.path in ("source.path", "source.url") for p in problems
+    ):
+        problems.add(line_of("source") or 1, "source", "set source.path (a local folder) or source.url (a server)")
+    if problems:
+        raise InvalidInput(problems.items)
+
+    return Config(
+        file=file.resolve(),
+        device=DeviceConfig(**values["device"]),
+        source=SourceConfig(**values["source"]),
+        display=DisplayConfig(**values["display"]),
+        cache=CacheConfig(**values["cache"]),
+        health=HealthConfig(
+            host=values["health"]["listen"][0],
+            port=values["health"]["listen"][1],
+            token_file=values["health"]["token_file"],
+            heartbeat_seconds=values["health"]["heartbeat_seconds"],
+        ),
+        schedule=ScheduleConfig(**values["schedule"]),
+        speech=SpeechConfig(**values["speech"]),
+    )
+
+
+def load(path: Path) -> Config:
+    """Read and validate a config file; raise InvalidInput with every problem."""
+    try:
+        data = yamlfile.load(path)
+    except yamlfile.YamlError as exc:
+        raise InvalidInput([exc.problem]) from None
+    return validate(data, path)
+
+
+def find(explicit: str | None) -> Path:
+    """SPEC order: -c PATH, then ./config.yaml, then /etc/kiosk/config.yaml."""
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path("config.yaml"), Path("/etc/kiosk/config.yaml")):
+        if candidate.is_file():
+            return candidate
+    return Path("config.yaml")
+
+
+def problem_for_missing(path: Path) -> Problem:
+    return Problem(str(path), None, "", "config file not found (give one with -c PATH)")

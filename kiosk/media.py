@@ -1,0 +1,54 @@
+"""Image files from outside: checked at the border before a slide may use them."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
+MAX_PIXELS = 120_000_000  # a JPEG this big is decoded in draft mode; anything larger is a bomb
+MAX_PIXELS_OTHER = 50_000_000  # formats without draft mode are decoded in full
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+
+
+def probe(path: Path) -> ImageInfo:
+    """Read an image's header; ValueError with a user-facing reason when unusable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                fmt, (width, height) = image.format or "?", image.size
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError("image too large (decompression bomb)") from None
+    except OSError as exc:
+        raise ValueError(f"not a readable image ({exc.__class__.__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
+        raise ValueError(f"not a readable image ({exc})") from None
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported image format {fmt}; use JPEG, PNG, WebP or GIF")
+    limit = MAX_PIXELS if fmt == "JPEG" else MAX_PIXELS_OTHER
+    if width * height > limit:
+        raise ValueError(f"image too large ({width}x{height} pixels, at most {limit // 1_000_000} megapixels)")
+    if width < 1 or height < 1:
+        raise ValueError("image has no pixels")
+    return ImageInfo(fmt, width, height)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

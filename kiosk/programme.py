@@ -1,0 +1,231 @@
+"""The programme: the validated list of slides a board plays.
+
+Two borders build it: an authoring folder's programme.yaml (here) and a
+synced manifest.json (kiosk.manifest). Everything downstream works on these
+frozen objects only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk import media, window, yamlfile
+from kiosk.problems import InvalidInput, Problem, Problems
+
+SLIDE_ID = re.compile(r"^[a-z0-9-]+$")
+TYPES = ("text", "image")
+PRIORITIES = ("normal", "priority", "emergency")
+FITS = ("fit", "fill")
+MAX_DURATION = 3600
+PROGRAMME_FILE = "programme.yaml"
+
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + window.KEYS
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    sha256: str
+    size: int
+    path: Path  # where the verified bytes are on this device
+    name: str  # as the editor wrote it, for messages
+
+
+@dataclass(frozen=True)
+class Slide:
+    id: str
+    type: str
+    title: str = ""
+    body: str = ""
+    image: MediaRef | None = None
+    duration: float = 10.0
+    priority: str = "normal"
+    window: window.Window = window.ALWAYS
+    speak: bool = False
+    fit: str | None = None  # None: display.fit
+
+
+@dataclass(frozen=True)
+class Programme:
+    slides: tuple[Slide, ...]
+    version: str  # a digest of everything that affects what is shown
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+
+
+EMPTY = Programme(slides=(), version="empty")
+
+
+def nfc(text: str) -> str:
+    """Vietnamese typed on different keyboards arrives composed or decomposed; render one form."""
+    return unicodedata.normalize("NFC", text)
+
+
+def version_of(slides: tuple[Slide, ...]) -> str:
+    def plain(slide: Slide) -> dict:
+        w = slide.window
+        return {
+            "id": slide.id, "type": slide.type, "title": slide.title, "body": slide.body,
+            "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
+            "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
+            "window": repr(w),
+        }
+
+    blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("expected text")
+    return nfc(str(value)).strip()
+
+
+def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems, index: int,
+                resolve_media=None) -> Slide | None:
+    """One slide from its YAML mapping; None (with problems) when it cannot play.
+
+    `resolve_media(name, line, where)` returns a MediaRef or None; it is the
+    only part that differs between an authoring folder and other sources.
+    """
+    where = f"slides[{index}]"
+    if not isinstance(raw, dict):
+        problems.add(line, where, "expected a mapping (id:, type:, …)")
+        return None
+    line_of = raw.line_of if isinstance(raw, yamlfile.LineDict) else (lambda _k: line)
+    sid = raw.get("id")
+    if isinstance(sid, str) and SLIDE_ID.match(sid):
+        where = f"slides[{index}] ({sid})"
+    ok = True
+
+    def bad(key: str, message: str) -> None:
+        nonlocal ok
+        ok = False
+        problems.add(line_of(key), f"{where}.{key}" if key else where, message)
+
+    for key in raw:
+        if key not in SLIDE_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), SLIDE_KEYS, n=1)
+            bad(key, "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SLIDE_KEYS)}"))
+    if sid is None:
+        bad("id", "is required (a-z, 0-9 and '-')")
+    elif not isinstance(sid, str) or not SLIDE_ID.match(sid):
+        bad("id", f"{sid!r} must use only a-z, 0-9 and '-'")
+    kind = raw.get("type", "image" if "file" in raw else "text")
+    if kind not in TYPES:
+        bad("type", f"must be text or image, got {kind!r}")
+    title = body = ""
+    try:
+        title = _text(raw.get("title", ""))
+    except ValueError as exc:
+        bad("title", str(exc))
+    try:
+        body = _text(raw.get("body", ""))
+    except ValueError as exc:
+        bad("body", str(exc))
+    if kind == "text" and not title and not body and ok:
+        bad("", "a text slide needs a title or a body")
+    duration = raw.get("duration", 10)
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
+        bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {duration!r}")
+        duration = 10
+    priority = raw.get("priority", "normal")
+    if priority not in PRIORITIES:
+        bad("priority", f"must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+    speak = raw.get("speak", False)
+    if not isinstance(speak, bool):
+        bad("speak", f"must be true or false, got {speak!r}")
+    fit = raw.get("fit")
+    if fit is not None and fit not in FITS:
+        bad("fit", f"must be fit or fill, got {fit!r}")
+    when = window.parse(raw, line_of, problems, where)
+    if when is None:
+        ok = False
+    image = None
+    if kind == "image":
+        name = raw.get("file")
+        if not isinstance(name, str) or not name.strip():
+            bad("file", "an image slide needs file: (a path inside the folder)")
+        elif ok and resolve_media is not None:
+            image = resolve_media(name.strip(), line_of("file"), f"{where}.file")
+            if image is None:
+                ok = False
+    if not ok:
+        return None
+    return Slide(
+        id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
+        priority=priority, window=when, speak=speak, fit=fit,
+    )
+
+
+def folder_media(folder: Path, problems: Problems):
+    """A media resolver for an authoring folder: files must stay inside it."""
+    root = folder.resolve()
+    hashes: dict[Path, MediaRef] = {}
+
+    def resolve(name: str, line: int, where: str) -> MediaRef | None:
+        candidate = (root / name).resolve()
+        if Path(name).is_absolute() or not candidate.is_relative_to(root):
+            problems.add(line, where, f"{name!r} must be a path inside the folder {str(root)!r}")
+            return None
+        if not candidate.is_file():
+            problems.add(line, where, f"file {name!r} not found in {str(root)!r}")
+            return None
+        try:
+            media.probe(candidate)
+        except ValueError as exc:
+            problems.add(line, where, f"{name}: {exc}")
+            return None
+        if candidate not in hashes:
+            hashes[candidate] = MediaRef(media.sha256_file(candidate), candidate.stat().st_size, candidate, name)
+        return hashes[candidate]
+
+    return resolve
+
+
+def parse_document(data: object, filename: str, problems: Problems, resolve_media) -> tuple[Slide, ...]:
+    """The slides of a programme document; whole-document errors raise InvalidInput."""
+    if not isinstance(data, dict) or "slides" not in data:
+        raise InvalidInput([Problem(filename, 1, "slides", "programme.yaml must have slides: (a list of slides)")])
+    line_of = data.line_of if isinstance(data, yamlfile.LineDict) else (lambda _k: 1)
+    for key in data:
+        if key != "slides":
+            problems.add(line_of(key), str(key), "unknown key; programme.yaml has only slides:")
+    raw_slides = data["slides"]
+    if raw_slides is None:
+        raw_slides = []
+    if not isinstance(raw_slides, list):
+        raise InvalidInput([Problem(filename, line_of("slides"), "slides", "must be a list of slides")])
+    slides: list[Slide] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_slides):
+        line = raw_slides.line_of(index) if isinstance(raw_slides, yamlfile.LineList) else None
+        slide = parse_slide(raw, line, None, problems, index, resolve_media)
+        if slide is None:
+            continue
+        if slide.id in seen:
+            problems.add(line, f"slides[{index}].id", f"{slide.id!r} is already used by slides[{seen[slide.id]}]")
+            continue
+        seen[slide.id] = index
+        slides.append(slide)
+    return tuple(slides)
+
+
+def load_folder(folder: Path) -> Programme:
+    """An authoring folder as a Programme; bad slides are left out and listed in warnings.
+
+    Raises InvalidInput when the folder as a whole cannot be read.
+    """
+    path = folder / PROGRAMME_FILE
+    try:
+        data = yamlfile.load(path)
+    except yamlfile.YamlError as exc:
+        raise InvalidInput([exc.problem]) from None
+    problems = Problems(str(path))
+    slides = parse_document(data, str(path), problems, folder_media(folder, problems))
+    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems))

@@ -1,0 +1,102 @@
+"""YAML loading that remembers where each value came from.
+
+Error messages must name the line of the file a technician edited, so
+mappings and lists keep the line of every key and item. Only PyYAML's safe
+constructors are used (no arbitrary objects).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from kiosk.problems import Problem
+
+
+class LineDict(dict):
+    """A mapping that knows the line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict
+
+    def line_of(self, key) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose containers carry line numbers (1-based)."""
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value", key_node.start_mark
+            ) from None
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+
+
+class YamlError(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def loads(text: str, filename: str) -> object:
+    """Parse YAML text; syntax errors become a YamlError naming file and line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(Problem(filename, line, "", f"YAML syntax: {what}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(Problem(filename, None, "", f"YAML: {exc}")) from None
+
+
+def load(path: Path) -> object:
+    """Read and parse a YAML file; I/O and encoding errors become a YamlError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlError(Problem(str(path), None, "", f"cannot read: {exc.strerror or exc}")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError(Problem(str(path), line, "", "not valid UTF-8 text (save the file as UTF-8)")) from None
+    return loads(text, str(path))

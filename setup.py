@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+version = {}
+exec(Path("kiosk/version.py").read_text(encoding="utf-8"), version)
+
+setup(
+    name="kiosk",
+    version=version["__version__"],
+    description="Player for Vietnam's public electronic bulletin boards (bảng tin điện tử công cộng)",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="GPL-3.0-or-later",
+    python_requires=">=3.11",
+    packages=find_packages(include=["kiosk", "kiosk.*"]),
+    package_data={"kiosk": ["py.typed"]},
+    install_requires=[
+        "pygame-ce>=2.5",
+        "Pillow>=10",
+        "requests>=2.31",
+        "urllib3>=2",
+        "watchdog>=4",
+        "PyYAML>=6",
+        "prometheus-client>=0.20",
+        "cryptography>=42",
+        "segno>=1.6",
+        "tzdata",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5"],
+    },
+    entry_points={"console_scripts": ["kiosk=kiosk.cli:main"]},
+)
