@@ -1,0 +1,31 @@
+"""The current programme: one atomic pointer, swapped whole, never edited in place.
+
+Producers (the sync thread, the authoring-folder watcher) call `replace`; the
+player reads `get` at slide boundaries and is woken by `changed` so an
+emergency that arrives by sync goes on screen at once.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kiosk.programme import EMPTY, Programme
+
+
+class Current:
+    def __init__(self, programme: Programme = EMPTY, wake: threading.Event | None = None):
+        self._programme = programme
+        self._lock = threading.Lock()
+        self.changed = wake or threading.Event()
+
+    def get(self) -> Programme:
+        return self._programme
+
+    def replace(self, programme: Programme) -> bool:
+        """Make `programme` current; returns False (and wakes nobody) when nothing changed."""
+        with self._lock:
+            if programme.version == self._programme.version:
+                return False
+            self._programme = programme
+        self.changed.set()
+        return True
