@@ -91,9 +91,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     cfg = _load_config(args)
     if args.command == "run":
-        from kiosk import player
+        from kiosk import app
 
-        return player.run(cfg)
+        return app.run(cfg)
     if args.command == "render":
         from kiosk import preview
 

@@ -296,7 +296,7 @@ def validate(data: object, file: Path) -> Config:
             problems.add(section_line, section, f"expected a mapping of keys, got {_kind(body)}")
             body = yamlfile.LineDict()
             body.line, body.key_lines = section_line or 1, {}
-        key_line = body.line_of if isinstance(body, yamlfile.LineDict) else (lambda _k: section_line)
+        key_line = body.line_of if isinstance(body, yamlfile.LineDict) else (lambda _k, _l=section_line: _l)
         for key in body:
             if key not in keys:
                 problems.add(key_line(key), f"{section}.{key}", "unknown key" + _did_you_mean(key, list(keys)))

@@ -7,6 +7,7 @@ frozen objects only.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -108,10 +109,9 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
 
     for key in raw:
         if key not in SLIDE_KEYS:
-            import difflib
-
             close = difflib.get_close_matches(str(key), SLIDE_KEYS, n=1)
-            bad(key, "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SLIDE_KEYS)}"))
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SLIDE_KEYS)}"
+            bad(key, "unknown key" + hint)
     if sid is None:
         bad("id", "is required (a-z, 0-9 and '-')")
     elif not isinstance(sid, str) or not SLIDE_ID.match(sid):

@@ -23,4 +23,4 @@ def test_ready_reaches_a_path_socket(tmp_path):
 
 def test_without_systemd_nothing_is_sent():
     assert not Notifier("").ready()
-    assert not Notifier(str("/nonexistent/socket")).ready()
+    assert not Notifier("/nonexistent/socket").ready()

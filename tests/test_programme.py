@@ -83,7 +83,8 @@ def test_bad_slides_are_skipped_with_file_and_line_the_rest_plays(tmp_path):
     messages = [str(p) for p in prog.warnings]
     yaml_path = tmp_path / "programme.yaml"
     assert f"{yaml_path}:4: slides[1].id: 'Bad_Id' must use only a-z, 0-9 and '-'" in messages
-    assert any(m.startswith(f"{yaml_path}:7: slides[2] (missing).file: file 'images/none.jpg' not found") for m in messages)
+    missing = f"{yaml_path}:7: slides[2] (missing).file: file 'images/none.jpg' not found"
+    assert any(m.startswith(missing) for m in messages)
     assert any(m.startswith(f"{yaml_path}:9: slides[3] (broken).file: images/broken.jpg: not a readable image")
                for m in messages)
     assert any(":11: slides[4] (escape).file:" in m and "inside the folder" in m for m in messages)

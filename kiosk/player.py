@@ -1,0 +1,283 @@
+"""The render loop: one thread that owns the screen and only ever shows what is ready.
+
+It sleeps until the next thing to do (a slot ends, the schedule changes, a
+new programme arrives, the watchdog is due) and never redraws a still
+frame. Slides are drawn ahead of their slot by a single builder thread, so
+the loop itself only blits and flips.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+import zoneinfo
+from dataclasses import dataclass, replace
+
+from kiosk import playlist, schedule, timesync
+from kiosk.config import Config
+from kiosk.current import Current
+from kiosk.notify import Notifier
+from kiosk.programme import Programme, Slide
+from kiosk.status import Status
+
+log = logging.getLogger("kiosk.player")
+
+PUMP_SECONDS = 1.0  # wake at least this often to read display events and beat
+BUILD_WAIT_SECONDS = 3.0  # how long a due slot may wait for its frames before the old frame stays
+CLOCK_JUMP_SECONDS = 2.0
+
+
+@dataclass
+class Showing:
+    slide: Slide | None  # None: the idle screen
+    pages: list
+    page: int
+    page_end: float  # monotonic
+    slot_end: float  # monotonic
+    started_wall: dt.datetime
+    started_mono: float
+    version: str
+
+
+class Player:
+    def __init__(self, cfg: Config, screen, renderer, current: Current, status: Status,
+                 stop: threading.Event, plays=None, power=None, notifier: Notifier | None = None):
+        self.cfg = cfg
+        self.screen = screen
+        self.renderer = renderer
+        self.current = current
+        self.status = status
+        self.stop = stop
+        self.wake = current.changed
+        self.plays = plays
+        self.power = power
+        self.notifier = notifier or Notifier()
+        self.tz = zoneinfo.ZoneInfo(cfg.schedule.timezone)
+        self.builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="builder")
+        self._built: dict[tuple, concurrent.futures.Future] = {}
+        self.showing: Showing | None = None
+        self.plan: schedule.Plan | None = None
+        self.plan_version: str | None = None
+        self.flip_slips: list[float] = []  # seconds late per planned flip, for bench/
+        self._wall_offset = time.time() - time.monotonic()
+        self._ready_sent = False
+        self._next_watchdog = 0.0
+
+    # --- time -------------------------------------------------------------------------------
+    def now_local(self) -> dt.datetime:
+        return dt.datetime.now(self.tz).replace(tzinfo=None)
+
+    def now_aware(self) -> dt.datetime:
+        return dt.datetime.now(self.tz).replace(microsecond=0)
+
+    def _clock_jumped(self) -> bool:
+        offset = time.time() - time.monotonic()
+        jumped = abs(offset - self._wall_offset) > CLOCK_JUMP_SECONDS
+        self._wall_offset = offset
+        return jumped
+
+    # --- building frames (on the builder thread) -----------------------------------------------
+    def _key(self, slide: Slide | None, version: str) -> tuple:
+        if slide is None:
+            return ("idle", self.now_local().strftime("%Y-%m-%d %H:%M"))
+        return (slide.id, version)
+
+    def _build(self, slide: Slide | None) -> list:
+        if slide is None:
+            return [self.renderer.idle(self.cfg.device.name, self.now_local())]
+        return self.renderer.pages(slide)
+
+    def prebuild(self, slide: Slide | None, version: str) -> concurrent.futures.Future:
+        key = self._key(slide, version)
+        future = self._built.get(key)
+        if future is None:
+            future = self.builder.submit(self._build, slide)
+            self._built[key] = future
+            # Keep only a few slides' frames: each full-HD frame is 8 MB.
+            while len(self._built) > 3:
+                self._built.pop(next(iter(self._built)))
+        return future
+
+    def frames(self, slide: Slide | None, version: str, wait: float) -> list | None:
+        future = self.prebuild(slide, version)
+        try:
+            return future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a slide that cannot be drawn is skipped, not fatal
+            log.error("slide %s cannot be drawn: %s", slide.id if slide else "idle", exc)
+            self.status.set_error(f"slide:{slide.id if slide else 'idle'}", str(exc))
+            self._built.pop(self._key(slide, version), None)
+            return []
+
+    # --- decisions ----------------------------------------------------------------------------
+    def replan(self, programme: Programme) -> None:
+        trusted = timesync.clock_trusted()
+        self.plan = schedule.plan(programme, self.now_local(), dates_trusted=trusted)
+        self.plan_version = programme.version
+        self.status.update(
+            content_version=programme.version,
+            slide_count=len(programme.slides),
+            content_warnings=tuple(str(w) for w in programme.warnings),
+            clock_synced=trusted,
+            emergency=bool(self.plan.emergency),
+        )
+
+    def _plan_expired(self) -> bool:
+        return self.plan is None or (self.plan.next_change is not None and self.now_local() >= self.plan.next_change)
+
+    def _seconds_until_plan_change(self) -> float:
+        if self.plan is None or self.plan.next_change is None:
+            return float("inf")
+        return max(0.0, (self.plan.next_change - self.now_local()).total_seconds())
+
+    # --- showing ------------------------------------------------------------------------------
+    def _record_play(self, showing: Showing, cut_short: bool) -> None:
+        if self.plays is None or showing.slide is None:
+            return
+        from kiosk.plays import Play
+
+        ended = self.now_aware()
+        self.plays.record(
+            Play(
+                id=uuid.uuid4().hex,
+                slide_id=showing.slide.id,
+                started_at=showing.started_wall.isoformat(),
+                ended_at=ended.isoformat(),
+                duration_s=round(time.monotonic() - showing.started_mono, 3),
+                cut_short=cut_short,
+                content_version=showing.version,
+            )
+        )
+
+    def _start(self, slide: Slide | None, pages: list, transition: bool, planned: float | None) -> None:
+        now = time.monotonic()
+        if self.showing is not None:
+            self._record_play(self.showing, cut_short=now < self.showing.slot_end - 0.5)
+        duration = slide.duration if slide is not None else 60.0
+        per_page = duration / max(1, len(pages))
+        old = self.showing.pages[self.showing.page] if self.showing and self.showing.pages else None
+        if transition and old is not None and self.cfg.display.crossfade_ms > 0:
+            self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
+        else:
+            self.screen.show(pages[0])
+        flipped = time.monotonic()
+        if planned is not None:
+            self.flip_slips.append(max(0.0, flipped - planned))
+        if slide is None:  # the idle clock turns at the next minute
+            seconds = 60 - self.now_local().second
+            per_page = duration = float(seconds)
+        self.showing = Showing(
+            slide=slide, pages=pages, page=0, page_end=now + per_page, slot_end=now + duration,
+            started_wall=self.now_aware(), started_mono=flipped,
+            version=self.current.get().version,
+        )
+        self.status.update(current_slide=slide.id if slide else None)
+        try:
+            from kiosk import metrics
+
+            metrics.slide_changed()
+        except (ImportError, AttributeError):
+            pass
+        if not self._ready_sent:
+            self._ready_sent = True
+            self.notifier.ready(f"playing {slide.id if slide else 'idle screen'}")
+            log.info("first frame on screen: %s", slide.id if slide else "idle screen")
+
+    def advance(self, planned: float | None, interrupt: bool = False) -> None:
+        """Put the next slide on screen; keep the current frame if the next one is not ready."""
+        programme = self.current.get()
+        if self.plan_version != programme.version or self._plan_expired():
+            self.replan(programme)
+        assert self.plan is not None
+        previous = self.showing.slide.id if self.showing and self.showing.slide else None
+        tried: set[str] = set()
+        while True:
+            slide = playlist.next_slide(self.plan.emergency, self.plan.loop, previous)
+            if slide is not None and slide.id in tried:
+                slide = None  # every candidate failed to draw: idle screen
+            wait = BUILD_WAIT_SECONDS if self.showing is not None else 30.0
+            pages = self.frames(slide, programme.version, wait)
+            if pages is None:  # not ready in time: keep what is on screen a little longer
+                log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
+                if self.showing is not None:
+                    self.showing.slot_end = self.showing.page_end = time.monotonic() + 1.0
+                    return
+                continue
+            if pages or slide is None:
+                break
+            tried.add(slide.id)
+            previous = slide.id
+        emergency = slide is not None and slide.priority == "emergency"
+        self._start(slide, pages, transition=not (interrupt or emergency), planned=planned)
+        upcoming = playlist.next_slide(self.plan.emergency, self.plan.loop, slide.id if slide else None)
+        if upcoming is not None and (slide is None or upcoming.id != slide.id):
+            self.prebuild(upcoming, programme.version)
+
+    def next_page(self) -> None:
+        showing = self.showing
+        assert showing is not None
+        showing.page += 1
+        self.screen.show(showing.pages[showing.page])
+        per_page = (showing.slot_end - showing.page_end) / max(1, len(showing.pages) - showing.page)
+        showing.page_end = time.monotonic() + per_page
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Play until `stop` is set. Returns 0 on a clean stop, 1 when the display is lost."""
+        self.advance(planned=None)
+        while not self.stop.is_set():
+            now = time.monotonic()
+            changed = self.wake.is_set()
+            self.wake.clear()
+            programme = self.current.get()
+            if changed or self._clock_jumped() or self._plan_expired():
+                if programme.version != self.plan_version or self._plan_expired() or changed:
+                    self.replan(programme)
+                assert self.plan is not None and self.showing is not None
+                if playlist.must_interrupt(self.plan.emergency, self.showing.slide):
+                    self.advance(planned=None, interrupt=True)
+                elif self.showing.slide is None and playlist.playable(self.plan.emergency, self.plan.loop):
+                    self.advance(planned=None)  # content arrived: leave the idle screen at once
+            showing = self.showing
+            assert showing is not None
+            if now >= showing.slot_end:
+                self.advance(planned=showing.slot_end)
+            elif now >= showing.page_end and showing.page + 1 < len(showing.pages):
+                self.next_page()
+            if not self.screen.pump():
+                log.error("the display was lost; exiting so that systemd restarts the player")
+                self.status.update(display_ok=False)
+                return 1
+            self._watchdog()
+            showing = self.showing
+            more_pages = showing.page + 1 < len(showing.pages)
+            deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
+            timeout = min(deadline - time.monotonic(), self._seconds_until_plan_change(), PUMP_SECONDS)
+            self.status.beat(time.monotonic() + max(timeout, 0) + PUMP_SECONDS)
+            if timeout > 0:
+                self.wake.wait(timeout)
+        if self.showing is not None:
+            self._record_play(self.showing, cut_short=time.monotonic() < self.showing.slot_end - 0.5)
+        self.builder.shutdown(wait=False, cancel_futures=True)
+        return 0
+
+    def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval
+        if interval is not None and time.monotonic() >= self._next_watchdog:
+            self.notifier.watchdog()
+            self._next_watchdog = time.monotonic() + interval
+
+
+def without_unpreparable(programme: Programme, problems: dict[str, str]) -> Programme:
+    """Drop slides whose media could not be prepared, and say why in the programme's warnings."""
+    if not problems:
+        return programme
+    from kiosk.problems import Problem
+
+    warnings = programme.warnings + tuple(Problem(sid, None, "", msg) for sid, msg in problems.items())
+    return replace(programme, slides=tuple(s for s in programme.slides if s.id not in problems), warnings=warnings)
