@@ -1,0 +1,90 @@
+"""`kiosk render`: what would play at a moment, drawn by the same code as the screen, to PNG files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from kiosk import programme as programmemod
+from kiosk import schedule
+from kiosk.config import Config
+from kiosk.problems import InvalidInput
+
+log = logging.getLogger("kiosk.render")
+
+DEFAULT_SIZE = (1920, 1080)
+
+
+def logical_size(cfg: Config, size: tuple[int, int] | None) -> tuple[int, int]:
+    """The size as the audience sees it: --size as given, else display.size turned by display.rotation."""
+    if size is not None:
+        return size
+    width, height = cfg.display.size or DEFAULT_SIZE
+    return (height, width) if cfg.display.rotation in (90, 270) else (width, height)
+
+
+def load_programme(cfg: Config) -> programmemod.Programme:
+    if cfg.source.path is not None:
+        loaded = programmemod.load_folder(cfg.source.path)
+        for warning in loaded.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return loaded
+    from kiosk import sync
+
+    cached = sync.load_cached(cfg)
+    if cached is None:
+        raise InvalidInput([])  # handled by the caller: nothing synced yet
+    return cached
+
+
+def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int] | None) -> list[Path]:
+    """Write NN-<slide id>.png per slide in play order; extra pages of long notices go to OUT/pages/."""
+    from kiosk import prepare
+    from kiosk.render.slide import Renderer
+
+    try:
+        programme = load_programme(cfg)
+    except InvalidInput as exc:
+        if exc.problems:
+            raise
+        print("nothing synced yet: run `kiosk sync --once` first", file=sys.stderr)
+        return []
+    size = logical_size(cfg, size)
+    cache_dir = Path(cfg.cache.path)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = cache_dir / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        cache_dir = Path(tempfile.mkdtemp(prefix="kiosk-render-"))
+    problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir)
+    for slide_id, message in problems.items():
+        print(f"warning: slide {slide_id} skipped: {message}", file=sys.stderr)
+    from kiosk.player import without_unpreparable
+
+    programme = without_unpreparable(programme, problems)
+    plan = schedule.plan(programme, at, dates_trusted=True)
+    slides = plan.emergency or plan.loop
+    if not slides:
+        print(f"nothing would play at {at.isoformat(timespec='minutes')}", file=sys.stderr)
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(size, cfg.display, cache_dir)
+    paths = []
+    import pygame
+
+    for number, slide in enumerate(slides, start=1):
+        pages = renderer.pages(slide)
+        path = out / f"{number:02d}-{slide.id}.png"
+        pygame.image.save(pages[0], str(path))
+        paths.append(path)
+        for index, page in enumerate(pages[1:], start=2):
+            (out / "pages").mkdir(exist_ok=True)
+            pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index}.png"))
+        if len(pages) > 1:
+            print(f"note: {slide.id} has {len(pages)} pages; pages 2+ are in {out / 'pages'}", file=sys.stderr)
+    return paths
