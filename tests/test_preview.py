@@ -1,0 +1,49 @@
+"""`kiosk render`: PNG previews of what would play, named in play order."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pygame
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def render(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "render", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "dummy"},
+    )
+
+
+def test_render_demo(tmp_path):
+    (tmp_path / "demo").symlink_to(ROOT / "demo")
+    (tmp_path / "config.yaml").write_text(
+        "device: {id: t, name: Xã Thử}\nsource: {path: demo}\ncache: {path: cache}\n", encoding="utf-8"
+    )
+    result = render("--out", str(tmp_path / "out"), "--at", "2026-12-03T09:00", "--size", "960x540", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    paths = [Path(line) for line in result.stdout.split()]
+    assert paths and all(p.exists() for p in paths)
+    assert [p.name[:3] for p in paths] == [f"{n:02d}-" for n in range(1, len(paths) + 1)]
+    assert paths[0].name == "01-lich-tiep-cong-dan.png"  # priority goes first
+    assert pygame.image.load(str(paths[0])).get_size() == (960, 540)
+    assert "Traceback" not in result.stderr
+
+
+def test_render_nothing_valid_exits_1(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "programme.yaml").write_text(
+        "slides:\n  - id: cu\n    title: Cũ\n    valid_until: 2020-01-01T00:00\n", encoding="utf-8"
+    )
+    (tmp_path / "config.yaml").write_text("device: {id: t, name: X}\nsource: {path: src}\n", encoding="utf-8")
+    result = render("--out", str(tmp_path / "out"), "--at", "2026-12-03T09:00+07:00", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "nothing would play" in result.stderr
+
+
+def test_render_bad_at(tmp_path):
+    (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n")
+    result = render("--out", str(tmp_path / "o"), "--at", "tomorrow", cwd=tmp_path)
+    assert result.returncode == 2 and "--at" in result.stderr

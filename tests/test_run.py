@@ -1,0 +1,94 @@
+"""`kiosk run` as a real process: first frame, READY=1, health, hot reload of content, clean stop."""
+
+import io
+import signal
+
+import pygame
+import pytest
+
+from tests.player_process import Player, free_port, write_config
+
+
+def screenshot(player: Player) -> pygame.Surface:
+    code, body = player.get("/screenshot.png")
+    assert code == 200
+    return pygame.image.load(io.BytesIO(body), "shot.png")
+
+
+def dominant_is_red(surface: pygame.Surface) -> bool:
+    reds = 0
+    for x in range(0, surface.get_width(), 16):
+        for y in range(0, surface.get_height(), 16):
+            r, g, b, *_ = surface.get_at((x, y))
+            reds += r > 150 and g < 90 and b < 90
+    return reds > 20
+
+
+@pytest.fixture
+def folder(tmp_path):
+    src = tmp_path / "noi-dung"
+    src.mkdir()
+    (src / "programme.yaml").write_text(
+        "slides:\n  - id: chao\n    title: Chào mừng bà con\n    body: Bảng tin điện tử của xã.\n    duration: 5\n",
+        encoding="utf-8",
+    )
+    return src
+
+
+def test_plays_reports_ready_and_stops_cleanly(tmp_path, folder):
+    port = free_port()
+    player = Player(write_config(tmp_path, f"  path: {folder}", port), port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "chao")
+        code, body = player.health()
+        assert code == 200, body
+        shot = screenshot(player)
+        assert shot.get_size() == (640, 360)
+        colours = {tuple(shot.get_at((x, y)))[:3] for x in range(0, 640, 8) for y in range(0, 360, 8)}
+        assert len(colours) > 2, "the frame is blank"
+
+        # An edit to the authoring folder shows on screen within seconds, without a restart.
+        (folder / "programme.yaml").write_text(
+            "slides:\n  - id: bao-khan\n    title: Cảnh báo bão số 9\n    body: Bà con không ra khơi.\n"
+            "    priority: emergency\n    duration: 5\n",
+            encoding="utf-8",
+        )
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "bao-khan", timeout=20)
+        assert dominant_is_red(screenshot(player))
+    finally:
+        code, out = player.stop(signal.SIGTERM)
+    assert code == 0, out
+    assert "Traceback" not in out
+
+
+def test_broken_programme_keeps_playing_and_says_why(tmp_path, folder):
+    port = free_port()
+    player = Player(write_config(tmp_path, f"  path: {folder}", port), port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        (folder / "programme.yaml").write_text("slides: [\n", encoding="utf-8")
+        assert player.wait_until(lambda: "content" in player.health()[1].get("errors", {}), timeout=20)
+        assert player.health()[1]["current_slide"] == "chao"
+    finally:
+        code, out = player.stop(signal.SIGINT)
+    assert code == 0, out
+    assert "programme.yaml:2: YAML syntax" in out
+    assert "Traceback" not in out
+
+
+def test_empty_programme_shows_the_idle_screen_and_is_not_healthy(tmp_path):
+    src = tmp_path / "empty"
+    src.mkdir()
+    (src / "programme.yaml").write_text("slides: []\n", encoding="utf-8")
+    port = free_port()
+    player = Player(write_config(tmp_path, f"  path: {src}", port), port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        code, body = player.health()
+        assert code == 503
+        shot = screenshot(player)
+        colours = {tuple(shot.get_at((x, y)))[:3] for x in range(0, 640, 8) for y in range(0, 360, 8)}
+        assert len(colours) > 2, "the idle screen must not be black"
+    finally:
+        player.stop()
