@@ -87,12 +87,32 @@ class ContentSource:
             self._watcher.stop()
 
 
+RELOAD = "reload"
+
+
+class Reload:
+    """Hands a new, valid config from the watcher thread to the main thread."""
+
+    def __init__(self, wake: threading.Event, status: Status):
+        self.wake, self.status = wake, status
+        self.pending: Config | None = None
+
+    def on_valid(self, cfg: Config) -> None:
+        log.info("config.yaml changed: applying it")
+        self.status.set_error("config", None)
+        self.pending = cfg
+        self.wake.set()
+
+    def on_invalid(self, problems) -> None:
+        for problem in problems:
+            log.error("config.yaml edit refused, keeping the running config: %s", problem)
+        self.status.set_error("config", "; ".join(str(p) for p in problems))
+
+
 def run(cfg: Config) -> int:
-    from kiosk import prepare as preparemod
+    from kiosk import watch
     from kiosk.notify import Notifier
-    from kiosk.player import Player, without_unpreparable
     from kiosk.render.screen import Screen
-    from kiosk.render.slide import Renderer
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
     stop = threading.Event()
@@ -112,6 +132,33 @@ def run(cfg: Config) -> int:
     except Exception as exc:  # noqa: BLE001 - reported in one line; systemd restarts us
         log.critical("cannot open the display: %s", exc)
         return 1
+    notifier = Notifier()
+    reload = Reload(current.changed, status)
+    watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
+    watcher.start()
+    try:
+        while True:
+            code = _play(cfg, screen, status, current, stop, notifier, reload)
+            if code != RELOAD:
+                return code
+            new, reload.pending = reload.pending, None
+            if (new.display.size, new.display.rotation) != (cfg.display.size, cfg.display.rotation):
+                screen.close()
+                screen = Screen.open(new.display.size, new.display.rotation, status)
+            cfg = new
+            current.replace_with_empty()
+    finally:
+        notifier.stopping()
+        watcher.stop()
+        log.info("stopped")
+
+
+def _play(cfg: Config, screen, status: Status, current: Current, stop: threading.Event, notifier, reload: Reload):
+    """Run every part for one configuration, until a stop, a lost display or a new config."""
+    from kiosk import prepare as preparemod
+    from kiosk.player import Player, without_unpreparable
+    from kiosk.render.slide import Renderer
+
     cache_dir = Path(cfg.cache.path)
     cache_dir.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(screen.size, cfg.display, cache_dir)
@@ -122,19 +169,19 @@ def run(cfg: Config) -> int:
             log.warning("slide %s skipped: %s", slide_id, message)
         return without_unpreparable(programme, problems)
 
-    source = ContentSource(cfg, current, status, prepare, stop)
+    session_stop = threading.Event()
+    source = ContentSource(cfg, current, status, prepare, session_stop)
     source.load_initial()
-
     plays = _open_plays(cfg, status)
-    services = _start_services(cfg, status, screen, plays, source, stop)
-    notifier = Notifier()
-    player = Player(cfg, screen, renderer, current, status, stop, plays=plays, notifier=notifier)
+    services = _start_services(cfg, status, screen, plays, source, session_stop)
+    player = Player(cfg, screen, renderer, current, status, stop, plays=plays, notifier=notifier,
+                    reload=lambda: reload.pending is not None)
     source.start()
     try:
         code = player.run()
+        return RELOAD if code == 0 and reload.pending is not None and not stop.is_set() else code
     finally:
-        notifier.stopping()
-        stop.set()
+        session_stop.set()
         source.close()
         for service in services:
             try:
@@ -143,8 +190,6 @@ def run(cfg: Config) -> int:
                 log.warning("while stopping %s: %s", type(service).__name__, exc)
         if plays is not None:
             plays.close()
-    log.info("stopped")
-    return code
 
 
 def _open_plays(cfg: Config, status: Status):

@@ -29,3 +29,8 @@ class Current:
             self._programme = programme
         self.changed.set()
         return True
+
+    def replace_with_empty(self) -> None:
+        """Forget the programme (a new config may name another source); the screen keeps its frame."""
+        with self._lock:
+            self._programme = EMPTY

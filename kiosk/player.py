@@ -45,7 +45,8 @@ class Showing:
 
 class Player:
     def __init__(self, cfg: Config, screen, renderer, current: Current, status: Status,
-                 stop: threading.Event, plays=None, power=None, notifier: Notifier | None = None):
+                 stop: threading.Event, plays=None, power=None, notifier: Notifier | None = None,
+                 reload=lambda: False):
         self.cfg = cfg
         self.screen = screen
         self.renderer = renderer
@@ -56,6 +57,7 @@ class Player:
         self.plays = plays
         self.power = power
         self.notifier = notifier or Notifier()
+        self.reload_requested = reload
         self.tz = zoneinfo.ZoneInfo(cfg.schedule.timezone)
         self.builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="builder")
         self._built: dict[tuple, concurrent.futures.Future] = {}
@@ -188,7 +190,7 @@ class Player:
             self.notifier.ready(f"playing {slide.id if slide else 'idle screen'}")
             log.info("first frame on screen: %s", slide.id if slide else "idle screen")
 
-    def advance(self, planned: float | None, interrupt: bool = False) -> None:
+    def advance(self, planned: float | None, interrupt: bool = False) -> None:  # noqa: C901 - one decision
         """Put the next slide on screen; keep the current frame if the next one is not ready."""
         programme = self.current.get()
         if self.plan_version != programme.version or self._plan_expired():
@@ -230,7 +232,7 @@ class Player:
     def run(self) -> int:
         """Play until `stop` is set. Returns 0 on a clean stop, 1 when the display is lost."""
         self.advance(planned=None)
-        while not self.stop.is_set():
+        while not self.stop.is_set() and not self.reload_requested():
             now = time.monotonic()
             changed = self.wake.is_set()
             self.wake.clear()
