@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -45,22 +46,20 @@ class Window:
     # The calendar span [lo, hi) = valid_from/valid_until ∩ once, computed once for speed.
     lo: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
     hi: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
+    always: bool = field(default=True, init=False, repr=False, compare=False)  # no limit at all
 
     def __post_init__(self) -> None:
         starts = [t for t in (self.valid_from, self.once[0] if self.once else None) if t is not None]
         ends = [t for t in (self.valid_until, self.once[1] if self.once else None) if t is not None]
         object.__setattr__(self, "lo", max(starts) if starts else None)
         object.__setattr__(self, "hi", min(ends) if ends else None)
+        limits = (self.lo, self.hi, self.days, self.hours, self.monthdays)
+        object.__setattr__(self, "always", all(limit is None for limit in limits))
 
     @property
     def has_dates(self) -> bool:
         """Whether the window depends on the calendar date (what an unsynchronised clock gets wrong)."""
         return self.lo is not None or self.hi is not None or self.monthdays is not None
-
-    @property
-    def always(self) -> bool:
-        return self.lo is None and self.hi is None and self.days is None and self.hours is None \
-            and self.monthdays is None
 
 
 ALWAYS = Window()
@@ -104,20 +103,29 @@ def is_open(window: Window, at: dt.datetime, ignore_dates: bool = False) -> bool
     return _daily_open(window, at, ignore_dates)
 
 
+@functools.lru_cache(maxsize=1024)
+def _next_monthday(monthdays: frozenset[int], days: frozenset[int] | None, day: dt.date) -> dt.date | None:
+    """The first day after `day` on one of the monthdays (and weekdays); walks months, not days.
+
+    "The 31st that is a Monday" may be months away. Cached: a programme
+    often repeats one rule, and the player asks again for the same day.
+    """
+    year, month = day.year, day.month
+    for _ in range(_SCAN_MONTHS):
+        last = calendar.monthrange(year, month)[1]
+        for number in sorted({last if d == LAST else d for d in monthdays if d <= last}):
+            candidate = dt.date(year, month, number)
+            if candidate > day and (days is None or candidate.weekday() in days):
+                return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
 def _next_day(window: Window, day: dt.date, want: bool, ignore_dates: bool) -> dt.date | None:
     """The first day after `day` whose _day_ok is `want`; None if there is none."""
     try:
         if want and window.monthdays is not None and not ignore_dates:
-            # Walk months, trying only the listed days: "the 31st that is a Monday" may be months away.
-            year, month = day.year, day.month
-            for _ in range(_SCAN_MONTHS):
-                last = calendar.monthrange(year, month)[1]
-                for number in sorted({last if d == LAST else d for d in window.monthdays if d <= last}):
-                    candidate = dt.date(year, month, number)
-                    if candidate > day and (window.days is None or candidate.weekday() in window.days):
-                        return candidate
-                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-            return None
+            return _next_monthday(window.monthdays, window.days, day)
         candidate = day
         for _ in range(_SCAN_DAYS):
             candidate += _DAY
@@ -163,16 +171,21 @@ def next_change(window: Window, after: dt.datetime, ignore_dates: bool = False) 
 
     Exact to the microsecond, so a player may sleep until it.
     """
+    return state(window, after, ignore_dates)[1]
+
+
+def state(window: Window, at: dt.datetime, ignore_dates: bool = False) -> tuple[bool, dt.datetime | None]:
+    """(is_open, next_change) in one pass: what the schedule asks of every slide."""
     lo, hi = (None, None) if ignore_dates else (window.lo, window.hi)
-    if hi is not None and after >= hi:
-        return None
-    if lo is not None and after < lo:
+    if hi is not None and at >= hi:
+        return False, None
+    if lo is not None and at < lo:
         first = lo if _daily_open(window, lo, ignore_dates) else _daily_next(window, lo, ignore_dates)
-        return first if first is not None and (hi is None or first < hi) else None
-    flip = _daily_next(window, after, ignore_dates)
-    if _daily_open(window, after, ignore_dates):
-        return hi if flip is None or (hi is not None and hi < flip) else flip
-    return flip if flip is not None and (hi is None or flip < hi) else None
+        return False, first if first is not None and (hi is None or first < hi) else None
+    flip = _daily_next(window, at, ignore_dates)
+    if _daily_open(window, at, ignore_dates):
+        return True, hi if flip is None or (hi is not None and hi < flip) else flip
+    return False, flip if flip is not None and (hi is None or flip < hi) else None
 
 
 # --- the border: fields as an editor writes them ---------------------------------------------------

@@ -216,11 +216,10 @@ def candidates(w: Window, start: dt.datetime, end: dt.datetime) -> list[dt.datet
     return points
 
 
-settings.register_profile("kiosk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("kiosk")
+SLOW_OK = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, **SLOW_OK)
 @given(st.data())
 def test_next_change_is_exact(data):
     w = data.draw(windows())
@@ -241,7 +240,7 @@ def test_next_change_is_exact(data):
     assert all(is_open(w, at + span * k) == now for k in range(7))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, **SLOW_OK)
 @given(windows(), st.datetimes(LO, HI))
 def test_dump_round_trips(w, at):
     data = yamlfile.loads("{}", "x")
@@ -255,6 +254,7 @@ def test_dump_round_trips(w, at):
     assert is_open(back, at) == is_open(w, at)
 
 
+@settings(**SLOW_OK)
 @given(windows(), st.datetimes(LO, HI))
 def test_ignore_dates_keeps_weekdays_and_hours_only(w, at):
     plain = Window(days=w.days, hours=w.hours)
