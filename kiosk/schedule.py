@@ -15,7 +15,9 @@ time window decides anything, because the time of day is as wrong as the
 date: every slide plays, so the board never blanks. Priorities are kept,
 with one care: an emergency limited in time (any window) may already be
 over, so it plays first in the loop instead of taking the screen alone; an
-emergency with no window still holds the screen. `ignored_dates` reports it.
+emergency with no window still holds the screen. `ignored_dates` reports it,
+and `next_change` is then a re-check UNTRUSTED_RECHECK later (the plan
+itself cannot tell when the clock will become trusted).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from dataclasses import dataclass
 
 from kiosk import window
 from kiosk.programme import Programme, Slide
+
+# Without a trusted clock the plan cannot know when it changes; it asks to be made again this soon,
+# so a player that sleeps until next_change notices when the clock becomes trusted.
+UNTRUSTED_RECHECK = dt.timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> P
                 (first if limited else emergency).append(slide)
             else:
                 (priority if slide.priority == "priority" else normal).append(slide)
-        return Plan(tuple(emergency), tuple(first + priority + normal), None, windowed)
+        recheck = at + UNTRUSTED_RECHECK if windowed else None
+        return Plan(tuple(emergency), tuple(first + priority + normal), recheck, windowed)
 
     soonest: dt.datetime | None = None
     state = window.state

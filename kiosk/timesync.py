@@ -69,14 +69,19 @@ def trusted(
 
 
 def clock_trusted(
-    now: dt.datetime | float,
+    now: dt.datetime | float | None = None,
     build_time: dt.datetime | float = BUILD_DATE,
     server_agrees: bool = False,
     sync_dir: Path = SYNC_DIR,
     rtc_hctosys: Path = RTC_HCTOSYS,
 ) -> bool:
     """Whether date windows may decide: timesyncd's flag, or (where timesyncd is absent, or a hardware
-    clock set the time) a clock no earlier than a year before the build date. Never raises."""
+    clock set the time) a clock no earlier than a year before the build date. Never raises.
+
+    now: the wall clock to judge (default: time.time()).
+    """
+    if now is None:
+        now = time.time()
     try:
         synchronised = (sync_dir / SYNC_FLAG).exists() if sync_dir.is_dir() else None
     except OSError:

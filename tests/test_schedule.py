@@ -7,11 +7,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_window import HI, LO, instants, windows  # tests/ is on sys.path (pytest rootdir mode)
 
 from kiosk import programme, window
 from kiosk.programme import Programme, Slide
-from kiosk.schedule import Plan, plan
+from kiosk.schedule import UNTRUSTED_RECHECK, Plan, plan
+from tests.test_window import HI, LO, instants, windows
 
 D = dt.datetime
 
@@ -82,7 +82,7 @@ def test_nothing_to_play(tmp_path: Path):
 def test_untrusted_clock_plays_everything_keeps_priorities_and_says_so(tmp_path: Path):
     prog = folder(tmp_path, PROGRAMME + "  - id: chay-rung\n    title: Cháy rừng\n    priority: emergency\n")
     result = plan(prog, D(1970, 1, 1), dates_trusted=False)
-    assert result.ignored_dates and result.next_change is None
+    assert result.ignored_dates and result.next_change == D(1970, 1, 1, 0, 0, 30)  # re-check the clock soon
     # only the emergency without a time limit holds the screen; limited ones may be over: front of the loop
     assert ids(result.emergency) == ["chay-rung"]
     assert ids(result.loop) == ["bao-so-9", "lu-quet", "tiep-dan", "thu-phi", "tin-1", "tin-2"]
@@ -144,6 +144,6 @@ def test_plan_is_exactly_the_open_slides_and_constant_until_next_change(data):
 def test_untrusted_plan_plays_every_slide_once(prog, at):
     result = plan(prog, at, dates_trusted=False)
     assert sorted(ids(result.emergency + result.loop)) == sorted(ids(prog.slides))
-    assert result.next_change is None
     assert result.ignored_dates == any(not s.window.always for s in prog.slides)
+    assert result.next_change == (at + UNTRUSTED_RECHECK if result.ignored_dates else None)
     assert all(s.priority == "emergency" and s.window.always for s in result.emergency)

@@ -46,6 +46,10 @@ def test_hardware_clock_or_server_date_vouch_for_the_clock(tmp_path: Path):
     assert timesync.clock_trusted(dt.datetime(2026, 11, 26), BUILD, server_agrees=True, **facts(tmp_path / "d", True))
 
 
+def test_defaults_read_this_machine_and_never_raise():
+    assert timesync.clock_trusted() in (True, False)
+
+
 def test_server_date_header():
     now = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC).timestamp()
     assert timesync.server_agrees("Thu, 26 Nov 2026 01:02:00 GMT", now)
