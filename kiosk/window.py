@@ -47,6 +47,9 @@ class Window:
     lo: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
     hi: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
     always: bool = field(default=True, init=False, repr=False, compare=False)  # no limit at all
+    # The last answer of state(): it holds for every instant in [since, until). A player re-plans at
+    # increasing instants, so most slides answer from here.
+    memo: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         starts = [t for t in (self.valid_from, self.once[0] if self.once else None) if t is not None]
@@ -176,6 +179,17 @@ def next_change(window: Window, after: dt.datetime, ignore_dates: bool = False) 
 
 def state(window: Window, at: dt.datetime, ignore_dates: bool = False) -> tuple[bool, dt.datetime | None]:
     """(is_open, next_change) in one pass: what the schedule asks of every slide."""
+    if ignore_dates:
+        return _state(window, at, True)
+    memo = window.memo
+    if memo is not None and memo[0] <= at and (memo[1] is None or at < memo[1]):
+        return memo[2], memo[1]
+    answer = _state(window, at, False)
+    object.__setattr__(window, "memo", (at, answer[1], answer[0]))  # one tuple: safe across threads
+    return answer
+
+
+def _state(window: Window, at: dt.datetime, ignore_dates: bool) -> tuple[bool, dt.datetime | None]:
     lo, hi = (None, None) if ignore_dates else (window.lo, window.hi)
     if hi is not None and at >= hi:
         return False, None

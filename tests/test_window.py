@@ -260,3 +260,14 @@ def test_ignore_dates_keeps_weekdays_and_hours_only(w, at):
     plain = Window(days=w.days, hours=w.hours)
     assert is_open(w, at, ignore_dates=True) == is_open(plain, at)
     assert next_change(w, at, ignore_dates=True) == next_change(plain, at)
+
+
+@settings(max_examples=200, **SLOW_OK)
+@given(windows(), st.lists(st.datetimes(LO, HI), min_size=1, max_size=8))
+def test_remembered_answers_equal_fresh_ones(w, ats):
+    for at in ats + sorted(ats):
+        assert window.state(w, at) == (is_open(Window(**_fields(w)), at), next_change(Window(**_fields(w)), at))
+
+
+def _fields(w: Window) -> dict:
+    return {k: getattr(w, k) for k in ("valid_from", "valid_until", "days", "hours", "once", "monthdays")}
