@@ -1,0 +1,88 @@
+"""What plays at an instant, in what order, and until when: the pure schedule.
+
+`plan(programme, at)` is a plain function of its inputs. Its `next_change`
+is exact (the first instant at which the answer would differ), so the player
+sleeps until then, or until new content, a clock jump or a change of clock
+trust, instead of polling.
+
+The three levels of Thông tư 39/2020/TT-BTTTT:
+- emergency slides that are open hold the screen alone (several rotate);
+- priority slides play first in every loop, then the normal slides;
+- each group keeps the editor's programme order.
+
+Without a trusted clock (a Pi has no battery clock; see kiosk.timesync) no
+time window decides anything, because the time of day is as wrong as the
+date: every slide plays, so the board never blanks. Priorities are kept,
+with one care: an emergency limited in time (any window) may already be
+over, so it plays first in the loop instead of taking the screen alone; an
+emergency with no window still holds the screen. `ignored_dates` reports it,
+and `next_change` is then a re-check UNTRUSTED_RECHECK later (the plan
+itself cannot tell when the clock will become trusted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kiosk import window
+from kiosk.programme import Programme, Slide
+
+# Without a trusted clock the plan cannot know when it changes; it asks to be made again this soon,
+# so a player that sleeps until next_change notices when the clock becomes trusted.
+UNTRUSTED_RECHECK = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Plan:
+    emergency: tuple[Slide, ...]  # open emergencies in programme order; when any, they hold the screen alone
+    loop: tuple[Slide, ...]  # priority slides first, then normal ones, each in programme order
+    next_change: dt.datetime | None  # the next instant at which the plan differs; None: never
+    ignored_dates: bool  # windows were ignored because the clock is not trusted
+
+    @property
+    def slides(self) -> tuple[Slide, ...]:
+        """What goes on screen now, in order: the emergencies if any, else the loop."""
+        return self.emergency or self.loop
+
+    @property
+    def empty(self) -> bool:
+        return not self.emergency and not self.loop
+
+
+def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> Plan:
+    """The plan at `at` (naive local time in schedule.timezone)."""
+    emergency: list[Slide] = []
+    first: list[Slide] = []
+    priority: list[Slide] = []
+    normal: list[Slide] = []
+    if not dates_trusted:
+        windowed = False
+        for slide in programme.slides:
+            limited = not slide.window.always
+            windowed = windowed or limited
+            if slide.priority == "emergency":
+                (first if limited else emergency).append(slide)
+            else:
+                (priority if slide.priority == "priority" else normal).append(slide)
+        recheck = at + UNTRUSTED_RECHECK if windowed else None
+        return Plan(tuple(emergency), tuple(first + priority + normal), recheck, windowed)
+
+    soonest: dt.datetime | None = None
+    state = window.state
+    for slide in programme.slides:
+        when = slide.window
+        if when.always:
+            opened = True
+        else:
+            opened, change = state(when, at)
+            if change is not None and (soonest is None or change < soonest):
+                soonest = change
+        if opened:
+            if slide.priority == "emergency":
+                emergency.append(slide)
+            elif slide.priority == "priority":
+                priority.append(slide)
+            else:
+                normal.append(slide)
+    return Plan(tuple(emergency), tuple(priority + normal), soonest, False)

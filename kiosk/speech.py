@@ -1,0 +1,113 @@
+"""Text-to-speech for slides with `speak: true`: espeak-ng to WAV files, cached.
+
+Synthesis takes a noticeable fraction of a second on a Pi, so it happens
+ahead of time, off the render loop; the player plays the file with
+pygame.mixer. A WAV is named by the hash of (text, voice, rate), so a slide
+that plays a thousand times is synthesised once, and written atomically
+(temp file, fsync, rename) so a power cut never leaves half a file.
+
+Vietnamese voices of espeak-ng: vi (northern), vi-vn-x-central, vi-vn-x-south.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+ENGINE = "espeak-ng"
+TIMEOUT_S = 120.0
+INSTALL_HINT = "apt install espeak-ng (Vietnamese voices: vi, vi-vn-x-central, vi-vn-x-south)"
+
+
+class SpeechError(Exception):
+    """Speech could not be made; the message says why and what to do."""
+
+
+def cache_key(text: str, voice: str, rate: int) -> str:
+    """The file name stem for one utterance: the same text, voice and rate give the same file."""
+    blob = json.dumps([unicodedata.normalize("NFC", text), voice, int(rate)], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def synthesize(text: str, voice: str, rate: int, cache_dir: Path) -> Path:
+    """The WAV file that speaks `text`, made if not already cached. Raises SpeechError."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        raise SpeechError("nothing to say: the text is empty")
+    target = Path(cache_dir) / f"{cache_key(text, voice, rate)}.wav"
+    if target.is_file() and target.stat().st_size > 44:  # more than a bare WAV header
+        return target
+    engine = shutil.which(ENGINE)
+    if engine is None:
+        raise SpeechError(f"{ENGINE} is not installed: {INSTALL_HINT}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=".speech-", suffix=".wav.tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise SpeechError(f"cannot write to the speech cache {str(cache_dir)!r}: {exc.strerror or exc}") from None
+    temp = Path(temp_name)
+    try:
+        # Text on stdin (never argv: a text starting with "-" is not an option), UTF-8 (-b 1).
+        argv = [engine, "-b", "1", "-v", voice, "-s", str(int(rate)), "-w", str(temp), "--stdin"]
+        try:
+            done = subprocess.run(argv, input=text.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise SpeechError(f"{ENGINE} did not finish within {TIMEOUT_S:g} s") from None
+        except OSError as exc:
+            raise SpeechError(f"cannot run {ENGINE}: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
+            if "voice does not exist" in detail:
+                raise SpeechError(f"{ENGINE} has no voice {voice!r} (speech.voice); Vietnamese: vi, "
+                                  "vi-vn-x-central, vi-vn-x-south")
+            raise SpeechError(f"{ENGINE} failed (status {done.returncode}): {detail or 'no message'}")
+        with open(temp, "rb+") as handle:
+            head = handle.read(12)
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                raise SpeechError(f"{ENGINE} wrote no WAV audio")
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        _fsync_dir(target.parent)
+        return target
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def prune(cache_dir: Path, keep: Iterable[Path]) -> int:
+    """Delete cached WAVs not in `keep` (those of the current programme); returns how many went."""
+    wanted = {Path(p).name for p in keep}
+    removed = 0
+    try:
+        entries = list(Path(cache_dir).iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.suffix in (".wav", ".tmp") and entry.name not in wanted:
+            try:
+                entry.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
