@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.render import charmap
+
 log = logging.getLogger(__name__)
 
 AUTO_FAMILIES = ("Noto Sans", "DejaVu Sans")
@@ -52,13 +54,13 @@ class FontFiles:
 
 
 def missing_glyphs(path: Path, text: str) -> str:
-    """The characters of `text` that the font file cannot draw (whitespace ignored)."""
-    font = pygame.font.Font(str(path), 24)
+    """The characters of `text` that the font file cannot draw (whitespace and controls ignored).
+
+    Raises OSError or charmap.FontFileError when the file cannot be read as a font.
+    """
+    have = charmap.codepoints(Path(path))
     chars = sorted({c for c in text if not c.isspace() and unicodedata.category(c)[0] != "C"})
-    if not chars:
-        return ""
-    metrics = font.metrics("".join(chars))
-    return "".join(c for c, m in zip(chars, metrics, strict=True) if m is None)
+    return "".join(c for c in chars if ord(c) not in have)
 
 
 def _fc_list(family: str) -> list[tuple[Path, list[str], list[str]]]:
@@ -205,7 +207,7 @@ def load(spec: str) -> FontSet:
             lacking = missing_glyphs(files.regular, VIETNAMESE)
             if not lacking and files.bold is not None and missing_glyphs(files.bold, VIETNAMESE):
                 files = FontFiles(files.name, files.regular, None)
-        except (OSError, pygame.error) as exc:
+        except (OSError, ValueError, pygame.error) as exc:
             notes.append(f"font {files.name} ({files.regular}) cannot be read: {exc}")
             continue
         if lacking:
