@@ -6,12 +6,14 @@ fit), so the render loop only loads a small file and a restart shows the first
 picture at once.
 
 Stored format: JPEG, quality 92, no chroma subsampling. Measured with
-bench/bench_prepare.py (docs/perf/render.md): pygame loads a 1920x1080 frame
-from JPEG in about the same time as from PNG(compress_level=1), while the file
-is 5-10x smaller than PNG and 20x smaller than raw pixels. On a Pi the SD card
-(20-40 MB/s) dominates: a 6 MB raw frame costs 150+ ms to read, a 0.4 MB JPEG
-about 10 ms, and fewer bytes also mean less wear. Quality 92 with 4:4:4 keeps
-text inside posters crisp; frames are composited on black, so no alpha is needed.
+bench/bench_prepare.py (figures in docs/perf/render.md), a 1920x1080 frame:
+JPEG 0.3 MB, loads in ~7 ms; PNG(compress_level=1) 1.0 MB, ~38 ms; raw
+pixels (BMP) 6.2 MB, ~4 ms from the page cache but ~12 ms once evicted even
+on this machine's fast disk. On a Pi the SD card reads 20-40 MB/s: 6.2 MB
+raw costs 150-300 ms to read on the first frame after a restart (the case
+this cache exists for), the JPEG under 15 ms, and 100 raw frames would take
+620 MB of the cache against 30 MB. Quality 92 with 4:4:4 keeps text inside
+posters crisp; frames are composited on black, so no alpha is needed.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 from pathlib import Path
 
 import pygame
@@ -33,6 +34,10 @@ EMERGENCY_BG = (12, 0, 0)
 YELLOW = (255, 230, 40)
 BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def vietnamese_date(now: dt.datetime) -> str:
@@ -103,9 +108,10 @@ class Renderer:
 
     def layout(self, slide) -> text.Layout:
         """The layout decision for a text slide (also used by tests and `kiosk render`)."""
-        files = self.fonts.for_text(slide.title + slide.body)
+        title, body = nfc(slide.title), nfc(slide.body)
+        files = self.fonts.for_text(title + body)
         box = self._text_box(slide.priority == "emergency")
-        return self._layout(slide.title, slide.body, (box.width, box.height), files)
+        return self._layout(title, body, (box.width, box.height), files)
 
     # --- text slides ----------------------------------------------------------------------------
 
@@ -126,9 +132,10 @@ class Renderer:
 
     def _text_pages(self, slide, now: dt.datetime | None) -> list[pygame.Surface]:
         emergency = slide.priority == "emergency"
-        files = self.fonts.for_text(slide.title + slide.body)
+        title, body = nfc(slide.title), nfc(slide.body)  # already NFC from the programme; cheap insurance
+        files = self.fonts.for_text(title + body)
         box = self._text_box(emergency)
-        lay = self._layout(slide.title, slide.body, (box.width, box.height), files)
+        lay = self._layout(title, body, (box.width, box.height), files)
         title_color = YELLOW if emergency else GOLD
         frames = []
         for number, page in enumerate(lay.pages, start=1):
@@ -187,6 +194,9 @@ class Renderer:
             self._blit_line(frame, font, self.device_name, MUTED, self.margin_x, y)
         if now is not None:
             stamp = f"{now:%H:%M}  ·  {vietnamese_date(now)}"
+            room = w - 2 * self.margin_x - font.size(self.device_name)[0] - round(40 * u)
+            if font.size(stamp)[0] > room or (pager and font.size(stamp)[0] > w // 2 - self.margin_x - 120 * u):
+                stamp = f"{now:%H:%M}"  # a narrow (portrait) screen: the time alone
             self._blit_line(frame, font, stamp, MUTED, w - self.margin_x - font.size(stamp)[0], y)
         if pager:
             bold = self.fonts.font(round(30 * u), True)

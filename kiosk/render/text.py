@@ -138,6 +138,7 @@ class _Block:
 
     def __init__(self) -> None:
         self.items: list[tuple[str | None, int]] = []  # (text, height); None text = gap
+        self.paragraph: list[int] = []  # which source paragraph each item belongs to
 
     @property
     def height(self) -> int:
@@ -147,11 +148,11 @@ class _Block:
 def _body_block(wrapper: Wrapper, body: str, size: int, width: int, line_height: LineHeight) -> _Block:
     block = _Block()
     lh = line_height(size, False)
-    for para in paragraphs(body):
-        if para is None:
-            block.items.append((None, round(lh * PARAGRAPH_GAP)))
-        else:
-            block.items.extend((line, lh) for line in wrapper.wrap(para, size, False, width))
+    for number, para in enumerate(paragraphs(body)):
+        lines = [(None, round(lh * PARAGRAPH_GAP))] if para is None else [
+            (line, lh) for line in wrapper.wrap(para, size, False, width)]
+        block.items.extend(lines)
+        block.paragraph.extend([number] * len(lines))
     return block
 
 
@@ -225,16 +226,27 @@ def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int,
             top = keep * tlh + gap
     room = max(line_height(size, False), height - top)
     pages_items: list[list[tuple[str | None, int]]] = [[]]
+    page_paras: list[list[int]] = [[]]
     used = 0
-    for text, h in block.items:
+    for (text, h), para in zip(block.items, block.paragraph, strict=True):
         if text is None and not pages_items[-1]:
             continue  # no gap at the top of a page
         if used + h > room and pages_items[-1]:
             if text is None:
                 continue
-            pages_items.append([])
-            used = 0
+            carry_items: list[tuple[str | None, int]] = []
+            carry_paras: list[int] = []
+            same = sum(1 for p in page_paras[-1] if p == para)
+            if same == 1 and len(pages_items[-1]) > 2:  # a paragraph's first line alone at the foot: move it
+                carry_items, carry_paras = [pages_items[-1].pop()], [page_paras[-1].pop()]
+                while pages_items[-1] and pages_items[-1][-1][0] is None:
+                    pages_items[-1].pop()
+                    page_paras[-1].pop()
+            pages_items.append(carry_items)
+            page_paras.append(carry_paras)
+            used = sum(item_h for _t, item_h in carry_items)
         pages_items[-1].append((text, h))
+        page_paras[-1].append(para)
         used += h
     for items in pages_items:
         while items and items[-1][0] is None:
