@@ -129,3 +129,18 @@ def test_portrait_renderer_lays_out_for_a_tall_screen(tmp_path):
     tall = Renderer((540, 960), SimpleNamespace(font="auto", fit="fit"), tmp_path)
     frames = tall.pages(Slide(id="p", type="text", title="Thông báo", body="Họp dân tối nay lúc 19 giờ."))
     assert frames[0].get_size() == (540, 960)
+
+
+def test_real_font_lines_stay_inside_the_text_box(renderer):
+    body = "Thực hiện Kế hoạch của Ủy ban nhân dân huyện về tổng vệ sinh môi trường, phòng chống dịch bệnh. " * 12
+    s = Slide(id="hop", type="text", title="Thông báo khẩn về lịch họp dân các thôn", body=body)
+    layout = renderer.layout(s)
+    box = renderer._text_box(False)
+    words = []
+    for page in layout.pages:
+        for line in page.lines:
+            assert renderer.fonts.font(line.size, line.bold).size(line.text)[0] <= box.width
+            if not line.bold:
+                words += line.text.split()
+        assert page.height <= box.height
+    assert words == body.split()

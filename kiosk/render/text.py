@@ -12,6 +12,7 @@ the title, and the player divides the slide's duration among them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -170,35 +171,52 @@ def title_size_for(size: int) -> int:
 
 def layout(title: str, body: str, box: tuple[int, int], measure: Measure, line_height: LineHeight,
            min_size: int, max_size: int) -> Layout:
-    """Lay out a notice in a box of `box` = (width, height) pixels. Pure; see the module docstring."""
+    """Lay out a notice in a box of `box` = (width, height) pixels. Pure; see the module docstring.
+
+    The search runs on widths measured once at the minimum size and scaled (a
+    real font measures each new size from cold glyph caches, which is what costs);
+    the chosen size is then checked with real measurements and stepped down (or
+    up) to the largest size that truly fits, so nothing ever leaves the box.
+    """
     width, height = box
-    wrapper = Wrapper(measure)
+    real = Wrapper(measure)
+    ref = max(1, min_size)  # long notices end at the minimum size: its measurements are needed anyway
+    estimate = Wrapper(lambda t, size, bold: math.ceil(real.width(t, ref, bold) * size / ref))
     has_body = bool(paragraphs(body))
 
-    def arrange(size: int) -> tuple[list[str], int, int, _Block]:
+    def arrange(size: int, wrapper: Wrapper) -> tuple[list[str], int, int, _Block]:
         tsize = title_size_for(size) if has_body else size
         tlines = _title_lines(wrapper, title, tsize, width)
         theight = len(tlines) * line_height(tsize, True)
         gap = round(size * TITLE_GAP) if tlines and has_body else 0
         return tlines, tsize, theight + gap, _body_block(wrapper, body, size, width, line_height)
 
-    def fits(size: int) -> bool:
-        _t, _ts, top, block = arrange(size)
+    def fits(size: int, wrapper: Wrapper) -> bool:
+        _t, _ts, top, block = arrange(size, wrapper)
         return top + block.height <= height
 
     low, high = min_size, max(min_size, max_size)
     if not has_body:  # a title alone may grow as large as a title would
         low, high = title_size_for(min_size), title_size_for(max(min_size, max_size))
-    if fits(low):
-        while low < high:  # the largest size that fits (binary search; measurements are cached)
-            mid = (low + high + 1) // 2
-            if fits(mid):
-                low = mid
+    size = low
+    if fits(low, estimate):
+        lo, hi = low, high
+        while lo < hi:  # the largest size that fits, by the estimate
+            mid = (lo + hi + 1) // 2
+            if fits(mid, estimate):
+                lo = mid
             else:
-                high = mid - 1
-        tlines, tsize, top, block = arrange(low)
-        return Layout(low, tsize, (_page(tlines, tsize, top, block.items, low, line_height),))
-    return _paginate(*arrange(low), size=low, height=height, line_height=line_height)
+                hi = mid - 1
+        size = lo
+    while size > low and not fits(size, real):
+        size -= 1
+    while size < high and fits(size, real) and fits(size + 1, real):  # the estimate may be a little shy
+        size += 1
+    if fits(size, real):
+        tlines, tsize, top, block = arrange(size, real)
+        return Layout(size, tsize, (_page(tlines, tsize, top, block.items, size, line_height),))
+    tlines, tsize, top, block = arrange(low, real)
+    return _paginate(tlines, tsize, top, block, size=low, height=height, line_height=line_height)
 
 
 def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None, int]], size: int,
