@@ -1,0 +1,203 @@
+"""Image preparation: decode, orient and scale each picture once, ahead of its slot.
+
+Pillow only (no pygame), run off the render loop. The result is a full-screen
+frame stored in the cache under a name keyed by (content hash, screen size,
+fit), so the render loop only loads a small file and a restart shows the first
+picture at once.
+
+Stored format: JPEG, quality 92, no chroma subsampling. Measured with
+bench/bench_prepare.py (figures in docs/perf/render.md), a 1920x1080 frame:
+JPEG 0.3 MB, loads in ~7 ms; PNG(compress_level=1) 1.0 MB, ~38 ms; raw
+pixels (BMP) 6.2 MB, ~4 ms from the page cache but ~12 ms once evicted even
+on this machine's fast disk. On a Pi the SD card reads 20-40 MB/s: 6.2 MB
+raw costs 150-300 ms to read on the first frame after a restart (the case
+this cache exists for), the JPEG under 15 ms, and 100 raw frames would take
+620 MB of the cache against 30 MB. Quality 92 with 4:4:4 keeps text inside
+posters crisp; frames are composited on black, so no alpha is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageFile, ImageOps
+
+from kiosk import media
+
+log = logging.getLogger(__name__)
+
+PREPARED_DIR = "prepared"
+SUFFIX = "jpg"
+JPEG_QUALITY = 92
+FITS = ("fit", "fill")
+_ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never shown half grey
+
+
+def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
+    """Where the prepared frame of `ref` (a MediaRef) for this screen size and fit lives."""
+    w, h = size
+    return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-{fit}.{SUFFIX}"
+
+
+def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
+    """The prepared frame for `ref`, made now unless already in the cache.
+
+    Raises ValueError with a user-facing reason for unreadable, truncated,
+    unsupported or oversized images.
+    """
+    if fit not in FITS:
+        raise ValueError(f"fit must be fit or fill, got {fit!r}")
+    target = prepared_path(ref, size, fit, cache_dir)
+    if target.is_file():
+        return target
+    frame = render_frame(Path(ref.path), size, fit)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(frame, target)
+    return target
+
+
+def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
+    """Decode `path` into an RGB image of exactly `size`: letterboxed (fit) or cropped (fill)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _frame(image, size, fit)
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError("image too large (decompression bomb)") from None
+    except ValueError:
+        raise
+    except OSError as exc:
+        reason = "file is truncated" if "truncated" in str(exc) else f"cannot decode ({exc})"
+        raise ValueError(f"not a usable image: {reason}") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
+        raise ValueError(f"not a usable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def _frame(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
+    fmt = image.format or "?"
+    if fmt not in media.FORMATS:
+        raise ValueError(f"unsupported image format {fmt}; use JPEG, PNG, WebP or GIF")
+    width, height = image.size
+    limit = media.MAX_PIXELS if fmt == "JPEG" else media.MAX_PIXELS_OTHER
+    if width * height > limit:
+        raise ValueError(f"image too large ({width}x{height} pixels, at most {limit // 1_000_000} megapixels)")
+    if width < 1 or height < 1:
+        raise ValueError("image has no pixels")
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # animations (GIF, WebP): the first frame
+    orientation = image.getexif().get(0x0112, 1)
+    if fmt == "JPEG":
+        # Draft mode decodes at 1/2, 1/4 or 1/8 scale straight from the DCT: a 24 MP photo for a
+        # 1080p screen decodes 8x faster and in 1/16 of the memory.
+        w, h = size if orientation not in _ROTATING_ORIENTATIONS else (size[1], size[0])
+        scale = max(w / width, h / height) if fit == "fill" else min(w / width, h / height)
+        image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    image.load()
+    image = ImageOps.exif_transpose(image)
+    image = _to_rgb(image)
+    return _scaled(image, size, fit)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any mode to RGB: 16-bit scaled down (not clipped), transparency composited on black."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        image = image.convert("I").point(lambda v: v * (1 / 256), "L")  # 0..65535 -> 0..255
+    elif mode == "F":
+        image = image.convert("L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    elif image.mode in ("LA", "PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        black = Image.new("RGB", image.size, (0, 0, 0))
+        black.paste(image, mask=image.getchannel("A"))
+        return black
+    return image.convert("RGB") if image.mode != "RGB" else image  # CMYK, L, P, YCbCr, 1 ...
+
+
+def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
+    sw, sh = size
+    width, height = image.size
+    if fit == "fill":
+        scale = max(sw / width, sh / height)
+        crop_w, crop_h = min(width, round(sw / scale)), min(height, round(sh / scale))
+        left, top = (width - crop_w) // 2, (height - crop_h) // 2
+        box = (left, top, left + crop_w, top + crop_h)
+        return image.resize((sw, sh), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    scale = min(sw / width, sh / height)
+    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if new != image.size:
+        image = image.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if new == (sw, sh):
+        return image
+    frame = Image.new("RGB", (sw, sh), (0, 0, 0))
+    frame.paste(image, ((sw - new[0]) // 2, (sh - new[1]) // 2))
+    return frame
+
+
+def _write_atomically(image: Image.Image, target: Path) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: a power cut leaves no half file."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + SUFFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def slide_fit(slide, fit_default: str) -> str:
+    return slide.fit or fit_default
+
+
+def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> dict[str, str]:
+    """Prepare every image of a programme; {slide id: problem} for the slides that cannot play.
+
+    The caller skips those slides and reports the problems.
+    """
+    problems: dict[str, str] = {}
+    for slide in programme.slides:
+        if slide.type != "image" or slide.image is None:
+            continue
+        try:
+            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+        except ValueError as exc:
+            problems[slide.id] = f"{slide.image.name}: {exc}"
+            log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+        except OSError as exc:  # the cache folder itself: disk full, read-only
+            problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
+            log.error("slide %s: cannot store the prepared image: %s", slide.id, exc)
+    return problems
+
+
+def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
+    """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
+    return {
+        prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+        for slide in programme.slides
+        if slide.type == "image" and slide.image is not None
+    }
+
+
+def prepared_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir) / PREPARED_DIR

@@ -1,0 +1,172 @@
+"""Image preparation with real files of every awkward kind, made here."""
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk import media, prepare
+from kiosk.programme import MediaRef, Programme, Slide
+
+SIZE = (200, 200)
+RED, BLUE, WHITE, BLACK = (255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+
+
+def ref(path: Path) -> MediaRef:
+    return MediaRef(media.sha256_file(path), path.stat().st_size, path, path.name)
+
+
+def prepared(path: Path, tmp_path: Path, fit: str = "fit", size=SIZE) -> Image.Image:
+    out = prepare.prepare_image(ref(path), size, fit, tmp_path / "cache")
+    assert out.parent == tmp_path / "cache" / "prepared"
+    with Image.open(out) as image:
+        assert image.size == size
+        return image.convert("RGB")
+
+
+def near(pixel, color, tolerance=40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, color, strict=True))
+
+
+def stripes(width=400, height=100) -> Image.Image:
+    image = Image.new("RGB", (width, height), WHITE)
+    image.paste(RED, (0, 0, width // 4, height))
+    image.paste(BLUE, (width - width // 4, 0, width, height))
+    return image
+
+
+def test_fit_letterboxes_and_fill_crops(tmp_path):
+    src = tmp_path / "wide.png"
+    stripes().save(src)
+    fit = prepared(src, tmp_path, "fit")
+    assert near(fit.getpixel((5, 100)), RED) and near(fit.getpixel((195, 100)), BLUE)
+    assert fit.getpixel((100, 10)) == BLACK and fit.getpixel((100, 190)) == BLACK  # bars above and below
+    fill = prepared(src, tmp_path, "fill")
+    for xy in ((5, 5), (195, 195), (100, 100), (5, 195)):
+        assert near(fill.getpixel(xy), WHITE)  # the sides were cropped away, no bars
+    names = sorted(p.name for p in (tmp_path / "cache" / "prepared").iterdir())
+    assert names == sorted(f"{ref(src).sha256}-200x200-{f}.jpg" for f in ("fill", "fit"))  # no temp files left
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    image = Image.new("RGB", (400, 200), BLUE)
+    image.paste(RED, (0, 0, 200, 200))  # stored: red left, blue right
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": the stored left becomes the top
+    src = tmp_path / "phone.jpg"
+    image.save(src, "JPEG", exif=exif.tobytes(), quality=95)
+    out = prepared(src, tmp_path, "fit")
+    assert near(out.getpixel((100, 30)), RED) and near(out.getpixel((100, 170)), BLUE)
+    assert out.getpixel((10, 100)) == BLACK  # portrait now: bars left and right
+
+
+def test_cmyk_jpeg(tmp_path):
+    src = tmp_path / "print.jpg"
+    Image.new("CMYK", (300, 300), (0, 255, 255, 0)).save(src, "JPEG")
+    assert near(prepared(src, tmp_path).getpixel((100, 100)), RED, 60)
+
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    src = tmp_path / "deep.png"
+    Image.new("I;16", (300, 300), 40000).save(src)
+    grey = prepared(src, tmp_path).getpixel((100, 100))
+    assert near(grey, (156, 156, 156), 8)  # 40000/256, not white
+
+
+def test_palette_with_transparency_composites_on_black(tmp_path):
+    image = Image.new("P", (200, 200), 0)
+    image.putpalette([0, 200, 0] + [255, 255, 255] * 255)
+    image.paste(1, (100, 0, 200, 200))
+    src = tmp_path / "logo.png"
+    image.save(src, transparency=1)
+    out = prepared(src, tmp_path)
+    assert near(out.getpixel((50, 100)), (0, 200, 0)) and near(out.getpixel((150, 100)), BLACK, 10)
+
+
+def test_rgba_alpha_composites_on_black(tmp_path):
+    src = tmp_path / "alpha.png"
+    Image.new("RGBA", (200, 200), (255, 255, 255, 0)).save(src)
+    assert near(prepared(src, tmp_path).getpixel((100, 100)), BLACK, 5)
+
+
+def test_webp(tmp_path):
+    src = tmp_path / "photo.webp"
+    Image.new("RGB", (300, 300), BLUE).save(src, "WEBP")
+    assert near(prepared(src, tmp_path).getpixel((100, 100)), BLUE)
+
+
+def test_gif_first_frame(tmp_path):
+    src = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (100, 100), RED), Image.new("RGB", (100, 100), BLUE)]
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=200, loop=0)
+    assert near(prepared(src, tmp_path).getpixel((100, 100)), RED)
+
+
+def test_big_jpeg_is_decoded_in_draft_mode_to_the_exact_size(tmp_path):
+    src = tmp_path / "big.jpg"
+    stripes(4000, 1000).save(src, "JPEG")
+    out = prepared(src, tmp_path, "fit", (320, 180))
+    assert near(out.getpixel((10, 90)), RED) and near(out.getpixel((310, 90)), BLUE)
+
+
+def test_truncated_jpeg_is_refused(tmp_path):
+    src = tmp_path / "cut.jpg"
+    Image.effect_noise((600, 600), 60).convert("RGB").save(src, "JPEG")
+    src.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        prepare.prepare_image(ref(src), SIZE, "fit", tmp_path / "cache")
+    assert not any((tmp_path / "cache" / "prepared").glob("*"))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(
+        b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused_without_decoding(tmp_path):
+    src = tmp_path / "bomb.png"
+    src.write_bytes(png_header_only(60000, 60000))  # 3.6 gigapixels in a few bytes
+    with pytest.raises(ValueError, match="too large"):
+        prepare.prepare_image(ref(src), SIZE, "fit", tmp_path / "cache")
+
+
+def test_not_an_image_is_refused(tmp_path):
+    src = tmp_path / "notes.jpg"
+    src.write_text("không phải ảnh")
+    with pytest.raises(ValueError, match="not a usable image"):
+        prepare.prepare_image(ref(src), SIZE, "fit", tmp_path / "cache")
+
+
+def test_prepared_file_is_reused(tmp_path):
+    src = tmp_path / "a.png"
+    stripes().save(src)
+    media_ref = ref(src)
+    first = prepare.prepare_image(media_ref, SIZE, "fit", tmp_path / "cache")
+    stamp = first.stat().st_mtime_ns
+    src.unlink()  # the cache alone is enough on the next start: the source is not even read
+    again = prepare.prepare_image(media_ref, SIZE, "fit", tmp_path / "cache")
+    assert again == first and again.stat().st_mtime_ns == stamp
+
+
+def test_programme_problems_and_needed_files(tmp_path):
+    good, bad = tmp_path / "good.png", tmp_path / "bad.jpg"
+    stripes().save(good)
+    bad.write_bytes(b"\xff\xd8\xff\xe0 broken")
+    slides = (
+        Slide(id="chu", type="text", title="Thông báo"),
+        Slide(id="anh-tot", type="image", image=ref(good)),
+        Slide(id="anh-hong", type="image", image=ref(bad), fit="fill"),
+    )
+    programme = Programme(slides=slides, version="t")
+    problems = prepare.prepare_programme(programme, SIZE, "fit", tmp_path / "cache")
+    assert list(problems) == ["anh-hong"] and "bad.jpg" in problems["anh-hong"]
+    needed = prepare.needed_files(programme, SIZE, "fit", tmp_path / "cache")
+    assert {p.name.rsplit("-", 1)[1] for p in needed} == {"fit.jpg", "fill.jpg"}
+    assert prepare.prepared_path(ref(good), SIZE, "fit", tmp_path / "cache") in needed
+    assert all(p.is_file() for p in needed if "fit" in p.name)

@@ -1,0 +1,104 @@
+"""Text layout decisions, with a fake font: width grows with characters and size."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiosk.render import text
+
+
+def measure(t: str, size: int, bold: bool) -> int:
+    return round(len(t) * size * (0.62 if bold else 0.55))
+
+
+def line_height(size: int, bold: bool) -> int:
+    return round(size * 1.3)
+
+
+def lay(title: str, body: str, box=(1700, 800), low=49, high=127) -> text.Layout:
+    return text.layout(title, body, box, measure, line_height, low, high)
+
+
+def words_of(layout: text.Layout, bold: bool) -> list[str]:
+    out = []
+    for page in layout.pages:
+        out += [w for line in page.lines if line.bold == bold for w in line.text.split()]
+    return out
+
+
+WORDS = st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằẵặễộợựỹ", min_size=1, max_size=14)
+BODIES = st.lists(st.lists(WORDS, min_size=0, max_size=40).map(" ".join), min_size=1, max_size=8).map("\n".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.lists(WORDS, min_size=1, max_size=8).map(" ".join), body=BODIES)
+def test_every_word_appears_once_in_order_and_nothing_leaves_the_box(title, body):
+    layout = lay(title, body)
+    body_words = words_of(layout, bold=False)
+    assert body_words == body.split()
+    box_w, box_h = 1700, 800
+    for page in layout.pages:
+        for line in page.lines:
+            assert measure(line.text, line.size, line.bold) <= box_w
+            assert line.y + line_height(line.size, line.bold) <= box_h
+        assert page.height <= box_h
+    for page in layout.pages:  # the title is on every page
+        assert " ".join(line.text for line in page.lines if line.bold) == title
+
+
+@settings(max_examples=40, deadline=None)
+@given(body=BODIES, grow=st.integers(min_value=0, max_value=600))
+def test_a_larger_box_never_gets_a_smaller_font(body, grow):
+    small = lay("Thông báo", body, (1200, 600))
+    large = lay("Thông báo", body, (1200 + grow, 600 + grow))
+    assert large.size >= small.size
+
+
+def test_title_is_bold_and_larger_than_body():
+    layout = lay("Lịch tiếp công dân", "Chủ tịch UBND xã tiếp công dân vào sáng thứ Năm hằng tuần.")
+    title, body = layout.pages[0].lines[0], layout.pages[0].lines[-1]
+    assert title.bold and not body.bold
+    assert title.size > body.size
+    assert body.y > title.y
+
+
+def test_short_notice_grows_to_fill_and_stops_at_the_largest_fitting_size():
+    layout = lay("Họp dân", "Tối nay 19 giờ tại nhà văn hóa thôn.")
+    assert layout.size > 49 and len(layout.pages) == 1
+    bigger = text.layout("Họp dân", "Tối nay 19 giờ tại nhà văn hóa thôn.", (1700, 800), measure, line_height,
+                         layout.size + 1, layout.size + 1)
+    assert bigger.paged or bigger.pages[0].height > 800 or layout.size == 127
+
+
+def test_long_notice_is_split_into_pages_at_the_minimum_size():
+    body = "Ủy ban nhân dân xã thông báo lịch tổng vệ sinh môi trường và phòng chống dịch bệnh. " * 60
+    layout = lay("Thông báo", body)
+    assert layout.paged and layout.size == 49
+    assert words_of(layout, bold=False) == body.split()
+
+
+def test_explicit_newlines_and_paragraphs_are_kept():
+    layout = lay("", "Dòng một\nDòng hai\n\n\nĐoạn mới")
+    lines = [line for line in layout.pages[0].lines]
+    assert [line.text for line in lines] == ["Dòng một", "Dòng hai", "Đoạn mới"]
+    step = lines[1].y - lines[0].y
+    assert lines[2].y - lines[1].y > step  # a blank line leaves a gap, several blank lines only one
+
+
+def test_an_over_long_word_is_broken_to_fit():
+    word = "x" * 200
+    layout = lay("T", word, (600, 800))
+    pieces = [line.text for line in layout.pages[0].lines if not line.bold]
+    assert "".join(pieces) == word and len(pieces) > 1
+    assert all(measure(p, layout.size, False) <= 600 for p in pieces)
+
+
+def test_title_only_slide_uses_title_sizes():
+    layout = lay("Chào mừng ngày hội đại đoàn kết", "")
+    assert all(line.bold for line in layout.pages[0].lines)
+    assert layout.pages[0].lines[0].size >= text.title_size_for(49)
+
+
+def test_legible_minimum_follows_the_shorter_side():
+    assert text.legible_sizes((1920, 1080)) == text.legible_sizes((1080, 1920))
+    low, high = text.legible_sizes((1920, 1080))
+    assert 40 <= low < high
