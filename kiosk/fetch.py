@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import ssl
 import threading
 import time
@@ -27,6 +28,8 @@ from kiosk import cache
 from kiosk.version import __version__
 
 log = logging.getLogger("kiosk.sync")
+# urllib3 logs a warning per retry; the sync logs one line per failed cycle instead (journal stays readable).
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 CHUNK = 1 << 20
 
@@ -44,8 +47,8 @@ class Limits:
     small_deadline: float = 60.0  # whole manifest or signature
     min_rate: float = 8 * 1024.0  # bytes/s a media download must average (plus a fixed allowance)
     file_allowance: float = 120.0  # seconds added to every media deadline
-    retries: int = 3
-    backoff: float = 1.0  # urllib3 backoff_factor: 0, 2, 4 … seconds between retries
+    retries: int = 2  # within one cycle; the cycle itself is retried later with its own backoff
+    backoff: float = 0.5  # urllib3 backoff_factor: 0, 1, 2 … seconds (plus jitter) between retries
     retry_after_max: float = 120.0  # a Retry-After longer than this is cut to it
     max_redirects: int = 3
 
@@ -311,9 +314,19 @@ def _read_text(path: Path) -> str | None:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
-    for marker in ("Caused by ", "Max retries exceeded"):
-        if marker in text:
-            text = text.split(marker, 1)[-1]
-    text = text.strip(" ()'\"")
-    return text[:200] or exc.__class__.__name__
+    """The root reason of a requests/urllib3 error, without pool and URL noise."""
+    reason: BaseException = exc
+    for _ in range(10):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = reason.args[0] if reason.args and isinstance(reason.args[0], BaseException) else None
+        if inner is None or inner is reason:
+            break
+        reason = inner
+    text = str(reason)
+    errno = re.search(r"\[Errno -?\d+\] [^)'\"]+", text)
+    if errno:
+        return errno.group(0).strip()
+    if "): " in text:
+        text = text.split("): ", 1)[1]
+    return text.strip(" ()'\"")[:200] or reason.__class__.__name__

@@ -79,7 +79,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             if signature is None and sig_path.exists():
                 cache.remove(sig_path)  # a stale signature must never sit beside new bytes
                 cache.fsync_dir(out)
-            cache.write_atomic(manifest_path, data)
+            _write_manifest(manifest_path, data, now)
         if signature is not None and _read(sig_path) != signature:
             cache.write_atomic(sig_path, signature)
         elif signature is None and sig_path.exists():
@@ -130,6 +130,33 @@ def _collect(out: Path, referenced: set[str], now: float) -> int:
         body = json.dumps({"unreferenced_since": new_since}, sort_keys=True, indent=1) + "\n"
         cache.write_atomic(state_path, body.encode())
     return removed
+
+
+def _write_manifest(path: Path, data: bytes, now: float) -> None:
+    """Write manifest.json so that its new Last-Modified differs from the old one by at least a second.
+
+    Static servers derive ETag and Last-Modified from mtime (whole seconds)
+    and size; two publications in one second with equal sizes would otherwise
+    look unchanged to a board's conditional GET.
+    """
+    try:
+        old_mtime = path.stat().st_mtime
+    except OSError:
+        old_mtime = None
+    mtime = now if old_mtime is None else max(now, int(old_mtime) + 1)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+    except BaseException:
+        cache.remove(Path(tmp))
+        raise
+    cache.fsync_dir(path.parent)
 
 
 def _copy_atomic(src: Path, target: Path) -> None:

@@ -167,7 +167,7 @@ class Syncer:
             result = SyncResult(ok=False, error=f"cache {self.store.root}: {exc.strerror or exc}",
                                 files=counter.files, bytes=counter.bytes)
         except Exception as exc:  # noqa: BLE001 - a sync bug must not end the player; it is reported instead
-            log.error("sync: unexpected error", exc_info=True)
+            log.error("sync: unexpected error: %r", exc, exc_info=log.isEnabledFor(logging.DEBUG))
             result = SyncResult(ok=False, error=f"internal error: {exc.__class__.__name__}: {exc}",
                                 files=counter.files, bytes=counter.bytes)
         if result.ok:
@@ -238,7 +238,8 @@ class Syncer:
                               f"{getattr(exc, 'strerror', None) or exc}") from None
             if not token or not token.isprintable():
                 raise Refused(f"source.token_file {self.cfg.source.token_file}: must hold one line, the token")
-        if self._client is None or self._client.token != token:  # a rotated token takes effect at once
+        if self._client is None or (self._client.token, self._client.limits) != (token, self.limits):
+            # a rotated token takes effect at once
             if self._client is not None:
                 self._client.close()
             self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
@@ -326,7 +327,12 @@ def sync_once(cfg: Config) -> tuple[bool, str]:
     if cfg.source.url is None:
         return False, f"nothing to sync: {cfg.file} sets source.path (the folder is played directly), not source.url"
     syncer = Syncer(cfg, Status(), on_ready=lambda _prog: None, prepare=probe_only)
-    result = syncer.cycle()
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # the summary line is the whole output (SPEC); the journal is not involved
+    try:
+        result = syncer.cycle()
+    finally:
+        log.setLevel(level)
     return result.ok, result.summary()
 
 

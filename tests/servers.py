@@ -125,6 +125,7 @@ class StaticServer:
         self.throttle = throttle  # bytes per second, or None
         self.overrides: dict[str, Behaviour] = {}
         self.requests: list[tuple[str, str, int, int, str]] = []
+        self.headers: list[dict[str, str]] = []  # request headers, in order
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._active = 0
@@ -142,6 +143,7 @@ class StaticServer:
                 self.status = 0
                 with server._lock:
                     server._active += 1
+                    server.headers.append(dict(self.headers))
                 try:
                     if path in server.overrides:
                         server.overrides[path](self)
@@ -163,7 +165,7 @@ class StaticServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://{host}:{self.port}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def bytes_served(self, prefix: str = "/") -> int:
@@ -269,8 +271,8 @@ def drip(data: bytes, interval: float = 0.2) -> Behaviour:
     return behave
 
 
-def reset_after(data: bytes, cut: int) -> Behaviour:
-    """Announce all of `data`, send `cut` bytes, then reset the connection (RST)."""
+def cut_after(data: bytes, cut: int, reset: bool = False) -> Behaviour:
+    """Announce all of `data`, send `cut` bytes, then close the connection (with a RST when `reset`)."""
     def behave(h):
         h.send_response(200)
         h.send_header("Content-Length", str(len(data)))
@@ -278,9 +280,22 @@ def reset_after(data: bytes, cut: int) -> Behaviour:
         h.wfile.write(data[:cut])
         h.wfile.flush()
         h.sent += cut
-        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if reset:
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            h.connection.shutdown(socket.SHUT_RDWR)
         h.close_connection = True
         h.connection.close()
+    return behave
+
+
+def once(first: Behaviour, then: Behaviour) -> Behaviour:
+    """`first` for the first request, `then` afterwards."""
+    calls = []
+
+    def behave(h):
+        calls.append(1)
+        (first if len(calls) == 1 else then)(h)
     return behave
 
 
