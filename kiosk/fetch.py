@@ -38,6 +38,14 @@ class FetchError(Exception):
     """A server answer was refused; the message says why."""
 
 
+class _Cut(FetchError):
+    """The connection failed while the body was arriving."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Timeouts and caps. Defaults suit a village 3G link; tests shrink them."""
@@ -151,10 +159,13 @@ class Client:
             if length is not None and length > max_bytes:
                 raise FetchError(f"{path}: {length} bytes announced, more than the limit of {max_bytes}")
             body = bytearray()
-            for chunk in _chunks(response, path, deadline, self.limits.small_deadline):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FetchError(f"{path}: more than the limit of {max_bytes} bytes")
+            try:
+                for chunk in _chunks(response, path, deadline, self.limits.small_deadline):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FetchError(f"{path}: more than the limit of {max_bytes} bytes")
+            except _Cut as exc:
+                raise FetchError(f"{path}: {exc.reason} after {len(body)} bytes") from None
             if length is not None and len(body) != length:
                 raise FetchError(f"{path}: connection cut after {len(body)} of {length} bytes")
             return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"))
@@ -231,6 +242,9 @@ class Client:
                                 out.flush()
                                 os.fsync(out.fileno())
                                 synced = have
+                    except _Cut as exc:
+                        raise FetchError(f"{path}: {exc.reason} after {have} of {size} bytes (will resume)") \
+                            from None
                     finally:
                         out.flush()
                         os.fsync(out.fileno())
@@ -274,10 +288,21 @@ def _chunks(response: requests.Response, path: str, deadline: float, allowed: fl
         try:
             chunk = raw.read1(CHUNK)
         except Exception as exc:  # noqa: BLE001 - urllib3/http.client raise many kinds on a cut connection
-            raise FetchError(f"{path}: connection failed while reading ({_short(exc)})") from None
+            raise _Cut(_reading_error(exc)) from None
         if not chunk:
             return
         yield chunk
+
+
+def _reading_error(exc: BaseException) -> str:
+    text = repr(exc)
+    if "IncompleteRead" in text:
+        return "connection cut by the server"
+    if "timed out" in text or "Timeout" in text:
+        return "no data within the read timeout"
+    if "reset" in text.lower():
+        return "connection reset"
+    return f"connection failed ({_short(exc)})"
 
 
 def _content_range_total(header: str | None, start: int) -> int | None:

@@ -278,12 +278,14 @@ class Syncer:
         self.store.evict(keep, budget, room=sum(missing.values()))
         for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
             for attempt in range(DOWNLOAD_ATTEMPTS):
-                before = counter.bytes
+                before = _size(self.store.part(sha))
                 try:
                     done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
                                            progress=counter.add)
                 except FetchError:
-                    if attempt + 1 == DOWNLOAD_ATTEMPTS or counter.bytes == before or self._stop.is_set():
+                    # retry at once only when the partial file grew: a cut on a flaky link, not a broken server
+                    if attempt + 1 == DOWNLOAD_ATTEMPTS or _size(self.store.part(sha)) <= before \
+                            or self._stop.is_set():
                         raise
                     continue
                 counter.files += 1
@@ -367,6 +369,13 @@ def _read_state(store: Cache) -> _State | None:
                   signature=signature.encode("ascii") if isinstance(signature, str) else None,
                   etag=etag if isinstance(etag, str) else None,
                   last_modified=modified if isinstance(modified, str) else None)
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _digest(data: bytes) -> str:
