@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +104,15 @@ class Cache:
             return False
 
     def ensure(self) -> None:
+        """Create the folders; remove temp files a crash left behind (only old ones: another writer may be busy)."""
         for folder in (self.media_dir, self.state_dir):
             folder.mkdir(parents=True, exist_ok=True)
+            for leftover in folder.glob(".tmp-*"):
+                try:
+                    if time.time() - leftover.stat().st_mtime > 3600:
+                        leftover.unlink()
+                except OSError:
+                    pass
 
     def usage(self) -> int:
         """Bytes held in media/ and prepared/."""

@@ -256,8 +256,9 @@ class Syncer:
         if state is None:
             return None
         try:
+            _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
             prog = manifest.decode(state.data, self.store.media_dir)
-        except InvalidInput:
+        except (Refused, InvalidInput):
             return None
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
             return prog

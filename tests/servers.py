@@ -13,6 +13,7 @@ import email.utils
 import os
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -120,7 +121,8 @@ Behaviour = Callable[[BaseHTTPRequestHandler], None]
 class StaticServer:
     """A threaded static server with validators and ranges; `overrides[path]` replaces a path's handling."""
 
-    def __init__(self, root: Path | None, throttle: float | None = None, host: str = "127.0.0.1"):
+    def __init__(self, root: Path | None, throttle: float | None = None, host: str = "127.0.0.1",
+                 tls: ssl.SSLContext | None = None):
         self.root = Path(root) if root else None
         self.throttle = throttle  # bytes per second, or None
         self.overrides: dict[str, Behaviour] = {}
@@ -163,8 +165,10 @@ class StaticServer:
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}/"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 

@@ -36,13 +36,15 @@ def authoring(folder: Path, images: dict[str, str], texts: int = 1, junk: dict[s
 
 class Board:
     def __init__(self, folder: Path, url: str, public_key: str | None = None, token_file: Path | None = None,
-                 limits: Limits = FAST, poll_seconds: int = 60):
+                 limits: Limits = FAST, poll_seconds: int = 60, ca_file: Path | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         text = f"device: {{id: test-board, name: Bảng tin}}\nsource:\n  url: '{url}'\n  poll_seconds: {poll_seconds}\n"
         if public_key:
             text += f"  public_key: '{public_key}'\n"
         if token_file:
             text += f"  token_file: '{token_file}'\n"
+        if ca_file:
+            text += f"  ca_file: '{ca_file}'\n"
         text += "cache: {path: cache, max_mb: 16}\n"
         (folder / "config.yaml").write_text(text, encoding="utf-8")
         self.cfg = config.load(folder / "config.yaml")
