@@ -1,0 +1,157 @@
+"""The media cache: content-addressed, verified files that survive power cuts.
+
+Layout under cache.path:
+  media/<sha256>         verified bytes, named by their SHA-256 (immutable)
+  media/<sha256>.part    a download in progress; kept across restarts so it resumes
+  prepared/<sha256>-…    images scaled for the screen (kiosk.prepare owns these)
+  state/                 the last good manifest, so a cold boot plays at once
+
+Every write goes to a temporary file in the same folder, is fsynced, renamed
+over the target and the folder fsynced: a power cut leaves old or new, never
+a torn file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("kiosk.cache")
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PART = ".part"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data`: temp file in the same folder, fsync, rename, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def remove(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@dataclass(frozen=True)
+class Cache:
+    """Paths of one cache folder. Cheap to build; creates folders on first use."""
+
+    root: Path
+
+    @property
+    def media_dir(self) -> Path:
+        return self.root / "media"
+
+    @property
+    def prepared_dir(self) -> Path:
+        return self.root / "prepared"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    def media(self, sha256: str) -> Path:
+        if not SHA256.match(sha256):  # names come from the network: never let one escape the folder
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        return self.media_dir / sha256
+
+    def part(self, sha256: str) -> Path:
+        return self.media(sha256).with_name(sha256 + PART)
+
+    def has(self, sha256: str, size: int) -> bool:
+        """A verified file is present (verified on arrival; size checked again as a cheap guard)."""
+        try:
+            return self.media(sha256).stat().st_size == size
+        except OSError:
+            return False
+
+    def ensure(self) -> None:
+        """Create the folders; remove temp files a crash left behind (only old ones: another writer may be busy)."""
+        for folder in (self.media_dir, self.state_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            for leftover in folder.glob(".tmp-*"):
+                try:
+                    if time.time() - leftover.stat().st_mtime > 3600:
+                        leftover.unlink()
+                except OSError:
+                    pass
+
+    def usage(self) -> int:
+        """Bytes held in media/ and prepared/."""
+        return sum(size for _path, _sha, size, _mtime in self._entries())
+
+    def _entries(self) -> Iterable[tuple[Path, str, int, float]]:
+        for folder in (self.media_dir, self.prepared_dir):
+            try:
+                names = os.scandir(folder)
+            except OSError:
+                continue
+            with names:
+                for entry in names:
+                    try:
+                        if not entry.is_file(follow_symlinks=False):
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    yield Path(entry.path), entry.name[:64], st.st_size, st.st_mtime
+
+    def evict(self, keep: set[str], max_bytes: int, room: int = 0) -> int:
+        """Delete files of media not in `keep` (oldest first) until usage + room ≤ max_bytes.
+
+        Partial downloads of unneeded media go first, then whole files with
+        their prepared images. Returns the bytes freed. What `keep` names is
+        never touched, so the current and the incoming programme stay whole.
+        """
+        entries = list(self._entries())
+        total = sum(e[2] for e in entries)
+        if total + room <= max_bytes:
+            return 0
+        candidates = [e for e in entries if e[1] not in keep and not e[0].name.startswith(".tmp-")]
+        candidates.sort(key=lambda e: (not e[0].name.endswith(PART), e[3]))
+        freed = 0
+        for path, _sha, size, _mtime in candidates:
+            if total - freed + room <= max_bytes:
+                break
+            if remove(path):
+                freed += size
+                log.info("cache: evicted %s (%d bytes)", path.name, size)
+        return freed

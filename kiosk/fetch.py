@@ -1,0 +1,357 @@
+"""The HTTP client of a content tree: one requests Session, configured once.
+
+One call per protocol step: `get_small` (manifest, signature: conditional,
+size-capped) and `download` (a media file: resumable, hashed on the fly,
+held to its declared size and an overall deadline). Every refusal raises
+FetchError with a sentence a technician can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from kiosk import cache
+from kiosk.version import __version__
+
+log = logging.getLogger("kiosk.sync")
+# urllib3 logs a warning per retry; the sync logs one line per failed cycle instead (journal stays readable).
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
+CHUNK = 1 << 20
+
+
+class FetchError(Exception):
+    """A server answer was refused; the message says why."""
+
+
+class _Cut(FetchError):
+    """The connection failed while the body was arriving."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timeouts and caps. Defaults suit a village 3G link; tests shrink them."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    small_deadline: float = 60.0  # whole manifest or signature
+    min_rate: float = 8 * 1024.0  # bytes/s a media download must average (plus a fixed allowance)
+    file_allowance: float = 120.0  # seconds added to every media deadline
+    retries: int = 2  # within one cycle; the cycle itself is retried later with its own backoff
+    backoff: float = 0.5  # urllib3 backoff_factor: 0, 1, 2 … seconds (plus jitter) between retries
+    retry_after_max: float = 120.0  # a Retry-After longer than this is cut to it
+    max_redirects: int = 3
+
+
+@dataclass
+class Answer:
+    status: int  # 200 or 304
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Download:
+    fetched_bytes: int = 0  # bytes received this time
+    resumed_from: int = 0
+
+
+@dataclass
+class Client:
+    """A configured Session for one base URL; cheap to keep for the life of the player."""
+
+    base_url: str
+    token: str | None = None
+    ca_file: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    session: requests.Session = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or .netrc from the environment: only the config counts
+        self.session.headers.update({
+            "Accept-Encoding": "identity",  # sizes and ranges are of the bytes on disk
+            "User-Agent": f"kiosk/{__version__}",
+        })
+        if self.token:
+            self.session.headers["Authorization"] = f"Bearer {self.token}"
+        retry = Retry(
+            total=self.limits.retries, connect=self.limits.retries, read=self.limits.retries,
+            status=self.limits.retries, redirect=0, allowed_methods=frozenset({"GET"}),
+            status_forcelist=(408, 425, 429, 500, 502, 503, 504), backoff_factor=self.limits.backoff,
+            backoff_jitter=self.limits.backoff, backoff_max=60.0, respect_retry_after_header=True,
+            retry_after_max=self.limits.retry_after_max, raise_on_status=False, raise_on_redirect=False,
+        )
+        adapter = _Adapter(self.ca_file, max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._origin = _origin(self.base_url)
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _get(self, path: str, headers: dict[str, str], timeout: tuple[float, float]) -> requests.Response:
+        """GET following redirects only within the source's own scheme, host and port."""
+        url = self.url(path)
+        for _ in range(self.limits.max_redirects + 1):
+            try:
+                response = self.session.get(url, headers=headers, timeout=timeout, stream=True,
+                                            allow_redirects=False)
+            except requests.exceptions.SSLError as exc:
+                raise FetchError(f"{path}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
+            except requests.exceptions.ConnectTimeout:
+                raise FetchError(f"{path}: connection to {self._origin[1]} timed out") from None
+            except requests.exceptions.ConnectionError as exc:
+                raise FetchError(f"{path}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
+            except requests.exceptions.RequestException as exc:
+                raise FetchError(f"{path}: {_short(exc)}") from None
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            location = response.headers.get("Location", "")
+            response.close()
+            target = urljoin(url, location)
+            if _origin(target) != self._origin:
+                raise FetchError(f"{path}: redirect to another host refused ({_origin(target)[1] or location!r})")
+            url = target
+        raise FetchError(f"{path}: more than {self.limits.max_redirects} redirects")
+
+    def get_small(self, path: str, max_bytes: int, etag: str | None = None,
+                  last_modified: str | None = None) -> Answer:
+        """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        deadline = time.monotonic() + self.limits.small_deadline
+        response = self._get(path, headers, (self.limits.connect_timeout, self.limits.read_timeout))
+        with response:
+            if response.status_code == 304:
+                return Answer(304, etag=etag, last_modified=last_modified)
+            if response.status_code == 404:
+                return Answer(404)
+            if response.status_code != 200:
+                raise FetchError(f"{path}: the server answered HTTP {response.status_code} {response.reason or ''}"
+                                 .rstrip())
+            length = _int(response.headers.get("Content-Length"))
+            if length is not None and length > max_bytes:
+                raise FetchError(f"{path}: {length} bytes announced, more than the limit of {max_bytes}")
+            body = bytearray()
+            try:
+                for chunk in _chunks(response, path, deadline, self.limits.small_deadline):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FetchError(f"{path}: more than the limit of {max_bytes} bytes")
+            except _Cut as exc:
+                raise FetchError(f"{path}: {exc.reason} after {len(body)} bytes") from None
+            if length is not None and len(body) != length:
+                raise FetchError(f"{path}: connection cut after {len(body)} of {length} bytes")
+            return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+    def download(self, path: str, sha256: str, size: int, store: cache.Cache,
+                 stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> Download:
+        """Fetch one media file into the cache, resuming a partial one; verified or FetchError.
+
+        The partial file (media/<sha>.part) survives a crash or kill -9: the
+        next call hashes what is there and asks only for the rest (Range +
+        If-Range). The file becomes media/<sha> only when size and SHA-256 match.
+        """
+        store.media_dir.mkdir(parents=True, exist_ok=True)
+        part, final = store.part(sha256), store.media(sha256)
+        validator_path = part.with_name(part.name + ".validator")
+        digest = hashlib.sha256()
+        have = 0
+        if part.exists():
+            with open(part, "rb") as f:
+                while have < size and (chunk := f.read(CHUNK)):
+                    digest.update(chunk[: size - have])
+                    have += min(len(chunk), size - have)
+            if part.stat().st_size != have:  # longer than declared: keep only the declared size
+                os.truncate(part, have)
+        result = Download(resumed_from=have)
+        if have < size:
+            headers = {}
+            validator = _read_text(validator_path) if have else None
+            if have:
+                headers["Range"] = f"bytes={have}-"
+                if validator:
+                    headers["If-Range"] = validator
+            deadline = time.monotonic() + self.limits.file_allowance + (size - have) / self.limits.min_rate
+            response = self._get(path, headers, (self.limits.connect_timeout, self.limits.read_timeout))
+            with response:
+                if response.status_code == 206 and have:
+                    total = _content_range_total(response.headers.get("Content-Range"), have)
+                    if total != size:
+                        raise FetchError(f"{path}: Content-Range {response.headers.get('Content-Range')!r} does not "
+                                         f"continue a {size}-byte file at byte {have}")
+                elif response.status_code == 200:
+                    if have:  # the server ignored the range, or the file changed: start over
+                        log.info("sync: %s: server sent the whole file again; restarting at byte 0", path)
+                        digest, have = hashlib.sha256(), 0
+                        result.resumed_from = 0
+                    length = _int(response.headers.get("Content-Length"))
+                    if length is not None and length != size:
+                        raise FetchError(f"{path}: the server sends {length} bytes, the manifest says {size}")
+                    validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
+                    if validator and validator.isprintable():
+                        cache.write_atomic(validator_path, validator.encode("utf-8", "replace"))
+                    else:
+                        cache.remove(validator_path)
+                elif response.status_code == 416 and have:
+                    cache.remove(part)
+                    raise FetchError(f"{path}: the server refused to resume (HTTP 416); starting over next time")
+                else:
+                    raise FetchError(f"{path}: the server answered HTTP {response.status_code} "
+                                     f"{response.reason or ''}".rstrip())
+                mode = "ab" if have else "wb"
+                with open(part, mode) as out:
+                    synced = 0
+                    try:
+                        for chunk in _chunks(response, path, deadline, deadline - time.monotonic(), stop):
+                            if have + len(chunk) > size:
+                                raise FetchError(f"{path}: more bytes than the {size} the manifest declares")
+                            out.write(chunk)
+                            digest.update(chunk)
+                            have += len(chunk)
+                            result.fetched_bytes += len(chunk)
+                            if progress is not None:
+                                progress(len(chunk))
+                            if have - synced >= 32 * CHUNK:  # bound what a power cut can lose
+                                out.flush()
+                                os.fsync(out.fileno())
+                                synced = have
+                    except _Cut as exc:
+                        raise FetchError(f"{path}: {exc.reason} after {have} of {size} bytes (will resume)") \
+                            from None
+                    finally:
+                        out.flush()
+                        os.fsync(out.fileno())
+            if have < size:
+                raise FetchError(f"{path}: connection cut after {have} of {size} bytes (will resume)")
+        if digest.hexdigest() != sha256:
+            cache.remove(part)
+            cache.remove(validator_path)
+            raise FetchError(f"{path}: wrong SHA-256 (got {digest.hexdigest()[:12]}…, manifest says "
+                             f"{sha256[:12]}…); file discarded")
+        os.replace(part, final)
+        cache.remove(validator_path)
+        cache.fsync_dir(final.parent)
+        return result
+
+
+class _Adapter(HTTPAdapter):
+    """Adds source.ca_file to the system's trusted CAs (instead of replacing them)."""
+
+    def __init__(self, ca_file: Path | None, **kwargs):
+        self._ca_file = ca_file
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        if self._ca_file is not None:
+            context = ssl.create_default_context()
+            context.load_verify_locations(cafile=str(self._ca_file))
+            kwargs["ssl_context"] = context
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def _chunks(response: requests.Response, path: str, deadline: float, allowed: float,
+            stop: threading.Event | None = None):
+    """The body as it arrives (read1: a slow drip still returns, so the deadline is checked)."""
+    raw = response.raw
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError(f"{path}: too slow: not complete within {allowed:.0f} s")
+        if stop is not None and stop.is_set():
+            raise FetchError(f"{path}: stopped")
+        try:
+            chunk = raw.read1(CHUNK)
+        except Exception as exc:  # noqa: BLE001 - urllib3/http.client raise many kinds on a cut connection
+            raise _Cut(_reading_error(exc)) from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def _reading_error(exc: BaseException) -> str:
+    text = repr(exc)
+    if "IncompleteRead" in text:
+        return "connection cut by the server"
+    if "timed out" in text or "Timeout" in text:
+        return "no data within the read timeout"
+    if "reset" in text.lower():
+        return "connection reset"
+    return f"connection failed ({_short(exc)})"
+
+
+def _content_range_total(header: str | None, start: int) -> int | None:
+    # "bytes START-END/TOTAL"
+    try:
+        unit, rest = (header or "").split(" ", 1)
+        span, total = rest.split("/")
+        first, _last = span.split("-")
+        if unit != "bytes" or int(first) != start:
+            return None
+        return int(total)
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme.lower(), f"{(parts.hostname or '').lower()}:{port}"
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    """The root reason of a requests/urllib3 error, without pool and URL noise."""
+    reason: BaseException = exc
+    for _ in range(10):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = reason.args[0] if reason.args and isinstance(reason.args[0], BaseException) else None
+        if inner is None or inner is reason:
+            break
+        reason = inner
+    text = str(reason)
+    errno = re.search(r"\[Errno -?\d+\] [^)'\"]+", text)
+    if errno:
+        return errno.group(0).strip()
+    if "): " in text:
+        text = text.split("): ", 1)[1]
+    return text.strip(" ()'\"")[:200] or reason.__class__.__name__

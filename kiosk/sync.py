@@ -1,0 +1,406 @@
+"""Sync with a content tree over HTTP: verified, resumable, offline-first.
+
+One cycle: conditional GET of manifest.json → signature check (when
+source.public_key is set) → full validation → fetch only missing media
+(resumed, hashed, held to declared sizes) → prepare for the screen → commit
+the manifest to state/ atomically → hand the programme to the player. Any
+refusal leaves the last good programme playing and is written to status.
+
+state/ holds manifest.json (the exact bytes last accepted) and a sidecar
+manifest-<digest>.json (signature, ETag, Last-Modified) named after those
+bytes. The sidecar is written first, the manifest renamed over the old one
+last, so a power cut leaves a matching pair, old or new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from kiosk import manifest, media, programme, signing
+from kiosk.cache import Cache, remove, write_atomic
+from kiosk.config import Config
+from kiosk.fetch import Client, FetchError, Limits
+from kiosk.problems import InvalidInput
+from kiosk.status import Status, SyncFacts
+
+log = logging.getLogger("kiosk.sync")
+
+SIG_MAX_BYTES = signing.MAX_SIGNATURE_BYTES
+STATE_MANIFEST = "manifest.json"
+DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    ok: bool
+    changed: bool = False
+    version: str | None = None
+    slides: int = 0
+    files: int = 0  # media files fetched (or completed) this cycle
+    bytes: int = 0  # bytes received this cycle, manifest included
+    error: str | None = None
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"sync failed: {self.error}; current content kept ({self.files} files, {self.bytes} bytes fetched)"
+        what = "manifest changed" if self.changed else "manifest unchanged"
+        return f"{what}: version {self.version}, {self.slides} slides, {self.files} files fetched, {self.bytes} bytes"
+
+
+@dataclass(frozen=True)
+class _State:
+    data: bytes
+    digest: str
+    signature: bytes | None
+    etag: str | None
+    last_modified: str | None
+
+
+class Refused(Exception):
+    """One cycle's failure, with the sentence that goes to the log and the health report."""
+
+
+def next_delay(poll_seconds: float, failures: int, rand: float) -> float:
+    """Seconds until the next cycle. Jitter spreads a province's boards; failures back off up to 15 min."""
+    if failures <= 0:
+        return poll_seconds * (0.9 + 0.2 * rand)
+    ceiling = max(poll_seconds, 900.0)
+    return min(poll_seconds * 2 ** (failures - 1), ceiling) * (0.5 + 0.5 * rand)
+
+
+def probe_only(prog: programme.Programme) -> programme.Programme:
+    """A `prepare` for when no screen is known: keep image slides whose file decodes as an image."""
+    kept, dropped = [], []
+    for slide in prog.slides:
+        if slide.image is not None:
+            try:
+                media.probe(slide.image.path)
+            except ValueError as exc:
+                log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+                dropped.append(slide.id)
+                continue
+        kept.append(slide)
+    if not dropped:
+        return prog
+    slides = tuple(kept)
+    return programme.Programme(slides=slides, version=programme.version_of(slides), warnings=prog.warnings)
+
+
+def load_cached(cfg: Config) -> programme.Programme | None:
+    """The last good programme from state/, if whole: every media file present, signature still valid."""
+    if cfg.source.url is None:
+        return None
+    store = Cache(cfg.cache.path)
+    state = _read_state(store)
+    if state is None:
+        return None
+    try:
+        _check_signature(cfg, state.data, state.signature)
+        prog = manifest.decode(state.data, store.media_dir)
+    except (Refused, InvalidInput) as exc:
+        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        return None
+    missing = [sha for sha, size in manifest.media_of(prog).items() if not store.has(sha, size)]
+    if missing:
+        log.warning("sync: cached programme not used: %d media files missing from %s", len(missing), store.media_dir)
+        return None
+    return prog
+
+
+class Syncer:
+    """The background sync of one board. `run` loops; `cycle` is one step (used by tests and sync --once)."""
+
+    def __init__(self, cfg: Config, status: Status, on_ready: Callable[[programme.Programme], None],
+                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None):
+        if cfg.source.url is None:
+            raise ValueError("Syncer needs source.url")
+        self.cfg = cfg
+        self.status = status
+        self.on_ready = on_ready
+        self.prepare = prepare
+        self.limits = limits or Limits()
+        self.store = Cache(cfg.cache.path)
+        self._client: Client | None = None
+        self._stop = threading.Event()
+        self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
+
+    # --- the loop ---
+
+    def run(self, stop: threading.Event, wake: threading.Event) -> None:
+        """Cycle every source.poll_seconds (with jitter, backing off on failure) until `stop`; `wake` = now."""
+        self._stop = stop
+        failures = 0
+        while not stop.is_set():
+            result = self.cycle()
+            failures = 0 if result.ok else failures + 1
+            deadline = time.monotonic() + next_delay(self.cfg.source.poll_seconds, failures, random.random())
+            while not stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if wake.wait(min(remaining, 1.0)):  # short slices so `stop` is seen within a second
+                    wake.clear()
+                    break
+        if self._client is not None:
+            self._client.close()
+
+    def cycle(self) -> SyncResult:
+        """One whole sync; never raises. The outcome is also written to status and, on failure, the log."""
+        counter = _Counter()
+        try:
+            with _locked(self.store):
+                result = self._cycle(counter)
+        except Refused as exc:
+            result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
+        except FetchError as exc:
+            result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
+        except OSError as exc:
+            result = SyncResult(ok=False, error=f"cache {self.store.root}: {exc.strerror or exc}",
+                                files=counter.files, bytes=counter.bytes)
+        except Exception as exc:  # noqa: BLE001 - a sync bug must not end the player; it is reported instead
+            log.error("sync: unexpected error: %r", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            result = SyncResult(ok=False, error=f"internal error: {exc.__class__.__name__}: {exc}",
+                                files=counter.files, bytes=counter.bytes)
+        if result.ok:
+            self.status.set_error("sync", None)
+            if result.changed:
+                log.info("sync: %s", result.summary())
+        else:
+            log.warning("sync: refused: %s", result.error)
+            self.status.set_error("sync", result.error)
+        self.status.update(last_sync=SyncFacts(at=time.time(), ok=result.ok, error=result.error,
+                                               changed=result.changed, bytes=result.bytes))
+        return result
+
+    # --- one cycle, raising Refused/FetchError on the first problem ---
+
+    def _cycle(self, counter: _Counter) -> SyncResult:
+        client = self._client_now()
+        self.store.ensure()
+        state = _read_state(self.store)
+        current = self._whole(state)  # the programme now in state/, if complete
+        validators = (state.etag, state.last_modified) if current is not None and state else (None, None)
+        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators)
+        counter.bytes += len(answer.body)
+        if answer.status == 404:
+            raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
+        if answer.status == 304 or (current is not None and state and answer.body == state.data):
+            if answer.status == 200 and (answer.etag, answer.last_modified) != (state.etag, state.last_modified):
+                self._write_state(answer.body, state.signature, answer.etag, answer.last_modified)
+            if self._delivered != state.digest:  # first cycle of this process: make sure the player has it
+                self._deliver(current, state.digest)
+            return SyncResult(ok=True, changed=False, version=current.version, slides=len(current.slides),
+                              bytes=counter.bytes)
+        data = answer.body
+        signature = self._signature(client, counter)
+        try:
+            _check_signature(self.cfg, data, signature)
+        except Refused:
+            if signature is None:
+                raise
+            # The publisher may have replaced manifest and signature between our two requests: ask once more.
+            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES)
+            counter.bytes += len(answer.body)
+            data, signature = answer.body, self._signature(client, counter)
+            _check_signature(self.cfg, data, signature)
+        try:
+            incoming = manifest.decode(data, self.store.media_dir, client.url(manifest.FILENAME))
+        except InvalidInput as exc:
+            raise Refused(_first_line(exc)) from None
+        self._fetch_media(client, incoming, current, counter)
+        try:
+            prepared = self.prepare(incoming)
+        except Exception as exc:  # noqa: BLE001 - preparation is another part's code; its failure is a fact
+            raise Refused(f"preparing images failed: {exc}") from None
+        digest = _digest(data)
+        self._write_state(data, signature, answer.etag, answer.last_modified)
+        self._deliver(prepared, digest, prepared_already=True)
+        self.store.evict(set(manifest.media_of(incoming)), self.cfg.cache.max_mb * 1024 * 1024)
+        return SyncResult(ok=True, changed=True, version=prepared.version, slides=len(prepared.slides),
+                          files=counter.files, bytes=counter.bytes)
+
+    def _client_now(self) -> Client:
+        token = None
+        if self.cfg.source.token_file is not None:
+            try:
+                token = self.cfg.source.token_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise Refused(f"source.token_file {self.cfg.source.token_file}: cannot read: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+            if not token or not token.isprintable():
+                raise Refused(f"source.token_file {self.cfg.source.token_file}: must hold one line, the token")
+        if self._client is None or (self._client.token, self._client.limits) != (token, self.limits):
+            # a rotated token takes effect at once
+            if self._client is not None:
+                self._client.close()
+            self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
+        return self._client
+
+    def _signature(self, client: Client, counter: _Counter) -> bytes | None:
+        if not self.cfg.source.public_key:
+            return None
+        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES)
+        counter.bytes += len(answer.body)
+        return answer.body if answer.status == 200 else None
+
+    def _whole(self, state: _State | None) -> programme.Programme | None:
+        if state is None:
+            return None
+        try:
+            _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+            prog = manifest.decode(state.data, self.store.media_dir)
+        except (Refused, InvalidInput):
+            return None
+        if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
+            return prog
+        return None
+
+    def _fetch_media(self, client: Client, incoming: programme.Programme, current: programme.Programme | None,
+                     counter: _Counter) -> None:
+        needed = manifest.media_of(incoming)
+        budget = self.cfg.cache.max_mb * 1024 * 1024
+        total = sum(needed.values())
+        if total > budget:
+            raise Refused(f"the programme needs {total / 1e6:.1f} MB of media, more than cache.max_mb "
+                          f"({self.cfg.cache.max_mb} MB)")
+        missing = {sha: size for sha, size in needed.items() if not self.store.has(sha, size)}
+        if not missing:
+            return
+        keep = set(needed) | set(manifest.media_of(current) if current else {})
+        self.store.evict(keep, budget, room=sum(missing.values()))
+        for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
+            for attempt in range(DOWNLOAD_ATTEMPTS):
+                before = _size(self.store.part(sha))
+                try:
+                    done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
+                                           progress=counter.add)
+                except FetchError:
+                    # retry at once only when the partial file grew: a cut on a flaky link, not a broken server
+                    if attempt + 1 == DOWNLOAD_ATTEMPTS or _size(self.store.part(sha)) <= before \
+                            or self._stop.is_set():
+                        raise
+                    continue
+                counter.files += 1
+                if done.resumed_from:
+                    log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
+                break
+
+    def _deliver(self, prog: programme.Programme, digest: str, prepared_already: bool = False) -> None:
+        if not prepared_already:
+            try:
+                prog = self.prepare(prog)
+            except Exception as exc:  # noqa: BLE001
+                raise Refused(f"preparing images failed: {exc}") from None
+        self.on_ready(prog)
+        self._delivered = digest
+
+    def _write_state(self, data: bytes, signature: bytes | None, etag: str | None, last_modified: str | None) -> None:
+        digest = _digest(data)
+        meta = {"signature": signature.decode("ascii", "replace").strip() if signature else None,
+                "etag": etag, "last_modified": last_modified, "url": self.cfg.source.url,
+                "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        state_dir = self.store.state_dir
+        write_atomic(state_dir / f"manifest-{digest}.json", json.dumps(meta, indent=1).encode() + b"\n")
+        write_atomic(state_dir / STATE_MANIFEST, data)
+        for old in state_dir.glob("manifest-*.json"):
+            if old.name != f"manifest-{digest}.json":
+                remove(old)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+
+    def add(self, n: int) -> None:
+        self.bytes += n
+
+
+def sync_once(cfg: Config) -> tuple[bool, str]:
+    """`kiosk sync --once`: one cycle, one summary line. Images are only probed (no screen is known here)."""
+    if cfg.source.url is None:
+        return False, f"nothing to sync: {cfg.file} sets source.path (the folder is played directly), not source.url"
+    syncer = Syncer(cfg, Status(), on_ready=lambda _prog: None, prepare=probe_only)
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # the summary line is the whole output (SPEC); the journal is not involved
+    try:
+        result = syncer.cycle()
+    finally:
+        log.setLevel(level)
+    return result.ok, result.summary()
+
+
+def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
+    if not cfg.source.public_key:
+        return
+    try:
+        key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
+    except ValueError as exc:
+        raise Refused(f"source.public_key: {exc}") from None
+    try:
+        signing.verify(key, data, signature)
+    except signing.BadSignature as exc:
+        raise Refused(str(exc)) from None
+
+
+def _read_state(store: Cache) -> _State | None:
+    try:
+        data = (store.state_dir / STATE_MANIFEST).read_bytes()
+    except OSError:
+        return None
+    digest = _digest(data)
+    try:
+        meta = json.loads((store.state_dir / f"manifest-{digest}.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        meta = {}
+    signature = meta.get("signature")
+    etag, modified = meta.get("etag"), meta.get("last_modified")
+    return _State(data=data, digest=digest,
+                  signature=signature.encode("ascii") if isinstance(signature, str) else None,
+                  etag=etag if isinstance(etag, str) else None,
+                  last_modified=modified if isinstance(modified, str) else None)
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, InvalidInput) and exc.problems:
+        more = len(exc.problems) - 1
+        return str(exc.problems[0]) + (f" (and {more} more problems)" if more else "")
+    return str(exc)
+
+
+@contextlib.contextmanager
+def _locked(store: Cache) -> Iterator[None]:
+    """One sync at a time per cache (the player's background sync and a technician's `sync --once`)."""
+    store.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(store.state_dir / ".lock", "a+b") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused("another sync of this cache is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+

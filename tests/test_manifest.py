@@ -1,0 +1,119 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from kiosk import manifest, programme, publish
+from kiosk.problems import InvalidInput
+
+SHA = "a" * 64
+
+
+def doc(**changes) -> dict:
+    base = {
+        "format": 1, "version": "v1", "generated_at": "2026-12-01T00:00:00Z",
+        "media": {"images/le-hoi.jpg": {"sha256": SHA, "size": 10}},
+        "slides": [
+            {"id": "tin", "type": "text", "title": "Thông báo", "body": "Họp dân", "priority": "emergency",
+             "valid_from": "2026-12-01T07:00", "days": ["mon"], "hours": "22:00-05:00"},
+            {"id": "anh", "type": "image", "file": "images/le-hoi.jpg", "duration": 5},
+        ],
+    }
+    base.update(changes)
+    return base
+
+
+def raw(document) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def test_a_manifest_becomes_the_same_slides_as_programme_yaml(tmp_path):
+    prog = manifest.decode(raw(doc()), tmp_path)
+    text, image = prog.slides
+    assert text.title == "Thông báo" and text.priority == "emergency"
+    assert text.window.days == frozenset({0}) and text.window.valid_from.hour == 7
+    assert image.image == programme.MediaRef(SHA, 10, tmp_path / SHA, "images/le-hoi.jpg")
+    assert manifest.media_of(prog) == {SHA: 10}
+
+
+def test_publish_then_decode_gives_the_folders_own_programme(tmp_path):
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    Image.new("RGB", (40, 30), "red").save(src / "images" / "a.png")
+    (src / "programme.yaml").write_text(
+        "slides:\n"
+        "  - {id: a, title: Lịch, valid_from: 2026-12-01, valid_until: 2026-12-31 18:00, days: [sat]}\n"
+        "  - {id: b, file: images/a.png, fit: fill, speak: false}\n", encoding="utf-8")
+    publish.publish(src, tmp_path / "out", None)
+    from_folder = programme.load_folder(src)
+    from_manifest = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path / "cache")
+    assert from_manifest.version == from_folder.version
+    assert [s.window for s in from_manifest.slides] == [s.window for s in from_folder.slides]
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "HTML"),
+    (raw(doc())[:-40], "not valid JSON"),
+    (b"", "empty"),
+    (b"[1, 2]", "must be a JSON object"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
+    (raw(doc(format=2)), "format: must be 1"),
+    (raw(doc(format="1")), "format: must be 1"),
+    (raw(doc(slides={"id": "x"})), "slides: must be a list"),
+    (raw(doc(media=[])), "media: must be an object"),
+    (raw(doc(media={"../../etc/passwd": {"sha256": SHA, "size": 10}})), "without '..'"),
+    (raw(doc(media={"/etc/passwd": {"sha256": SHA, "size": 10}})), "relative path"),
+    (raw(doc(media={"images/le-hoi.jpg": {"sha256": "../" + SHA[:61], "size": 10}})), "64 lowercase hex"),
+    (raw(doc(media={"images/le-hoi.jpg": {"sha256": SHA, "size": "10"}})), "whole number of bytes"),
+    (raw(doc(media={"images/le-hoi.jpg": {"sha256": SHA, "size": -1}})), "whole number of bytes"),
+    (raw(doc(version=None)), "version: must be"),
+    (raw(doc(extra=1)), "extra: unknown key"),
+    (raw(doc(slides=[{"id": "x", "title": "t", "duration": "15"}])), "slides[0] (x).duration"),
+    (raw(doc(slides=[{"id": "x", "title": ["t"]}])), "slides[0] (x).title: expected text"),
+    (raw(doc(slides=[{"id": "x", "file": "../secret.jpg"}])), "without '..'"),
+    (raw(doc(slides=[{"id": "x", "file": "images/other.jpg"}])), "not in the media table"),
+    (raw(doc(slides=[{"id": "x", "title": "t", "speak": "yes"}])), "speak: must be true or false"),
+    (b'{"format": 1, "version": "v", "slides": [], "x": NaN}', "NaN is not allowed"),
+])
+def test_hostile_manifests_are_refused_whole_with_the_reason(tmp_path, data, expected):
+    with pytest.raises(InvalidInput) as caught:
+        manifest.decode(data, tmp_path)
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith("manifest.json")
+
+
+def test_an_oversized_manifest_is_refused_before_parsing(tmp_path):
+    with pytest.raises(InvalidInput, match="more than the limit"):
+        manifest.decode(b" " * (manifest.MAX_BYTES + 1), tmp_path)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(slides=st.lists(st.dictionaries(
+    st.sampled_from(["id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "valid_from",
+                     "valid_until", "days", "hours", "junk"]), json_values, max_size=8), max_size=3),
+       media=json_values)
+def test_any_json_either_decodes_or_is_refused_with_problems(slides, media):
+    data = raw({"format": 1, "version": "v", "media": media, "slides": slides})
+    try:
+        prog = manifest.decode(data, Path("/cache/media"))
+    except InvalidInput as exc:
+        assert exc.problems
+    else:
+        assert all(s.image is None or s.image.path.parent == Path("/cache/media") for s in prog.slides)
+
+
+def test_encoding_is_canonical():
+    a = manifest.encode("v", {"b": (SHA, 1), "a": (SHA, 1)}, [{"title": "Ủy ban", "id": "x"}], "t")
+    b = manifest.encode("v", {"a": (SHA, 1), "b": (SHA, 1)}, [{"id": "x", "title": "Ủy ban"}], "t")
+    assert a == b and "Ủy ban".encode() in a

@@ -1,0 +1,109 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk import manifest, publish, signing
+from kiosk.problems import InvalidInput
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def authoring(folder: Path, slides: str, images: dict[str, str] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, colour in (images or {}).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 24), colour).save(folder / name)
+    (folder / "programme.yaml").write_text("slides:\n" + slides, encoding="utf-8")
+    return folder
+
+
+SLIDES = """\
+  - id: lich
+    title: Lịch tiếp công dân
+    body: Sáng thứ Năm
+    valid_from: 2026-12-01
+    hours: "07:00-11:30"
+  - id: anh
+    file: images/le-hoi.png
+"""
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_publish_writes_manifest_and_media_named_by_their_sha256(tmp_path):
+    src = authoring(tmp_path / "src", SLIDES, {"images/le-hoi.png": "red"})
+    summary = publish.publish(src, tmp_path / "out", None)
+    assert "2 slides" in summary and "unsigned" in summary
+    document = json.loads((tmp_path / "out" / "manifest.json").read_bytes())
+    entry = document["media"]["images/le-hoi.png"]
+    assert (tmp_path / "out" / "media" / entry["sha256"]).read_bytes() == (src / "images/le-hoi.png").read_bytes()
+    assert document["slides"][0]["title"] == "Lịch tiếp công dân"
+    assert document["slides"][0]["valid_from"] == "2026-12-01"
+    assert not (tmp_path / "out" / "manifest.json.sig").exists()
+
+
+def test_republishing_unchanged_input_changes_no_byte_and_no_file(tmp_path):
+    src = authoring(tmp_path / "src", SLIDES, {"images/le-hoi.png": "red"})
+    key, _ = signing.keygen(tmp_path / "key")
+    publish.publish(src, tmp_path / "out", key, now=1_000_000)
+    before = tree(tmp_path / "out")
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*")}
+    summary = publish.publish(src, tmp_path / "out", key, now=2_000_000)
+    assert "unchanged" in summary
+    assert tree(tmp_path / "out") == before
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*")} == mtimes
+
+
+def test_a_signed_tree_verifies_with_the_public_key(tmp_path):
+    src = authoring(tmp_path / "src", SLIDES, {"images/le-hoi.png": "red"})
+    key, pub = signing.keygen(tmp_path / "key")
+    publish.publish(src, tmp_path / "out", key)
+    data = (tmp_path / "out" / "manifest.json").read_bytes()
+    signing.verify(signing.load_public_key(str(pub)), data, (tmp_path / "out" / "manifest.json.sig").read_bytes())
+    publish.publish(src, tmp_path / "out", None)  # publishing unsigned removes the old signature
+    assert not (tmp_path / "out" / "manifest.json.sig").exists()
+
+
+def test_media_no_longer_referenced_stay_for_the_grace_period(tmp_path):
+    src = authoring(tmp_path / "src", SLIDES, {"images/le-hoi.png": "red"})
+    publish.publish(src, tmp_path / "out", None, now=1_000_000)
+    old = json.loads((tmp_path / "out" / "manifest.json").read_bytes())["media"]["images/le-hoi.png"]["sha256"]
+    authoring(src, SLIDES, {"images/le-hoi.png": "blue"})
+    publish.publish(src, tmp_path / "out", None, now=1_000_100)
+    assert (tmp_path / "out" / "media" / old).exists()  # a board mid-sync can still fetch it
+    publish.publish(src, tmp_path / "out", None, now=1_000_100 + publish.GRACE_SECONDS - 1)
+    assert (tmp_path / "out" / "media" / old).exists()
+    publish.publish(src, tmp_path / "out", None, now=1_000_100 + publish.GRACE_SECONDS + 1)
+    assert not (tmp_path / "out" / "media" / old).exists()
+    assert len(list((tmp_path / "out" / "media").iterdir())) == 1
+
+
+def test_a_path_with_dots_is_published_under_its_plain_name(tmp_path):
+    src = authoring(tmp_path / "src", "  - {id: a, file: images/../images/x.png}\n", {"images/x.png": "red"})
+    publish.publish(src, tmp_path / "out", None)
+    document = json.loads((tmp_path / "out" / "manifest.json").read_bytes())
+    assert list(document["media"]) == ["images/x.png"] and document["slides"][0]["file"] == "images/x.png"
+    manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path)
+
+
+def test_bad_input_refuses_to_publish_anything(tmp_path):
+    src = authoring(tmp_path / "src", "  - id: ok\n    title: t\n  - id: bad\n    duration: soon\n    title: t\n")
+    with pytest.raises(InvalidInput) as caught:
+        publish.publish(src, tmp_path / "out", None)
+    assert "programme.yaml:5: slides[1] (bad).duration" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_exits_2_with_file_and_line(tmp_path):
+    src = authoring(tmp_path / "src", "  - id: a\n    file: images/missing.jpg\n")
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "publish", str(src), str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{src / 'programme.yaml'}:3: slides[0] (a).file" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
