@@ -64,9 +64,9 @@ if [ -d "$SRC/demo" ]; then
 fi
 ln -sf "$PREFIX/venv/bin/kiosk" /usr/local/bin/kiosk
 
-say "Folders: $STATE (cache, owned by kiosk), $ETC (config, readable by kiosk)"
+say "Folders: $STATE (cache, owned by kiosk), $ETC (config, readable by all; secrets 0640 root:kiosk)"
 install -d -o kiosk -g kiosk -m 0750 "$STATE" "$STATE/cache"
-install -d -o root -g kiosk -m 0750 "$ETC"
+install -d -o root -g root -m 0755 "$ETC"  # the config holds no secret: kiosk status works without sudo
 if [ ! -f "$ETC/config.yaml" ]; then
     # Start from the shipped, commented config; point it at the demo content and the state folder.
     sed -e "s|^  id: .*|  id: $DEVICE_ID|" \
@@ -74,8 +74,8 @@ if [ ! -f "$ETC/config.yaml" ]; then
         -e "s|^  path: demo\$|  path: $PREFIX/demo|" \
         -e "s|^  path: media_cache\$|  path: $STATE/cache|" \
         "$SRC/config.yaml" > "$ETC/config.yaml"
-    chown root:kiosk "$ETC/config.yaml"
-    chmod 0640 "$ETC/config.yaml"
+    chown root:root "$ETC/config.yaml"
+    chmod 0644 "$ETC/config.yaml"
     echo "wrote $ETC/config.yaml: edit device.name and source before putting the board in service"
 else
     echo "kept the existing $ETC/config.yaml"
