@@ -125,6 +125,14 @@ def assess(snapshot: dict, now_monotonic: float) -> tuple[bool, list[str]]:
     return not any(f.fault for f in found), [f.message for f in found]
 
 
+def summary_line(snapshot: dict, now_monotonic: float) -> str:
+    """One line for systemd's STATUS= (shown by `systemctl status kiosk`): the verdict and its first reason."""
+    healthy, reasons = assess(snapshot, now_monotonic)
+    slide = snapshot.get("current_slide") or "-"
+    head = f"healthy, slide {slide}" if healthy else "DEGRADED"
+    return f"{head}: {reasons[0]}" if reasons else head
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 120:

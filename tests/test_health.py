@@ -95,6 +95,12 @@ def test_warnings_do_not_make_it_unhealthy(over, words):
     assert any(words in reason for reason in reasons), reasons
 
 
+def test_summary_line_for_systemctl_status():
+    assert health.summary_line(good(current_slide="lich"), NOW) == "healthy, slide lich"
+    assert health.summary_line(good(slide_count=0), NOW) == "DEGRADED: no content: nothing to show"
+    assert health.summary_line(good(clock_synced=False), NOW).endswith("schedules may be off")
+
+
 def test_faults_come_before_warnings():
     _, reasons = assess(good(clock_synced=False, slide_count=0), NOW)
     assert reasons[0].startswith("no content")
@@ -236,6 +242,29 @@ def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
         assert session.get(url + "/healthz").status_code == 200
         silent.settimeout(5)
         assert silent.recv(100) == b""  # dropped by the server's socket timeout
+
+
+def test_too_many_connections_are_refused_not_queued(served, session, monkeypatch):
+    monkeypatch.setattr(health._Handler, "timeout", 30)
+    _, url = served(playing_status())
+    port = int(url.rsplit(":", 1)[1])
+    hogs = [socket.create_connection(("127.0.0.1", port)) for _ in range(health.MAX_CONNECTIONS)]
+    try:
+        for hog in hogs:
+            hog.sendall(b"GET /healthz HTTP/1.1\r\n")  # each holds a server thread, waiting for more
+        with pytest.raises(requests.ConnectionError):
+            session.get(url + "/healthz", timeout=5)
+    finally:
+        for hog in hogs:
+            hog.close()
+    for _ in range(100):  # the hogs' threads see the close and free their slots
+        try:
+            assert session.get(url + "/healthz", timeout=5).status_code == 200
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    else:
+        pytest.fail("the server did not recover after the hogs left")
 
 
 # --- kiosk status against a real server ---
