@@ -57,8 +57,9 @@ say "Program in $PREFIX/venv"
 [ -x "$PREFIX/venv/bin/python" ] || python3 -m venv "$PREFIX/venv"
 "$PREFIX/venv/bin/pip" install --quiet --upgrade pip
 "$PREFIX/venv/bin/pip" install --quiet --upgrade "$SRC"
-mkdir -p "$PREFIX/docs"
-cp -r "$SRC/docs/." "$PREFIX/docs/"
+if [ -d "$SRC/docs" ]; then
+    mkdir -p "$PREFIX/docs" && cp -r "$SRC/docs/." "$PREFIX/docs/"
+fi
 if [ -d "$SRC/demo" ]; then
     rm -rf "$PREFIX/demo" && cp -r "$SRC/demo" "$PREFIX/demo"
 fi

@@ -278,6 +278,8 @@ def read_token(path: Path) -> str:
     """The bearer token from health.token_file (first line, trimmed); an empty file is an error, not 'open'."""
     try:
         token = path.read_text(encoding="utf-8").strip()
+    except PermissionError:
+        raise HealthServerError(f"health.token_file {path}: permission denied (run with sudo?)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise HealthServerError(f"health.token_file {path}: cannot read it ({exc})") from None
     if not token:

@@ -4,9 +4,11 @@ The health endpoint, the metrics, the heartbeat and `kiosk status` only read sna
 State that changes every second lives here, never on the SD card.
 
 Who writes what:
-- the render loop: `beat(next_deadline)` every turn, `slide_started(slide_id)` at every slide start
+- the render loop: `beat(next_deadline)` every turn (a deadline at most ~10 s ahead, even while the screen is off:
+  systemd's WatchdogSec wants WATCHDOG=1 from the same loop anyway), `slide_started(slide_id)` at every slide start
   (or `update(current_slide=…)`, which counts a change when the value changes), `display_ok`,
   `display_driver`, `display_size`, `headless` (only when headless was chosen on purpose), `emergency`;
+  `display_ok` stays True while the schedule has the screen switched off (the display is there, asleep);
 - the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
 - sync: `sync_finished(ok, error=…, changed=…, bytes_downloaded=…)` (or `update(last_sync=SyncFacts(…))`),
   `cache_bytes`, `cache_files`;
