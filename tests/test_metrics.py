@@ -105,3 +105,22 @@ def test_unknown_values_are_left_out_not_faked(tmp_path):
     assert "kiosk_render_loop_age_seconds" not in m
     assert m["kiosk_healthy"] == 0
     assert m["kiosk_health_problem|code=loop_not_started|severity=fault"] == 1
+
+
+def test_openmetrics_when_prometheus_asks_for_it(tmp_path, board):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+    server = HealthServer(make_config(tmp_path), board)
+    server.start()
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            answer = session.get(
+                f"http://127.0.0.1:{server.port}/metrics",
+                headers={"Accept": "application/openmetrics-text;version=1.0.0"},
+            )
+    finally:
+        server.stop()
+    assert answer.headers["Content-Type"].startswith("application/openmetrics-text")
+    names = {family.name for family in parse_openmetrics(answer.text)}
+    assert {"kiosk_sync", "kiosk_build", "kiosk_cpu_temperature_celsius"} <= names
