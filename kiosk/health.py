@@ -3,7 +3,8 @@
 Two halves. `findings`/`assess` are pure: a status snapshot and a monotonic "now" in, a verdict out,
 so every rule is tested without a clock or a socket. `HealthServer` is the thin shell: a stdlib
 ThreadingHTTPServer in its own threads, so a slow or hostile client can never stall the render loop
-(socket timeouts, a cap on concurrent connections, nothing but snapshot reads on the loop's side).
+(one request per connection, a socket timeout, a deadline per connection, a cap on concurrent
+connections; nothing but snapshot reads on the loop's side).
 
 The rules (docs/deploy.md repeats them for technicians):
 - unhealthy (503): the render loop has not turned since its own promised deadline + LOOP_GRACE_S, or has
@@ -45,6 +46,7 @@ DUMMY_DRIVERS = frozenset({"dummy", "offscreen"})
 TEMP_WARN_C = 80.0  # the Pi firmware starts soft throttling at 80 °C
 DISK_LOW_BYTES = 200 * 1024 * 1024
 REQUEST_TIMEOUT_S = 5.0  # a client that sends nothing for this long is dropped
+REQUEST_DEADLINE_S = 10.0  # no connection lives longer, however slowly it drips (one request per connection)
 MAX_CONNECTIONS = 16  # beyond this, new connections are refused at once (no thread per attacker)
 
 
@@ -195,19 +197,36 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         self.app = app
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._deadlines: dict[socket.socket, float] = {}
+        self._deadlines_lock = threading.Lock()
         super().__init__(address, handler)
 
     def process_request(self, request, client_address):
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)  # too many open connections: refuse, never queue a thread
             return
+        with self._deadlines_lock:
+            self._deadlines[request] = time.monotonic() + REQUEST_DEADLINE_S
         super().process_request(request, client_address)
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self._deadlines_lock:
+                self._deadlines.pop(request, None)
             self._slots.release()
+
+    def service_actions(self) -> None:
+        """Called by serve_forever between polls: cut connections past their deadline (slow drippers)."""
+        now = time.monotonic()
+        with self._deadlines_lock:
+            expired = [sock for sock, deadline in self._deadlines.items() if deadline < now]
+        for sock in expired:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the handler's blocked read or write returns at once
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         log.debug("health: error while serving %s", client_address, exc_info=True)
@@ -263,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")  # one request per connection: the deadline bounds each request
+        self.close_connection = True
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -277,7 +298,8 @@ def _json(body: dict) -> bytes:
 def read_token(path: Path) -> str:
     """The bearer token from health.token_file (first line, trimmed); an empty file is an error, not 'open'."""
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        token = lines[0].strip() if lines else ""
     except PermissionError:
         raise HealthServerError(f"health.token_file {path}: permission denied (run with sudo?)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -244,6 +244,28 @@ def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
         assert silent.recv(100) == b""  # dropped by the server's socket timeout
 
 
+def test_a_slow_dripping_client_is_cut_at_the_deadline(served, session, monkeypatch):
+    monkeypatch.setattr(health, "REQUEST_DEADLINE_S", 0.5)
+    _, url = served(playing_status())
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as drip:
+        drip.settimeout(0.1)
+        cut = False
+        for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 300:  # well inside the 5 s idle timeout
+            try:
+                drip.sendall(bytes([byte]))
+                if drip.recv(100) == b"":
+                    cut = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                cut = True
+                break
+        assert cut, "the server kept a dripping connection open for 30 s"
+    assert session.get(url + "/healthz").status_code == 200
+
+
 def test_too_many_connections_are_refused_not_queued(served, session, monkeypatch):
     monkeypatch.setattr(health._Handler, "timeout", 30)
     _, url = served(playing_status())
