@@ -1,0 +1,319 @@
+"""Proof of play: one record per slide shown, kept in a durable, bounded queue until the source system has it.
+
+The render loop calls `record()`, which only appends to a list in memory: the loop never waits for the
+SD card. The reporter's thread calls `flush()` about once a minute (or after 50 plays), which writes the
+whole batch in one SQLite transaction. SQLite runs in WAL mode with synchronous=NORMAL: a commit is one
+append to the write-ahead log, without an fsync; the log is fsynced at checkpoints. So:
+
+- kill -9 (or a crash) loses only the plays still in memory: everything committed is in the WAL, which
+  survives the process.
+- a power cut loses the plays in memory (at most one flush interval, 60 s, or 50 plays) plus the commits
+  the kernel had not yet written back (Linux writes dirty pages within ~30 s): roughly the last 1–2
+  minutes of plays, a handful of records. The file is never corrupt: WAL frames carry checksums and a
+  torn tail is discarded on the next open.
+
+Why that trade: a slide changes every ~10 s; an fsync per play would be ~8,600 small synchronous writes a
+day, each rewriting a flash page (and often a whole erase block) of a cheap SD card. One unsynced
+append a minute is ~1,440 writes a day, coalesced by the kernel. Losing a minute of statistics in a
+power cut is cheap; a worn-out card is a dead board.
+
+The queue is bounded: beyond `max_rows` the OLDEST plays are dropped and counted in `dropped_total`
+(persisted, reported in the heartbeat), so a board cut off from its server for months never fills
+its card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+import zoneinfo
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FLUSH_BATCH = 50  # plays in memory that make the reporter flush early
+MEMORY_CAP = 5_000  # plays held in memory at most if the disk refuses writes (then the oldest go)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plays (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    slide_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    duration_s REAL NOT NULL,
+    cut_short INTEGER NOT NULL,
+    content_version TEXT
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+_COLUMNS = "id, slide_id, started_at, ended_at, duration_s, cut_short, content_version"
+
+
+@dataclass(frozen=True)
+class Play:
+    """One slide shown once. `id` is unique per play so the server can drop duplicate uploads."""
+
+    id: str
+    slide_id: str
+    started_at: str  # ISO 8601 with offset, e.g. 2026-11-26T08:30:00+07:00
+    ended_at: str
+    duration_s: float
+    cut_short: bool = False  # ended before its duration (emergency, new content, screen off, stop)
+    content_version: str | None = None
+
+    @classmethod
+    def create(
+        cls,
+        slide_id: str,
+        started_at: dt.datetime,
+        ended_at: dt.datetime,
+        *,
+        cut_short: bool = False,
+        content_version: str | None = None,
+        timezone: str = "Asia/Ho_Chi_Minh",
+        duration_s: float | None = None,
+    ) -> Play:
+        """A new play with a fresh id. Naive datetimes are local times in `timezone`.
+
+        Pass `duration_s` measured on the monotonic clock when you have it: it stays right even if the
+        wall clock is stepped (NTP) during the slide.
+        """
+        tz = zoneinfo.ZoneInfo(timezone)
+        start = started_at if started_at.tzinfo else started_at.replace(tzinfo=tz)
+        end = ended_at if ended_at.tzinfo else ended_at.replace(tzinfo=tz)
+        if duration_s is None:
+            duration_s = (end - start).total_seconds()
+        return cls(
+            id=uuid.uuid4().hex,
+            slide_id=slide_id,
+            started_at=start.isoformat(timespec="seconds"),
+            ended_at=end.isoformat(timespec="seconds"),
+            duration_s=round(max(0.0, float(duration_s)), 3),
+            cut_short=bool(cut_short),
+            content_version=content_version,
+        )
+
+    def to_json(self) -> dict:
+        """The body of one play in `POST devices/<id>/plays` (docs/reports.md)."""
+        return {
+            "id": self.id,
+            "slide_id": self.slide_id,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": self.duration_s,
+            "cut_short": self.cut_short,
+            "content_version": self.content_version,
+        }
+
+
+class PlayQueue:
+    """A durable FIFO of plays on SQLite. Thread-safe: the render loop records, the reporter flushes,
+    uploads and acknowledges."""
+
+    def __init__(self, path: Path, max_rows: int = 100_000):
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        self.path = Path(path)
+        self.max_rows = max_rows
+        self.wakeup = threading.Event()  # set when FLUSH_BATCH plays wait in memory
+        self._buffer: deque[Play] = deque()
+        self._buffer_lock = threading.Lock()
+        self._db_lock = threading.Lock()
+        self._memory_dropped = 0
+        self._rows = 0
+        self._dropped = 0
+        self._closed = False
+        self._db = self._open()
+
+    # --- opening -------------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            # A file that is not a database (or damaged beyond SQLite's recovery) must not stop the
+            # player: keep it for inspection and start an empty queue.
+            aside = self.path.with_name(f"{self.path.name}.broken-{int(time.time())}")
+            log.error("plays queue %s is unreadable (%s); moved aside to %s, starting empty", self.path, exc, aside)
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(self.path) + suffix)
+                if part.exists():
+                    part.replace(Path(str(aside) + suffix))
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            (self._rows,) = db.execute("SELECT count(*) FROM plays").fetchone()
+            row = db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+            self._dropped = row[0] if row else 0
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    # --- the render loop's side ----------------------------------------------------------------------
+
+    def record(self, play: Play) -> None:
+        """Queue one play. Memory only, O(1): safe to call from the render loop."""
+        with self._buffer_lock:
+            if len(self._buffer) >= MEMORY_CAP:  # the disk has been refusing writes for a long time
+                self._buffer.popleft()
+                self._memory_dropped += 1
+            self._buffer.append(play)
+            if len(self._buffer) >= FLUSH_BATCH:
+                self.wakeup.set()
+
+    # --- the reporter's side -------------------------------------------------------------------------
+
+    def buffered(self) -> int:
+        """Plays in memory, not yet on disk."""
+        with self._buffer_lock:
+            return len(self._buffer)
+
+    def flush(self) -> int:
+        """Write the plays in memory to disk in one transaction; return how many.
+
+        On a disk error (card full, read-only) the plays go back to memory (bounded by MEMORY_CAP) and
+        OSError is raised for the caller to report; the next flush tries again."""
+        with self._buffer_lock:
+            batch = list(self._buffer)
+            self._buffer.clear()
+            memory_dropped, self._memory_dropped = self._memory_dropped, 0
+            self.wakeup.clear()
+        if not batch and not memory_dropped:
+            return 0
+        try:
+            with self._db_lock:
+                self._write(batch, memory_dropped)
+        except sqlite3.Error as exc:
+            with self._buffer_lock:  # put them back in front of anything recorded meanwhile
+                self._buffer.extendleft(reversed(batch))
+                self._memory_dropped += memory_dropped
+                while len(self._buffer) > MEMORY_CAP:
+                    self._buffer.popleft()
+                    self._memory_dropped += 1
+            raise OSError(f"cannot write plays to {self.path}: {exc}") from exc
+        return len(batch)
+
+    def _write(self, batch: list[Play], memory_dropped: int) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                f"INSERT OR IGNORE INTO plays ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (p.id, p.slide_id, p.started_at, p.ended_at, p.duration_s, int(p.cut_short), p.content_version)
+                    for p in batch
+                ],
+            )
+            (rows,) = db.execute("SELECT count(*) FROM plays").fetchone()
+            excess = max(0, rows - self.max_rows)
+            if excess:
+                db.execute(
+                    "DELETE FROM plays WHERE seq IN (SELECT seq FROM plays ORDER BY seq LIMIT ?)",
+                    (excess,),
+                )
+            dropped = excess + memory_dropped
+            if dropped:
+                db.execute(
+                    "INSERT INTO counters (name, value) VALUES ('dropped', ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                    (dropped,),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if dropped:
+            log.warning("plays queue full (%d rows): dropped the %d oldest plays", self.max_rows, dropped)
+        self._rows = rows - excess
+        self._dropped += dropped
+
+    def pending(self, limit: int = 500) -> list[Play]:
+        """The oldest plays on disk (call flush() first to include those in memory)."""
+        with self._db_lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM plays ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [
+            Play(id=r[0], slide_id=r[1], started_at=r[2], ended_at=r[3], duration_s=r[4], cut_short=bool(r[5]),
+                 content_version=r[6])
+            for r in rows
+        ]
+
+    def ack(self, ids: list[str]) -> int:
+        """The server has these plays (a 2xx): delete them. Unknown ids are ignored. Returns rows deleted."""
+        ids = list(ids)
+        if not ids:
+            return 0
+        deleted = 0
+        with self._db_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for i in range(0, len(ids), 500):  # stay below SQLite's limit on bound variables
+                    chunk = ids[i : i + 500]
+                    cur = self._db.execute(f"DELETE FROM plays WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                    deleted += cur.rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._rows -= deleted
+        return deleted
+
+    def count(self) -> int:
+        """Plays waiting for the server: on disk and in memory."""
+        with self._buffer_lock:
+            buffered = len(self._buffer)
+        with self._db_lock:
+            return self._rows + buffered
+
+    @property
+    def dropped_total(self) -> int:
+        """Plays dropped because the queue was full, ever (persisted across restarts)."""
+        with self._buffer_lock:
+            memory = self._memory_dropped
+        with self._db_lock:
+            return self._dropped + memory
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Flush what is in memory, checkpoint the WAL into the database and close. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        except OSError as exc:
+            log.error("%s", exc)
+        with self._db_lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("plays queue checkpoint failed: %s", exc)
+            self._db.close()
+            self._closed = True
+
+    def __enter__(self) -> PlayQueue:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def default_path(cache_path: Path) -> Path:
+    """Where the queue lives by default: in cache.path, the one directory the service may write
+    (ReadWritePaths). The media cache only manages files named by their SHA-256, so it leaves this alone."""
+    return Path(cache_path) / "plays.sqlite3"

@@ -1,0 +1,386 @@
+"""Heartbeats and plays uploads against a real HTTP server on 127.0.0.1: bytes on the wire, rows on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import random
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk import config as configmod
+from kiosk.plays import Play, PlayQueue
+from kiosk.reports import (
+    RETRY_FIRST,
+    Reporter,
+    build_heartbeat,
+    next_delay,
+    parse_commands,
+    parse_retry_after,
+)
+from kiosk.status import Status
+
+NOW = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 08:30 in Hà Nội
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class FakeSourceSystem:
+    """The provincial source system as far as reports go: records requests, answers as told."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    status: dict[str, int] = field(default_factory=dict)  # last path segment -> HTTP status
+    answer: dict[str, bytes] = field(default_factory=dict)
+    headers: dict[str, dict] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, kind: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.requests if r.path.rsplit("/", 1)[-1] == kind]
+
+
+@pytest.fixture
+def server():
+    fake = FakeSourceSystem()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            kind = self.path.rsplit("/", 1)[-1]
+            with fake.lock:
+                fake.requests.append(Received(self.path, dict(self.headers), body))
+            code = fake.status.get(kind, 200)
+            payload = fake.answer.get(kind, b"")
+            self.send_response(code)
+            for name, value in fake.headers.get(kind, {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield fake
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def write_config(tmp_path: Path, source: str) -> configmod.Config:
+    (tmp_path / "token").write_text("s3cret-token\n")
+    (tmp_path / "config.yaml").write_text(
+        "device:\n  id: ubnd-an-khuong\n  name: UBND xã An Khương\n"
+        f"source:\n{source}  token_file: token\n"
+        "health:\n  heartbeat_seconds: 60\n",
+        encoding="utf-8",
+    )
+    return configmod.load(tmp_path / "config.yaml")
+
+
+@pytest.fixture
+def cfg(tmp_path, server):
+    return write_config(tmp_path, f"  url: {server.url}\n")
+
+
+@pytest.fixture
+def queue(tmp_path):
+    q = PlayQueue(tmp_path / "plays.sqlite3")
+    yield q
+    q.close()
+
+
+def play(n: int) -> Play:
+    return Play(
+        id=f"play-{n:05d}",
+        slide_id="lich-tiep-cong-dan",
+        started_at="2026-11-26T08:30:00+07:00",
+        ended_at="2026-11-26T08:30:15+07:00",
+        duration_s=15.0,
+        content_version="v1",
+    )
+
+
+def rows(queue: PlayQueue) -> list[str]:
+    with sqlite3.connect(queue.path) as db:
+        return [r[0] for r in db.execute("SELECT id FROM plays ORDER BY seq")]
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_reporter(cfg, queue, status=None, commands=None, screenshot=None, **kw):
+    clock = Clock()
+    seen = [] if commands is None else commands
+    reporter = Reporter(
+        cfg,
+        status or Status(),
+        queue,
+        lambda name, args: seen.append((name, args)),
+        screenshot,
+        clock=clock,
+        wall=lambda: NOW,
+        rng=random.Random(7),
+        **kw,
+    )
+    return reporter, clock
+
+
+# --- pure decisions ------------------------------------------------------------------------------------
+
+
+def test_next_delay_jitters_the_period_then_backs_off_capped():
+    rng = random.Random(1)
+    assert all(54 <= next_delay(0, 60, rng) <= 66 for _ in range(200))
+    ceilings = [max(next_delay(n, 60, rng) for _ in range(200)) for n in range(1, 9)]
+    assert ceilings[0] <= RETRY_FIRST and ceilings[:4] == sorted(ceilings[:4])
+    assert all(c <= 60 for c in ceilings) and ceilings[-1] > 50
+    assert all(next_delay(20, 60, rng, cap=600) >= 300 for _ in range(100))
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    assert parse_retry_after("120", NOW) == 120
+    assert parse_retry_after("Thu, 26 Nov 2026 01:32:00 GMT", NOW) == 120
+    assert parse_retry_after("999999", NOW) == 3600  # bounded
+    assert parse_retry_after("soon", NOW) is None and parse_retry_after(None, NOW) is None
+
+
+def test_heartbeat_body_from_a_snapshot(cfg):
+    snapshot = {
+        "uptime_s": 12.5,
+        "current_slide": "lich-tiep-cong-dan",
+        "content_version": "v9",
+        "last_sync": {"at": NOW.timestamp() - 60, "ok": False, "error": "HTTP 503"},
+        "errors": {"sync": "HTTP 503"},
+        "emergency": True,
+        "device": {"cpu_temp_c": 51.2, "disk_free_bytes": 123, "throttled": "0x0"},
+        "plays_queued": 4,
+        "plays_dropped_total": 0,
+    }
+    body = build_heartbeat(snapshot, cfg, NOW)
+    assert body["device_id"] == "ubnd-an-khuong"
+    assert body["sent_at"] == "2026-11-26T08:30:00+07:00"
+    assert body["last_sync"] == {"at": "2026-11-26T08:29:00+07:00", "ok": False, "error": "HTTP 503"}
+    assert body["cpu_temp_c"] == 51.2 and body["disk_free_bytes"] == 123
+    assert body["device"] == {"throttled": "0x0"}
+    assert body["emergency"] is True and body["plays_queued"] == 4
+    assert body["current_slide"] == "lich-tiep-cong-dan" and body["content_version"] == "v9"
+
+
+def test_commands_are_checked_at_the_border():
+    cmds, problems = parse_commands(
+        b'{"commands": [{"name": "sync_now", "id": 7}, {"name": "sync_now"}, {"nam": "x"},'
+        b' {"name": "DROP TABLE"}, {"name": "upload_screenshot", "args": []}]}'
+    )
+    assert [(c.name, c.id) for c in cmds] == [("sync_now", "7")]
+    assert len(problems) == 3 and "commands[2]" in problems[0]
+    assert parse_commands(b"") == ([], [])
+    assert parse_commands(b"<html>ok</html>")[0] == []
+    assert parse_commands(b'{"ok": true}') == ([], [])
+
+
+# --- on the wire -------------------------------------------------------------------------------------------
+
+
+def test_heartbeat_on_the_wire(cfg, queue, server):
+    status = Status()
+    status.update(current_slide="lich-tiep-cong-dan", content_version="v3")
+    reporter, clock = make_reporter(cfg, queue, status)
+    reporter.tick(clock())
+    (hb,) = server.of("heartbeat")
+    assert hb.path == "/api/devices/ubnd-an-khuong/heartbeat"
+    assert hb.headers["Authorization"] == "Bearer s3cret-token"
+    assert hb.headers["Content-Type"].startswith("application/json")
+    body = hb.json()
+    for key in ("device_id", "sent_at", "version", "uptime_s", "content_version", "current_slide",
+                "last_sync", "disk_free_bytes", "cpu_temp_c"):
+        assert key in body
+    assert body["device_name"] == "UBND xã An Khương"  # UTF-8 on the wire, not \\u escapes
+    assert "UBND xã An Khương".encode() in hb.body
+    assert body["current_slide"] == "lich-tiep-cong-dan" and body["content_version"] == "v3"
+    assert set(body["last_sync"]) == {"at", "ok", "error"}
+    assert isinstance(body["disk_free_bytes"], int)
+    assert body["cpu_temp_c"] is None or isinstance(body["cpu_temp_c"], float)
+
+
+def test_plays_leave_the_disk_only_after_a_2xx(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(3):
+        queue.record(play(n))
+    server.status["plays"] = 503
+    delay = reporter.tick(clock())
+    assert rows(queue) == ["play-00000", "play-00001", "play-00002"]  # flushed, not lost
+    assert reporter.failures == 1 and delay <= RETRY_FIRST
+
+    server.status["plays"] = 200
+    clock.t += delay
+    reporter.tick(clock())
+    assert rows(queue) == [] and reporter.failures == 0
+    sent = [p["id"] for r in server.of("plays") for p in r.json()["plays"]]
+    assert sent == ["play-00000", "play-00001", "play-00002"] * 2  # a retry resends the same ids
+    body = server.of("plays")[-1].json()
+    assert body["device_id"] == "ubnd-an-khuong"
+    assert body["plays"][0] == {
+        "id": "play-00000", "slide_id": "lich-tiep-cong-dan", "started_at": "2026-11-26T08:30:00+07:00",
+        "ended_at": "2026-11-26T08:30:15+07:00", "duration_s": 15.0, "cut_short": False, "content_version": "v1",
+    }
+
+
+def test_server_down_backs_off_and_keeps_everything(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    server.status["heartbeat"] = 500
+    delays = []
+    for n in range(8):
+        queue.record(play(n))
+        delays.append(reporter.tick(clock()))
+        clock.t += delays[-1]
+    assert len(rows(queue)) == 8 and server.of("plays") == []
+    assert delays[0] <= RETRY_FIRST < delays[-1] <= 60
+    assert "HTTP 500" in reporter.status.snapshot()["errors"]["reports"]
+    server.status["heartbeat"] = 200
+    reporter.tick(clock())
+    assert rows(queue) == [] and "reports" not in reporter.status.snapshot()["errors"]
+    assert {p["id"] for p in server.of("plays")[0].json()["plays"]} == {f"play-{n:05d}" for n in range(8)}
+
+
+def test_retry_after_holds_the_board_back(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    server.status["heartbeat"] = 503
+    server.headers["heartbeat"] = {"Retry-After": "600"}
+    reporter.tick(clock())
+    assert reporter.next_report - clock() >= 600
+
+
+def test_uploads_in_batches_of_at_most_500(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(1200):
+        queue.record(play(n))
+    reporter.tick(clock())
+    assert [len(r.json()["plays"]) for r in server.of("plays")] == [500, 500, 200]
+    assert queue.count() == 0
+
+
+def test_commands_in_the_answer_are_run_and_reported(cfg, queue, server):
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 36), (200, 16, 46)).save(buf, "PNG")
+    png = buf.getvalue()
+    seen = []
+    reporter, clock = make_reporter(cfg, queue, commands=seen, screenshot=lambda: png)
+    server.answer["heartbeat"] = json.dumps(
+        {"commands": [{"name": "sync_now", "id": "c1"}, {"name": "upload_screenshot", "id": "c2"},
+                      {"name": "format_disk", "id": "c3"}]}
+    ).encode()
+    delay = reporter.tick(clock())
+    assert seen == [("sync_now", {})]
+    (shot,) = server.of("screenshot")
+    assert shot.path == "/api/devices/ubnd-an-khuong/screenshot"
+    assert shot.headers["Content-Type"] == "image/png" and shot.body == png
+    assert shot.headers["Authorization"] == "Bearer s3cret-token"
+
+    server.answer["heartbeat"] = b"{}"
+    clock.t += delay
+    reporter.tick(clock())
+    results = server.of("heartbeat")[-1].json()["command_results"]
+    assert results == [
+        {"id": "c1", "name": "sync_now", "ok": True, "error": None},
+        {"id": "c2", "name": "upload_screenshot", "ok": True, "error": None},
+        {"id": "c3", "name": "format_disk", "ok": False, "error": "unknown command"},
+    ]
+    clock.t += 61
+    reporter.tick(clock())
+    assert "command_results" not in server.of("heartbeat")[-1].json()  # reported once
+
+
+def test_screenshot_without_a_frame_is_reported_not_sent(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue, screenshot=lambda: None)
+    server.answer["heartbeat"] = b'{"commands": [{"name": "upload_screenshot"}]}'
+    clock.t += reporter.tick(clock())
+    server.answer["heartbeat"] = b""
+    reporter.tick(clock())
+    assert server.of("screenshot") == []
+    assert server.of("heartbeat")[-1].json()["command_results"][0]["error"] == "no frame on screen yet"
+
+
+def test_a_garbage_answer_is_still_an_acknowledgement(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    server.answer["heartbeat"] = b"<html><body>OK</body></html>"
+    server.answer["plays"] = b"\xff\xfe not json"
+    queue.record(play(1))
+    reporter.tick(clock())
+    assert rows(queue) == [] and reporter.failures == 0
+
+
+def test_a_redirect_is_a_failure_with_a_hint(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    server.status["heartbeat"] = 301
+    server.headers["heartbeat"] = {"Location": "https://elsewhere.example/api/"}
+    reporter.tick(clock())
+    assert "set source.report_url" in reporter.status.snapshot()["errors"]["reports"]
+
+
+def test_a_rotated_token_is_used_at_the_next_cycle(cfg, queue, server, tmp_path):
+    reporter, clock = make_reporter(cfg, queue)
+    clock.t += reporter.tick(clock())
+    (tmp_path / "token").write_text("new-token\n")
+    reporter.tick(clock())
+    assert [r.headers["Authorization"] for r in server.of("heartbeat")] == ["Bearer s3cret-token", "Bearer new-token"]
+
+
+def test_no_report_url_means_no_requests_but_plays_stay_bounded(tmp_path, server):
+    (tmp_path / "slides").mkdir()
+    cfg = write_config(tmp_path, "  path: slides\n")
+    with PlayQueue(tmp_path / "plays.sqlite3", max_rows=10) as queue:
+        reporter, clock = make_reporter(cfg, queue)
+        for n in range(15):
+            queue.record(play(n))
+        delay = reporter.tick(clock())
+        assert delay <= 60
+        clock.t += delay
+        reporter.tick(clock())
+        assert len(rows(queue)) == 10 and queue.dropped_total == 5
+    assert server.requests == []
+
+
+def test_run_reports_until_stopped(cfg, queue, server):
+    reporter = Reporter(cfg, Status(), queue, lambda name, args: None)
+    stop = threading.Event()
+    thread = threading.Thread(target=reporter.run, args=(stop,))
+    queue.record(play(1))
+    thread.start()
+    try:
+        deadline = threading.Event()
+        for _ in range(100):
+            if server.of("plays"):
+                break
+            deadline.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert server.of("heartbeat") and server.of("plays")
+    assert rows(queue) == []
