@@ -6,7 +6,7 @@ import signal
 import pygame
 import pytest
 
-from tests.player_process import Player, free_port, write_config
+from player_process import Player, free_port, write_config
 
 
 def screenshot(player: Player) -> pygame.Surface:
