@@ -1,4 +1,4 @@
-"""Logging to stdout, which systemd sends to the journal (no log files on the SD card)."""
+"""Logging to stderr, which systemd sends to the journal (no log files on the SD card); stdout stays for command output."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class _JournalFormatter(logging.Formatter):
 
 
 def setup(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:
