@@ -1,4 +1,7 @@
-"""Logging to stderr, which systemd sends to the journal (no log files on the SD card); stdout stays for command output."""
+"""Logging to stderr, which systemd sends to the journal (no log files on the SD card).
+
+stdout stays free for command output (the paths `kiosk render` prints).
+"""
 
 from __future__ import annotations
 
