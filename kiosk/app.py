@@ -174,11 +174,22 @@ def _play(cfg: Config, screen, status: Status, current: Current, stop: threading
     source.load_initial()
     plays = _open_plays(cfg, status)
     services = _start_services(cfg, status, screen, plays, source, session_stop)
-    player = Player(cfg, screen, renderer, current, status, stop, plays=plays, notifier=notifier,
+    from kiosk import power
+
+    def power_report(state: str, error: str | None) -> None:
+        status.update(power=state)
+        status.set_error("power", error)
+
+    panel = power.Panel(cfg.display.power, report=power_report) if cfg.display.power is not None else None
+    player = Player(cfg, screen, renderer, current, status, stop, plays=plays, panel=panel, notifier=notifier,
                     reload=lambda: reload.pending is not None)
     source.start()
     try:
-        code = player.run()
+        try:
+            code = player.run()
+        except Exception as exc:  # noqa: BLE001 - one line in the journal; systemd restarts the player
+            log.critical("the player stopped: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            return 1
         return RELOAD if code == 0 and reload.pending is not None and not stop.is_set() else code
     finally:
         session_stop.set()

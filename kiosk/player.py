@@ -16,8 +16,9 @@ import time
 import uuid
 import zoneinfo
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from kiosk import playlist, schedule, timesync
+from kiosk import playlist, power, schedule, timesync
 from kiosk.config import Config
 from kiosk.current import Current
 from kiosk.notify import Notifier
@@ -29,6 +30,14 @@ log = logging.getLogger("kiosk.player")
 PUMP_SECONDS = 1.0  # wake at least this often to read display events and beat
 BUILD_WAIT_SECONDS = 3.0  # how long a due slot may wait for its frames before the old frame stays
 CLOCK_JUMP_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A slide ready for its slot: full-screen pages, and its speech when it has `speak: true`."""
+
+    pages: list
+    sound: object | None = None
 
 
 @dataclass
@@ -45,8 +54,8 @@ class Showing:
 
 class Player:
     def __init__(self, cfg: Config, screen, renderer, current: Current, status: Status,
-                 stop: threading.Event, plays=None, power=None, notifier: Notifier | None = None,
-                 reload=lambda: False):
+                 stop: threading.Event, plays=None, panel: power.Panel | None = None,
+                 notifier: Notifier | None = None, reload=lambda: False):
         self.cfg = cfg
         self.screen = screen
         self.renderer = renderer
@@ -55,7 +64,8 @@ class Player:
         self.stop = stop
         self.wake = current.changed
         self.plays = plays
-        self.power = power
+        self.panel = panel
+        self.dark = False  # the screen is off on purpose (display.power)
         self.notifier = notifier or Notifier()
         self.reload_requested = reload
         self.tz = zoneinfo.ZoneInfo(cfg.schedule.timezone)
@@ -88,10 +98,30 @@ class Player:
             return ("idle", self.now_local().strftime("%Y-%m-%d %H:%M"))
         return (slide.id, version)
 
-    def _build(self, slide: Slide | None) -> list:
+    def _build(self, slide: Slide | None) -> Frames:
         if slide is None:
-            return [self.renderer.idle(self.cfg.device.name, self.now_local())]
-        return self.renderer.pages(slide)
+            return Frames([self.renderer.idle(self.cfg.device.name, self.now_local())])
+        return Frames(self.renderer.pages(slide), self._speech(slide) if slide.speak else None)
+
+    def _speech(self, slide: Slide):
+        """Synthesised on the builder thread; a failure leaves the slide silent, never off screen."""
+        from kiosk import speech
+
+        text = ". ".join(part for part in (slide.title, slide.body) if part)
+        try:
+            path = speech.synthesize(text, self.cfg.speech.voice, self.cfg.speech.rate,
+                                     Path(self.cfg.cache.path) / "speech")
+            import pygame
+
+            if not pygame.mixer.get_init():  # opened only when a slide speaks: an idle device costs CPU
+                pygame.mixer.init()
+            sound = pygame.mixer.Sound(str(path))
+            self.status.set_error("speech", None)
+            return sound
+        except Exception as exc:  # noqa: BLE001 - espeak-ng missing, no audio device, …
+            log.warning("slide %s will play without speech: %s", slide.id, exc)
+            self.status.set_error("speech", str(exc))
+            return None
 
     def prebuild(self, slide: Slide | None, version: str) -> concurrent.futures.Future:
         key = self._key(slide, version)
@@ -104,7 +134,7 @@ class Player:
                 self._built.pop(next(iter(self._built)))
         return future
 
-    def frames(self, slide: Slide | None, version: str, wait: float) -> list | None:
+    def frames(self, slide: Slide | None, version: str, wait: float) -> Frames | None:
         future = self.prebuild(slide, version)
         try:
             return future.result(timeout=wait)
@@ -114,7 +144,7 @@ class Player:
             log.error("slide %s cannot be drawn: %s", slide.id if slide else "idle", exc)
             self.status.set_error(f"slide:{slide.id if slide else 'idle'}", str(exc))
             self._built.pop(self._key(slide, version), None)
-            return []
+            return Frames([])
 
     # --- decisions ----------------------------------------------------------------------------
     def replan(self, programme: Programme) -> None:
@@ -156,7 +186,8 @@ class Player:
             )
         )
 
-    def _start(self, slide: Slide | None, pages: list, transition: bool, planned: float | None) -> None:
+    def _start(self, slide: Slide | None, frames: Frames, transition: bool, planned: float | None) -> None:
+        pages = frames.pages
         now = time.monotonic()
         if self.showing is not None:
             self._record_play(self.showing, cut_short=now < self.showing.slot_end - 0.5)
@@ -168,6 +199,7 @@ class Player:
         else:
             self.screen.show(pages[0])
         flipped = time.monotonic()
+        self._speak(frames.sound)
         if planned is not None:
             self.flip_slips.append(max(0.0, flipped - planned))
         if slide is None:  # the idle clock turns at the next minute
@@ -203,19 +235,24 @@ class Player:
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else 30.0
-            pages = self.frames(slide, programme.version, wait)
-            if pages is None:  # not ready in time: keep what is on screen a little longer
+            frames = self.frames(slide, programme.version, wait)
+            if frames is None:  # not ready in time: keep what is on screen a little longer
                 log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
                 if self.showing is not None:
                     self.showing.slot_end = self.showing.page_end = time.monotonic() + 1.0
                     return
                 continue
-            if pages or slide is None:
+            if frames.pages or slide is None:
                 break
             tried.add(slide.id)
             previous = slide.id
         emergency = slide is not None and slide.priority == "emergency"
-        self._start(slide, pages, transition=not (interrupt or emergency), planned=planned)
+        if not frames.pages:  # even the idle screen failed to draw: keep the last frame
+            if self.showing is None:
+                raise RuntimeError("nothing can be drawn, not even the idle screen")
+            self.showing.slot_end = self.showing.page_end = time.monotonic() + 5.0
+            return
+        self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
         upcoming = playlist.next_slide(self.plan.emergency, self.plan.loop, slide.id if slide else None)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
             self.prebuild(upcoming, programme.version)
@@ -228,10 +265,67 @@ class Player:
         per_page = (showing.slot_end - showing.page_end) / max(1, len(showing.pages) - showing.page)
         showing.page_end = time.monotonic() + per_page
 
+    def _speak(self, sound) -> None:
+        import pygame
+
+        if pygame.mixer.get_init():
+            pygame.mixer.stop()
+            if sound is not None:
+                sound.play()
+
+    # --- screen power ---------------------------------------------------------------------------
+    def _power_wanted(self) -> bool:
+        """display.power decides, but an emergency always wakes the screen."""
+        cfg = self.cfg.display.power
+        if cfg is None:
+            return True
+        trusted = self.plan is None or not self.plan.ignored_dates
+        return power.wanted(cfg, self.now_local(), trusted) or bool(self.plan and self.plan.emergency)
+
+    def _seconds_until_power_change(self) -> float:
+        cfg = self.cfg.display.power
+        if cfg is None:
+            return float("inf")
+        trusted = self.plan is None or not self.plan.ignored_dates
+        change = power.next_change(cfg, self.now_local(), trusted)
+        return float("inf") if change is None else max(0.0, (change - self.now_local()).total_seconds())
+
+    def _go_dark(self) -> None:
+        """Screen off on purpose: the last play ends, the panel is switched off, black is drawn."""
+        import pygame
+
+        if self.showing is not None:
+            self._record_play(self.showing, cut_short=True)
+        state = self.panel.set(False) if self.panel is not None else power.OFF_BLACK
+        black = pygame.Surface(self.screen.size)
+        black.fill((0, 0, 0))
+        self.screen.show(black)
+        self._speak(None)
+        now = time.monotonic()
+        self.showing = Showing(None, [black], 0, float("inf"), float("inf"), self.now_aware(), now, "")
+        self.dark = True
+        self.status.update(current_slide=None, power=state)
+        if not self._ready_sent:
+            self._ready_sent = True
+            self.notifier.ready("screen off (display.power)")
+        log.info("screen off until %s (display.power)", "the next 'on' time")
+
+    def _wake_up(self) -> None:
+        state = self.panel.set(True) if self.panel is not None else power.ON
+        self.dark = False
+        self.showing = None if self.showing is None or self.showing.slide is None else self.showing
+        self.status.update(power=state)
+        log.info("screen on (display.power%s)", " overridden by an emergency" if self.plan.emergency else "")
+        self.advance(planned=None, interrupt=True)
+
     # --- the loop -------------------------------------------------------------------------------
     def run(self) -> int:
         """Play until `stop` is set. Returns 0 on a clean stop, 1 when the display is lost."""
-        self.advance(planned=None)
+        self.replan(self.current.get())
+        if self._power_wanted():
+            self.advance(planned=None)
+        else:
+            self._go_dark()
         while not self.stop.is_set() and not self.reload_requested():
             now = time.monotonic()
             changed = self.wake.is_set()
@@ -241,13 +335,22 @@ class Player:
                 if programme.version != self.plan_version or self._plan_expired() or changed:
                     self.replan(programme)
                 assert self.plan is not None and self.showing is not None
-                if playlist.must_interrupt(self.plan.emergency, self.showing.slide):
+                if self.dark:
+                    pass  # the power check below decides (an emergency wakes the screen)
+                elif playlist.must_interrupt(self.plan.emergency, self.showing.slide):
                     self.advance(planned=None, interrupt=True)
                 elif self.showing.slide is None and playlist.playable(self.plan.emergency, self.plan.loop):
                     self.advance(planned=None)  # content arrived: leave the idle screen at once
+            wanted = self._power_wanted()
+            if not wanted and not self.dark:
+                self._go_dark()
+            elif wanted and self.dark:
+                self._wake_up()
             showing = self.showing
             assert showing is not None
-            if now >= showing.slot_end:
+            if self.dark:
+                pass
+            elif now >= showing.slot_end:
                 self.advance(planned=showing.slot_end)
             elif now >= showing.page_end and showing.page + 1 < len(showing.pages):
                 self.next_page()
@@ -259,7 +362,8 @@ class Player:
             showing = self.showing
             more_pages = showing.page + 1 < len(showing.pages)
             deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
-            timeout = min(deadline - time.monotonic(), self._seconds_until_plan_change(), PUMP_SECONDS)
+            timeout = min(deadline - time.monotonic(), self._seconds_until_plan_change(),
+                          self._seconds_until_power_change(), PUMP_SECONDS)
             self.status.beat(time.monotonic() + max(timeout, 0) + PUMP_SECONDS)
             if timeout > 0:
                 self.wake.wait(timeout)

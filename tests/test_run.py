@@ -92,3 +92,26 @@ def test_empty_programme_shows_the_idle_screen_and_is_not_healthy(tmp_path):
         assert len(colours) > 2, "the idle screen must not be black"
     finally:
         player.stop()
+
+
+def test_screen_off_by_schedule_is_black_and_an_emergency_wakes_it(tmp_path, folder):
+    port = free_port()
+    days = "".join(f"    {day}: off\n" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    config = write_config(tmp_path, f"  path: {folder}", port)
+    text = config.read_text(encoding="utf-8").replace("  crossfade_ms: 0\n", "  crossfade_ms: 0\n  power:\n" + days)
+    config.write_text(text, encoding="utf-8")
+    player = Player(config, port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: player.health()[1].get("screen_power") == "off-black")
+        shot = screenshot(player)
+        assert {tuple(shot.get_at((x, y)))[:3] for x in range(0, 640, 16) for y in range(0, 360, 16)} == {(0, 0, 0)}
+        (folder / "programme.yaml").write_text(
+            "slides:\n  - id: lu-quet\n    title: Cảnh báo lũ quét\n    priority: emergency\n", encoding="utf-8"
+        )
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "lu-quet", timeout=20)
+        assert dominant_is_red(screenshot(player))
+        assert player.health()[1].get("screen_power") == "on"
+    finally:
+        code, out = player.stop()
+    assert code == 0, out
