@@ -161,7 +161,7 @@ def _play(cfg: Config, screen, status: Status, current: Current, stop: threading
 
     cache_dir = Path(cfg.cache.path)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(screen.size, cfg.display, cache_dir)
+    renderer = Renderer(screen.size, cfg.display, cache_dir, cfg.device.name)
 
     def prepare(programme):
         problems = preparemod.prepare_programme(programme, screen.size, cfg.display.fit, cache_dir)

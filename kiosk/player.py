@@ -194,14 +194,17 @@ class Player:
         duration = slide.duration if slide is not None else 60.0
         per_page = duration / max(1, len(pages))
         old = self.showing.pages[self.showing.page] if self.showing and self.showing.pages else None
+        begin = time.monotonic()
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
-            self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
+            fade = self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
+            first_flip = begin + (fade[0] / 1000 if fade else 0.0)
         else:
             self.screen.show(pages[0])
+            first_flip = time.monotonic()
         flipped = time.monotonic()
         self._speak(frames.sound)
-        if planned is not None:
-            self.flip_slips.append(max(0.0, flipped - planned))
+        if planned is not None:  # how late the change began to show, against the slot's deadline
+            self.flip_slips.append(max(0.0, first_flip - planned))
         if slide is None:  # the idle clock turns at the next minute
             seconds = 60 - self.now_local().second
             per_page = duration = float(seconds)

@@ -73,7 +73,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         print(f"nothing would play at {at.isoformat(timespec='minutes')}", file=sys.stderr)
         return []
     out.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(size, cfg.display, cache_dir)
+    renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
     paths = []
     import pygame
 

@@ -1,0 +1,247 @@
+"""Benchmarks of the player as a whole (issue 2 and 4 figures). Prints its figures; asserts nothing.
+
+    python bench/player.py [first-frame|cpu|rss|flips|emergency|all]
+
+first-frame, cpu, rss run `kiosk run` as a real process (SDL dummy driver, 1920x1080) and read
+/proc; flips and emergency run the real Player loop in this process, so they can see each flip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+NOTICE = (
+    "Ủy ban nhân dân xã thông báo: từ ngày 01/12/2026, bộ phận tiếp nhận và trả kết quả thủ tục hành chính "
+    "làm việc cả sáng thứ Bảy. Bà con mang theo căn cước công dân khi đến làm thủ tục."
+)
+
+
+def make_folder(root: Path, slides: int, images: int, duration: float, big_jpeg: bool = False) -> Path:
+    from PIL import Image, ImageDraw
+
+    folder = root / "noi-dung"
+    (folder / "images").mkdir(parents=True)
+    lines = ["slides:"]
+    if big_jpeg:  # a 24-megapixel camera photo, first in the loop
+        image = Image.new("RGB", (6000, 4000), (40, 120, 60))
+        draw = ImageDraw.Draw(image)
+        for i in range(0, 6000, 50):
+            draw.line([(i, 0), (6000 - i, 4000)], fill=(200, (i * 7) % 255, 90), width=9)
+        image.save(folder / "images" / "big.jpg", quality=92)
+        lines += ["  - id: anh-lon", "    file: images/big.jpg", f"    duration: {duration}"]
+    for n in range(images):
+        image = Image.new("RGB", (1600, 1200), ((n * 37) % 255, 90, (n * 53) % 255))
+        ImageDraw.Draw(image).ellipse((200, 200, 1400, 1000), fill=(250, 220, 120))
+        image.save(folder / "images" / f"anh-{n}.jpg", quality=90)
+        lines += [f"  - id: anh-{n}", f"    file: images/anh-{n}.jpg", f"    duration: {duration}"]
+    for n in range(slides):
+        lines += [f"  - id: thong-bao-{n}", f"    title: Thông báo số {n + 1}", "    body: |",
+                  f"      {NOTICE}", f"    duration: {duration}"]
+    (folder / "programme.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def write_config(root: Path, folder: Path, crossfade: int = 600) -> Path:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = root / "config.yaml"
+    path.write_text(
+        f"device: {{id: bench, name: UBND xã Thử}}\nsource: {{path: {folder}}}\n"
+        f"display: {{size: 1920x1080, crossfade_ms: {crossfade}}}\ncache: {{path: {root / 'cache'}}}\n"
+        f"health: {{listen: '127.0.0.1:{port}'}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def start(config: Path) -> tuple[subprocess.Popen, float]:
+    """Start `kiosk run`; returns the process and seconds from spawn to READY=1."""
+    name = f"kiosk-bench-{os.getpid()}-{time.monotonic_ns()}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name)
+    sock.settimeout(60)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": "@" + name}
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "-c", str(config)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while b"READY=1" not in sock.recv(4096):
+        pass
+    ready = time.monotonic() - t0
+    sock.close()
+    return proc, ready
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_first_frame() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = write_config(root, make_folder(root, slides=10, images=3, duration=10, big_jpeg=True))
+        proc, cold = start(config)
+        stop(proc)
+        warm = []
+        for _ in range(5):
+            proc, seconds = start(config)
+            warm.append(seconds)
+            stop(proc)
+    print(f"first frame, cold cache, 24-megapixel JPEG first: {cold:.2f} s (spawn to READY=1)")
+    print(f"first frame, warm cache: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s (5 starts)")
+
+
+def bench_cpu(seconds: float = 60.0) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = write_config(root, make_folder(root, slides=6, images=3, duration=10))
+        proc, _ = start(config)
+        time.sleep(5)  # settle: first slides built, caches warm
+        before, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(seconds)
+        used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - t0
+        stop(proc)
+    print(f"CPU while 10-second slides play (crossfade 600 ms), {wall:.0f} s: {100 * used / wall:.2f} % of one core")
+
+
+def bench_rss(seconds: float = 110.0) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = write_config(root, make_folder(root, slides=50, images=50, duration=1), crossfade=300)
+        proc, _ = start(config)
+        time.sleep(seconds)  # every one of the 100 slides is shown at least once
+        peak, now = status_kb(proc.pid, "VmHWM"), status_kb(proc.pid, "VmRSS")
+        stop(proc)
+    print(f"RSS with 100 slides (50 text, 50 images) at 1920x1080 after {seconds:.0f} s: "
+          f"peak {peak / 1024:.1f} MB, now {now / 1024:.1f} MB")
+
+
+def in_process_player(folder: Path, root: Path, crossfade: int = 600):
+    from kiosk import config as configmod
+    from kiosk import prepare as preparemod
+    from kiosk import programme
+    from kiosk.current import Current
+    from kiosk.player import Player
+    from kiosk.render.screen import Screen
+    from kiosk.render.slide import Renderer
+    from kiosk.status import Status
+
+    cfg = configmod.load(write_config(root, folder, crossfade))
+    status, stop_event = Status(), threading.Event()
+    screen = Screen.open(cfg.display.size, cfg.display.rotation, status)
+    renderer = Renderer(screen.size, cfg.display, cfg.cache.path, cfg.device.name)
+    loaded = programme.load_folder(folder)
+    preparemod.prepare_programme(loaded, screen.size, cfg.display.fit, cfg.cache.path)
+    current = Current(loaded)
+    return Player(cfg, screen, renderer, current, status, stop_event), current, stop_event, screen
+
+
+def bench_flips(seconds: float = 60.0) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        player, _, stop_event, _ = in_process_player(make_folder(root, slides=10, images=5, duration=2), root)
+        threading.Timer(seconds, stop_event.set).start()
+        player.run()
+    slips = sorted(s * 1000 for s in player.flip_slips)
+    p99 = slips[int(0.99 * (len(slips) - 1))]
+    print(f"slot deadline to first flip, {len(slips)} planned flips over {seconds:.0f} s: "
+          f"p50 {statistics.median(slips):.1f} ms, p99 {p99:.1f} ms, max {slips[-1]:.1f} ms")
+
+
+def bench_emergency() -> None:
+    import datetime as dt
+    from dataclasses import replace
+
+    from kiosk import programme
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = make_folder(root, slides=5, images=0, duration=10)
+        player, current, stop_event, screen = in_process_player(folder, root)
+        shown: dict[str, float] = {}
+        real_show = screen.show
+
+        def show(frame):
+            real_show(frame)
+            shown.setdefault("any", time.monotonic())
+            if player.plan and player.plan.emergency:
+                shown.setdefault("emergency", time.monotonic())
+
+        screen.show = show
+        results = []
+
+        def scenario():
+            time.sleep(3)
+            # 1. arrives by sync: a new programme with an emergency becomes current
+            base = current.get()
+            storm = programme.Slide(id="bao-so-9", type="text", title="Cảnh báo bão số 9",
+                                    body="Bà con không ra khơi.", priority="emergency", duration=10)
+            shown.pop("emergency", None)
+            t0 = time.monotonic()
+            current.replace(replace(base, slides=base.slides + (storm,), version="with-storm"))
+            while "emergency" not in shown:
+                time.sleep(0.001)
+            results.append(("arrives by sync", shown["emergency"] - t0))
+            current.replace(base)
+            time.sleep(3)
+            # 2. becomes valid at its valid_from, 2 s from now
+            from kiosk.window import Window
+
+            start_at = (dt.datetime.now(player.tz).replace(tzinfo=None) + dt.timedelta(seconds=2))
+            flood = replace(storm, id="lu-quet", window=Window(valid_from=start_at))
+            shown.pop("emergency", None)
+            current.replace(replace(base, slides=base.slides + (flood,), version="with-flood"))
+            valid_mono = time.monotonic() + (start_at - dt.datetime.now(player.tz).replace(tzinfo=None)).total_seconds()
+            while "emergency" not in shown:
+                time.sleep(0.001)
+            results.append(("valid_from reached", shown["emergency"] - valid_mono))
+            stop_event.set()
+            current.changed.set()
+
+        threading.Thread(target=scenario, daemon=True).start()
+        player.run()
+    for what, seconds in results:
+        print(f"emergency on screen after it {what}: {seconds * 1000:.0f} ms")
+
+
+def main() -> None:
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    benches = {"first-frame": bench_first_frame, "cpu": bench_cpu, "rss": bench_rss, "flips": bench_flips,
+               "emergency": bench_emergency}
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
+          f"{os.environ['SDL_VIDEODRIVER']}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}")
+    for name, bench in benches.items():
+        if which in (name, "all"):
+            bench()
+
+
+if __name__ == "__main__":
+    main()
