@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import threading
 import time
-import uuid
 import zoneinfo
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -173,16 +172,10 @@ class Player:
             return
         from kiosk.plays import Play
 
-        ended = self.now_aware()
         self.plays.record(
-            Play(
-                id=uuid.uuid4().hex,
-                slide_id=showing.slide.id,
-                started_at=showing.started_wall.isoformat(),
-                ended_at=ended.isoformat(),
-                duration_s=round(time.monotonic() - showing.started_mono, 3),
-                cut_short=cut_short,
-                content_version=showing.version,
+            Play.create(
+                showing.slide.id, showing.started_wall, self.now_aware(), cut_short=cut_short,
+                content_version=showing.version, duration_s=time.monotonic() - showing.started_mono,
             )
         )
 
