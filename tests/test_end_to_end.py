@@ -1,0 +1,96 @@
+"""A board against a real source system on 127.0.0.1: publish → serve → sync → play → heartbeat and plays."""
+
+import json
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+from player_process import Player, free_port, write_config
+from servers import StaticServer
+
+from kiosk import publish
+
+
+class ReportServer:
+    """The source system's report side: records every POST, answers 204."""
+
+    def __init__(self):
+        self.posts: list[tuple[str, dict, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.posts.append((self.path, json.loads(body), self.headers.get("Authorization", "")))
+                self.send_response(204)
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def plays(self) -> list[dict]:
+        return [p for path, body, _ in self.posts if path.endswith("/plays") for p in body["plays"]]
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def test_board_syncs_plays_and_reports(tmp_path):
+    src = tmp_path / "soan-thao"
+    (src / "anh").mkdir(parents=True)
+    Image.new("RGB", (800, 600), (30, 140, 70)).save(src / "anh" / "dong-lua.jpg")
+    (src / "programme.yaml").write_text(
+        "slides:\n"
+        "  - id: hop-dan\n    title: Họp dân thôn Phú Hòa\n    body: Tối thứ Sáu, 19 giờ, tại nhà văn hóa.\n"
+        "    duration: 1\n"
+        "  - id: dong-lua\n    file: anh/dong-lua.jpg\n    duration: 1\n",
+        encoding="utf-8",
+    )
+    tree = tmp_path / "www"
+    publish.publish(src, tree, None)
+    (tmp_path / "token").write_text("bi-mat\n")
+    content, reports = StaticServer(tree), ReportServer()
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        f"  url: {content.url}\n  report_url: {reports.url}\n  token_file: {tmp_path / 'token'}\n  poll_seconds: 5",
+        port,
+        extra="  heartbeat_seconds: 5\n",
+    )
+    player = Player(config, port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") in ("hop-dan", "dong-lua"), 30)
+        assert player.wait_until(lambda: {"hop-dan", "dong-lua"} <= {p["slide_id"] for p in reports.plays()}, 40)
+        def heartbeats():
+            return [body for path, body, _ in reports.posts if path == "/api/devices/test-board/heartbeat"]
+
+        assert player.wait_until(lambda: heartbeats()[-1]["last_sync"]["ok"] is True, 20)
+        heartbeat = heartbeats()[-1]
+        for field in ("device_id", "sent_at", "version", "uptime_s", "content_version", "current_slide",
+                      "last_sync", "disk_free_bytes", "cpu_temp_c"):
+            assert field in heartbeat
+        assert heartbeat["current_slide"] in ("hop-dan", "dong-lua")
+        assert all(auth == "Bearer bi-mat" for _, _, auth in reports.posts)
+        ids = [p["id"] for p in reports.plays()]
+        assert len(ids) == len(set(ids))
+    finally:
+        code, out = player.stop(signal.SIGTERM)
+        content.close()
+        reports.close()
+    assert code == 0, out
+    assert "Traceback" not in out
+
+    # Restarted with the source system gone: the cached content plays at once.
+    player = Player(config, port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.health()[1].get("current_slide") in ("hop-dan", "dong-lua")
+    finally:
+        code, out = player.stop(signal.SIGTERM)
+    assert code == 0, out
