@@ -304,6 +304,29 @@ def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
     return start, end if end > start else end + _DAY
 
 
+_DAY_NAMES = {name: i for i, name in enumerate(DAYS)} | {
+    name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+} | {f"t{i + 2}": i for i in range(6)} | {"cn": 6}  # Vietnamese: thứ Hai (T2) .. thứ Bảy (T7), Chủ nhật (CN)
+
+
+def _weekday(text: str) -> int:
+    key = text.strip().lower().replace(" ", "")
+    if key not in _DAY_NAMES:
+        raise ValueError(text)
+    return _DAY_NAMES[key]
+
+
+def _weekdays(item: object) -> set[int]:
+    """One entry of days: a day (mon, monday, t2, cn) or a range (mon-fri, t2-t6; sat-mon wraps)."""
+    if not isinstance(item, str):
+        raise ValueError(item)
+    if "-" in item:
+        first, _, last = item.partition("-")
+        start, end = _weekday(first), _weekday(last)
+        return {(start + i) % 7 for i in range((end - start) % 7 + 1)}
+    return {_weekday(item)}
+
+
 def _monthdays(raw: object) -> frozenset[int]:
     items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
     result = set()
@@ -349,13 +372,12 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
     if fields.get("days") is not None:
         raw = fields["days"]
         items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-        days = set()
+        days: set[int] = set()
         for item in items:
-            name = str(item).strip().lower()[:3]
-            if name not in DAYS:
-                bad("days", f"unknown day {item!r}; use {', '.join(DAYS)}")
-            else:
-                days.add(DAYS.index(name))
+            try:
+                days |= _weekdays(item)
+            except ValueError:
+                bad("days", f"unknown day {item!r}; use {', '.join(DAYS)} (or t2..t7, cn), or a range like mon-fri")
         if not items:
             bad("days", "is empty: the slide would never play (leave the key out to play every day)")
         values["days"] = frozenset(days)

@@ -55,6 +55,13 @@ def test_valid_until_covers_the_minute_or_day_written():
     assert is_open(w, D(2026, 12, 31, 12, 0, 30, 999999)) and not is_open(w, D(2026, 12, 31, 12, 0, 31))
 
 
+def test_day_names_ranges_and_vietnamese_abbreviations():
+    assert parsed("days: mon-fri\n").days == frozenset(range(5))
+    assert parsed("days: [t2, t4, t6]\n").days == frozenset({0, 2, 4})
+    assert parsed("days: [sat-mon]\n").days == frozenset({5, 6, 0})
+    assert parsed("days: [Monday, CN]\n").days == frozenset({0, 6})
+
+
 def test_hours_wrap_past_midnight_belong_to_the_starting_day():
     w = parsed('days: [fri]\nhours: "22:00-05:00"\n')
     assert is_open(w, D(2026, 11, 27, 22))  # Friday night
@@ -113,6 +120,7 @@ def test_monthdays_with_weekdays_may_be_far_away():
         ("valid_from: 2026-12-01T07:30+07:00\n", "programme.yaml:1: slides[0].valid_from: expected a date"),
         ("valid_from: 2026-12-02\nvalid_until: 2026-12-01\n", "programme.yaml:2: slides[0].valid_until: is before"),
         ("days: [mon, funday]\n", "programme.yaml:1: slides[0].days: unknown day 'funday'"),
+        ("days: [monkey]\n", "programme.yaml:1: slides[0].days: unknown day 'monkey'"),
         ("days: []\n", "programme.yaml:1: slides[0].days: is empty"),
         ("monthdays: [0, 15]\n", "programme.yaml:1: slides[0].monthdays: expected days of the month 1..31"),
         ("monthdays: [32]\n", "programme.yaml:1: slides[0].monthdays: expected days of the month 1..31"),
