@@ -130,7 +130,7 @@ def _where(name: str, data: object, raw_key: object) -> str:
 
 
 def _time(value: object, where: str) -> dt.time:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
         raise ValueError(
             f'{where}: expected a time like "06:00" in quotes; YAML read an unquoted '
             f'{value // 60}:{value % 60:02d} as the number {value}: write "{value // 60:02d}:{value % 60:02d}"'

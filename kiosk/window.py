@@ -213,7 +213,7 @@ _EXAMPLE = "a date like 2026-12-01 or a date and time like 2026-12-01T07:30"
 
 def _sexagesimal(value: object) -> str:
     """YAML 1.1 reads an unquoted 22:00 as the number 1320: say so instead of a puzzling error."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
         return f"; YAML read an unquoted {value // 60}:{value % 60:02d} as the number {value}: write times in quotes"
     return ""
 
