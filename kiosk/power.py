@@ -320,5 +320,5 @@ class Panel:
                 self._applied = target
                 self._busy = False
                 if self._desired == target:
-                    self._publish(ON if target else (OFF_BLACK if error else OFF), error)
+                    self._publish(ON if target else (OFF if command and not error else OFF_BLACK), error)
                 self._lock.notify_all()

@@ -162,3 +162,13 @@ def test_panel_falls_back_to_black_and_never_raises(tmp_path: Path):
     assert slow.wait_idle(10) and slow.state == "off-black" and "no answer within 0.2 s" in slow.error
     assert power.Panel(None).set(False) == "off-black"  # no command configured: the player shows black
     assert power.Panel(power.parse_config({"preset": "black"})).set(True) == "on"
+
+
+def test_panel_with_only_an_on_command_shows_black_when_off(tmp_path: Path):
+    log = tmp_path / "panel.log"
+    on = script(tmp_path, "on.sh", f'sleep 0.2\necho on >> "{log}"\n')
+    panel = power.Panel(PowerConfig(command_on=(on,)))
+    assert panel.set(True) == "on"
+    assert panel.set(False) == "off-black"  # while the on command still runs
+    assert panel.wait_idle(10) and panel.state == "off-black"
+    assert log.read_text().split() == ["on"]
