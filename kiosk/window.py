@@ -362,6 +362,8 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
                 values[key] = instant + unit if key == "valid_until" else instant
             except ValueError as exc:
                 bad(key, str(exc))
+            except OverflowError:
+                bad(key, f"{str(fields[key])!r} is beyond the calendar")
     if values.get("valid_from") and values.get("valid_until") and values["valid_from"] >= values["valid_until"]:
         bad("valid_until", "is before valid_from")
     if fields.get("once") is not None:
@@ -369,6 +371,8 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             values["once"] = _once(fields["once"])
         except ValueError as exc:
             bad("once", str(exc))
+        except OverflowError:
+            bad("once", f"{str(fields['once'])!r} is beyond the calendar")
     if fields.get("days") is not None:
         raw = fields["days"]
         items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()

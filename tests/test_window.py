@@ -119,6 +119,8 @@ def test_monthdays_with_weekdays_may_be_far_away():
         ('x: 1\nvalid_from: "2026-02-30"\n', "programme.yaml:2: slides[0].valid_from: '2026-02-30' is not a real"),
         ("valid_from: 2026-12-01T07:30+07:00\n", "programme.yaml:1: slides[0].valid_from: expected a date"),
         ("valid_from: 2026-12-02\nvalid_until: 2026-12-01\n", "programme.yaml:2: slides[0].valid_until: is before"),
+        ("valid_until: 9999-12-31\n", "programme.yaml:1: slides[0].valid_until: '9999-12-31' is beyond"),
+        ("once: 9999-12-31\n", "programme.yaml:1: slides[0].once: '9999-12-31' is beyond"),
         ("days: [mon, funday]\n", "programme.yaml:1: slides[0].days: unknown day 'funday'"),
         ("days: [monkey]\n", "programme.yaml:1: slides[0].days: unknown day 'monkey'"),
         ("days: []\n", "programme.yaml:1: slides[0].days: is empty"),
