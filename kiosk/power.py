@@ -219,7 +219,7 @@ def parse_config(value: object) -> PowerConfig:
         days.append((day_on, day_off))
 
     preset = fields.get("preset", (None, "black"))[1]
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         where = _where("preset", value, fields["preset"][0])
         raise ValueError(f"{where}: must be one of {', '.join(PRESETS)}, got {preset!r}")
     commands = PRESETS[preset] or (None, None)

@@ -281,3 +281,20 @@ def test_remembered_answers_equal_fresh_ones(w, ats):
 
 def _fields(w: Window) -> dict:
     return {k: getattr(w, k) for k in ("valid_from", "valid_until", "days", "hours", "once", "monthdays")}
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=30),
+    st.dates(), st.datetimes(), st.sampled_from(["07:00-11:30", "2026-12-05 19:00-21:30", "last", "mon-fri",
+                                                 "2026-02-29", "24:00-24:00", "x/y", "2026-12-05T19:00/"]),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.dictionaries(st.text(max_size=5), scalars, max_size=3))
+
+
+@settings(max_examples=300, **SLOW_OK)
+@given(st.dictionaries(st.sampled_from(window.KEYS), values))
+def test_any_input_gives_a_window_or_problems_never_a_traceback(fields):
+    problems = Problems("programme.yaml")
+    result = window.parse(fields, lambda _k: 3, problems, "slides[0]")
+    assert (result is None) == bool(problems)
+    assert all(p.line == 3 and p.path.startswith("slides[0].") for p in problems)
