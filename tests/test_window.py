@@ -298,3 +298,14 @@ def test_any_input_gives_a_window_or_problems_never_a_traceback(fields):
     result = window.parse(fields, lambda _k: 3, problems, "slides[0]")
     assert (result is None) == bool(problems)
     assert all(p.line == 3 and p.path.startswith("slides[0].") for p in problems)
+
+
+@settings(max_examples=200, **SLOW_OK)
+@given(st.dictionaries(st.sampled_from(["valid_from", "valid_until", "once"]),
+                       st.one_of(st.dates(LO.date(), HI.date()), st.datetimes(LO, HI)), min_size=1))
+def test_yaml_dates_and_their_iso_text_mean_the_same(fields):
+    """A manifest carries the authoring fields as JSON (dates as ISO text): the windows must not move."""
+    as_yaml, as_json = Problems("a"), Problems("b")
+    first = window.parse(fields, lambda _k: 1, as_yaml, "w")
+    second = window.parse({k: v.isoformat() for k, v in fields.items()}, lambda _k: 1, as_json, "w")
+    assert first == second
