@@ -130,7 +130,7 @@ def _where(name: str, data: object, raw_key: object) -> str:
 
 
 def _time(value: object, where: str) -> dt.time:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
         raise ValueError(
             f'{where}: expected a time like "06:00" in quotes; YAML read an unquoted '
             f'{value // 60}:{value % 60:02d} as the number {value}: write "{value // 60:02d}:{value % 60:02d}"'
@@ -219,7 +219,7 @@ def parse_config(value: object) -> PowerConfig:
         days.append((day_on, day_off))
 
     preset = fields.get("preset", (None, "black"))[1]
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         where = _where("preset", value, fields["preset"][0])
         raise ValueError(f"{where}: must be one of {', '.join(PRESETS)}, got {preset!r}")
     commands = PRESETS[preset] or (None, None)
@@ -320,5 +320,5 @@ class Panel:
                 self._applied = target
                 self._busy = False
                 if self._desired == target:
-                    self._publish(ON if target else (OFF_BLACK if error else OFF), error)
+                    self._publish(ON if target else (OFF if command and not error else OFF_BLACK), error)
                 self._lock.notify_all()

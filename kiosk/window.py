@@ -213,7 +213,7 @@ _EXAMPLE = "a date like 2026-12-01 or a date and time like 2026-12-01T07:30"
 
 def _sexagesimal(value: object) -> str:
     """YAML 1.1 reads an unquoted 22:00 as the number 1320: say so instead of a puzzling error."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
         return f"; YAML read an unquoted {value // 60}:{value % 60:02d} as the number {value}: write times in quotes"
     return ""
 
@@ -304,6 +304,29 @@ def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
     return start, end if end > start else end + _DAY
 
 
+_DAY_NAMES = {name: i for i, name in enumerate(DAYS)} | {
+    name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+} | {f"t{i + 2}": i for i in range(6)} | {"cn": 6}  # Vietnamese: thứ Hai (T2) .. thứ Bảy (T7), Chủ nhật (CN)
+
+
+def _weekday(text: str) -> int:
+    key = text.strip().lower().replace(" ", "")
+    if key not in _DAY_NAMES:
+        raise ValueError(text)
+    return _DAY_NAMES[key]
+
+
+def _weekdays(item: object) -> set[int]:
+    """One entry of days: a day (mon, monday, t2, cn) or a range (mon-fri, t2-t6; sat-mon wraps)."""
+    if not isinstance(item, str):
+        raise ValueError(item)
+    if "-" in item:
+        first, _, last = item.partition("-")
+        start, end = _weekday(first), _weekday(last)
+        return {(start + i) % 7 for i in range((end - start) % 7 + 1)}
+    return {_weekday(item)}
+
+
 def _monthdays(raw: object) -> frozenset[int]:
     items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
     result = set()
@@ -339,6 +362,8 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
                 values[key] = instant + unit if key == "valid_until" else instant
             except ValueError as exc:
                 bad(key, str(exc))
+            except OverflowError:
+                bad(key, f"{str(fields[key])!r} is beyond the calendar")
     if values.get("valid_from") and values.get("valid_until") and values["valid_from"] >= values["valid_until"]:
         bad("valid_until", "is before valid_from")
     if fields.get("once") is not None:
@@ -346,16 +371,17 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             values["once"] = _once(fields["once"])
         except ValueError as exc:
             bad("once", str(exc))
+        except OverflowError:
+            bad("once", f"{str(fields['once'])!r} is beyond the calendar")
     if fields.get("days") is not None:
         raw = fields["days"]
         items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-        days = set()
+        days: set[int] = set()
         for item in items:
-            name = str(item).strip().lower()[:3]
-            if name not in DAYS:
-                bad("days", f"unknown day {item!r}; use {', '.join(DAYS)}")
-            else:
-                days.add(DAYS.index(name))
+            try:
+                days |= _weekdays(item)
+            except ValueError:
+                bad("days", f"unknown day {item!r}; use {', '.join(DAYS)} (or t2..t7, cn), or a range like mon-fri")
         if not items:
             bad("days", "is empty: the slide would never play (leave the key out to play every day)")
         values["days"] = frozenset(days)

@@ -162,3 +162,33 @@ def test_panel_falls_back_to_black_and_never_raises(tmp_path: Path):
     assert slow.wait_idle(10) and slow.state == "off-black" and "no answer within 0.2 s" in slow.error
     assert power.Panel(None).set(False) == "off-black"  # no command configured: the player shows black
     assert power.Panel(power.parse_config({"preset": "black"})).set(True) == "on"
+
+
+def test_panel_with_only_an_on_command_shows_black_when_off(tmp_path: Path):
+    log = tmp_path / "panel.log"
+    on = script(tmp_path, "on.sh", f'sleep 0.2\necho on >> "{log}"\n')
+    panel = power.Panel(PowerConfig(command_on=(on,)))
+    assert panel.set(True) == "on"
+    assert panel.set(False) == "off-black"  # the on command may still run, or be skipped as outdated
+    assert panel.wait_idle(10) and panel.state == "off-black"
+    assert not log.exists() or log.read_text().split() == ["on"]
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5000, 5000), st.floats(), st.text(max_size=12),
+                    st.sampled_from(["06:00", "24:00", "on", "off", "cec", "vcgencmd", "black"]))
+power_values = st.one_of(scalars, st.dictionaries(
+    st.one_of(st.booleans(), st.sampled_from(["on", "off", "mon", "sun", "preset", "command_on", "command_off",
+                                              "timeout_seconds", "x"])),
+    st.one_of(scalars, st.dictionaries(st.one_of(st.booleans(), st.text(max_size=3)), scalars, max_size=2),
+              st.lists(scalars, max_size=2)), max_size=5))
+
+
+@settings(max_examples=300, **SLOW_OK)
+@given(power_values)
+def test_any_power_value_parses_or_says_why(value):
+    try:
+        cfg = power.parse_config(value)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    assert isinstance(cfg, PowerConfig) and len(cfg.days) == 7

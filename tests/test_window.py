@@ -55,6 +55,13 @@ def test_valid_until_covers_the_minute_or_day_written():
     assert is_open(w, D(2026, 12, 31, 12, 0, 30, 999999)) and not is_open(w, D(2026, 12, 31, 12, 0, 31))
 
 
+def test_day_names_ranges_and_vietnamese_abbreviations():
+    assert parsed("days: mon-fri\n").days == frozenset(range(5))
+    assert parsed("days: [t2, t4, t6]\n").days == frozenset({0, 2, 4})
+    assert parsed("days: [sat-mon]\n").days == frozenset({5, 6, 0})
+    assert parsed("days: [Monday, CN]\n").days == frozenset({0, 6})
+
+
 def test_hours_wrap_past_midnight_belong_to_the_starting_day():
     w = parsed('days: [fri]\nhours: "22:00-05:00"\n')
     assert is_open(w, D(2026, 11, 27, 22))  # Friday night
@@ -112,7 +119,10 @@ def test_monthdays_with_weekdays_may_be_far_away():
         ('x: 1\nvalid_from: "2026-02-30"\n', "programme.yaml:2: slides[0].valid_from: '2026-02-30' is not a real"),
         ("valid_from: 2026-12-01T07:30+07:00\n", "programme.yaml:1: slides[0].valid_from: expected a date"),
         ("valid_from: 2026-12-02\nvalid_until: 2026-12-01\n", "programme.yaml:2: slides[0].valid_until: is before"),
+        ("valid_until: 9999-12-31\n", "programme.yaml:1: slides[0].valid_until: '9999-12-31' is beyond"),
+        ("once: 9999-12-31\n", "programme.yaml:1: slides[0].once: '9999-12-31' is beyond"),
         ("days: [mon, funday]\n", "programme.yaml:1: slides[0].days: unknown day 'funday'"),
+        ("days: [monkey]\n", "programme.yaml:1: slides[0].days: unknown day 'monkey'"),
         ("days: []\n", "programme.yaml:1: slides[0].days: is empty"),
         ("monthdays: [0, 15]\n", "programme.yaml:1: slides[0].monthdays: expected days of the month 1..31"),
         ("monthdays: [32]\n", "programme.yaml:1: slides[0].monthdays: expected days of the month 1..31"),
@@ -271,3 +281,31 @@ def test_remembered_answers_equal_fresh_ones(w, ats):
 
 def _fields(w: Window) -> dict:
     return {k: getattr(w, k) for k in ("valid_from", "valid_until", "days", "hours", "once", "monthdays")}
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=30),
+    st.dates(), st.datetimes(), st.sampled_from(["07:00-11:30", "2026-12-05 19:00-21:30", "last", "mon-fri",
+                                                 "2026-02-29", "24:00-24:00", "x/y", "2026-12-05T19:00/"]),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.dictionaries(st.text(max_size=5), scalars, max_size=3))
+
+
+@settings(max_examples=300, **SLOW_OK)
+@given(st.dictionaries(st.sampled_from(window.KEYS), values))
+def test_any_input_gives_a_window_or_problems_never_a_traceback(fields):
+    problems = Problems("programme.yaml")
+    result = window.parse(fields, lambda _k: 3, problems, "slides[0]")
+    assert (result is None) == bool(problems)
+    assert all(p.line == 3 and p.path.startswith("slides[0].") for p in problems)
+
+
+@settings(max_examples=200, **SLOW_OK)
+@given(st.dictionaries(st.sampled_from(["valid_from", "valid_until", "once"]),
+                       st.one_of(st.dates(LO.date(), HI.date()), st.datetimes(LO, HI)), min_size=1))
+def test_yaml_dates_and_their_iso_text_mean_the_same(fields):
+    """A manifest carries the authoring fields as JSON (dates as ISO text): the windows must not move."""
+    as_yaml, as_json = Problems("a"), Problems("b")
+    first = window.parse(fields, lambda _k: 1, as_yaml, "w")
+    second = window.parse({k: v.isoformat() for k, v in fields.items()}, lambda _k: 1, as_json, "w")
+    assert first == second
