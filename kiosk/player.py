@@ -72,6 +72,7 @@ class Player:
         self._built: dict[tuple, concurrent.futures.Future] = {}
         self.showing: Showing | None = None
         self.plan: schedule.Plan | None = None
+        self.clock_trusted = True
         self.plan_version: str | None = None
         self.flip_slips: list[float] = []  # seconds late per planned flip, for bench/
         self._wall_offset = time.time() - time.monotonic()
@@ -150,6 +151,7 @@ class Player:
         trusted = timesync.clock_trusted()
         self.plan = schedule.plan(programme, self.now_local(), dates_trusted=trusted)
         self.plan_version = programme.version
+        self.clock_trusted = trusted
         self.status.update(
             content_version=programme.version,
             slide_count=len(programme.slides),
@@ -275,15 +277,13 @@ class Player:
         cfg = self.cfg.display.power
         if cfg is None:
             return True
-        trusted = self.plan is None or not self.plan.ignored_dates
-        return power.wanted(cfg, self.now_local(), trusted) or bool(self.plan and self.plan.emergency)
+        return power.wanted(cfg, self.now_local(), self.clock_trusted) or bool(self.plan and self.plan.emergency)
 
     def _seconds_until_power_change(self) -> float:
         cfg = self.cfg.display.power
         if cfg is None:
             return float("inf")
-        trusted = self.plan is None or not self.plan.ignored_dates
-        change = power.next_change(cfg, self.now_local(), trusted)
+        change = power.next_change(cfg, self.now_local(), self.clock_trusted)
         return float("inf") if change is None else max(0.0, (change - self.now_local()).total_seconds())
 
     def _go_dark(self) -> None:

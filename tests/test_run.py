@@ -5,7 +5,6 @@ import signal
 
 import pygame
 import pytest
-
 from player_process import Player, free_port, write_config
 
 
