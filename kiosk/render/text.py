@@ -246,7 +246,8 @@ def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int,
     pages_items: list[list[tuple[str | None, int]]] = [[]]
     page_paras: list[list[int]] = [[]]
     used = 0
-    for (text, h), para in zip(block.items, block.paragraph, strict=True):
+    paras = block.paragraph
+    for index, ((text, h), para) in enumerate(zip(block.items, paras, strict=True)):
         if text is None and not pages_items[-1]:
             continue  # no gap at the top of a page
         if used + h > room and pages_items[-1]:
@@ -255,7 +256,10 @@ def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int,
             carry_items: list[tuple[str | None, int]] = []
             carry_paras: list[int] = []
             same = sum(1 for p in page_paras[-1] if p == para)
-            if same == 1 and len(pages_items[-1]) > 2:  # a paragraph's first line alone at the foot: move it
+            last_of_paragraph = index + 1 == len(paras) or paras[index + 1] != para
+            orphan = same == 1 and len(pages_items[-1]) > 2  # a paragraph's first line alone at the foot
+            widow = last_of_paragraph and same >= 3  # its last line alone at the top of the next page
+            if orphan or widow:
                 carry_items, carry_paras = [pages_items[-1].pop()], [page_paras[-1].pop()]
                 while pages_items[-1] and pages_items[-1][-1][0] is None:
                     pages_items[-1].pop()
