@@ -216,7 +216,7 @@ def layout(title: str, body: str, box: tuple[int, int], measure: Measure, line_h
         tlines, tsize, top, block = arrange(size, real)
         return Layout(size, tsize, (_page(tlines, tsize, top, block.items, size, line_height),))
     tlines, tsize, top, block = arrange(low, real)
-    return _paginate(tlines, tsize, top, block, size=low, height=height, line_height=line_height)
+    return _paginate(tlines, tsize, top, block, size=low, box=box, line_height=line_height, wrapper=real)
 
 
 def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None, int]], size: int,
@@ -231,16 +231,20 @@ def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None,
     return Page(tuple(lines), y, len(tlines) * tlh)
 
 
-def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int, height: int,
-              line_height: LineHeight) -> Layout:
+def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int, box: tuple[int, int],
+              line_height: LineHeight, wrapper: Wrapper) -> Layout:
     """Too long even at the minimum size: fill pages at that size, each repeating the title."""
+    width, height = box
     tlh = line_height(tsize, True)
     gap = top - len(tlines) * tlh
     if tlines and top > height * MAX_TITLE_SHARE:  # a very long title: keep its first lines, mark the cut
         keep = max(1, int((height * MAX_TITLE_SHARE - gap) // tlh))
         if keep < len(tlines):
             tlines = tlines[:keep]
-            tlines[-1] = tlines[-1].rstrip(" .,;:") + " …"
+            last = tlines[-1].split()
+            while len(last) > 1 and wrapper.width(" ".join(last) + " …", tsize, True) > width:
+                last.pop()  # make room for the mark of the cut
+            tlines[-1] = " ".join(last).rstrip(" .,;:") + " …"
             top = keep * tlh + gap
     room = max(line_height(size, False), height - top)
     pages_items: list[list[tuple[str | None, int]]] = [[]]
