@@ -217,7 +217,10 @@ class Renderer:
         frame.fill(BLACK)
         frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
         if slide.title:
-            self._caption(frame, slide.title)
+            self._caption(frame, nfc(slide.title))
+        if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame
+            pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
+            self._emergency_band(frame)
         return frame
 
     def _caption(self, frame: pygame.Surface, caption: str) -> None:
