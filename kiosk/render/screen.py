@@ -114,7 +114,12 @@ class Screen:
     # --- frames ---------------------------------------------------------------------------------
 
     def _physical(self, frame: pygame.Surface) -> pygame.Surface:
-        """The frame turned for the panel; rotation is clockwise (90: the panel's top is on the right)."""
+        """The frame turned for the panel.
+
+        Rotation turns the picture clockwise, like `xrandr --rotate right` or the
+        Pi's display_rotate=1 for 90: the picture's top lands on the panel's right
+        edge, which is up for a panel mounted turned 90° counter-clockwise.
+        """
         if frame.get_size() != self.size:
             frame = pygame.transform.smoothscale(frame.convert() if frame.get_bitsize() != 32 else frame,
                                                  self.size)
