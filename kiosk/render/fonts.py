@@ -174,6 +174,8 @@ class FontSet:
         key = (path, bold, size)
         font = self._fonts.get(key)
         if font is None:
+            if len(self._fonts) >= 96:  # each size keeps its own glyph cache: bound the memory over months
+                self._fonts.clear()
             font = pygame.font.Font(str(path), size)
             if bold and files.bold is None:
                 font.bold = True  # no bold face installed: embolden the regular one
