@@ -62,15 +62,16 @@ class Renderer:
         self.margin_top = round(64 * self.unit)
         self.footer_h = round(58 * self.unit)
         self.min_size, self.max_size = text.legible_sizes(self.size)
-        self._backgrounds: dict[str, pygame.Surface] = {}
+        self._gradient: pygame.Surface | None = None  # 1 pixel wide; scaled out for every frame
 
     # --- public ---------------------------------------------------------------------------------
 
     def pages(self, slide, now: dt.datetime | None = None) -> list[pygame.Surface]:
         """Full-screen frames for a slide: several for a long notice (they share its duration).
 
-        `now` (naive local time), when given, is printed in the footer. Raises
-        ValueError when an image slide's picture cannot be loaded.
+        `now` (naive local time), when given, is printed in the footer: pass it
+        only if the frames are redrawn every minute, a stale clock misleads.
+        Raises ValueError when an image slide's picture cannot be loaded.
         """
         if slide.type == "image":
             frames = [self._image_page(slide)]
@@ -276,13 +277,13 @@ class Renderer:
             frame.fill(EMERGENCY_BG)
             pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
             return frame
-        column = self._backgrounds.get("column")
+        column = self._gradient
         if column is None:
             column = pygame.Surface((1, h))
             for y in range(h):  # a quiet vertical gradient
                 t = y / max(1, h - 1)
                 column.set_at((0, y), tuple(round(a + (b - a) * t) for a, b in zip(NAVY_TOP, NAVY_BOTTOM, strict=True)))
-            self._backgrounds["column"] = column
+            self._gradient = column
         frame = pygame.transform.scale(column, self.size)
         if kind == "text":
             stripe = max(3, round(10 * self.unit))
