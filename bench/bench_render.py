@@ -37,7 +37,12 @@ def main() -> None:
     size = (1920, 1080)
     cfg = SimpleNamespace(font="auto", fit="fit")
     with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
         renderer = Renderer(size, cfg, Path(cache), device_name="UBND xã An Khương")
+        print(f"Renderer() with font lookup and Vietnamese check: {(time.perf_counter() - t0) * 1000:.1f} ms")
+        t0 = time.perf_counter()
+        renderer.pages(Slide(id="a", type="text", title="Lịch tiếp công dân", body="Sáng thứ Năm hằng tuần."))
+        print(f"first text frame: {(time.perf_counter() - t0) * 1000:.1f} ms")
         body = (PARAGRAPH * 20)[:3000]
         notice = Slide(id="dai", type="text", title="Thông báo về việc tổng vệ sinh môi trường", body=body)
         for screen_size, chars in ((size, 3000), ((3840, 2160), 3000), (size, 400)):

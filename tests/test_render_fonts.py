@@ -79,3 +79,11 @@ def test_scan_without_fontconfig_finds_files_by_name(tmp_path):
 def test_slide_text_outside_the_font_is_detected():
     files = installed()
     assert fonts.missing_glyphs(files.regular, "Thông báo 中文") == "中文"
+
+
+def test_each_slide_text_gets_a_font_that_covers_it():
+    good = installed()
+    weak = fonts.FontFiles("FreeSansBold", PYGAME_DEFAULT, None)
+    chosen = fonts.FontSet(weak, [good])
+    assert chosen.for_text("Hello 2026") == weak
+    assert chosen.for_text("Thông báo: bão số 9 sắp đổ bộ, ẵ") == good

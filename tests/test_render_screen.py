@@ -82,3 +82,20 @@ def test_pump_reports_a_closed_display(status):
 def test_bad_rotation_is_refused():
     with pytest.raises(ValueError, match="rotation"):
         Screen.open((320, 180), 45)
+
+
+def test_crossfade_passes_through_a_blend(status, monkeypatch):
+    screen = Screen.open((320, 180), 0, status)
+    seen = []
+    flip = pygame.display.flip
+
+    def record():
+        seen.append(tuple(pygame.display.get_surface().get_at((5, 5)))[:3])
+        flip()
+
+    monkeypatch.setattr(pygame.display, "flip", record)
+    screen.crossfade(frame((320, 180), RED, RED), frame((320, 180), BLUE, BLUE), 200)
+    assert seen[-1] == BLUE
+    assert any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)  # halfway: both frames show
+    reds = [r for r, _g, _b in seen]
+    assert reds == sorted(reds, reverse=True)  # the old frame only ever fades out

@@ -144,3 +144,10 @@ def test_real_font_lines_stay_inside_the_text_box(renderer):
                 words += line.text.split()
         assert page.height <= box.height
     assert words == body.split()
+
+
+def test_an_emergency_picture_gets_the_red_band(renderer, tmp_path):
+    ref = picture(tmp_path)
+    image = png(renderer.pages(Slide(id="e", type="image", image=ref, priority="emergency"))[0], tmp_path / "e.png")
+    band = (0, 0, SIZE[0], round(150 * SIZE[1] / 1080))
+    assert count(image, band, lambda p: p[0] > 180 and p[1] < 60 and p[2] < 60) > 0.6 * band[2] * band[3]

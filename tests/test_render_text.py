@@ -102,3 +102,26 @@ def test_legible_minimum_follows_the_shorter_side():
     assert text.legible_sizes((1920, 1080)) == text.legible_sizes((1080, 1920))
     low, high = text.legible_sizes((1920, 1080))
     assert 40 <= low < high
+
+
+def test_pages_leave_no_lone_first_or_last_line_of_a_paragraph():
+    paragraphs = [" ".join([f"đoạn{n}"] * (30 + 7 * n)) for n in range(6)]  # 4..8 lines each
+    for height in range(500, 900, 37):
+        layout = lay("Thông báo", "\n\n".join(paragraphs), (1000, height))
+        assert layout.paged
+        for n in range(6):
+            per_page = [sum(1 for line in page.lines if line.text.startswith(f"đoạn{n}")) for page in layout.pages]
+            split = [c for c in per_page if c]
+            if len(split) > 1:
+                assert split[0] >= 2 and split[-1] >= 2, (height, n, per_page)
+
+
+def test_a_title_too_long_for_a_paged_notice_is_cut_visibly_and_stays_in_the_box():
+    title = "Thông báo về việc lấy ý kiến nhân dân đối với dự thảo quy hoạch sử dụng đất " * 4
+    layout = lay(title, "Nội dung chi tiết. " * 300)
+    assert layout.paged
+    for page in layout.pages:
+        titles = [line for line in page.lines if line.bold]
+        assert titles[-1].text.endswith(" …")
+        assert all(measure(line.text, line.size, True) <= 1700 for line in titles)
+        assert page.title_height <= 800 * text.MAX_TITLE_SHARE

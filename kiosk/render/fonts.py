@@ -174,6 +174,8 @@ class FontSet:
         key = (path, bold, size)
         font = self._fonts.get(key)
         if font is None:
+            if len(self._fonts) >= 96:  # each size keeps its own glyph cache: bound the memory over months
+                self._fonts.clear()
             font = pygame.font.Font(str(path), size)
             if bold and files.bold is None:
                 font.bold = True  # no bold face installed: embolden the regular one
@@ -182,11 +184,14 @@ class FontSet:
 
     def for_text(self, text: str) -> FontFiles:
         """The first font that draws every character of `text` (the chosen one when none does)."""
+        if len(self._covers) > 256:  # programmes change over months: keep the memo bounded
+            self._covers.clear()
+        chars = "".join(sorted({c for c in text if ord(c) > 0x7F}))  # ASCII is in every candidate
         for files in (self.files, *self.fallbacks):
-            key = (files.regular, text)
+            key = (files.regular, chars)
             if key not in self._covers:
-                self._covers[key] = not missing_glyphs(files.regular, text) and (
-                    files.bold is None or not missing_glyphs(files.bold, text))
+                self._covers[key] = not missing_glyphs(files.regular, chars) and (
+                    files.bold is None or not missing_glyphs(files.bold, chars))
             if self._covers[key]:
                 return files
         log.warning("no installed font draws %r; %s", missing_glyphs(self.files.regular, text), INSTALL_HINT)

@@ -114,7 +114,12 @@ class Screen:
     # --- frames ---------------------------------------------------------------------------------
 
     def _physical(self, frame: pygame.Surface) -> pygame.Surface:
-        """The frame turned for the panel; rotation is clockwise (90: the panel's top is on the right)."""
+        """The frame turned for the panel.
+
+        Rotation turns the picture clockwise, like `xrandr --rotate right` or the
+        Pi's display_rotate=1 for 90: the picture's top lands on the panel's right
+        edge, which is up for a panel mounted turned 90° counter-clockwise.
+        """
         if frame.get_size() != self.size:
             frame = pygame.transform.smoothscale(frame.convert() if frame.get_bitsize() != 32 else frame,
                                                  self.size)
@@ -134,25 +139,40 @@ class Screen:
     def crossfade(self, old: pygame.Surface | None, new: pygame.Surface, duration_ms: int) -> list[float]:
         """Fade from `old` to `new` over `duration_ms`; milliseconds spent drawing each frame.
 
-        Both frames are put in the display's format once; each step is two blits
-        (old opaque, new with a surface alpha) and a flip, with no allocation.
-        The alpha follows the clock, so a slow frame shortens the fade instead of stretching it.
+        Both frames are put in the display's format once. Each step is ONE
+        alpha blit of the new frame over what is already on screen, with the
+        alpha chosen so the old frame's remaining weight is exactly 1 - progress
+        (the weight actually applied is tracked, so 8-bit rounding never
+        accumulates); the last step is an opaque blit. That halves the memory
+        traffic of "old opaque, then new with alpha" and allocates nothing per
+        frame. The progress follows the clock: a slow frame shortens the fade
+        instead of stretching it.
         """
         if old is None or duration_ms <= 0:
             self.show(new)
             return []
         src = self._physical(old)
-        dst = self._physical(new).copy()  # our own copy: set_alpha must not touch the caller's frame
+        dst = self._physical(new)
+        if dst is new:
+            dst = new.copy()  # our own copy: set_alpha must not touch the caller's frame
+        self.display.blit(src, (0, 0))
         times: list[float] = []
+        old_weight = 1.0  # share of the old frame in what is on screen now
         start = time.perf_counter()
         period = 1 / FADE_FPS
         next_frame = start
         while True:
             t0 = time.perf_counter()
             progress = min(1.0, (t0 - start) * 1000 / duration_ms)
-            dst.set_alpha(round(255 * progress))
-            self.display.blit(src, (0, 0))
-            self.display.blit(dst, (0, 0))
+            if progress >= 1.0:
+                dst.set_alpha(None)
+                self.display.blit(dst, (0, 0))
+            else:
+                alpha = round(255 * (1 - (1 - progress) / old_weight))
+                if alpha > 0:
+                    dst.set_alpha(alpha)
+                    self.display.blit(dst, (0, 0))
+                    old_weight *= 1 - alpha / 255
             self._flip()
             times.append((time.perf_counter() - t0) * 1000)
             if progress >= 1.0:

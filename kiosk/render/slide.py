@@ -62,15 +62,16 @@ class Renderer:
         self.margin_top = round(64 * self.unit)
         self.footer_h = round(58 * self.unit)
         self.min_size, self.max_size = text.legible_sizes(self.size)
-        self._backgrounds: dict[str, pygame.Surface] = {}
+        self._gradient: pygame.Surface | None = None  # 1 pixel wide; scaled out for every frame
 
     # --- public ---------------------------------------------------------------------------------
 
     def pages(self, slide, now: dt.datetime | None = None) -> list[pygame.Surface]:
         """Full-screen frames for a slide: several for a long notice (they share its duration).
 
-        `now` (naive local time), when given, is printed in the footer. Raises
-        ValueError when an image slide's picture cannot be loaded.
+        `now` (naive local time), when given, is printed in the footer: pass it
+        only if the frames are redrawn every minute, a stale clock misleads.
+        Raises ValueError when an image slide's picture cannot be loaded.
         """
         if slide.type == "image":
             frames = [self._image_page(slide)]
@@ -82,7 +83,7 @@ class Renderer:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
         w, h = self.size
         u = self.unit
-        frame = self._background("idle").copy()
+        frame = self._background("idle")
         files = self.fonts.for_text(device_name + vietnamese_date(now))
         name_font = self.fonts.font(round(60 * u), True, files)
         clock_font = self.fonts.font(round(min(w, h) * 0.26), True, files)
@@ -139,7 +140,7 @@ class Renderer:
         title_color = YELLOW if emergency else GOLD
         frames = []
         for number, page in enumerate(lay.pages, start=1):
-            frame = self._background("emergency" if emergency else "text").copy()
+            frame = self._background("emergency" if emergency else "text")
             if emergency:
                 self._emergency_band(frame)
             # a single page is centred vertically; pages of a long notice start at the top, like a document
@@ -217,7 +218,10 @@ class Renderer:
         frame.fill(BLACK)
         frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
         if slide.title:
-            self._caption(frame, slide.title)
+            self._caption(frame, nfc(slide.title))
+        if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame
+            pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
+            self._emergency_band(frame)
         return frame
 
     def _caption(self, frame: pygame.Surface, caption: str) -> None:
@@ -262,25 +266,30 @@ class Renderer:
         frame.blit(surface, (x, y - excess))
 
     def _background(self, kind: str) -> pygame.Surface:
-        cached = self._backgrounds.get(kind)
-        if cached is None:
-            w, h = self.size
-            cached = pygame.Surface(self.size)
-            if kind == "emergency":
-                cached.fill(EMERGENCY_BG)
-                edge = max(4, round(14 * self.unit))
-                pygame.draw.rect(cached, RED, cached.get_rect(), edge)
-            else:
-                top, bottom = NAVY_TOP, NAVY_BOTTOM
-                for y in range(h):  # a quiet vertical gradient, drawn once per renderer
-                    t = y / max(1, h - 1)
-                    color = tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
-                    cached.fill(color, (0, y, w, 1))
-                if kind == "text":
-                    cached.fill(RED, (0, 0, w, max(3, round(10 * self.unit))))
-                    cached.fill(GOLD, (0, max(3, round(10 * self.unit)), w, max(1, round(3 * self.unit))))
-            self._backgrounds[kind] = cached
-        return cached
+        """A new frame with the background of `kind` (text, emergency, idle) drawn on it.
+
+        Only a one-pixel-wide gradient column is kept: scaling it out makes the
+        frame and paints it in one C call, and saves 8 MB per cached 1080p background.
+        """
+        w, h = self.size
+        if kind == "emergency":
+            frame = pygame.Surface(self.size)
+            frame.fill(EMERGENCY_BG)
+            pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
+            return frame
+        column = self._gradient
+        if column is None:
+            column = pygame.Surface((1, h))
+            for y in range(h):  # a quiet vertical gradient
+                t = y / max(1, h - 1)
+                column.set_at((0, y), tuple(round(a + (b - a) * t) for a, b in zip(NAVY_TOP, NAVY_BOTTOM, strict=True)))
+            self._gradient = column
+        frame = pygame.transform.scale(column, self.size)
+        if kind == "text":
+            stripe = max(3, round(10 * self.unit))
+            frame.fill(RED, (0, 0, w, stripe))
+            frame.fill(GOLD, (0, stripe, w, max(1, round(3 * self.unit))))
+        return frame
 
     @staticmethod
     def _ready(frame: pygame.Surface) -> pygame.Surface:

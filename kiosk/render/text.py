@@ -216,7 +216,7 @@ def layout(title: str, body: str, box: tuple[int, int], measure: Measure, line_h
         tlines, tsize, top, block = arrange(size, real)
         return Layout(size, tsize, (_page(tlines, tsize, top, block.items, size, line_height),))
     tlines, tsize, top, block = arrange(low, real)
-    return _paginate(tlines, tsize, top, block, size=low, height=height, line_height=line_height)
+    return _paginate(tlines, tsize, top, block, size=low, box=box, line_height=line_height, wrapper=real)
 
 
 def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None, int]], size: int,
@@ -231,22 +231,27 @@ def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None,
     return Page(tuple(lines), y, len(tlines) * tlh)
 
 
-def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int, height: int,
-              line_height: LineHeight) -> Layout:
+def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int, box: tuple[int, int],
+              line_height: LineHeight, wrapper: Wrapper) -> Layout:
     """Too long even at the minimum size: fill pages at that size, each repeating the title."""
+    width, height = box
     tlh = line_height(tsize, True)
     gap = top - len(tlines) * tlh
     if tlines and top > height * MAX_TITLE_SHARE:  # a very long title: keep its first lines, mark the cut
         keep = max(1, int((height * MAX_TITLE_SHARE - gap) // tlh))
         if keep < len(tlines):
             tlines = tlines[:keep]
-            tlines[-1] = tlines[-1].rstrip(" .,;:") + " …"
+            last = tlines[-1].split()
+            while len(last) > 1 and wrapper.width(" ".join(last) + " …", tsize, True) > width:
+                last.pop()  # make room for the mark of the cut
+            tlines[-1] = " ".join(last).rstrip(" .,;:") + " …"
             top = keep * tlh + gap
     room = max(line_height(size, False), height - top)
     pages_items: list[list[tuple[str | None, int]]] = [[]]
     page_paras: list[list[int]] = [[]]
     used = 0
-    for (text, h), para in zip(block.items, block.paragraph, strict=True):
+    paras = block.paragraph
+    for index, ((text, h), para) in enumerate(zip(block.items, paras, strict=True)):
         if text is None and not pages_items[-1]:
             continue  # no gap at the top of a page
         if used + h > room and pages_items[-1]:
@@ -255,7 +260,10 @@ def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int,
             carry_items: list[tuple[str | None, int]] = []
             carry_paras: list[int] = []
             same = sum(1 for p in page_paras[-1] if p == para)
-            if same == 1 and len(pages_items[-1]) > 2:  # a paragraph's first line alone at the foot: move it
+            last_of_paragraph = index + 1 == len(paras) or paras[index + 1] != para
+            orphan = same == 1 and len(pages_items[-1]) > 2  # a paragraph's first line alone at the foot
+            widow = last_of_paragraph and same >= 3  # its last line alone at the top of the next page
+            if orphan or widow:
                 carry_items, carry_paras = [pages_items[-1].pop()], [page_paras[-1].pop()]
                 while pages_items[-1] and pages_items[-1][-1][0] is None:
                     pages_items[-1].pop()
