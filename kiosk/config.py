@@ -134,6 +134,17 @@ def _existing_dir(value: object, base: Path) -> Path:
     return path
 
 
+def _font(value: object, base: Path) -> str:
+    """A family name stays a name; a file path is resolved beside the config file."""
+    text = _string(value, base)
+    if "/" in text or text.lower().endswith((".ttf", ".otf", ".ttc")):
+        path = _path(text, base)
+        if not path.is_file():
+            raise _Invalid(f"font file {str(path)!r} does not exist")
+        return str(path)
+    return text
+
+
 def _url(value: object, base: Path) -> str:
     text = _string(value, base)
     if not re.match(r"^https?://[^/\s]+", text):
@@ -243,7 +254,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "display": {
         "size": Key(_size, "auto"),
         "rotation": Key(_choice(0, 90, 180, 270), 0),
-        "font": Key(_string, "auto"),
+        "font": Key(_font, "auto"),
         "fit": Key(_choice("fit", "fill"), "fit"),
         "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
         "power": Key(_power),

@@ -129,8 +129,8 @@ class Player:
         if future is None:
             future = self.builder.submit(self._build, slide)
             self._built[key] = future
-            # Keep only a few slides' frames: each full-HD frame is 8 MB.
-            while len(self._built) > 3:
+            # Keep only the current and the next slide's frames: each full-HD frame is 8 MB.
+            while len(self._built) > 2:
                 self._built.pop(next(iter(self._built)))
         return future
 
