@@ -114,3 +114,19 @@ def test_screen_off_by_schedule_is_black_and_an_emergency_wakes_it(tmp_path, fol
     finally:
         code, out = player.stop()
     assert code == 0, out
+
+
+def test_a_board_whose_display_cannot_open_plays_headless_but_is_not_healthy(tmp_path, folder):
+    port = free_port()
+    # kmsdrm cannot open here (no /dev/dri card with a connected screen): the player falls back to headless.
+    player = Player(write_config(tmp_path, f"  path: {folder}", port), port, env={"SDL_VIDEODRIVER": "kmsdrm"})
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        code, body = player.health()
+        assert code == 503
+        assert any("display" in reason for reason in body["reasons"]), body
+        assert screenshot(player).get_size() == (640, 360)
+    finally:
+        code, out = player.stop()
+    assert code == 0
+    assert "running headless" in out

@@ -63,6 +63,9 @@ class Screen:
         if rotation not in (0, 90, 180, 270):
             raise ValueError(f"rotation must be 0, 90, 180 or 270, got {rotation}")
         tried = []
+        # Headless on purpose (tests, previews) only when asked for by name; a board that merely found no
+        # screen is headless too, but must report itself unhealthy: its display is lost.
+        on_purpose = os.environ.get("SDL_VIDEODRIVER", "").strip() in ("dummy", "offscreen")
         for driver in _driver_order():
             if driver in ("dummy", "offscreen"):
                 break
@@ -78,12 +81,13 @@ class Screen:
             return screen
         if tried:
             log.warning("no display could be opened (%s)", "; ".join(tried))
-        log.warning("no screen found: running headless, frames at /screenshot.png")
+        log.warning("no screen found: running headless, frames at /screenshot.png%s",
+                    "" if on_purpose else " (health reports the display as lost)")
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         pygame.display.quit()
         pygame.display.init()
         display = pygame.display.set_mode(size or HEADLESS_SIZE)
-        screen = cls(display, rotation, "dummy", headless=True, status=status)
+        screen = cls(display, rotation, "dummy", headless=on_purpose, status=status)
         screen._report(False)
         return screen
 
