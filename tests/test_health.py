@@ -289,6 +289,20 @@ def test_too_many_connections_are_refused_not_queued(served, session, monkeypatc
         pytest.fail("the server did not recover after the hogs left")
 
 
+def test_a_flood_beyond_the_rate_is_refused(served, session, monkeypatch):
+    monkeypatch.setattr(health, "RATE_PER_S", 0.001)
+    monkeypatch.setattr(health, "RATE_BURST", 5.0)
+    _, url = served(playing_status())
+    answers = []
+    for _ in range(10):
+        try:
+            answers.append(session.get(url + "/healthz", timeout=5).status_code)
+        except requests.ConnectionError:
+            answers.append("refused")
+    assert answers[:5] == [200] * 5
+    assert "refused" in answers[5:]
+
+
 # --- kiosk status against a real server ---
 
 
