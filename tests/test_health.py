@@ -316,6 +316,11 @@ def test_kiosk_status_healthy_exit_0(served, tmp_path):
     assert "lich-tiep-cong-dan" in text and "51 °C" in text and "3.0 GB" in text and "10.0.0.5" in text
 
 
+def test_kiosk_status_shows_times_in_the_boards_zone():
+    body = {"status": "healthy", "device_id": "b", "last_sync": {"at": "2026-11-26T05:00:00+00:00", "ok": True}}
+    assert "last sync: 2026-11-26 12:00:00, ok" in status_client.summary(body, "Asia/Ho_Chi_Minh")
+
+
 def test_kiosk_status_degraded_exit_1(served, tmp_path):
     st = playing_status()
     st.update(slide_count=0)
