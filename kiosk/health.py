@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 LOOP_GRACE_S = 5.0  # how late the render loop may be past its own deadline before it counts as stalled
 LOOP_DEFAULT_PROMISE_S = 30.0  # when the loop gave no deadline
 FATAL_PARTS = frozenset({"display", "render", "font", "player"})  # their errors mean a wrong or black screen
-DUMMY_DRIVERS = frozenset({"dummy", "offscreen"})
+DUMMY_DRIVERS = frozenset({"dummy", "offscreen", "evdev"})  # SDL video drivers that show nothing (any case)
 TEMP_WARN_C = 80.0  # the Pi firmware starts soft throttling at 80 °C
 DISK_LOW_BYTES = 200 * 1024 * 1024
 REQUEST_TIMEOUT_S = 5.0  # a client that sends nothing for this long is dropped
@@ -79,7 +79,7 @@ def findings(snap: dict, now: float) -> list[Finding]:
         warn("headless", "running headless (no screen, chosen on purpose): development mode")
     elif not snap.get("display_ok"):
         fault("no_display", "no display: nothing reaches the screen")
-    elif driver in DUMMY_DRIVERS:
+    elif driver.lower() in DUMMY_DRIVERS:
         fault("no_display", f"display driver is {driver!r}: nothing reaches the screen")
 
     powered_off = snap.get("power") == "off"

@@ -45,6 +45,7 @@ def test_a_playing_board_is_healthy():
         ({"loop_beat": NOW - 40, "loop_deadline": None}, NOW, "stalled"),
         ({"display_ok": False}, NOW, "no display"),
         ({"display_driver": "dummy"}, NOW, "dummy"),
+        ({"display_driver": "Offscreen"}, NOW, "Offscreen"),
         ({"slide_count": 0}, NOW, "no content"),
         ({"errors": {"display": "HDMI lost"}}, NOW, "HDMI lost"),
     ],
