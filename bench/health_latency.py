@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -30,6 +31,11 @@ from kiosk.health import HealthServer  # noqa: E402
 from kiosk.status import Status  # noqa: E402
 
 FRAME_S = 1 / 60
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def client(port: int, path: str, rate: float, seconds: float, out) -> None:
@@ -112,6 +118,7 @@ def main() -> int:
         loop.start()
         time.sleep(0.5)
         loop.lateness.clear()
+        rss_before = rss_mb()
 
         ours, theirs = multiprocessing.Pipe()
         proc = multiprocessing.get_context("spawn").Process(
@@ -120,6 +127,7 @@ def main() -> int:
         proc.start()
         latencies, statuses = ours.recv()
         proc.join()
+        rss_after = rss_mb()
         loop.stop.set()
         loop.join()
         server.stop()
@@ -137,6 +145,8 @@ def main() -> int:
         f"p50 {pct(late, 0.5):.2f}  p99 {pct(late, 0.99):.2f}  max {max(late):.2f}; "
         f"slipped (late > 1 frame): {slipped}"
     )
+    grew = rss_after - rss_before
+    print(f"server process RSS: {rss_before:.1f} MB before, {rss_after:.1f} MB after ({grew:+.1f} MB)")
     return 0
 
 

@@ -4,7 +4,7 @@ Two halves. `findings`/`assess` are pure: a status snapshot and a monotonic "now
 so every rule is tested without a clock or a socket. `HealthServer` is the thin shell: a stdlib
 ThreadingHTTPServer in its own threads, so a slow or hostile client can never stall the render loop
 (one request per connection, a socket timeout, a deadline per connection, a cap on concurrent
-connections; nothing but snapshot reads on the loop's side).
+connections and on connections per second; nothing but snapshot reads on the loop's side).
 
 The rules (docs/deploy.md repeats them for technicians):
 - unhealthy (503): the render loop has not turned since its own promised deadline + LOOP_GRACE_S, or has
@@ -42,12 +42,14 @@ log = logging.getLogger(__name__)
 LOOP_GRACE_S = 5.0  # how late the render loop may be past its own deadline before it counts as stalled
 LOOP_DEFAULT_PROMISE_S = 30.0  # when the loop gave no deadline
 FATAL_PARTS = frozenset({"display", "render", "font", "player"})  # their errors mean a wrong or black screen
-DUMMY_DRIVERS = frozenset({"dummy", "offscreen"})
+DUMMY_DRIVERS = frozenset({"dummy", "offscreen", "evdev"})  # SDL video drivers that show nothing (any case)
 TEMP_WARN_C = 80.0  # the Pi firmware starts soft throttling at 80 °C
 DISK_LOW_BYTES = 200 * 1024 * 1024
 REQUEST_TIMEOUT_S = 5.0  # a client that sends nothing for this long is dropped
 REQUEST_DEADLINE_S = 10.0  # no connection lives longer, however slowly it drips (one request per connection)
 MAX_CONNECTIONS = 16  # beyond this, new connections are refused at once (no thread per attacker)
+RATE_PER_S = 100.0  # connections served per second on average (twice the issue's 50/s measure) ...
+RATE_BURST = 100.0  # ... with bursts up to this; beyond it, closed unanswered so a flood cannot starve the loop
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def findings(snap: dict, now: float) -> list[Finding]:
         warn("headless", "running headless (no screen, chosen on purpose): development mode")
     elif not snap.get("display_ok"):
         fault("no_display", "no display: nothing reaches the screen")
-    elif driver in DUMMY_DRIVERS:
+    elif driver.lower() in DUMMY_DRIVERS:
         fault("no_display", f"display driver is {driver!r}: nothing reaches the screen")
 
     powered_off = snap.get("power") == "off"
@@ -199,11 +201,22 @@ class _Server(ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._deadlines: dict[socket.socket, float] = {}
         self._deadlines_lock = threading.Lock()
+        self._tokens, self._refilled = RATE_BURST, time.monotonic()
         super().__init__(address, handler)
 
+    def _within_rate(self) -> bool:
+        """Token bucket, on the accepting thread only: refusing costs an accept and a close, no parsing."""
+        now = time.monotonic()
+        self._tokens = min(RATE_BURST, self._tokens + (now - self._refilled) * RATE_PER_S)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # too many open connections: refuse, never queue a thread
+        if not self._within_rate() or not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many connections: refuse, never queue a thread
             return
         with self._deadlines_lock:
             self._deadlines[request] = time.monotonic() + REQUEST_DEADLINE_S

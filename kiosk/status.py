@@ -182,8 +182,12 @@ class Status:
             else:
                 raise ValueError(f"unknown report kind {kind!r} (heartbeat, plays)")
 
-    def snapshot(self) -> dict:
-        """A plain, JSON-friendly copy. Device facts are read (cached) outside the lock."""
+    def snapshot(self, with_device: bool = True) -> dict:
+        """A plain, JSON-friendly copy. Device facts are read (cached) outside the lock.
+
+        The render loop must not pay for device facts (a refresh may run `ip`): on the loop, use
+        with_device=False, or better, take snapshots from another thread.
+        """
         with self._lock:
             snap = {
                 "version": self.version,
@@ -215,7 +219,7 @@ class Status:
                 "counters": dict(self.counters),
             }
             reader = self.device
-        snap["device"] = _read_device(reader)
+        snap["device"] = _read_device(reader) if with_device else {}
         return snap
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import zoneinfo
 from typing import TextIO
 
 import requests
@@ -60,12 +61,12 @@ def main(cfg: Config, out: TextIO | None = None) -> int:
         print(f"UNEXPECTED: {url} answered HTTP {answer.status_code} but not with kiosk health JSON", file=out)
         print(f"Is another program on port {cfg.health.port}? Check health.listen in {cfg.file}", file=out)
         return 1
-    print(summary(body), file=out)
+    print(summary(body, cfg.schedule.timezone), file=out)
     return 0 if answer.status_code == 200 and body["status"] == "healthy" else 1
 
 
-def summary(body: dict) -> str:
-    """A few lines a technician can read over the phone."""
+def summary(body: dict, timezone: str | None = None) -> str:
+    """A few lines a technician can read over the phone; times in the board's time zone (schedule.timezone)."""
     healthy = body.get("status") == "healthy"
     name = body.get("device_name") or ""
     lines = [f"{'HEALTHY' if healthy else 'DEGRADED'}: {body.get('device_id')} {name}".rstrip()]
@@ -75,7 +76,8 @@ def summary(body: dict) -> str:
     if sync.get("at") is None:
         sync_text = "never"
     else:
-        sync_text = f"{_local(sync['at'])}, {'ok' if sync.get('ok') else 'FAILED: ' + str(sync.get('error') or '?')}"
+        outcome = "ok" if sync.get("ok") else f"FAILED: {sync.get('error') or '?'}"
+        sync_text = f"{_local(sync['at'], timezone)}, {outcome}"
     power = body.get("screen_power")
     device = body.get("device") or {}
     facts = [
@@ -93,10 +95,11 @@ def summary(body: dict) -> str:
     return "\n".join(lines)
 
 
-def _local(iso_text: str) -> str:
+def _local(iso_text: str, timezone: str | None) -> str:
     try:
-        return dt.datetime.fromisoformat(iso_text).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError):
+        zone = zoneinfo.ZoneInfo(timezone) if timezone else None
+        return dt.datetime.fromisoformat(iso_text).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, zoneinfo.ZoneInfoNotFoundError):
         return str(iso_text)
 
 

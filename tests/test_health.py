@@ -45,6 +45,7 @@ def test_a_playing_board_is_healthy():
         ({"loop_beat": NOW - 40, "loop_deadline": None}, NOW, "stalled"),
         ({"display_ok": False}, NOW, "no display"),
         ({"display_driver": "dummy"}, NOW, "dummy"),
+        ({"display_driver": "Offscreen"}, NOW, "Offscreen"),
         ({"slide_count": 0}, NOW, "no content"),
         ({"errors": {"display": "HDMI lost"}}, NOW, "HDMI lost"),
     ],
@@ -289,6 +290,20 @@ def test_too_many_connections_are_refused_not_queued(served, session, monkeypatc
         pytest.fail("the server did not recover after the hogs left")
 
 
+def test_a_flood_beyond_the_rate_is_refused(served, session, monkeypatch):
+    monkeypatch.setattr(health, "RATE_PER_S", 0.001)
+    monkeypatch.setattr(health, "RATE_BURST", 5.0)
+    _, url = served(playing_status())
+    answers = []
+    for _ in range(10):
+        try:
+            answers.append(session.get(url + "/healthz", timeout=5).status_code)
+        except requests.ConnectionError:
+            answers.append("refused")
+    assert answers[:5] == [200] * 5
+    assert "refused" in answers[5:]
+
+
 # --- kiosk status against a real server ---
 
 
@@ -300,6 +315,11 @@ def test_kiosk_status_healthy_exit_0(served, tmp_path):
     text = out.getvalue()
     assert text.startswith("HEALTHY: xa-an-khuong UBND xã An Khương")
     assert "lich-tiep-cong-dan" in text and "51 °C" in text and "3.0 GB" in text and "10.0.0.5" in text
+
+
+def test_kiosk_status_shows_times_in_the_boards_zone():
+    body = {"status": "healthy", "device_id": "b", "last_sync": {"at": "2026-11-26T05:00:00+00:00", "ok": True}}
+    assert "last sync: 2026-11-26 12:00:00, ok" in status_client.summary(body, "Asia/Ho_Chi_Minh")
 
 
 def test_kiosk_status_degraded_exit_1(served, tmp_path):

@@ -1,9 +1,15 @@
 """/metrics over real HTTP: kiosk_ names, valid exposition text, values that follow the board's facts."""
 
+import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk import config
@@ -108,8 +114,6 @@ def test_unknown_values_are_left_out_not_faked(tmp_path):
 
 
 def test_openmetrics_when_prometheus_asks_for_it(tmp_path, board):
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
-
     server = HealthServer(make_config(tmp_path), board)
     server.start()
     try:
@@ -124,3 +128,17 @@ def test_openmetrics_when_prometheus_asks_for_it(tmp_path, board):
     assert answer.headers["Content-Type"].startswith("application/openmetrics-text")
     names = {family.name for family in parse_openmetrics(answer.text)}
     assert {"kiosk_sync", "kiosk_build", "kiosk_cpu_temperature_celsius"} <= names
+
+
+def test_alert_rules_only_use_metrics_the_board_exposes(tmp_path, board):
+    rules_file = Path(__file__).resolve().parent.parent / "docs/monitoring/kiosk-alerts.yml"
+    rules = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = {name for expr in exprs for name in re.findall(r"\bkiosk_[a-z0-9_]+", expr)}
+    board.update(clock_synced=True)
+    exposed = {key.split("|")[0] for key in scrape(tmp_path, board)}
+    assert used and used <= exposed, used - exposed
+    if shutil.which("promtool"):  # Debian package "prometheus"; optional
+        for args in (["check", "rules", rules_file.name], ["test", "rules", "kiosk-alerts.test.yml"]):
+            done = subprocess.run(["promtool", *args], cwd=rules_file.parent, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout + done.stderr

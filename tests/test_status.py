@@ -20,6 +20,13 @@ def test_snapshot_is_json_and_has_every_part():
     assert set(snap["counters"]) == set(COUNTERS)
 
 
+def test_snapshot_without_device_facts_does_not_read_them():
+    def must_not_run():
+        raise AssertionError("device facts read")
+
+    assert Status(device=must_not_run).snapshot(with_device=False)["device"] == {}
+
+
 def test_unknown_fact_or_counter_is_a_bug():
     status = Status()
     with pytest.raises(AttributeError):
