@@ -115,8 +115,10 @@ def run(cfg: Config) -> int:
     from kiosk.render.screen import Screen
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
+    from kiosk import device
+
     stop = threading.Event()
-    status = Status()
+    status = Status(device=device.Reader(cfg.cache.path))
     current = Current()
 
     def on_signal(signum, _frame):
@@ -133,6 +135,8 @@ def run(cfg: Config) -> int:
         log.critical("cannot open the display: %s", exc)
         return 1
     notifier = Notifier()
+    if notifier.enabled:
+        threading.Thread(target=_systemd_status, args=(notifier, status, stop), name="sd-status", daemon=True).start()
     reload = Reload(current.changed, status)
     watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
     watcher.start()
@@ -201,6 +205,16 @@ def _play(cfg: Config, screen, status: Status, current: Current, stop: threading
                 log.warning("while stopping %s: %s", type(service).__name__, exc)
         if plays is not None:
             plays.close()
+
+
+def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
+    """`systemctl status kiosk` shows the verdict of /healthz, refreshed every 10 s (off the render loop)."""
+    import time
+
+    from kiosk import health
+
+    while not stop.wait(10):
+        notifier.status(health.summary_line(status.snapshot(), time.monotonic()))
 
 
 def _open_plays(cfg: Config, status: Status):

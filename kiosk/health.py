@@ -82,7 +82,7 @@ def findings(snap: dict, now: float) -> list[Finding]:
     elif driver.lower() in DUMMY_DRIVERS:
         fault("no_display", f"display driver is {driver!r}: nothing reaches the screen")
 
-    powered_off = snap.get("power") == "off"
+    powered_off = snap.get("power") in ("off", "off-black")  # dark on purpose (display.power)
     if not snap.get("slide_count") and not powered_off:
         fault("no_content", "no content: nothing to show")
 

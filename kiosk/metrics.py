@@ -85,7 +85,7 @@ class KioskCollector(Collector):
         yield _gauge(
             "screen_on",
             "1 when the screen is meant to be on (0: switched off by schedule).",
-            snap.get("power") != "off",
+            snap.get("power") not in ("off", "off-black"),
         )
         yield _gauge("emergency_active", "1 while an emergency slide holds the screen.", snap.get("emergency"))
         yield _counter("slide_changes", "Slides put on screen.", counters.get("slide_changes", 0))

@@ -12,7 +12,7 @@ Who writes what:
 - the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
 - sync: `sync_finished(ok, error=…, changed=…, bytes_downloaded=…)` (or `update(last_sync=SyncFacts(…))`),
   `cache_bytes`, `cache_files`;
-- the schedule: `power` ("on" / "off" when the screen is off on purpose), `clock_synced`;
+- the schedule: `power` ("on"; "off" or "off-black" when the screen is dark on purpose), `clock_synced`;
 - proof of play / heartbeat: `plays_queued`, `count("plays_recorded" | "plays_uploaded" | "plays_dropped" …)`,
   `report_finished("heartbeat" | "plays", ok, error)`;
 - any part: `set_error(part, message | None)`.
@@ -87,7 +87,7 @@ class Status:
     last_sync_ok_wall: float | None = None  # wall time of the last successful sync
     sync_failing_since: float | None = None  # monotonic time of the first failure of the current run of failures
     errors: dict[str, str] = field(default_factory=dict)  # part -> message, cleared when it recovers
-    power: str = "on"  # screen power: "on", or "off" when switched off on purpose by the schedule
+    power: str = "on"  # "on"; "off" (panel off by command) or "off-black" (drawn black) by display.power
     clock_synced: bool | None = None
     emergency: bool = False
     cache_bytes: int | None = None
