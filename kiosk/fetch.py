@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import re
 import ssl
 import threading
@@ -178,10 +179,20 @@ class Client:
         next call hashes what is there and asks only for the rest (Range +
         If-Range). The file becomes media/<sha> only when size and SHA-256 match.
         """
+        hashers: list[_Hasher] = []
+        try:
+            return self._download(path, sha256, size, store, stop, progress, hashers)
+        finally:
+            for hasher in hashers:  # stop helper threads whatever happened
+                hasher.close()
+
+    def _download(self, path: str, sha256: str, size: int, store: cache.Cache, stop: threading.Event | None,
+                  progress: Callable[[int], None] | None, hashers: list[_Hasher]) -> Download:
         store.media_dir.mkdir(parents=True, exist_ok=True)
         part, final = store.part(sha256), store.media(sha256)
         validator_path = part.with_name(part.name + ".validator")
-        digest = hashlib.sha256()
+        digest = _Hasher(size)
+        hashers.append(digest)
         have = 0
         if part.exists():
             with open(part, "rb") as f:
@@ -209,7 +220,9 @@ class Client:
                 elif response.status_code == 200:
                     if have:  # the server ignored the range, or the file changed: start over
                         log.info("sync: %s: server sent the whole file again; restarting at byte 0", path)
-                        digest, have = hashlib.sha256(), 0
+                        digest.close()
+                        digest, have = _Hasher(size), 0
+                        hashers.append(digest)
                         result.resumed_from = 0
                     length = _int(response.headers.get("Content-Length"))
                     if length is not None and length != size:
@@ -250,15 +263,55 @@ class Client:
                         os.fsync(out.fileno())
             if have < size:
                 raise FetchError(f"{path}: connection cut after {have} of {size} bytes (will resume)")
-        if digest.hexdigest() != sha256:
+        got = digest.hexdigest()
+        if got != sha256:
             cache.remove(part)
             cache.remove(validator_path)
-            raise FetchError(f"{path}: wrong SHA-256 (got {digest.hexdigest()[:12]}…, manifest says "
+            raise FetchError(f"{path}: wrong SHA-256 (got {got[:12]}…, manifest says "
                              f"{sha256[:12]}…); file discarded")
         os.replace(part, final)
         cache.remove(validator_path)
         cache.fsync_dir(final.parent)
         return result
+
+
+class _Hasher:
+    """SHA-256 computed beside the download: a big file is hashed in a helper thread.
+
+    hashlib releases the GIL, so on a multi-core Pi hashing overlaps with
+    receiving and writing instead of adding to them.
+    """
+
+    THREADED_FROM = 8 * 1024 * 1024
+
+    def __init__(self, size: int):
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if size >= self.THREADED_FROM:
+            self._queue = queue.Queue(maxsize=8)
+            self._thread = threading.Thread(target=self._work, name="kiosk-sha256", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        if self._queue is None:
+            self._digest.update(chunk)
+        else:
+            self._queue.put(chunk)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = self._queue = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
 
 
 class _Adapter(HTTPAdapter):
