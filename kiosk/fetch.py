@@ -128,13 +128,19 @@ class Client:
                 raise FetchError(f"{path}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
                 raise FetchError(f"{path}: {_short(exc)}") from None
+            except ValueError as exc:  # e.g. requests parsing an invalid Location for response.next
+                raise FetchError(f"{path}: invalid answer from the server, refused ({exc})") from None
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("Location", "")
             response.close()
-            target = urljoin(url, location)
-            if _origin(target) != self._origin:
-                raise FetchError(f"{path}: redirect to another host refused ({_origin(target)[1] or location!r})")
+            try:
+                target = urljoin(url, location)
+                origin = _origin(target)
+            except ValueError:
+                raise FetchError(f"{path}: redirect to an invalid address refused ({location[:100]!r})") from None
+            if origin != self._origin:
+                raise FetchError(f"{path}: redirect to another host refused ({origin[1] or location[:100]!r})")
             url = target
         raise FetchError(f"{path}: more than {self.limits.max_redirects} redirects")
 

@@ -310,7 +310,12 @@ class Syncer:
                 "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         state_dir = self.store.state_dir
         write_atomic(state_dir / f"manifest-{digest}.json", json.dumps(meta, indent=1).encode() + b"\n")
-        write_atomic(state_dir / STATE_MANIFEST, data)
+        try:
+            unchanged = (state_dir / STATE_MANIFEST).read_bytes() == data
+        except OSError:
+            unchanged = False
+        if not unchanged:  # new validators for the same bytes rewrite only the sidecar
+            write_atomic(state_dir / STATE_MANIFEST, data)
         for old in state_dir.glob("manifest-*.json"):
             if old.name != f"manifest-{digest}.json":
                 remove(old)
