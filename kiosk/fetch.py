@@ -33,6 +33,7 @@ log = logging.getLogger("kiosk.sync")
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 CHUNK = 1 << 20
+SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
 
 
 class FetchError(Exception):
@@ -257,7 +258,7 @@ class Client:
                             result.fetched_bytes += len(chunk)
                             if progress is not None:
                                 progress(len(chunk))
-                            if have - synced >= 32 * CHUNK:  # bound what a power cut can lose
+                            if have - synced >= SYNC_EVERY:
                                 out.flush()
                                 os.fsync(out.fileno())
                                 synced = have
