@@ -33,6 +33,7 @@ log = logging.getLogger("kiosk.sync")
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 CHUNK = 1 << 20
+RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no validator file written)
 SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
 
 
@@ -201,6 +202,8 @@ class Client:
         digest = _Hasher(size)
         hashers.append(digest)
         have = 0
+        if part.exists() and size < RESUME_FROM:
+            cache.remove(part)  # small files are simply fetched again
         if part.exists():
             with open(part, "rb") as f:
                 while have < size and (chunk := f.read(CHUNK)):
@@ -235,7 +238,9 @@ class Client:
                     if length is not None and length != size:
                         raise FetchError(f"{path}: the server sends {length} bytes, the manifest says {size}")
                     validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
-                    if validator and validator.isprintable():
+                    if size < RESUME_FROM:
+                        pass  # not worth two extra writes to the SD card
+                    elif validator and validator.isprintable():
                         cache.write_atomic(validator_path, validator.encode("utf-8", "replace"))
                     else:
                         cache.remove(validator_path)
@@ -247,7 +252,7 @@ class Client:
                                      f"{response.reason or ''}".rstrip())
                 mode = "ab" if have else "wb"
                 with open(part, mode) as out:
-                    synced = 0
+                    synced = have
                     try:
                         for chunk in _chunks(response, path, deadline, deadline - time.monotonic(), stop):
                             if have + len(chunk) > size:
