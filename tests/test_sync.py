@@ -135,7 +135,9 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
     assert board.cycle().ok and board.status.errors == {}
 
 
-def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path):
+def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment is ignored (trust_env = False)
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
     src = authoring(tmp_path / "src", {"a.png": "red"})
     publish.publish(src, tmp_path / "out", None)
     server = StaticServer(tmp_path / "out")
