@@ -117,21 +117,21 @@ class Client:
 
     def _get(self, path: str, headers: dict[str, str], timeout: tuple[float, float]) -> requests.Response:
         """GET following redirects only within the source's own scheme, host and port."""
-        url = self.url(path)
+        url = where = self.url(path)
         for _ in range(self.limits.max_redirects + 1):
             try:
                 response = self.session.get(url, headers=headers, timeout=timeout, stream=True,
                                             allow_redirects=False)
             except requests.exceptions.SSLError as exc:
-                raise FetchError(f"{path}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
+                raise FetchError(f"{where}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
             except requests.exceptions.ConnectTimeout:
-                raise FetchError(f"{path}: connection to {self._origin[1]} timed out") from None
+                raise FetchError(f"{where}: connection to {self._origin[1]} timed out") from None
             except requests.exceptions.ConnectionError as exc:
-                raise FetchError(f"{path}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
+                raise FetchError(f"{where}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
-                raise FetchError(f"{path}: {_short(exc)}") from None
+                raise FetchError(f"{where}: {_short(exc)}") from None
             except ValueError as exc:  # e.g. requests parsing an invalid Location for response.next
-                raise FetchError(f"{path}: invalid answer from the server, refused ({exc})") from None
+                raise FetchError(f"{where}: invalid answer from the server, refused ({exc})") from None
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("Location", "")
@@ -140,15 +140,16 @@ class Client:
                 target = urljoin(url, location)
                 origin = _origin(target)
             except ValueError:
-                raise FetchError(f"{path}: redirect to an invalid address refused ({location[:100]!r})") from None
+                raise FetchError(f"{where}: redirect to an invalid address refused ({location[:100]!r})") from None
             if origin != self._origin:
-                raise FetchError(f"{path}: redirect to another host refused ({origin[1] or location[:100]!r})")
+                raise FetchError(f"{where}: redirect to another host refused ({origin[1] or location[:100]!r})")
             url = target
-        raise FetchError(f"{path}: more than {self.limits.max_redirects} redirects")
+        raise FetchError(f"{where}: more than {self.limits.max_redirects} redirects")
 
     def get_small(self, path: str, max_bytes: int, etag: str | None = None,
                   last_modified: str | None = None) -> Answer:
         """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body."""
+        where = self.url(path)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -162,21 +163,21 @@ class Client:
             if response.status_code == 404:
                 return Answer(404)
             if response.status_code != 200:
-                raise FetchError(f"{path}: the server answered HTTP {response.status_code} {response.reason or ''}"
+                raise FetchError(f"{where}: the server answered HTTP {response.status_code} {response.reason or ''}"
                                  .rstrip())
             length = _int(response.headers.get("Content-Length"))
             if length is not None and length > max_bytes:
-                raise FetchError(f"{path}: {length} bytes announced, more than the limit of {max_bytes}")
+                raise FetchError(f"{where}: {length} bytes announced, more than the limit of {max_bytes}")
             body = bytearray()
             try:
-                for chunk in _chunks(response, path, deadline, self.limits.small_deadline):
+                for chunk in _chunks(response, where, deadline, self.limits.small_deadline):
                     body += chunk
                     if len(body) > max_bytes:
-                        raise FetchError(f"{path}: more than the limit of {max_bytes} bytes")
+                        raise FetchError(f"{where}: more than the limit of {max_bytes} bytes")
             except _Cut as exc:
-                raise FetchError(f"{path}: {exc.reason} after {len(body)} bytes") from None
+                raise FetchError(f"{where}: {exc.reason} after {len(body)} bytes") from None
             if length is not None and len(body) != length:
-                raise FetchError(f"{path}: connection cut after {len(body)} of {length} bytes")
+                raise FetchError(f"{where}: connection cut after {len(body)} of {length} bytes")
             return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"))
 
     def download(self, path: str, sha256: str, size: int, store: cache.Cache,
@@ -196,6 +197,7 @@ class Client:
 
     def _download(self, path: str, sha256: str, size: int, store: cache.Cache, stop: threading.Event | None,
                   progress: Callable[[int], None] | None, hashers: list[_Hasher]) -> Download:
+        where = self.url(path)
         store.media_dir.mkdir(parents=True, exist_ok=True)
         part, final = store.part(sha256), store.media(sha256)
         validator_path = part.with_name(part.name + ".validator")
@@ -225,7 +227,7 @@ class Client:
                 if response.status_code == 206 and have:
                     total = _content_range_total(response.headers.get("Content-Range"), have)
                     if total != size:
-                        raise FetchError(f"{path}: Content-Range {response.headers.get('Content-Range')!r} does not "
+                        raise FetchError(f"{where}: Content-Range {response.headers.get('Content-Range')!r} does not "
                                          f"continue a {size}-byte file at byte {have}")
                 elif response.status_code == 200:
                     if have:  # the server ignored the range, or the file changed: start over
@@ -236,7 +238,7 @@ class Client:
                         result.resumed_from = 0
                     length = _int(response.headers.get("Content-Length"))
                     if length is not None and length != size:
-                        raise FetchError(f"{path}: the server sends {length} bytes, the manifest says {size}")
+                        raise FetchError(f"{where}: the server sends {length} bytes, the manifest says {size}")
                     validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
                     if size < RESUME_FROM:
                         pass  # not worth two extra writes to the SD card
@@ -246,17 +248,17 @@ class Client:
                         cache.remove(validator_path)
                 elif response.status_code == 416 and have:
                     cache.remove(part)
-                    raise FetchError(f"{path}: the server refused to resume (HTTP 416); starting over next time")
+                    raise FetchError(f"{where}: the server refused to resume (HTTP 416); starting over next time")
                 else:
-                    raise FetchError(f"{path}: the server answered HTTP {response.status_code} "
+                    raise FetchError(f"{where}: the server answered HTTP {response.status_code} "
                                      f"{response.reason or ''}".rstrip())
                 mode = "ab" if have else "wb"
                 with open(part, mode) as out:
                     synced = have
                     try:
-                        for chunk in _chunks(response, path, deadline, deadline - time.monotonic(), stop):
+                        for chunk in _chunks(response, where, deadline, round(deadline - time.monotonic()), stop):
                             if have + len(chunk) > size:
-                                raise FetchError(f"{path}: more bytes than the {size} the manifest declares")
+                                raise FetchError(f"{where}: more bytes than the {size} the manifest declares")
                             out.write(chunk)
                             digest.update(chunk)
                             have += len(chunk)
@@ -268,18 +270,19 @@ class Client:
                                 os.fsync(out.fileno())
                                 synced = have
                     except _Cut as exc:
-                        raise FetchError(f"{path}: {exc.reason} after {have} of {size} bytes (will resume)") \
+                        later = " (will resume)" if size >= RESUME_FROM else ""
+                        raise FetchError(f"{where}: {exc.reason} after {have} of {size} bytes{later}") \
                             from None
                     finally:
                         out.flush()
                         os.fsync(out.fileno())
             if have < size:
-                raise FetchError(f"{path}: connection cut after {have} of {size} bytes (will resume)")
+                raise FetchError(f"{where}: connection cut after {have} of {size} bytes")
         got = digest.hexdigest()
         if got != sha256:
             cache.remove(part)
             cache.remove(validator_path)
-            raise FetchError(f"{path}: wrong SHA-256 (got {got[:12]}…, manifest says "
+            raise FetchError(f"{where}: wrong SHA-256 (got {got[:12]}…, manifest says "
                              f"{sha256[:12]}…); file discarded")
         os.replace(part, final)
         cache.remove(validator_path)
@@ -341,15 +344,15 @@ class _Adapter(HTTPAdapter):
         return super().init_poolmanager(*args, **kwargs)
 
 
-def _chunks(response: requests.Response, path: str, deadline: float, allowed: float,
+def _chunks(response: requests.Response, where: str, deadline: float, allowed: float,
             stop: threading.Event | None = None):
     """The body as it arrives (read1: a slow drip still returns, so the deadline is checked)."""
     raw = response.raw
     while True:
         if time.monotonic() > deadline:
-            raise FetchError(f"{path}: too slow: not complete within {allowed:.0f} s")
+            raise FetchError(f"{where}: too slow: not complete within {allowed:g} s")
         if stop is not None and stop.is_set():
-            raise FetchError(f"{path}: stopped")
+            raise FetchError(f"{where}: stopped")
         try:
             chunk = raw.read1(CHUNK)
         except Exception as exc:  # noqa: BLE001 - urllib3/http.client raise many kinds on a cut connection
