@@ -132,6 +132,7 @@ class Syncer:
         self._client: Client | None = None
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
+        self._decoded: tuple[tuple[str, bytes | None], programme.Programme] | None = None
 
     # --- the loop ---
 
@@ -255,11 +256,15 @@ class Syncer:
     def _whole(self, state: _State | None) -> programme.Programme | None:
         if state is None:
             return None
-        try:
-            _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
-            prog = manifest.decode(state.data, self.store.media_dir)
-        except (Refused, InvalidInput):
-            return None
+        if self._decoded is not None and self._decoded[0] == (state.digest, state.signature):
+            prog = self._decoded[1]  # polls every minute: decode and verify the same bytes only once
+        else:
+            try:
+                _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+                prog = manifest.decode(state.data, self.store.media_dir)
+            except (Refused, InvalidInput):
+                return None
+            self._decoded = ((state.digest, state.signature), prog)
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
             return prog
         return None
