@@ -142,3 +142,17 @@ def test_the_published_json_schema_accepts_what_publish_writes_and_rejects_what_
         assert not validator.is_valid(bad)
         with pytest.raises(InvalidInput):
             manifest.decode(raw(bad), tmp_path)
+
+
+@pytest.mark.parametrize("text", ["2026-12-31", "2026-12-31 23:59", "2026-12-31T23:59", "2026-12-31T23:59:00",
+                                  "2026-12-31 23:59:30.5", "'2026-12-31'"])
+@pytest.mark.parametrize("key", ["valid_from", "valid_until"])
+def test_a_date_means_the_same_in_programme_yaml_and_in_the_manifest(tmp_path, key, text):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "programme.yaml").write_text(f"slides:\n  - id: a\n    title: x\n    {key}: {text}\n", encoding="utf-8")
+    publish.publish(src, tmp_path / "out", None)
+    from_manifest = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path)
+    from_folder = programme.load_folder(src)
+    assert from_manifest.slides[0].window == from_folder.slides[0].window
+    assert from_manifest.version == from_folder.version
