@@ -29,7 +29,7 @@ from kiosk import manifest, media, programme, signing
 from kiosk.cache import Cache, remove, write_atomic
 from kiosk.config import Config
 from kiosk.fetch import Client, FetchError, Limits
-from kiosk.problems import InvalidInput
+from kiosk.problems import InvalidInput, Problem
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")
@@ -86,13 +86,15 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
                 media.probe(slide.image.path)
             except ValueError as exc:
                 log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
-                dropped.append(slide.id)
+                dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
+                                       f"{slide.image.name}: {exc}; slide skipped"))
                 continue
         kept.append(slide)
     if not dropped:
         return prog
     slides = tuple(kept)
-    return programme.Programme(slides=slides, version=programme.version_of(slides), warnings=prog.warnings)
+    return programme.Programme(slides=slides, version=programme.version_of(slides),
+                               warnings=prog.warnings + tuple(dropped))
 
 
 def load_cached(cfg: Config) -> programme.Programme | None:
