@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import re
 import ssl
 import threading
@@ -32,6 +33,8 @@ log = logging.getLogger("kiosk.sync")
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 CHUNK = 1 << 20
+RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no validator file written)
+SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
 
 
 class FetchError(Exception):
@@ -114,32 +117,39 @@ class Client:
 
     def _get(self, path: str, headers: dict[str, str], timeout: tuple[float, float]) -> requests.Response:
         """GET following redirects only within the source's own scheme, host and port."""
-        url = self.url(path)
+        url = where = self.url(path)
         for _ in range(self.limits.max_redirects + 1):
             try:
                 response = self.session.get(url, headers=headers, timeout=timeout, stream=True,
                                             allow_redirects=False)
             except requests.exceptions.SSLError as exc:
-                raise FetchError(f"{path}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
+                raise FetchError(f"{where}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
             except requests.exceptions.ConnectTimeout:
-                raise FetchError(f"{path}: connection to {self._origin[1]} timed out") from None
+                raise FetchError(f"{where}: connection to {self._origin[1]} timed out") from None
             except requests.exceptions.ConnectionError as exc:
-                raise FetchError(f"{path}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
+                raise FetchError(f"{where}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
-                raise FetchError(f"{path}: {_short(exc)}") from None
+                raise FetchError(f"{where}: {_short(exc)}") from None
+            except ValueError as exc:  # e.g. requests parsing an invalid Location for response.next
+                raise FetchError(f"{where}: invalid answer from the server, refused ({exc})") from None
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("Location", "")
             response.close()
-            target = urljoin(url, location)
-            if _origin(target) != self._origin:
-                raise FetchError(f"{path}: redirect to another host refused ({_origin(target)[1] or location!r})")
+            try:
+                target = urljoin(url, location)
+                origin = _origin(target)
+            except ValueError:
+                raise FetchError(f"{where}: redirect to an invalid address refused ({location[:100]!r})") from None
+            if origin != self._origin:
+                raise FetchError(f"{where}: redirect to another host refused ({origin[1] or location[:100]!r})")
             url = target
-        raise FetchError(f"{path}: more than {self.limits.max_redirects} redirects")
+        raise FetchError(f"{where}: more than {self.limits.max_redirects} redirects")
 
     def get_small(self, path: str, max_bytes: int, etag: str | None = None,
                   last_modified: str | None = None) -> Answer:
         """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body."""
+        where = self.url(path)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -153,21 +163,21 @@ class Client:
             if response.status_code == 404:
                 return Answer(404)
             if response.status_code != 200:
-                raise FetchError(f"{path}: the server answered HTTP {response.status_code} {response.reason or ''}"
+                raise FetchError(f"{where}: the server answered HTTP {response.status_code} {response.reason or ''}"
                                  .rstrip())
             length = _int(response.headers.get("Content-Length"))
             if length is not None and length > max_bytes:
-                raise FetchError(f"{path}: {length} bytes announced, more than the limit of {max_bytes}")
+                raise FetchError(f"{where}: {length} bytes announced, more than the limit of {max_bytes}")
             body = bytearray()
             try:
-                for chunk in _chunks(response, path, deadline, self.limits.small_deadline):
+                for chunk in _chunks(response, where, deadline, self.limits.small_deadline):
                     body += chunk
                     if len(body) > max_bytes:
-                        raise FetchError(f"{path}: more than the limit of {max_bytes} bytes")
+                        raise FetchError(f"{where}: more than the limit of {max_bytes} bytes")
             except _Cut as exc:
-                raise FetchError(f"{path}: {exc.reason} after {len(body)} bytes") from None
+                raise FetchError(f"{where}: {exc.reason} after {len(body)} bytes") from None
             if length is not None and len(body) != length:
-                raise FetchError(f"{path}: connection cut after {len(body)} of {length} bytes")
+                raise FetchError(f"{where}: connection cut after {len(body)} of {length} bytes")
             return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"))
 
     def download(self, path: str, sha256: str, size: int, store: cache.Cache,
@@ -178,11 +188,24 @@ class Client:
         next call hashes what is there and asks only for the rest (Range +
         If-Range). The file becomes media/<sha> only when size and SHA-256 match.
         """
+        hashers: list[_Hasher] = []
+        try:
+            return self._download(path, sha256, size, store, stop, progress, hashers)
+        finally:
+            for hasher in hashers:  # stop helper threads whatever happened
+                hasher.close()
+
+    def _download(self, path: str, sha256: str, size: int, store: cache.Cache, stop: threading.Event | None,
+                  progress: Callable[[int], None] | None, hashers: list[_Hasher]) -> Download:
+        where = self.url(path)
         store.media_dir.mkdir(parents=True, exist_ok=True)
         part, final = store.part(sha256), store.media(sha256)
         validator_path = part.with_name(part.name + ".validator")
-        digest = hashlib.sha256()
+        digest = _Hasher(size)
+        hashers.append(digest)
         have = 0
+        if part.exists() and size < RESUME_FROM:
+            cache.remove(part)  # small files are simply fetched again
         if part.exists():
             with open(part, "rb") as f:
                 while have < size and (chunk := f.read(CHUNK)):
@@ -204,61 +227,106 @@ class Client:
                 if response.status_code == 206 and have:
                     total = _content_range_total(response.headers.get("Content-Range"), have)
                     if total != size:
-                        raise FetchError(f"{path}: Content-Range {response.headers.get('Content-Range')!r} does not "
+                        raise FetchError(f"{where}: Content-Range {response.headers.get('Content-Range')!r} does not "
                                          f"continue a {size}-byte file at byte {have}")
                 elif response.status_code == 200:
                     if have:  # the server ignored the range, or the file changed: start over
                         log.info("sync: %s: server sent the whole file again; restarting at byte 0", path)
-                        digest, have = hashlib.sha256(), 0
+                        digest.close()
+                        digest, have = _Hasher(size), 0
+                        hashers.append(digest)
                         result.resumed_from = 0
                     length = _int(response.headers.get("Content-Length"))
                     if length is not None and length != size:
-                        raise FetchError(f"{path}: the server sends {length} bytes, the manifest says {size}")
+                        raise FetchError(f"{where}: the server sends {length} bytes, the manifest says {size}")
                     validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
-                    if validator and validator.isprintable():
+                    if size < RESUME_FROM:
+                        pass  # not worth two extra writes to the SD card
+                    elif validator and validator.isprintable():
                         cache.write_atomic(validator_path, validator.encode("utf-8", "replace"))
                     else:
                         cache.remove(validator_path)
                 elif response.status_code == 416 and have:
                     cache.remove(part)
-                    raise FetchError(f"{path}: the server refused to resume (HTTP 416); starting over next time")
+                    raise FetchError(f"{where}: the server refused to resume (HTTP 416); starting over next time")
                 else:
-                    raise FetchError(f"{path}: the server answered HTTP {response.status_code} "
+                    raise FetchError(f"{where}: the server answered HTTP {response.status_code} "
                                      f"{response.reason or ''}".rstrip())
                 mode = "ab" if have else "wb"
                 with open(part, mode) as out:
-                    synced = 0
+                    synced = have
                     try:
-                        for chunk in _chunks(response, path, deadline, deadline - time.monotonic(), stop):
+                        for chunk in _chunks(response, where, deadline, round(deadline - time.monotonic()), stop):
                             if have + len(chunk) > size:
-                                raise FetchError(f"{path}: more bytes than the {size} the manifest declares")
+                                raise FetchError(f"{where}: more bytes than the {size} the manifest declares")
                             out.write(chunk)
                             digest.update(chunk)
                             have += len(chunk)
                             result.fetched_bytes += len(chunk)
                             if progress is not None:
                                 progress(len(chunk))
-                            if have - synced >= 32 * CHUNK:  # bound what a power cut can lose
+                            if have - synced >= SYNC_EVERY:
                                 out.flush()
                                 os.fsync(out.fileno())
                                 synced = have
                     except _Cut as exc:
-                        raise FetchError(f"{path}: {exc.reason} after {have} of {size} bytes (will resume)") \
+                        later = " (will resume)" if size >= RESUME_FROM else ""
+                        raise FetchError(f"{where}: {exc.reason} after {have} of {size} bytes{later}") \
                             from None
                     finally:
                         out.flush()
                         os.fsync(out.fileno())
             if have < size:
-                raise FetchError(f"{path}: connection cut after {have} of {size} bytes (will resume)")
-        if digest.hexdigest() != sha256:
+                raise FetchError(f"{where}: connection cut after {have} of {size} bytes")
+        got = digest.hexdigest()
+        if got != sha256:
             cache.remove(part)
             cache.remove(validator_path)
-            raise FetchError(f"{path}: wrong SHA-256 (got {digest.hexdigest()[:12]}…, manifest says "
+            raise FetchError(f"{where}: wrong SHA-256 (got {got[:12]}…, manifest says "
                              f"{sha256[:12]}…); file discarded")
         os.replace(part, final)
         cache.remove(validator_path)
         cache.fsync_dir(final.parent)
         return result
+
+
+class _Hasher:
+    """SHA-256 computed beside the download: a big file is hashed in a helper thread.
+
+    hashlib releases the GIL, so on a multi-core Pi hashing overlaps with
+    receiving and writing instead of adding to them.
+    """
+
+    THREADED_FROM = 8 * 1024 * 1024
+
+    def __init__(self, size: int):
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if size >= self.THREADED_FROM:
+            self._queue = queue.Queue(maxsize=8)
+            self._thread = threading.Thread(target=self._work, name="kiosk-sha256", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        if self._queue is None:
+            self._digest.update(chunk)
+        else:
+            self._queue.put(chunk)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = self._queue = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
 
 
 class _Adapter(HTTPAdapter):
@@ -276,15 +344,15 @@ class _Adapter(HTTPAdapter):
         return super().init_poolmanager(*args, **kwargs)
 
 
-def _chunks(response: requests.Response, path: str, deadline: float, allowed: float,
+def _chunks(response: requests.Response, where: str, deadline: float, allowed: float,
             stop: threading.Event | None = None):
     """The body as it arrives (read1: a slow drip still returns, so the deadline is checked)."""
     raw = response.raw
     while True:
         if time.monotonic() > deadline:
-            raise FetchError(f"{path}: too slow: not complete within {allowed:.0f} s")
+            raise FetchError(f"{where}: too slow: not complete within {allowed:g} s")
         if stop is not None and stop.is_set():
-            raise FetchError(f"{path}: stopped")
+            raise FetchError(f"{where}: stopped")
         try:
             chunk = raw.read1(CHUNK)
         except Exception as exc:  # noqa: BLE001 - urllib3/http.client raise many kinds on a cut connection

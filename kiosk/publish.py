@@ -70,7 +70,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         copied = copied_bytes = 0
         for sha, path in sources.items():
             target = out / "media" / sha
-            if target.is_file() and target.stat().st_size == media_size(media, sha):
+            if target.is_file() and target.stat().st_size == _media_size(media, sha):
                 continue
             _copy_atomic(path, target)
             copied, copied_bytes = copied + 1, copied_bytes + target.stat().st_size
@@ -80,11 +80,14 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                 cache.remove(sig_path)  # a stale signature must never sit beside new bytes
                 cache.fsync_dir(out)
             _write_manifest(manifest_path, data, now)
+        sig_changed = False
         if signature is not None and _read(sig_path) != signature:
             cache.write_atomic(sig_path, signature)
+            sig_changed = True
         elif signature is None and sig_path.exists():
             cache.remove(sig_path)
             cache.fsync_dir(out)
+            sig_changed = True
         removed = _collect(out, set(sources), now)
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "", f"cannot write the content tree: {exc.strerror or exc}")]) \
@@ -92,13 +95,13 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
 
     signed = "signed" if signature is not None else "unsigned"
     total = sum(size for _sha, size in media.values())
-    if not manifest_changed and not copied:
+    if not manifest_changed and not copied and not sig_changed:
         return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed})"
     return (f"{out}: published version {prog.version}: {len(slides)} slides, {len(sources)} media files "
             f"({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), {removed} expired removed, {signed}")
 
 
-def media_size(media: dict[str, tuple[str, int]], sha: str) -> int:
+def _media_size(media: dict[str, tuple[str, int]], sha: str) -> int:
     return next(size for s, size in media.values() if s == sha)
 
 

@@ -29,7 +29,7 @@ from kiosk import manifest, media, programme, signing
 from kiosk.cache import Cache, remove, write_atomic
 from kiosk.config import Config
 from kiosk.fetch import Client, FetchError, Limits
-from kiosk.problems import InvalidInput
+from kiosk.problems import InvalidInput, Problem
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")
@@ -86,13 +86,15 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
                 media.probe(slide.image.path)
             except ValueError as exc:
                 log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
-                dropped.append(slide.id)
+                dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
+                                       f"{slide.image.name}: {exc}; slide skipped"))
                 continue
         kept.append(slide)
     if not dropped:
         return prog
     slides = tuple(kept)
-    return programme.Programme(slides=slides, version=programme.version_of(slides), warnings=prog.warnings)
+    return programme.Programme(slides=slides, version=programme.version_of(slides),
+                               warnings=prog.warnings + tuple(dropped))
 
 
 def load_cached(cfg: Config) -> programme.Programme | None:
@@ -132,6 +134,7 @@ class Syncer:
         self._client: Client | None = None
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
+        self._decoded: tuple[tuple[str, bytes | None], programme.Programme] | None = None
 
     # --- the loop ---
 
@@ -255,11 +258,15 @@ class Syncer:
     def _whole(self, state: _State | None) -> programme.Programme | None:
         if state is None:
             return None
-        try:
-            _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
-            prog = manifest.decode(state.data, self.store.media_dir)
-        except (Refused, InvalidInput):
-            return None
+        if self._decoded is not None and self._decoded[0] == (state.digest, state.signature):
+            prog = self._decoded[1]  # polls every minute: decode and verify the same bytes only once
+        else:
+            try:
+                _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+                prog = manifest.decode(state.data, self.store.media_dir)
+            except (Refused, InvalidInput):
+                return None
+            self._decoded = ((state.digest, state.signature), prog)
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
             return prog
         return None
@@ -310,7 +317,12 @@ class Syncer:
                 "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         state_dir = self.store.state_dir
         write_atomic(state_dir / f"manifest-{digest}.json", json.dumps(meta, indent=1).encode() + b"\n")
-        write_atomic(state_dir / STATE_MANIFEST, data)
+        try:
+            unchanged = (state_dir / STATE_MANIFEST).read_bytes() == data
+        except OSError:
+            unchanged = False
+        if not unchanged:  # new validators for the same bytes rewrite only the sidecar
+            write_atomic(state_dir / STATE_MANIFEST, data)
         for old in state_dir.glob("manifest-*.json"):
             if old.name != f"manifest-{digest}.json":
                 remove(old)

@@ -117,3 +117,42 @@ def test_encoding_is_canonical():
     a = manifest.encode("v", {"b": (SHA, 1), "a": (SHA, 1)}, [{"title": "Ủy ban", "id": "x"}], "t")
     b = manifest.encode("v", {"a": (SHA, 1), "b": (SHA, 1)}, [{"id": "x", "title": "Ủy ban"}], "t")
     assert a == b and "Ủy ban".encode() in a
+
+
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json"
+
+
+def test_the_published_json_schema_accepts_what_publish_writes_and_rejects_what_boards_refuse(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    Image.new("RGB", (40, 30), "red").save(src / "images" / "a.png")
+    (src / "programme.yaml").write_text(
+        "slides:\n"
+        "  - {id: a, title: Lịch, valid_from: 2026-12-01, valid_until: 2026-12-31 18:00, days: [sat],"
+        " hours: '22:00-05:00', priority: emergency, speak: true, duration: 7.5}\n"
+        "  - {id: b, file: images/a.png, fit: fill}\n", encoding="utf-8")
+    publish.publish(src, tmp_path / "out", None)
+    validator.validate(json.loads((tmp_path / "out" / "manifest.json").read_bytes()))
+    validator.validate(doc())
+    for bad in (doc(format=2), doc(slides={"id": 1}), doc(media={"../x": {"sha256": SHA, "size": 1}}),
+                doc(media={"a": {"sha256": "../" + SHA[3:], "size": 1}}), doc(extra=1),
+                doc(slides=[{"id": "x", "duration": "15"}]), doc(slides=[{"id": "X"}])):
+        assert not validator.is_valid(bad)
+        with pytest.raises(InvalidInput):
+            manifest.decode(raw(bad), tmp_path)
+
+
+@pytest.mark.parametrize("text", ["2026-12-31", "2026-12-31 23:59", "2026-12-31T23:59", "2026-12-31T23:59:00",
+                                  "2026-12-31 23:59:30.5", "'2026-12-31'"])
+@pytest.mark.parametrize("key", ["valid_from", "valid_until"])
+def test_a_date_means_the_same_in_programme_yaml_and_in_the_manifest(tmp_path, key, text):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "programme.yaml").write_text(f"slides:\n  - id: a\n    title: x\n    {key}: {text}\n", encoding="utf-8")
+    publish.publish(src, tmp_path / "out", None)
+    from_manifest = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path)
+    from_folder = programme.load_folder(src)
+    assert from_manifest.slides[0].window == from_folder.slides[0].window
+    assert from_manifest.version == from_folder.version

@@ -135,7 +135,9 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
     assert board.cycle().ok and board.status.errors == {}
 
 
-def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path):
+def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment is ignored (trust_env = False)
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
     src = authoring(tmp_path / "src", {"a.png": "red"})
     publish.publish(src, tmp_path / "out", None)
     server = StaticServer(tmp_path / "out")
@@ -245,3 +247,28 @@ def test_sync_once_prints_one_line_and_exits_1_when_the_source_is_down(tmp_path,
     down = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert down.returncode == 1 and down.stdout.startswith("sync failed") and "current content kept" in down.stdout
     assert "Traceback" not in down.stdout + down.stderr
+
+
+def test_a_vendor_tree_with_a_file_that_is_not_an_image_plays_the_other_slides(tmp_path):
+    import hashlib
+
+    from kiosk import manifest
+
+    out = tmp_path / "out"
+    (out / "media").mkdir(parents=True)
+    blob = b"%PDF-1.4 not an image"
+    sha = hashlib.sha256(blob).hexdigest()
+    (out / "media" / sha).write_bytes(blob)
+    (out / "manifest.json").write_bytes(manifest.encode(
+        "vendor-2026-12-01", {"thong-bao.pdf": (sha, len(blob))},
+        [{"id": "tin", "title": "Thông báo"}, {"id": "pdf", "type": "image", "file": "thong-bao.pdf"}],
+        "2026-12-01T00:00:00Z"))
+    server = StaticServer(out)
+    try:
+        board = Board(tmp_path / "board", server.url)
+        result = board.cycle()
+        assert result.ok and [s.id for s in board.ready[-1].slides] == ["tin"]
+        (warning,) = board.ready[-1].warnings
+        assert "thong-bao.pdf" in str(warning) and "slide skipped" in str(warning)
+    finally:
+        server.close()

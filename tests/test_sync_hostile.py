@@ -65,6 +65,7 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
                             "connection"),
         "redirect elsewhere": ({"/manifest.json": redirect(other_host + "manifest.json")},
                                "redirect to another host refused"),
+        "redirect nowhere": ({"/manifest.json": redirect("http://[::1/manifest.json")}, "refused"),
         "redirect loop": ({"/manifest.json": redirect("/manifest.json")}, "more than 3 redirects"),
         "manifest 404": ({"/manifest.json": body(HTML, 404, "text/html")}, "not found"),
         "no manifest json": ({"/manifest.json": body(b"")}, "empty"),
