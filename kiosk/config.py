@@ -145,6 +145,18 @@ def _font(value: object, base: Path) -> str:
     return text
 
 
+def _public_key(value: object, base: Path) -> str:
+    """Checked here so that a wrong key shows in check-config, not at the first sync."""
+    from kiosk import signing
+
+    text = _string(value, base)
+    try:
+        signing.load_public_key(text, base)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    return text
+
+
 def _url(value: object, base: Path) -> str:
     text = _string(value, base)
     if not re.match(r"^https?://[^/\s]+", text):
@@ -249,7 +261,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "token_file": Key(_existing_file),
         "ca_file": Key(_existing_file),
         "poll_seconds": Key(_number(5, 86400), 60.0),
-        "public_key": Key(_string),
+        "public_key": Key(_public_key),
     },
     "display": {
         "size": Key(_size, "auto"),

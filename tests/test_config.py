@@ -119,3 +119,15 @@ def test_check_config_command_exit_codes(tmp_path):
     assert run_cli("check-config", cwd=tmp_path).returncode == 2
     missing = run_cli("check-config", "-c", "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_public_key_is_checked_by_check_config(tmp_path):
+    from kiosk import signing
+
+    _, public = signing.keygen(tmp_path / "content.key")
+    good = write(tmp_path, f"device: {{id: a, name: b}}\nsource: {{url: 'http://x/', public_key: {public}}}\n")
+    assert config.load(good).source.public_key == str(public)
+    found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {url: 'http://x/', public_key: abc}\n"))
+    assert len(found) == 1 and "source.public_key: not an Ed25519 public key" in found[0]
+    found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {url: 'http://x/', public_key: k.pub}\n"))
+    assert "source.public_key: cannot read public key file" in found[0]
