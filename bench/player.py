@@ -1,6 +1,6 @@
 """Benchmarks of the player as a whole (issue 2 and 4 figures). Prints its figures; asserts nothing.
 
-    python bench/player.py [first-frame|cpu|rss|flips|emergency|all]
+    python bench/player.py [first-frame|cpu|rss|flips|emergency|download|all]
 
 first-frame, cpu, rss run `kiosk run` as a real process (SDL dummy driver, 1920x1080) and read
 /proc; flips and emergency run the real Player loop in this process, so they can see each flip.
@@ -232,10 +232,73 @@ def bench_emergency() -> None:
         print(f"emergency on screen after it {what}: {seconds * 1000:.0f} ms")
 
 
+
+def bench_download(size_mb: int = 200) -> None:
+    """Issue 3: while a 200 MB file downloads, the screen keeps time (largest slip of a planned flip)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from servers import Nginx, StaticServer
+
+    from kiosk import config as configmod
+    from kiosk import publish
+    from kiosk.app import ContentSource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = make_folder(root, slides=6, images=2, duration=1)
+        # The new programme adds one picture of `size_mb` MB: a real JPEG padded after its end marker.
+        big = folder / "images" / "lon.jpg"
+        big.write_bytes((folder / "images" / "anh-0.jpg").read_bytes() + os.urandom(size_mb * 1024 * 1024))
+        text = (folder / "programme.yaml").read_text(encoding="utf-8")
+        (folder / "programme.yaml").write_text(text + "  - id: anh-lon\n    file: images/lon.jpg\n", encoding="utf-8")
+        tree = root / "www"
+        publish.publish(folder, tree, None)
+        # Served at 25 MB/s so the download spans many slots (unthrottled loopback takes about 2 s).
+        server = Nginx(tree, root / "nginx", limit_rate="25m") if Nginx.available() else StaticServer(tree, 25e6)
+        (folder / "programme.yaml").write_text(text, encoding="utf-8")  # the board starts with the old one
+        player, current, stop_event, screen = in_process_player(folder, root, crossfade=0)
+        cfg_path = root / "config.yaml"
+        cfg_path.write_text(cfg_path.read_text(encoding="utf-8").replace(
+            f"source: {{path: {folder}}}", f"source: {{url: '{server.url}', poll_seconds: 5}}"), encoding="utf-8")
+        player.cfg = configmod.load(cfg_path)
+        window: dict[str, float] = {}
+        flips_before = []
+
+        def on_ready(programme):
+            window["end"] = time.monotonic()
+            current.replace(programme)
+            stop_event.set()
+            current.changed.set()
+
+        def prepare(programme):
+            from kiosk import prepare as preparemod
+            from kiosk.player import without_unpreparable
+
+            return without_unpreparable(programme, preparemod.prepare_programme(
+                programme, screen.size, "fit", player.cfg.cache.path))
+
+        source = ContentSource(player.cfg, current, player.status, prepare, stop_event)
+
+        def start_sync():
+            time.sleep(3)
+            flips_before.append(len(player.flip_slips))
+            window["start"] = time.monotonic()
+            source.current = type("Sink", (), {"replace": staticmethod(on_ready)})()
+            source.start()
+
+        threading.Thread(target=start_sync, daemon=True).start()
+        threading.Timer(600, stop_event.set).start()
+        player.run()
+        server.close()
+    slips = [s * 1000 for s in player.flip_slips[flips_before[0]:]]
+    seconds = window.get("end", time.monotonic()) - window["start"]
+    print(f"while {size_mb} MB downloaded and were verified ({seconds:.1f} s, {size_mb / seconds:.0f} MB/s): "
+          f"{len(slips)} planned flips, largest slip {max(slips):.1f} ms, p50 {statistics.median(slips):.1f} ms")
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     benches = {"first-frame": bench_first_frame, "cpu": bench_cpu, "rss": bench_rss, "flips": bench_flips,
-               "emergency": bench_emergency}
+               "emergency": bench_emergency, "download": bench_download}
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
           f"{os.environ['SDL_VIDEODRIVER']}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}")
     for name, bench in benches.items():
