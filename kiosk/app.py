@@ -236,7 +236,6 @@ def _start_services(cfg: Config, status: Status, screen, plays, source: ContentS
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
         services.append(server)
-        log.info("health endpoint on http://%s:%d/healthz", cfg.health.host, server.port)
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: play anyway, say so
         log.error("health endpoint not started: %s", exc)
         status.set_error("health", str(exc))
