@@ -1,6 +1,6 @@
 """Benchmarks of the player as a whole (issue 2 and 4 figures). Prints its figures; asserts nothing.
 
-    python bench/player.py [first-frame|cpu|rss|flips|emergency|download|all]
+    python bench/player.py [first-frame|cpu|rss|flips|emergency|download|health|all]
 
 first-frame, cpu, rss run `kiosk run` as a real process (SDL dummy driver, 1920x1080) and read
 /proc; flips and emergency run the real Player loop in this process, so they can see each flip.
@@ -295,10 +295,62 @@ def bench_download(size_mb: int = 200) -> None:
           f"{len(slips)} planned flips, largest slip {max(slips):.1f} ms, p50 {statistics.median(slips):.1f} ms")
 
 
+
+CLIENT = """
+import sys, time, urllib.request
+url, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+start = time.monotonic(); n = 0; out = []
+while time.monotonic() - start < seconds:
+    due = start + n / rate
+    time.sleep(max(0.0, due - time.monotonic()))
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            answer.read()
+    except urllib.error.HTTPError as exc:
+        exc.read()
+    out.append((time.perf_counter() - t0) * 1000); n += 1
+print(" ".join(f"{x:.3f}" for x in out))
+"""
+
+
+def bench_health(seconds: float = 30.0, rate: float = 50.0) -> None:
+    """Issue 5: /healthz at 50 requests/s from another process while the real loop plays 1-second slides."""
+    from kiosk.health import HealthServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        player, _, stop_event, screen = in_process_player(make_folder(root, slides=8, images=4, duration=1), root)
+        server = HealthServer(player.cfg, player.status, screen.screenshot_png)
+        server.start()
+        url = f"http://127.0.0.1:{server.port}/healthz"
+        result: list[str] = []
+
+        def load():
+            time.sleep(2)
+            mark.append(len(player.flip_slips))
+            done = subprocess.run([sys.executable, "-c", CLIENT, url, str(rate), str(seconds)],
+                                  capture_output=True, text=True, check=True)
+            result.append(done.stdout)
+            stop_event.set()
+            player.wake.set()
+
+        mark: list[int] = []
+        threading.Thread(target=load, daemon=True).start()
+        player.run()
+        server.stop()
+    latencies = sorted(float(x) for x in result[0].split())
+    slips = [s * 1000 for s in player.flip_slips[mark[0]:]]
+    p99 = latencies[int(0.99 * (len(latencies) - 1))]
+    print(f"/healthz at {rate:.0f}/s for {seconds:.0f} s while 1-second slides play: {len(latencies)} answers, "
+          f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms; {len(slips)} planned flips, "
+          f"largest slip {max(slips):.1f} ms, {sum(s > 50 for s in slips)} slipped over 50 ms")
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     benches = {"first-frame": bench_first_frame, "cpu": bench_cpu, "rss": bench_rss, "flips": bench_flips,
-               "emergency": bench_emergency, "download": bench_download}
+               "emergency": bench_emergency, "download": bench_download, "health": bench_health}
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
           f"{os.environ['SDL_VIDEODRIVER']}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}")
     for name, bench in benches.items():
