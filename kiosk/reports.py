@@ -45,6 +45,7 @@ TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
 MAX_ANSWER_BYTES = 64 * 1024  # a heartbeat answer is a few commands, never more
 MAX_COMMANDS = 10
 MAX_RESULTS = 20
+SLACK = 0.001  # seconds
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -340,12 +341,13 @@ class Reporter:
     def tick(self, now: float) -> float:
         """Do whatever is due at monotonic time `now`; return the seconds until the next call."""
         self.queue.wakeup.clear()  # whatever woke us is handled below (or deliberately postponed)
-        flush_due = now - self._last_flush >= self.flush_seconds or (
+        due = now + SLACK  # a wake-up a hair early (timer or float rounding) counts as on time
+        flush_due = due - self._last_flush >= self.flush_seconds or (
             not self._flush_failing and self.queue.buffered() >= FLUSH_BATCH
         )
         if flush_due:
             self._flush(now)
-        if self.enabled and now >= self.next_report:
+        if self.enabled and due >= self.next_report:
             self._flush(now)
             self._cycle(now)
         elif not self.enabled and not self._disabled_logged:
@@ -355,7 +357,7 @@ class Reporter:
         wake = self._last_flush + self.flush_seconds
         if self.enabled:
             wake = min(wake, self.next_report)
-        return max(0.0, wake - now)
+        return max(SLACK * 10, wake - now)  # never 0: a bug here must not become a busy loop
 
     # --- flushing -------------------------------------------------------------------------------------
 
