@@ -316,4 +316,4 @@ class PlayQueue:
 def default_path(cache_path: Path) -> Path:
     """Where the queue lives by default: in cache.path, the one directory the service may write
     (ReadWritePaths). The media cache only manages files named by their SHA-256, so it leaves this alone."""
-    return Path(cache_path) / "plays.sqlite3"
+    return Path(cache_path) / "plays.sqlite"
