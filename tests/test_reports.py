@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import random
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,8 +121,9 @@ def play(n: int) -> Play:
 
 
 def rows(queue: PlayQueue) -> list[str]:
-    with sqlite3.connect(queue.path) as db:
-        return [r[0] for r in db.execute("SELECT id FROM plays ORDER BY seq")]
+    """The plays the queue holds on disk (nothing in memory: pending() reads the file)."""
+    assert queue.buffered() == 0
+    return [p.id for p in queue.pending(100_000)]
 
 
 class Clock:
