@@ -291,6 +291,7 @@ class Reporter:
         self._last_flush = now
         self._flush_failing = False
         self._results: list[dict] = []
+        self._plays_only = False
         self._dropped_seen = queue.dropped_total
         self._disabled_logged = False
 
@@ -395,11 +396,12 @@ class Reporter:
         try:
             session = self._session_for(cfg)
             token = self._token(cfg)
-            answer = self._heartbeat(session, cfg, token)
-            commands, problems = parse_commands(answer)
-            for problem in problems:
-                log.warning("reports: heartbeat answer: %s", problem)
-            self._run_commands(commands, session, cfg, token)
+            if not self._plays_only:  # a backlog's next batches need no new heartbeat
+                answer = self._heartbeat(session, cfg, token)
+                commands, problems = parse_commands(answer)
+                for problem in problems:
+                    log.warning("reports: heartbeat answer: %s", problem)
+                self._run_commands(commands, session, cfg, token)
             drained = self._upload_plays(session, cfg, token)
         except ReportError as exc:
             retry_after = exc.retry_after
@@ -412,6 +414,7 @@ class Reporter:
         delay = next_delay(self.failures, cfg.health.heartbeat_seconds, self._rng, self.max_backoff)
         if retry_after is not None:
             delay = max(delay, retry_after * self._rng.uniform(1.0, 1.1))
+        self._plays_only = not drained
         if not drained:
             delay = 1.0  # more plays waiting: carry on after a breath
         self.next_report = now + delay

@@ -472,3 +472,14 @@ def test_https_with_the_provincial_ca_from_ca_file(tmp_path, queue):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_backlog_drains_in_follow_up_cycles_without_extra_heartbeats(cfg, queue, server, monkeypatch):
+    monkeypatch.setattr("kiosk.reports.BATCHES_PER_CYCLE", 2)
+    reporter, clock = make_reporter(cfg, queue, batch_size=10)
+    for n in range(55):
+        queue.record(play(n))
+    while queue.count():
+        clock.t += reporter.tick(clock())
+    assert len(server.of("heartbeat")) == 1
+    assert [len(r.json()["plays"]) for r in server.of("plays")] == [10, 10, 10, 10, 10, 5]
