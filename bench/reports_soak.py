@@ -72,6 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--rate", type=float, default=300.0, help="plays recorded per second")
+    parser.add_argument("--tracemalloc", action="store_true", help="also show where Python allocations grew")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -122,10 +123,24 @@ def main() -> int:
             t.start()
         t0 = time.monotonic()
         samples: list[tuple[float, int]] = []
+        traced = None
+        if args.tracemalloc:
+            import tracemalloc
+
+            tracemalloc.start(8)
         while (elapsed := time.monotonic() - t0) < args.seconds:
             samples.append((elapsed, rss_kib()))
+            if args.tracemalloc and traced is None and elapsed >= 30:
+                traced = tracemalloc.take_snapshot()
             time.sleep(min(5.0, max(0.0, args.seconds - elapsed)))
         samples.append((time.monotonic() - t0, rss_kib()))
+        if traced is not None:
+            growth = tracemalloc.take_snapshot().compare_to(traced, "traceback")
+            print("Python allocations that grew most after warm-up:")
+            for stat in growth[:5]:
+                where = stat.traceback.format()[-1].strip()
+                print(f"  {stat.size_diff / 1024:+.1f} KiB in {stat.count_diff:+d} blocks at {where}")
+            print(f"  Python heap now {tracemalloc.get_traced_memory()[0] / 1024 / 1024:.2f} MiB")
         stop_player.set()
         threads[0].join()
         drain_from = time.monotonic()

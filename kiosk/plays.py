@@ -162,6 +162,7 @@ class PlayQueue:
             db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-512")  # KiB; the queue only touches its head and tail
             db.executescript(_SCHEMA)
             (self._rows,) = db.execute("SELECT count(*) FROM plays").fetchone()
             row = db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
@@ -269,10 +270,10 @@ class PlayQueue:
         with self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for i in range(0, len(ids), 500):  # stay below SQLite's limit on bound variables
-                    chunk = ids[i : i + 500]
-                    cur = self._db.execute(f"DELETE FROM plays WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-                    deleted += cur.rowcount
+                # One statement shape whatever the batch size: an IN (?, ?, …) list of varying length would fill
+                # the statement cache with up to 128 big prepared statements (megabytes, seen in the soak).
+                cur = self._db.executemany("DELETE FROM plays WHERE id = ?", [(i,) for i in ids])
+                deleted = max(0, cur.rowcount)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
