@@ -45,6 +45,7 @@ TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
 MAX_ANSWER_BYTES = 64 * 1024  # a heartbeat answer is a few commands, never more
 MAX_COMMANDS = 10
 MAX_RESULTS = 20
+SLACK = 0.001  # seconds
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -290,6 +291,7 @@ class Reporter:
         self._last_flush = now
         self._flush_failing = False
         self._results: list[dict] = []
+        self._plays_only = False
         self._dropped_seen = queue.dropped_total
         self._disabled_logged = False
 
@@ -340,12 +342,13 @@ class Reporter:
     def tick(self, now: float) -> float:
         """Do whatever is due at monotonic time `now`; return the seconds until the next call."""
         self.queue.wakeup.clear()  # whatever woke us is handled below (or deliberately postponed)
-        flush_due = now - self._last_flush >= self.flush_seconds or (
+        due = now + SLACK  # a wake-up a hair early (timer or float rounding) counts as on time
+        flush_due = due - self._last_flush >= self.flush_seconds or (
             not self._flush_failing and self.queue.buffered() >= FLUSH_BATCH
         )
         if flush_due:
             self._flush(now)
-        if self.enabled and now >= self.next_report:
+        if self.enabled and due >= self.next_report:
             self._flush(now)
             self._cycle(now)
         elif not self.enabled and not self._disabled_logged:
@@ -355,7 +358,7 @@ class Reporter:
         wake = self._last_flush + self.flush_seconds
         if self.enabled:
             wake = min(wake, self.next_report)
-        return max(0.0, wake - now)
+        return max(SLACK * 10, wake - now)  # never 0: a bug here must not become a busy loop
 
     # --- flushing -------------------------------------------------------------------------------------
 
@@ -393,11 +396,12 @@ class Reporter:
         try:
             session = self._session_for(cfg)
             token = self._token(cfg)
-            answer = self._heartbeat(session, cfg, token)
-            commands, problems = parse_commands(answer)
-            for problem in problems:
-                log.warning("reports: heartbeat answer: %s", problem)
-            self._run_commands(commands, session, cfg, token)
+            if not self._plays_only:  # a backlog's next batches need no new heartbeat
+                answer = self._heartbeat(session, cfg, token)
+                commands, problems = parse_commands(answer)
+                for problem in problems:
+                    log.warning("reports: heartbeat answer: %s", problem)
+                self._run_commands(commands, session, cfg, token)
             drained = self._upload_plays(session, cfg, token)
         except ReportError as exc:
             retry_after = exc.retry_after
@@ -410,6 +414,7 @@ class Reporter:
         delay = next_delay(self.failures, cfg.health.heartbeat_seconds, self._rng, self.max_backoff)
         if retry_after is not None:
             delay = max(delay, retry_after * self._rng.uniform(1.0, 1.1))
+        self._plays_only = not drained
         if not drained:
             delay = 1.0  # more plays waiting: carry on after a breath
         self.next_report = now + delay

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,14 @@ def play(n: int, slide: str = "lich-tiep-cong-dan") -> Play:
 
 
 def rows_on_disk(path: Path) -> list[str]:
-    """What another process would find in the file right now."""
-    with sqlite3.connect(path) as db:
+    """What another process finds in the file (after the queue is closed or killed)."""
+    with closing(sqlite3.connect(path)) as db:
         return [r[0] for r in db.execute("SELECT id FROM plays ORDER BY seq")]
+
+
+def bytes_on_disk(path: Path) -> bytes:
+    """The database file and its write-ahead log, as the card holds them right now."""
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 def test_create_gives_unique_ids_and_times_with_offset():
@@ -55,12 +61,13 @@ def test_record_stays_in_memory_until_flush(tmp_path):
     queue = PlayQueue(path)
     for n in range(10):
         queue.record(play(n))
-    assert rows_on_disk(path) == []  # the render loop's call did not write
+    assert f"{9:032x}".encode() not in bytes_on_disk(path)  # the render loop's call did not write
     assert queue.count() == 10 and queue.buffered() == 10
     assert queue.flush() == 10
-    assert rows_on_disk(path) == [f"{n:032x}" for n in range(10)]
+    assert all(f"{n:032x}".encode() in bytes_on_disk(path) for n in range(10))
     assert queue.buffered() == 0 and queue.count() == 10
     queue.close()
+    assert rows_on_disk(path) == [f"{n:032x}" for n in range(10)]
 
 
 def test_batch_full_wakes_the_flusher(tmp_path):
@@ -170,22 +177,34 @@ def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
     assert list(tmp_path.glob("q.sqlite3.broken-*"))
 
 
-def test_disk_error_keeps_plays_in_memory(tmp_path):
+def test_a_queue_locked_by_another_process_is_not_moved_aside(tmp_path, monkeypatch):
+    monkeypatch.setattr("kiosk.plays.BUSY_TIMEOUT", 0.05)
+    path = tmp_path / "q.sqlite3"
+    with PlayQueue(path) as first:
+        first.record(play(1))
+        first.flush()
+        with pytest.raises(sqlite3.OperationalError):
+            PlayQueue(path)._db.close()
+    assert not list(tmp_path.glob("*.broken-*"))
+    assert rows_on_disk(path) == [f"{1:032x}"]
+
+
+def test_a_full_card_keeps_plays_in_memory_until_there_is_room(tmp_path):
     path = tmp_path / "q.sqlite3"
     queue = PlayQueue(path)
-    queue.record(play(1))
-    os.chmod(tmp_path, 0o500)
-    os.chmod(path, 0o400)
-    try:
-        if os.access(path, os.W_OK):
-            pytest.skip("running as root: cannot make the file read-only")
-        with pytest.raises(OSError):
-            queue.flush()
-        assert queue.buffered() == 1
-    finally:
-        os.chmod(tmp_path, 0o700)
-        os.chmod(path, 0o600)
+    queue.record(play(0))
+    queue.flush()
+    (pages,) = queue._db.execute("PRAGMA page_count").fetchone()
+    queue._db.execute(f"PRAGMA max_page_count = {pages}")  # the card is full: SQLITE_FULL on the next page
+    for n in range(1, 200):
+        queue.record(play(n))
+    with pytest.raises(OSError, match="full"):
+        queue.flush()
+    assert queue.buffered() == 199 and queue.count() == 200  # nothing lost, nothing half-written
+    queue._db.execute("PRAGMA max_page_count = 1073741823")  # room again
+    assert queue.flush() == 199
     queue.close()
+    assert rows_on_disk(path) == [f"{n:032x}" for n in range(200)]
 
 
 WRITER = textwrap.dedent(
@@ -233,7 +252,7 @@ def test_kill_9_keeps_every_flushed_play_and_the_file_sound(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert flushed >= 5000
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with PlayQueue(path, max_rows=1_000_000) as queue:
         on_disk = {int(p.id, 16) for p in queue.pending(1_000_000)}

@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import random
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,8 +121,9 @@ def play(n: int) -> Play:
 
 
 def rows(queue: PlayQueue) -> list[str]:
-    with sqlite3.connect(queue.path) as db:
-        return [r[0] for r in db.execute("SELECT id FROM plays ORDER BY seq")]
+    """The plays the queue holds on disk (nothing in memory: pending() reads the file)."""
+    assert queue.buffered() == 0
+    return [p.id for p in queue.pending(100_000)]
 
 
 class Clock:
@@ -384,3 +384,102 @@ def test_run_reports_until_stopped(cfg, queue, server):
     assert not thread.is_alive()
     assert server.of("heartbeat") and server.of("plays")
     assert rows(queue) == []
+
+
+def test_a_wake_up_a_hair_early_still_does_the_work(cfg, queue, server):
+    """Timers and float sums land a hair before a deadline; that must not become a busy loop."""
+    reporter, clock = make_reporter(cfg, queue)
+    clock.t += reporter.tick(clock())
+    clock.t = reporter.next_report - 1e-9
+    assert reporter.tick(clock()) > 0.001
+    assert len(server.of("heartbeat")) == 2
+
+
+def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
+    """A provincial CA and a certificate for 127.0.0.1 signed by it, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder().subject_name(name("So TTTT CA")).issuer_name(name("So TTTT CA"))
+        .public_key(ca_key.public_key()).serial_number(1).not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(2).not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem, cert_pem, key_pem = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return ca_pem, cert_pem, key_pem
+
+
+def test_https_with_the_provincial_ca_from_ca_file(tmp_path, queue):
+    import ssl
+
+    ca_pem, cert_pem, key_pem = make_ca_and_server_cert(tmp_path)
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_pem, key_pem)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/api/"
+    try:
+        without = write_config(tmp_path, f"  url: {url}\n")
+        reporter, clock = make_reporter(without, queue)
+        reporter.tick(clock())
+        assert seen == [] and "TLS" in reporter.status.snapshot()["errors"]["reports"]
+
+        with_ca = write_config(tmp_path, f"  url: {url}\n  ca_file: ca.pem\n")
+        reporter, clock = make_reporter(with_ca, queue)
+        reporter.tick(clock())
+        assert seen == ["/api/devices/ubnd-an-khuong/heartbeat"] and reporter.failures == 0
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_backlog_drains_in_follow_up_cycles_without_extra_heartbeats(cfg, queue, server, monkeypatch):
+    monkeypatch.setattr("kiosk.reports.BATCHES_PER_CYCLE", 2)
+    reporter, clock = make_reporter(cfg, queue, batch_size=10)
+    for n in range(55):
+        queue.record(play(n))
+    while queue.count():
+        clock.t += reporter.tick(clock())
+    assert len(server.of("heartbeat")) == 1
+    assert [len(r.json()["plays"]) for r in server.of("plays")] == [10, 10, 10, 10, 10, 5]
