@@ -16,11 +16,12 @@ log = logging.getLogger("kiosk")
 
 
 def _parser() -> argparse.ArgumentParser:
+    config_help = "config file (default: ./config.yaml, then /etc/kiosk/config.yaml)"
+    # -c works before or after the command; the command's copy must not overwrite the top-level one.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", help="config file (default: ./config.yaml, then /etc/kiosk/config.yaml)")
-    parser = argparse.ArgumentParser(
-        prog="kiosk", description="Player for public electronic bulletin boards.", parents=[common]
-    )
+    common.add_argument("-c", "--config", default=argparse.SUPPRESS, help=config_help)
+    parser = argparse.ArgumentParser(prog="kiosk", description="Player for public electronic bulletin boards.")
+    parser.add_argument("-c", "--config", default=None, help=config_help)
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("run", parents=[common], help="play fullscreen, sync, serve health, report")

@@ -24,7 +24,7 @@ class Current:
     def replace(self, programme: Programme) -> bool:
         """Make `programme` current; returns False (and wakes nobody) when nothing changed."""
         with self._lock:
-            if programme.version == self._programme.version:
+            if programme.version == self._programme.version and programme.warnings == self._programme.warnings:
                 return False
             self._programme = programme
         self.changed.set()

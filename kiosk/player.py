@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -29,14 +30,15 @@ log = logging.getLogger("kiosk.player")
 PUMP_SECONDS = 1.0  # wake at least this often to read display events and beat
 BUILD_WAIT_SECONDS = 3.0  # how long a due slot may wait for its frames before the old frame stays
 CLOCK_JUMP_SECONDS = 2.0
+TRUST_RECHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Frames:
-    """A slide ready for its slot: full-screen pages, and its speech when it has `speak: true`."""
+    """A slide ready for its slot: full-screen pages, and (a future of) its speech for `speak: true`."""
 
     pages: list
-    sound: object | None = None
+    sound: concurrent.futures.Future | None = None
 
 
 @dataclass
@@ -69,11 +71,14 @@ class Player:
         self.reload_requested = reload
         self.tz = zoneinfo.ZoneInfo(cfg.schedule.timezone)
         self.builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="builder")
+        # Speech on its own thread: an emergency's frames never wait behind espeak-ng.
+        self.voice = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._built: dict[tuple, concurrent.futures.Future] = {}
         self.showing: Showing | None = None
         self.plan: schedule.Plan | None = None
         self.clock_trusted = True
-        self.plan_version: str | None = None
+        self._planned_at = time.monotonic()
+        self._planned: Programme | None = None
         self.flip_slips: list[float] = []  # seconds late per planned flip, for bench/
         self._wall_offset = time.time() - time.monotonic()
         self._ready_sent = False
@@ -101,10 +106,11 @@ class Player:
     def _build(self, slide: Slide | None) -> Frames:
         if slide is None:
             return Frames([self.renderer.idle(self.cfg.device.name, self.now_local())])
-        return Frames(self.renderer.pages(slide), self._speech(slide) if slide.speak else None)
+        sound = self.voice.submit(self._speech, slide) if slide.speak else None
+        return Frames(self.renderer.pages(slide), sound)
 
     def _speech(self, slide: Slide):
-        """Synthesised on the builder thread; a failure leaves the slide silent, never off screen."""
+        """Synthesised on the speech thread; a failure leaves the slide silent, never off screen."""
         from kiosk import speech
 
         text = ". ".join(part for part in (slide.title, slide.body) if part)
@@ -136,13 +142,16 @@ class Player:
 
     def frames(self, slide: Slide | None, version: str, wait: float) -> Frames | None:
         future = self.prebuild(slide, version)
+        name = f"slide:{slide.id if slide else 'idle'}"
         try:
-            return future.result(timeout=wait)
+            frames = future.result(timeout=wait)
+            self.status.set_error(name, None)
+            return frames
         except concurrent.futures.TimeoutError:
             return None
         except Exception as exc:  # noqa: BLE001 - a slide that cannot be drawn is skipped, not fatal
             log.error("slide %s cannot be drawn: %s", slide.id if slide else "idle", exc)
-            self.status.set_error(f"slide:{slide.id if slide else 'idle'}", str(exc))
+            self.status.set_error(name, str(exc))
             self._built.pop(self._key(slide, version), None)
             return Frames([])
 
@@ -150,8 +159,9 @@ class Player:
     def replan(self, programme: Programme) -> None:
         trusted = timesync.clock_trusted()
         self.plan = schedule.plan(programme, self.now_local(), dates_trusted=trusted)
-        self.plan_version = programme.version
+        self._planned = programme
         self.clock_trusted = trusted
+        self._planned_at = time.monotonic()
         self.status.update(
             content_version=programme.version,
             slide_count=len(programme.slides),
@@ -161,12 +171,21 @@ class Player:
         )
 
     def _plan_expired(self) -> bool:
-        return self.plan is None or (self.plan.next_change is not None and self.now_local() >= self.plan.next_change)
+        if self.plan is None or self._seconds_until_trust_check() <= 0:
+            return True
+        return self.plan.next_change is not None and self.now_local() >= self.plan.next_change
+
+    def _seconds_until_trust_check(self) -> float:
+        """While the clock is not trusted, look again every TRUST_RECHECK_SECONDS (it may become so unstepped)."""
+        if self.clock_trusted:
+            return float("inf")
+        return self._planned_at + TRUST_RECHECK_SECONDS - time.monotonic()
 
     def _seconds_until_plan_change(self) -> float:
+        until = self._seconds_until_trust_check()
         if self.plan is None or self.plan.next_change is None:
-            return float("inf")
-        return max(0.0, (self.plan.next_change - self.now_local()).total_seconds())
+            return max(0.0, until)
+        return max(0.0, min(until, (self.plan.next_change - self.now_local()).total_seconds()))
 
     # --- showing ------------------------------------------------------------------------------
     def _record_play(self, showing: Showing, cut_short: bool) -> None:
@@ -223,7 +242,7 @@ class Player:
     def advance(self, planned: float | None, interrupt: bool = False) -> None:  # noqa: C901 - one decision
         """Put the next slide on screen; keep the current frame if the next one is not ready."""
         programme = self.current.get()
-        if self.plan_version != programme.version or self._plan_expired():
+        if programme is not self._planned or self._plan_expired():
             self.replan(programme)
         assert self.plan is not None
         previous = self.showing.slide.id if self.showing and self.showing.slide else None
@@ -263,13 +282,17 @@ class Player:
         per_page = (showing.slot_end - showing.page_end) / max(1, len(showing.pages) - showing.page)
         showing.page_end = time.monotonic() + per_page
 
-    def _speak(self, sound) -> None:
+    def _speak(self, sound: concurrent.futures.Future | None) -> None:
+        """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""
         import pygame
 
         if pygame.mixer.get_init():
             pygame.mixer.stop()
-            if sound is not None:
-                sound.play()
+        if sound is not None:
+            if sound.done() and sound.result() is not None:
+                sound.result().play()
+            elif not sound.done():
+                log.info("speech not ready in time for this showing; the slide plays silent")
 
     # --- screen power ---------------------------------------------------------------------------
     def _power_wanted(self) -> bool:
@@ -318,30 +341,37 @@ class Player:
     def run(self) -> int:
         """Play until `stop` is set. Returns 0 on a clean stop, 1 when the display is lost."""
         self.replan(self.current.get())
-        if self._power_wanted():
+        wanted = self._power_wanted()
+        if self.panel is not None:  # a panel left in standby by an earlier run must come back on
+            self.status.update(power=self.panel.set(wanted))
+        if wanted:
             self.advance(planned=None)
         else:
             self._go_dark()
         while not self.stop.is_set() and not self.reload_requested():
             now = time.monotonic()
-            changed = self.wake.is_set()
-            self.wake.clear()
+            self.wake.clear()  # before reading: a replace() after this line wakes the next wait
             programme = self.current.get()
-            if changed or self._clock_jumped() or self._plan_expired():
-                if programme.version != self.plan_version or self._plan_expired() or changed:
-                    self.replan(programme)
+            if programme is not self._planned or self._clock_jumped() or self._plan_expired():
+                self.replan(programme)
                 assert self.plan is not None and self.showing is not None
-                if self.dark:
-                    pass  # the power check below decides (an emergency wakes the screen)
+                wanted = self._power_wanted()
+                if not wanted and not self.dark:
+                    self._go_dark()
+                elif wanted and self.dark:
+                    self._wake_up()
+                elif self.dark:
+                    pass
                 elif playlist.must_interrupt(self.plan.emergency, self.showing.slide):
                     self.advance(planned=None, interrupt=True)
                 elif self.showing.slide is None and playlist.playable(self.plan.emergency, self.plan.loop):
                     self.advance(planned=None)  # content arrived: leave the idle screen at once
-            wanted = self._power_wanted()
-            if not wanted and not self.dark:
-                self._go_dark()
-            elif wanted and self.dark:
-                self._wake_up()
+            elif self.dark == self._power_wanted():  # an on/off time of display.power was reached
+                wanted = self._power_wanted()
+                if not wanted and not self.dark:
+                    self._go_dark()
+                elif wanted and self.dark:
+                    self._wake_up()
             showing = self.showing
             assert showing is not None
             if self.dark:
@@ -366,6 +396,7 @@ class Player:
         if self.showing is not None:
             self._record_play(self.showing, cut_short=time.monotonic() < self.showing.slot_end - 0.5)
         self.builder.shutdown(wait=False, cancel_futures=True)
+        self.voice.shutdown(wait=False, cancel_futures=True)
         return 0
 
     def _watchdog(self) -> None:
@@ -382,4 +413,7 @@ def without_unpreparable(programme: Programme, problems: dict[str, str]) -> Prog
     from kiosk.problems import Problem
 
     warnings = programme.warnings + tuple(Problem(sid, None, "", msg) for sid, msg in problems.items())
-    return replace(programme, slides=tuple(s for s in programme.slides if s.id not in problems), warnings=warnings)
+    kept = tuple(s for s in programme.slides if s.id not in problems)
+    # A version of its own: once the cause is mended, the whole programme differs and replaces this one.
+    dropped = hashlib.sha256(" ".join(sorted(problems)).encode()).hexdigest()[:8]
+    return replace(programme, slides=kept, warnings=warnings, version=f"{programme.version}-{dropped}")

@@ -60,6 +60,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput([Problem(str(path), None, "", f"cannot read key: {exc.strerror or exc}")]) from None
+    if b"-----BEGIN" not in data and path.suffix == ".pub":
+        raise InvalidInput([Problem(str(path), None, "", "this is a public key (OUT.pub): sign with the private "
+                                    f"key {path.with_suffix('').name!r} that kiosk keygen wrote beside it")])
     try:
         if b"-----BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=None)

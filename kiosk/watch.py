@@ -140,6 +140,7 @@ class ConfigWatcher:
         self._observer = None
         self._digest: bytes | None = None
         self._config: Config | None = None
+        self._refused = False
 
     def start(self) -> None:
         self._digest = self._read_digest()
@@ -164,6 +165,7 @@ class ConfigWatcher:
     def _reload(self) -> None:
         digest = self._read_digest()
         if digest is None:
+            self._refused = True
             self.on_invalid([Problem(str(self.path), None, "", "the config file is gone; keeping the running config")])
             return
         if digest == self._digest:
@@ -172,13 +174,15 @@ class ConfigWatcher:
             cfg = configmod.load(self.path)
         except InvalidInput as exc:
             self._digest = digest  # report this version once; the next edit is looked at again
+            self._refused = True
             self.on_invalid(exc.problems)
             return
         self._digest = digest
-        if cfg == self._config:  # a comment or spacing changed: nothing to apply
+        refused_before, self._refused = self._refused, False
+        if cfg == self._config and not refused_before:  # a comment or spacing changed: nothing to apply
             return
         self._config = cfg
-        self.on_valid(cfg)
+        self.on_valid(cfg)  # also after a refused edit is undone, so the error it left is cleared
 
 
 class FolderWatcher:

@@ -95,6 +95,8 @@ def loads(text: str, filename: str) -> object:
         raise YamlError(Problem(filename, line, "", f"YAML syntax: {what}")) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(filename, None, "", f"YAML: {exc}")) from None
+    except RecursionError:
+        raise YamlError(Problem(filename, None, "", "YAML nested too deeply")) from None
 
 
 def load(path: Path) -> object:
