@@ -1,8 +1,9 @@
 """`kiosk run`: the composition root. Builds each part once, connects them, and tears them down.
 
 One process, a few threads: the render loop (main thread), the frame
-builder, the content source (sync or authoring-folder watcher), the
-reporter, the health server and the config watcher.
+builder, the content source (sync, or the authoring-folder worker), the
+reporter, the health server and the config watcher. A valid edit of
+config.yaml builds a new Session while the screen keeps its last frame.
 """
 
 from __future__ import annotations
@@ -10,113 +11,171 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+import unicodedata
 from pathlib import Path
 
 from kiosk import programme as programmemod
 from kiosk.config import Config
 from kiosk.current import Current
-from kiosk.problems import InvalidInput
+from kiosk.problems import InvalidInput, Problem
 from kiosk.status import Status
 from kiosk.version import __version__
 
 log = logging.getLogger("kiosk")
 
+RELOAD = "reload"
+JOIN_SECONDS = 5.0
+
+
+class SetupError(Exception):
+    """A part cannot be built with this configuration (cache folder, font): one line, no traceback."""
+
 
 class ContentSource:
-    """Keeps Current filled: from the authoring folder (watched) or the source system (synced)."""
+    """Keeps Current filled: from the authoring folder (watched) or the source system (synced).
 
-    def __init__(self, cfg: Config, current: Current, status: Status, prepare, stop: threading.Event):
-        self.cfg, self.current, self.status, self.prepare, self.stop = cfg, current, status, prepare, stop
+    All loading happens on this object's own thread, one load at a time, so a slow load can never
+    finish after a newer one; after close() nothing more reaches Current.
+    """
+
+    def __init__(self, cfg: Config, current: Current, status: Status, prepare, warm):
+        self.cfg, self.current, self.status, self.prepare, self.warm = cfg, current, status, prepare, warm
         self.sync_now = threading.Event()
+        self.stop = threading.Event()
+        self._dirty = threading.Event()
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
 
+    # --- hand-off ---------------------------------------------------------------------------------
+    def deliver(self, programme: programmemod.Programme) -> None:
+        with self._lock:
+            if self.stop.is_set():
+                return  # a session that was closed must not touch the next one's screen
+            if self.current.replace(programme):
+                log.info("content %s: %d slides", programme.version, len(programme.slides))
+
+    # --- before the first frame -------------------------------------------------------------------
     def load_initial(self) -> None:
-        """Before the first frame: whatever is already on this device, with no network."""
-        if self.cfg.source.path is not None:
-            self.reload_folder()
+        """Whatever is already on this device, with no network. Shown at once when its images are
+        already prepared; otherwise the idle screen shows while the content thread prepares them."""
+        loaded = self._read_folder() if self.cfg.source.path is not None else self._read_cache()
+        if loaded is None:
             return
+        if self.warm(loaded):
+            self.deliver(self.prepare(loaded))
+        else:
+            log.info("preparing %d slides for this screen before they show", len(loaded.slides))
+            self._pending = loaded
+            self._dirty.set()
+
+    _pending: programmemod.Programme | None = None
+
+    def _read_cache(self) -> programmemod.Programme | None:
         from kiosk import sync
 
         try:
             cached = sync.load_cached(self.cfg)
         except Exception as exc:  # noqa: BLE001 - a damaged cache must not stop the board
             log.error("cached content unusable: %s", exc)
-            cached = None
-        if cached is not None:
-            self.current.replace(self.prepare(cached))
-            log.info("playing cached content %s (%d slides)", cached.version, len(cached.slides))
-        else:
+            return None
+        if cached is None:
             log.warning("no content cached yet; the idle screen shows until the first sync")
+        return cached
 
-    def reload_folder(self) -> None:
-        folder = self.cfg.source.path
+    def _read_folder(self) -> programmemod.Programme | None:
         try:
-            loaded = programmemod.load_folder(folder)
+            loaded = programmemod.load_folder(self.cfg.source.path)
         except InvalidInput as exc:
             message = "; ".join(str(p) for p in exc.problems)
             log.error("authoring folder not loaded, keeping the current content: %s", message)
             self.status.set_error("content", message)
-            return
+            return None
         for warning in loaded.warnings:
             log.warning("slide skipped: %s", warning)
         self.status.set_error("content", None)
-        prepared = self.prepare(loaded)
-        if self.current.replace(prepared):
-            log.info("content %s: %d slides from %s", prepared.version, len(prepared.slides), folder)
+        return loaded
 
+    # --- the content thread -----------------------------------------------------------------------
     def start(self) -> None:
         if self.cfg.source.path is not None:
             from kiosk import watch
 
-            self._watcher = watch.FolderWatcher(self.cfg.source.path, self._folder_changed)
+            self._spawn(self._folder_worker, "content")
+            ignore = [self.cfg.cache.path]  # a cache inside the folder must not trigger reloads
+            self._watcher = watch.FolderWatcher(self.cfg.source.path, self._dirty.set, ignore=ignore)
             self._watcher.start()
             return
         from kiosk import sync
 
-        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.current.replace, prepare=self.prepare)
-        thread = threading.Thread(target=syncer.run, args=(self.stop, self.sync_now), name="sync", daemon=True)
+        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self.prepare)
+
+        def work() -> None:
+            self._prepare_pending()  # cached content not yet prepared for this screen: before any sync
+            syncer.run(self.stop, self.sync_now)
+
+        self._spawn(work, "sync")
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def _folder_changed(self) -> None:
-        threading.Thread(target=self.reload_folder, name="folder-reload", daemon=True).start()
+    def _prepare_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.deliver(self.prepare(pending))
+
+    def _folder_worker(self) -> None:
+        while not self.stop.is_set():
+            if not self._dirty.wait(1.0):
+                continue
+            self._dirty.clear()
+            if self._pending is not None:
+                self._prepare_pending()
+                continue
+            loaded = self._read_folder()
+            if loaded is not None and not self.stop.is_set():
+                self.deliver(self.prepare(loaded))
 
     def close(self) -> None:
+        with self._lock:
+            self.stop.set()
         if self._watcher is not None:
             self._watcher.stop()
-
-
-RELOAD = "reload"
+        for thread in self._threads:
+            thread.join(JOIN_SECONDS)
 
 
 class Reload:
     """Hands a new, valid config from the watcher thread to the main thread."""
 
-    def __init__(self, wake: threading.Event, status: Status):
-        self.wake, self.status = wake, status
+    def __init__(self, wake: threading.Event, status: Status, running: Config):
+        self.wake, self.status, self.running = wake, status, running
         self.pending: Config | None = None
 
     def on_valid(self, cfg: Config) -> None:
-        log.info("config.yaml changed: applying it")
         self.status.set_error("config", None)
+        if cfg == self.running:
+            log.info("config.yaml is back to the running configuration")
+            return
+        log.info("config.yaml changed: applying it")
         self.pending = cfg
         self.wake.set()
 
-    def on_invalid(self, problems) -> None:
+    def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
             log.error("config.yaml edit refused, keeping the running config: %s", problem)
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
 
 def run(cfg: Config) -> int:
-    from kiosk import watch
+    from kiosk import device, watch
     from kiosk.notify import Notifier
     from kiosk.render.screen import Screen
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
-    from kiosk import device
-
     stop = threading.Event()
     status = Status(device=device.Reader(cfg.cache.path))
     current = Current()
@@ -129,27 +188,39 @@ def run(cfg: Config) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    display = (cfg.display.size, cfg.display.rotation)
     try:
-        screen = Screen.open(cfg.display.size, cfg.display.rotation, status)
+        screen = Screen.open(*display, status)
     except Exception as exc:  # noqa: BLE001 - reported in one line; systemd restarts us
         log.critical("cannot open the display: %s", exc)
         return 1
     notifier = Notifier()
     if notifier.enabled:
         threading.Thread(target=_systemd_status, args=(notifier, status, stop), name="sd-status", daemon=True).start()
-    reload = Reload(current.changed, status)
+    reload = Reload(current.changed, status, cfg)
     watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
     watcher.start()
+    previous: Config | None = None
     try:
         while True:
-            code = _play(cfg, screen, status, current, stop, notifier, reload)
+            if (cfg.display.size, cfg.display.rotation) != display:
+                screen.close()
+                display = (cfg.display.size, cfg.display.rotation)
+                screen = Screen.open(*display, status)
+            try:
+                session = Session(cfg, screen, status, current, stop, notifier, reload)
+            except SetupError as exc:
+                if previous is None:
+                    log.critical("%s", exc)
+                    return 2
+                reload.on_invalid([Problem(str(cfg.file), None, "", str(exc))])
+                cfg, previous = previous, None  # back to the configuration that worked
+                continue
+            reload.running = cfg
+            code = session.run()
             if code != RELOAD:
                 return code
-            new, reload.pending = reload.pending, None
-            if (new.display.size, new.display.rotation) != (cfg.display.size, cfg.display.rotation):
-                screen.close()
-                screen = Screen.open(new.display.size, new.display.rotation, status)
-            cfg = new
+            previous, cfg, reload.pending = cfg, reload.pending, None
             current.replace_with_empty()
     finally:
         notifier.stopping()
@@ -157,60 +228,111 @@ def run(cfg: Config) -> int:
         log.info("stopped")
 
 
-def _play(cfg: Config, screen, status: Status, current: Current, stop: threading.Event, notifier, reload: Reload):
-    """Run every part for one configuration, until a stop, a lost display or a new config."""
-    from kiosk import prepare as preparemod
-    from kiosk.player import Player, without_unpreparable
-    from kiosk.render.slide import Renderer
+class Session:
+    """Every part that depends on one configuration. Built whole (or not at all) before it runs."""
 
-    cache_dir = Path(cfg.cache.path)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(screen.size, cfg.display, cache_dir, cfg.device.name)
+    def __init__(self, cfg: Config, screen, status: Status, current: Current, stop: threading.Event,
+                 notifier, reload: Reload):
+        from kiosk.render.fonts import FontError
+        from kiosk.render.slide import Renderer
 
-    def prepare(programme):
-        problems = preparemod.prepare_programme(programme, screen.size, cfg.display.fit, cache_dir)
-        for slide_id, message in problems.items():
-            log.warning("slide %s skipped: %s", slide_id, message)
-        return without_unpreparable(programme, problems)
-
-    session_stop = threading.Event()
-    source = ContentSource(cfg, current, status, prepare, session_stop)
-    source.load_initial()
-    plays = _open_plays(cfg, status)
-    services = _start_services(cfg, status, screen, plays, source, session_stop)
-    from kiosk import power
-
-    def power_report(state: str, error: str | None) -> None:
-        status.update(power=state)
-        status.set_error("power", error)
-
-    panel = power.Panel(cfg.display.power, report=power_report) if cfg.display.power is not None else None
-    player = Player(cfg, screen, renderer, current, status, stop, plays=plays, panel=panel, notifier=notifier,
-                    reload=lambda: reload.pending is not None)
-    source.start()
-    try:
+        self.cfg, self.screen, self.status, self.current = cfg, screen, status, current
+        self.stop, self.notifier, self.reload = stop, notifier, reload
+        self.cache_dir = Path(cfg.cache.path)
         try:
-            code = player.run()
-        except Exception as exc:  # noqa: BLE001 - one line in the journal; systemd restarts the player
-            log.critical("the player stopped: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
-            return 1
-        return RELOAD if code == 0 and reload.pending is not None and not stop.is_set() else code
-    finally:
-        session_stop.set()
-        source.close()
-        for service in services:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.cache_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SetupError(f"cache.path {str(self.cache_dir)!r} is not a writable folder: "
+                             f"{exc.strerror or exc}") from None
+        try:
+            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
+        except FontError as exc:
+            raise SetupError(f"display.font: {exc}") from None
+
+    # --- content preparation (on the content thread) ---------------------------------------------
+    def prepare(self, programme):
+        from kiosk import prepare as preparemod
+        from kiosk.player import without_unpreparable
+
+        problems = preparemod.prepare_programme(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
+        kept = without_unpreparable(programme, problems)
+        if self.cfg.source.path is not None:  # synced content is evicted by the sync cache
+            self._prune(kept)
+        return kept
+
+    def warm(self, programme) -> bool:
+        from kiosk import prepare as preparemod
+
+        needed = preparemod.needed_files(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
+        return all(path.is_file() for path in needed)
+
+    def _prune(self, programme) -> None:
+        """Prepared images and speech of slides no longer played are removed: the SD card is small."""
+        from kiosk import prepare as preparemod
+        from kiosk import speech
+
+        keep = preparemod.needed_files(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
+        folder = preparemod.prepared_dir(self.cache_dir)
+        for path in folder.glob("*") if folder.is_dir() else ():
+            if path not in keep and path.is_file():
+                path.unlink(missing_ok=True)
+        voices = {
+            f"{speech.cache_key(speech_text(s), self.cfg.speech.voice, self.cfg.speech.rate)}.wav"
+            for s in programme.slides if s.speak
+        }
+        speech.prune(self.cache_dir / "speech", [Path(v) for v in voices])
+
+    # --- one run ------------------------------------------------------------------------------------
+    def run(self):
+        from kiosk import power
+        from kiosk.player import Player
+
+        source = ContentSource(self.cfg, self.current, self.status, self.prepare, self.warm)
+        source.load_initial()
+        plays = _open_plays(self.cfg, self.status)
+        server = _start_health(self.cfg, self.status, self.screen)
+        reporter = _start_reporter(self.cfg, self.status, self.screen, plays, source)
+
+        def power_report(state: str, error: str | None) -> None:
+            self.status.update(power=state)
+            self.status.set_error("power", error)
+
+        panel = power.Panel(self.cfg.display.power, report=power_report) if self.cfg.display.power else None
+        player = Player(self.cfg, self.screen, self.renderer, self.current, self.status, self.stop, plays=plays,
+                        panel=panel, notifier=self.notifier, reload=lambda: self.reload.pending is not None)
+        source.start()
+        try:
             try:
-                service.stop()
-            except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
-                log.warning("while stopping %s: %s", type(service).__name__, exc)
-        if plays is not None:
-            plays.close()
+                code = player.run()
+            except Exception as exc:  # noqa: BLE001 - one line in the journal; systemd restarts the player
+                log.critical("the player stopped: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                return 1
+            return RELOAD if code == 0 and self.reload.pending is not None and not self.stop.is_set() else code
+        finally:
+            source.close()
+            if reporter is not None:
+                reporter[0].set()
+                reporter[1].join(JOIN_SECONDS)
+            if server is not None:
+                try:
+                    server.stop()
+                except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
+                    log.warning("while stopping the health endpoint: %s", exc)
+            if plays is not None:
+                plays.close()
+
+
+def speech_text(slide) -> str:
+    """What a `speak: true` slide says: its title, then its body."""
+    text = ". ".join(part for part in (slide.title, slide.body) if part)
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
     """`systemctl status kiosk` shows the verdict of /healthz, refreshed every 10 s (off the render loop)."""
-    import time
-
     from kiosk import health
 
     while not stop.wait(10):
@@ -221,32 +343,42 @@ def _open_plays(cfg: Config, status: Status):
     from kiosk import plays
 
     try:
-        return plays.PlayQueue(Path(cfg.cache.path) / "plays.sqlite")
+        queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
     except Exception as exc:  # noqa: BLE001 - proof of play is not worth a black screen
         log.error("play records disabled: %s", exc)
         status.set_error("plays", str(exc))
         return None
+    status.set_error("plays", None)
+    return queue
 
 
-def _start_services(cfg: Config, status: Status, screen, plays, source: ContentSource, stop: threading.Event) -> list:
-    services = []
+def _start_health(cfg: Config, status: Status, screen):
+    from kiosk.health import HealthServer
+
     try:
-        from kiosk.health import HealthServer
-
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
-        services.append(server)
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: play anyway, say so
         log.error("health endpoint not started: %s", exc)
         status.set_error("health", str(exc))
-    if cfg.report_url and plays is not None:
-        from kiosk import reports
+        return None
+    status.set_error("health", None)
+    return server
 
-        def on_command(name: str, _args: dict) -> None:
-            if name == "sync_now":
-                source.sync_now.set()
 
-        reporter = reports.Reporter(cfg, status, plays, on_command, screenshot=screen.screenshot_png)
-        thread = threading.Thread(target=reporter.run, args=(stop,), name="reports", daemon=True)
-        thread.start()
-    return services
+def _start_reporter(cfg: Config, status: Status, screen, plays, source: ContentSource):
+    """Always runs when there is a play queue: it also writes plays to disk in batches (no report_url:
+    reporting is off, the queue is still flushed and bounded)."""
+    if plays is None:
+        return None
+    from kiosk import reports
+
+    def on_command(name: str, _args: dict) -> None:
+        if name == "sync_now":
+            source.sync_now.set()
+
+    stop = threading.Event()
+    reporter = reports.Reporter(cfg, status, plays, on_command, screenshot=screen.screenshot_png)
+    thread = threading.Thread(target=reporter.run, args=(stop,), name="reports", daemon=True)
+    thread.start()
+    return stop, thread

@@ -97,6 +97,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return app.run(cfg)
     if args.command == "render":
         from kiosk import preview
+        from kiosk.render.fonts import FontError
 
         try:
             at = _parse_at(args.at, cfg.schedule.timezone)
@@ -110,7 +111,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             except configmod._Invalid as exc:
                 print(f"--size: {exc}", file=sys.stderr)
                 return 2
-        paths = preview.render_to_dir(cfg, Path(args.out), at, size)
+        try:
+            paths = preview.render_to_dir(cfg, Path(args.out), at, size)
+        except FontError as exc:
+            print(f"display.font: {exc}", file=sys.stderr)
+            return 2
         for path in paths:
             print(path)
         return 0 if paths else 1

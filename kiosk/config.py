@@ -120,6 +120,19 @@ def _path(value: object, base: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def _writable_dir(value: object, base: Path) -> Path:
+    """A folder the player will create and write: the nearest existing parent must allow that."""
+    path = _path(value, base)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise _Invalid(f"{str(probe)!r} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK) or str(probe).startswith(("/proc", "/sys")):
+        raise _Invalid(f"{str(path)!r} cannot be created or written ({str(probe)!r} is not writable)")
+    return path
+
+
 def _existing_file(value: object, base: Path) -> Path:
     path = _path(value, base)
     if not path.is_file():
@@ -272,7 +285,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "power": Key(_power),
     },
     "cache": {
-        "path": Key(_path, "media_cache"),
+        "path": Key(_writable_dir, "media_cache"),
         "max_mb": Key(_number(16, 1_000_000, integer=True), 2048),
     },
     "health": {

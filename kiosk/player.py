@@ -112,10 +112,10 @@ class Player:
     def _speech(self, slide: Slide):
         """Synthesised on the speech thread; a failure leaves the slide silent, never off screen."""
         from kiosk import speech
+        from kiosk.app import speech_text
 
-        text = ". ".join(part for part in (slide.title, slide.body) if part)
         try:
-            path = speech.synthesize(text, self.cfg.speech.voice, self.cfg.speech.rate,
+            path = speech.synthesize(speech_text(slide), self.cfg.speech.voice, self.cfg.speech.rate,
                                      Path(self.cfg.cache.path) / "speech")
             import pygame
 

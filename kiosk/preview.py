@@ -11,7 +11,7 @@ from pathlib import Path
 from kiosk import programme as programmemod
 from kiosk import schedule
 from kiosk.config import Config
-from kiosk.problems import InvalidInput
+from kiosk.problems import InvalidInput, Problem
 
 log = logging.getLogger("kiosk.render")
 
@@ -72,19 +72,31 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
     if not slides:
         print(f"nothing would play at {at.isoformat(timespec='minutes')}", file=sys.stderr)
         return []
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in [*out.glob("[0-9][0-9]-*.png"), *out.glob("pages/[0-9][0-9]-*.png")]:
+            old.unlink()  # a preview shows one moment: files of an earlier one would mislead
+    except OSError as exc:
+        raise InvalidInput([Problem(str(out), None, "--out", f"cannot write there: {exc.strerror or exc}")]) from None
     renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
     paths = []
     import pygame
 
     for number, slide in enumerate(slides, start=1):
-        pages = renderer.pages(slide)
+        try:
+            pages = renderer.pages(slide)
+        except ValueError as exc:  # a picture that cannot be loaded: the board skips it too
+            print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
+            continue
         path = out / f"{number:02d}-{slide.id}.png"
-        pygame.image.save(pages[0], str(path))
+        try:
+            pygame.image.save(pages[0], str(path))
+            for index, page in enumerate(pages[1:], start=2):
+                (out / "pages").mkdir(exist_ok=True)
+                pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index}.png"))
+        except (OSError, pygame.error) as exc:
+            raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)
-        for index, page in enumerate(pages[1:], start=2):
-            (out / "pages").mkdir(exist_ok=True)
-            pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index}.png"))
         if len(pages) > 1:
             print(f"note: {slide.id} has {len(pages)} pages; pages 2+ are in {out / 'pages'}", file=sys.stderr)
     return paths

@@ -131,3 +131,17 @@ def test_public_key_is_checked_by_check_config(tmp_path):
     assert len(found) == 1 and "source.public_key: not an Ed25519 public key" in found[0]
     found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {url: 'http://x/', public_key: k.pub}\n"))
     assert "source.public_key: cannot read public key file" in found[0]
+
+
+def test_config_option_goes_before_or_after_the_command(tmp_path):
+    for args in (("-c", str(ROOT / "config.yaml"), "check-config"), ("check-config", "-c", str(ROOT / "config.yaml"))):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, (args, result.stderr)
+
+
+def test_cache_path_must_be_writable(tmp_path):
+    found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {path: demo}\ncache: {path: /proc/x/y}\n"))
+    assert len(found) == 1 and "cache.path: '/proc/x/y' cannot be created or written" in found[0]
+    (tmp_path / "f").write_text("x")
+    found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {path: demo}\ncache: {path: f/sub}\n"))
+    assert "is not a folder" in found[0]

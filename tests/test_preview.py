@@ -47,3 +47,24 @@ def test_render_bad_at(tmp_path):
     (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n")
     result = render("--out", str(tmp_path / "o"), "--at", "tomorrow", cwd=tmp_path)
     assert result.returncode == 2 and "--at" in result.stderr
+
+
+def test_render_out_not_writable_is_one_line(tmp_path):
+    (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n"
+                                          f"cache: {{path: {tmp_path / 'cache'}}}\n")
+    (tmp_path / "a-file").write_text("x")
+    result = render("--out", str(tmp_path / "a-file"), cwd=tmp_path)
+    assert result.returncode == 2 and "--out: cannot write there" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_render_replaces_an_earlier_preview(tmp_path):
+    (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n"
+                                          f"cache: {{path: {tmp_path / 'cache'}}}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "09-old-slide.png").write_bytes(b"old")
+    (out / "notes.txt").write_text("mine")
+    result = render("--out", str(out), "--size", "320x180", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (out / "09-old-slide.png").exists() and (out / "notes.txt").exists()

@@ -130,3 +130,55 @@ def test_a_board_whose_display_cannot_open_plays_headless_but_is_not_healthy(tmp
         code, out = player.stop()
     assert code == 0
     assert "running headless" in out
+
+
+def test_config_edits_apply_without_restart_and_bad_ones_are_refused(tmp_path, folder):
+    port = free_port()
+    config = write_config(tmp_path, f"  path: {folder}", port)
+    good = config.read_text(encoding="utf-8")
+    player = Player(config, port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        config.write_text(good + "bogus: 1\n", encoding="utf-8")
+        assert player.wait_until(lambda: "config" in player.health()[1]["errors"], timeout=20)
+        assert player.health()[1]["current_slide"] == "chao"  # still playing the running config
+        config.write_text(good, encoding="utf-8")  # undone: the error goes
+        assert player.wait_until(lambda: "config" not in player.health()[1]["errors"], timeout=20)
+        config.write_text(good.replace("UBND xã Thử Nghiệm", "UBND xã Mới"), encoding="utf-8")
+        assert player.wait_until(lambda: player.health()[1].get("device_name") == "UBND xã Mới", timeout=20)
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "chao", timeout=20)
+    finally:
+        code, out = player.stop()
+    assert code == 0, out
+    assert "Traceback" not in out
+
+
+def test_plays_reach_the_disk_without_a_report_server(tmp_path, folder):
+    import sqlite3
+
+    port = free_port()
+    player = Player(write_config(tmp_path, f"  path: {folder}", port), port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        (folder / "programme.yaml").write_text(
+            "slides:\n  - id: mot\n    title: Một\n    duration: 1\n  - id: hai\n    title: Hai\n    duration: 1\n",
+            encoding="utf-8",
+        )
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "hai", timeout=20)
+    finally:
+        code, out = player.stop()
+    assert code == 0, out
+    rows = sqlite3.connect(tmp_path / "cache" / "plays.sqlite").execute("select slide_id from plays").fetchall()
+    assert {"mot", "hai"} <= {r[0] for r in rows}
+
+
+def test_an_unusable_cache_folder_is_one_line_and_exit_2(tmp_path, folder):
+    port = free_port()
+    config = write_config(tmp_path, f"  path: {folder}", port)
+    config.write_text(config.read_text(encoding="utf-8").replace(str(tmp_path / "cache"), "/proc/kiosk-cache"))
+    player = Player(config, port)
+    code, out = player.proc.wait(timeout=30), player.proc.stdout.read()
+    player.notify.close()
+    assert code == 2
+    assert "cache.path" in out and "/proc/kiosk-cache" in out
+    assert "Traceback" not in out
