@@ -261,6 +261,8 @@ class Session:
         kept = without_unpreparable(programme, problems)
         if self.cfg.source.path is not None:  # synced content is evicted by the sync cache
             self._prune(kept)
+        files = [p for p in self.cache_dir.rglob("*") if p.is_file()]
+        self.status.update(cache_bytes=sum(p.stat().st_size for p in files), cache_files=len(files))
         return kept
 
     def warm(self, programme) -> bool:
