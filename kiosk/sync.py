@@ -63,6 +63,7 @@ class _State:
     signature: bytes | None
     etag: str | None
     last_modified: str | None
+    url: str | None = None  # the source.url these validators belong to
 
 
 class Refused(Exception):
@@ -191,13 +192,16 @@ class Syncer:
         self.store.ensure()
         state = _read_state(self.store)
         current = self._whole(state)  # the programme now in state/, if complete
-        validators = (state.etag, state.last_modified) if current is not None and state else (None, None)
+        # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
+        same_source = state is not None and state.url == self.cfg.source.url
+        validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
         answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators)
         counter.bytes += len(answer.body)
         if answer.status == 404:
             raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
-            if answer.status == 200 and (answer.etag, answer.last_modified) != (state.etag, state.last_modified):
+            fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source
+            if answer.status == 200 and fresh:
                 self._write_state(answer.body, state.signature, answer.etag, answer.last_modified)
             if self._delivered != state.digest:  # first cycle of this process: make sure the player has it
                 self._deliver(current, state.digest)
@@ -377,8 +381,8 @@ def _read_state(store: Cache) -> _State | None:
     except (OSError, ValueError):
         meta = {}
     signature = meta.get("signature")
-    etag, modified = meta.get("etag"), meta.get("last_modified")
-    return _State(data=data, digest=digest,
+    etag, modified, url = meta.get("etag"), meta.get("last_modified"), meta.get("url")
+    return _State(data=data, digest=digest, url=url if isinstance(url, str) else None,
                   signature=signature.encode("ascii") if isinstance(signature, str) else None,
                   etag=etag if isinstance(etag, str) else None,
                   last_modified=modified if isinstance(modified, str) else None)

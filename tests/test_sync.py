@@ -272,3 +272,23 @@ def test_a_vendor_tree_with_a_file_that_is_not_an_image_plays_the_other_slides(t
         assert "thong-bao.pdf" in str(warning) and "slide skipped" in str(warning)
     finally:
         server.close()
+
+
+def test_a_board_moved_to_another_tree_fetches_it(tmp_path, serve):
+    import os
+
+    new = authoring(tmp_path / "new", {"a.png": "red"})
+    old = authoring(tmp_path / "old", {"b.png": "blue"}, texts=2)
+    publish.publish(new, tmp_path / "www" / "moi", None)
+    publish.publish(old, tmp_path / "www" / "cu", None)
+    for tree in ("moi", "cu"):  # both published in the same second: Last-Modified alone cannot tell them apart
+        os.utime(tmp_path / "www" / tree / "manifest.json", (1_000_000_000, 1_000_000_000))
+    server = serve(tmp_path / "www")
+    board = Board(tmp_path / "board", server.url + "moi/")
+    assert board.cycle().changed
+    for meta in (board.cache / "state").glob("manifest-*.json"):  # as from a server without ETags
+        meta.write_text(meta.read_text().replace('"etag": "', '"etag-was": "'))
+    board.syncer = board.make_syncer(server.url + "cu/")
+    moved = board.cycle()
+    assert moved.ok and moved.changed, moved
+    assert [s.id for s in board.ready[-1].slides] == ["tin-0", "tin-1", "anh-b"]
