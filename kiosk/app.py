@@ -157,6 +157,7 @@ class Reload:
 
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
+        self.status.count("reloads_ok")
         if cfg == self.running:
             log.info("config.yaml is back to the running configuration")
             return
@@ -167,6 +168,7 @@ class Reload:
     def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
             log.error("config.yaml edit refused, keeping the running config: %s", problem)
+        self.status.count("reloads_failed")
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
 MAX_PIXELS = 120_000_000  # a JPEG this big is decoded in draft mode; anything larger is a bomb
 MAX_PIXELS_OTHER = 50_000_000  # formats without draft mode are decoded in full
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, at our limit rather than its 89 MP
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,15 @@ def probe(path: Path) -> ImageInfo:
                 fmt, (width, height) = image.format or "?", image.size
     except FileNotFoundError:
         raise ValueError("file not found") from None
+    except IsADirectoryError:
+        raise ValueError("is a folder, not an image file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError("image too large (decompression bomb)") from None
+        raise ValueError(f"image too large (over {MAX_PIXELS // 1_000_000} megapixels): resize it") from None
+    except Image.UnidentifiedImageError:
+        empty = path.is_file() and path.stat().st_size == 0
+        raise ValueError("the file is empty" if empty else "not an image file (JPEG, PNG, WebP or GIF)") from None
     except OSError as exc:
-        raise ValueError(f"not a readable image ({exc.__class__.__name__})") from None
+        raise ValueError(f"not a readable image ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
         raise ValueError(f"not a readable image ({exc})") from None
     if fmt not in FORMATS:
@@ -44,6 +50,18 @@ def probe(path: Path) -> ImageInfo:
     if width < 1 or height < 1:
         raise ValueError("image has no pixels")
     return ImageInfo(fmt, width, height)
+
+
+def check_decodes(path: Path) -> None:
+    """Decode the whole file (JPEGs at 1/8 scale: every byte is still read), so a truncated or corrupt
+    picture is refused by `kiosk publish` instead of being skipped on every board."""
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
+        raise ValueError(f"the picture is damaged or truncated ({exc})") from None
 
 
 def sha256_file(path: Path) -> str:

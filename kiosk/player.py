@@ -31,6 +31,7 @@ PUMP_SECONDS = 1.0  # wake at least this often to read display events and beat
 BUILD_WAIT_SECONDS = 3.0  # how long a due slot may wait for its frames before the old frame stays
 CLOCK_JUMP_SECONDS = 2.0
 TRUST_RECHECK_SECONDS = 30.0
+MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,9 @@ class Player:
             self._record_play(self.showing, cut_short=now < self.showing.slot_end - 0.5)
         duration = slide.duration if slide is not None else 60.0
         per_page = duration / max(1, len(pages))
+        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
+                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
         old = self.showing.pages[self.showing.page] if self.showing and self.showing.pages else None
         begin = time.monotonic()
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:

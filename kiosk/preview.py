@@ -93,10 +93,13 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             pygame.image.save(pages[0], str(path))
             for index, page in enumerate(pages[1:], start=2):
                 (out / "pages").mkdir(exist_ok=True)
-                pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index}.png"))
+                pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index:02d}.png"))
         except (OSError, pygame.error) as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)
         if len(pages) > 1:
-            print(f"note: {slide.id} has {len(pages)} pages; pages 2+ are in {out / 'pages'}", file=sys.stderr)
+            each = slide.duration / len(pages)
+            slow = " (too fast to read: give it a longer duration)" if each < 4 else ""
+            print(f"note: {slide.id} has {len(pages)} pages of {each:.1f} s each{slow}; pages 2+ are in "
+                  f"{out / 'pages'}", file=sys.stderr)
     return paths

@@ -18,7 +18,7 @@ from pathlib import Path
 from kiosk import media, window, yamlfile
 from kiosk.problems import InvalidInput, Problem, Problems
 
-SLIDE_ID = re.compile(r"^[a-z0-9-]+$")
+SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}$")
 TYPES = ("text", "image")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
@@ -79,10 +79,24 @@ def version_of(slides: tuple[Slide, ...]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def clean_text(text: str) -> str:
+    """NFC, without the invisible characters that pasting from Word or the web brings (zero-width spaces,
+    BOMs, control codes): they draw nothing, or boxes. Line breaks stay; tabs become spaces."""
+    kept = []
+    for ch in nfc(text):
+        if ch == "\n":
+            kept.append(ch)
+        elif ch == "\t":
+            kept.append(" ")
+        elif unicodedata.category(ch)[0] != "C" and ch != "\u00ad":
+            kept.append(ch)
+    return "\n".join(line.rstrip() for line in "".join(kept).split("\n")).strip()
+
+
 def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("expected text")
-    return nfc(str(value)).strip()
+    return clean_text(str(value))
 
 
 def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems, index: int,
@@ -115,7 +129,9 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     if sid is None:
         bad("id", "is required (a-z, 0-9 and '-')")
     elif not isinstance(sid, str) or not SLIDE_ID.match(sid):
-        bad("id", f"{sid!r} must use only a-z, 0-9 and '-'")
+        hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
+        length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
+        bad("id", f"{str(sid)[:70]!r} must use only a-z, 0-9 and '-'{length}{hint}")
     kind = raw.get("type", "image" if "file" in raw else "text")
     if kind not in TYPES:
         bad("type", f"must be text or image, got {kind!r}")
@@ -147,6 +163,8 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     if when is None:
         ok = False
     image = None
+    if kind == "text" and raw.get("file") is not None:
+        bad("file", "is for image slides: remove it, or write type: image")
     if kind == "image":
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():

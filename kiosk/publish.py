@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from kiosk import cache, manifest, programme, signing, yamlfile
+from kiosk import media as mediamod
 from kiosk.problems import InvalidInput, Problem
 
 GRACE_SECONDS = 7 * 24 * 3600
@@ -29,9 +30,22 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     """Validate SRC like `source.path` would, write the content tree to OUT; return a summary line."""
     now = time.time() if now is None else now
     private = signing.load_private_key(key) if key is not None else None
+    if out.resolve().is_relative_to(src.resolve()):
+        raise InvalidInput([Problem(str(out), None, "OUT", f"must be outside the authoring folder {str(src)!r}: "
+                                    "everything in OUT is served to the boards")])
     prog = programme.load_folder(src)
     if prog.warnings:
         raise InvalidInput(list(prog.warnings))
+    damaged = []
+    for slide in prog.slides:
+        if slide.image is not None:
+            try:
+                mediamod.check_decodes(slide.image.path)
+            except ValueError as exc:
+                damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
+                                       f"{slide.image.name}: {exc}"))
+    if damaged:
+        raise InvalidInput(damaged)
     raw = yamlfile.load(src / programme.PROGRAMME_FILE)  # read again: its slides were just validated
     media: dict[str, tuple[str, int]] = {}
     sources: dict[str, Path] = {}

@@ -31,6 +31,8 @@ class BadSignature(ValueError):
 
 def keygen(out: Path) -> tuple[Path, Path]:
     """Write a new key pair: OUT (private, 0600) and OUT.pub (public). Never overwrites a key."""
+    if not out.name or out.is_dir():
+        raise InvalidInput([Problem(str(out), None, "OUT", "give a file name for the private key, e.g. content.key")])
     public_path = out.with_name(out.name + ".pub")
     for path in (out, public_path):
         if path.exists():

@@ -17,16 +17,22 @@ from kiosk.problems import Problem
 class LineDict(dict):
     """A mapping that knows the line of itself and of each of its keys."""
 
-    line: int = 0
-    key_lines: dict
+    line: int = 1
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict = {}
 
     def line_of(self, key) -> int:
         return self.key_lines.get(key, self.line)
 
 
 class LineList(list):
-    line: int = 0
-    item_lines: list
+    line: int = 1
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_lines: list = []
 
     def line_of(self, index: int) -> int:
         return self.item_lines[index] if index < len(self.item_lines) else self.line

@@ -145,3 +145,10 @@ def test_cache_path_must_be_writable(tmp_path):
     (tmp_path / "f").write_text("x")
     found = problems_of(write(tmp_path, "device: {id: a, name: b}\nsource: {path: demo}\ncache: {path: f/sub}\n"))
     assert "is not a folder" in found[0]
+
+
+def test_empty_or_comment_only_config_is_problems_not_a_traceback(tmp_path):
+    for text in ("", "# chỉ có chú thích\n"):
+        found = problems_of(write(tmp_path, text))
+        assert any("device.id: is required" in p for p in found)
+        assert any("source: set source.path" in p for p in found)

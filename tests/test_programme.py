@@ -88,7 +88,7 @@ def test_bad_slides_are_skipped_with_file_and_line_the_rest_plays(tmp_path):
     assert any(m.startswith(f"{yaml_path}:9: slides[3] (broken).file: images/broken.jpg: not a readable image")
                for m in messages)
     assert any(":11: slides[4] (escape).file:" in m and "inside the folder" in m for m in messages)
-    assert any(":13: slides[5] (textfile).file: notes.txt: not a readable image" in m for m in messages)
+    assert any(":13: slides[5] (textfile).file: notes.txt: not an image file" in m for m in messages)
     assert any(":16: slides[6] (photo).duration: must be a number of seconds from 1" in m for m in messages)
     assert any(":19: slides[8].id: 'good' is already used by slides[0]" in m for m in messages)
     assert any(":23: slides[9] (typo).priorty: unknown key; did you mean 'priority'?" in m for m in messages)
@@ -126,3 +126,30 @@ def test_version_changes_with_content(tmp_path):
     a = programme.load_folder(folder(tmp_path, "slides:\n  - id: a\n    title: Một\n")).version
     b = programme.load_folder(folder(tmp_path, "slides:\n  - id: a\n    title: Hai\n")).version
     assert a != b
+
+
+def test_invisible_pasted_characters_are_removed(tmp_path):
+    text = (
+        'slides:\n  - id: zw\n    title: "\\u200bHọp dân\\ufeff"\n'
+        '    body: "Kính mời.\\n\\u200b\\nThời gian:\\u0000 8 giờ."\n'
+    )
+    slide = programme.load_folder(folder(tmp_path, text)).slides[0]
+    assert slide.title == "Họp dân"
+    assert slide.body == "Kính mời.\n\nThời gian: 8 giờ."
+    only_invisible = 'slides:\n  - id: rong\n    title: "\\u200b"\n'
+    prog = programme.load_folder(folder(tmp_path, only_invisible))
+    assert not prog.slides and "needs a title or a body" in str(prog.warnings[0])
+
+
+def test_ids_are_short_and_numbers_get_a_hint(tmp_path):
+    text = f"slides:\n  - id: {'a' * 65}\n    title: x\n  - id: 123\n    title: y\n"
+    prog = programme.load_folder(folder(tmp_path, text))
+    messages = [str(w) for w in prog.warnings]
+    assert "at most 64 characters" in messages[0]
+    assert "YAML read it as a number" in messages[1]
+
+
+def test_a_text_slide_with_a_file_is_a_mistake(tmp_path):
+    text = "slides:\n  - id: a\n    type: text\n    title: x\n    file: a.jpg\n"
+    prog = programme.load_folder(folder(tmp_path, text))
+    assert "file: is for image slides" in str(prog.warnings[0])

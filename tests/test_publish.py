@@ -107,3 +107,24 @@ def test_the_command_exits_2_with_file_and_line(tmp_path):
     assert proc.returncode == 2
     assert f"{src / 'programme.yaml'}:3: slides[0] (a).file" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_publish_refuses_a_truncated_picture_and_an_out_inside_src(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from kiosk.problems import InvalidInput
+
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(buffer, "JPEG")
+    (src / "images" / "cut.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 3])
+    (src / "programme.yaml").write_text("slides:\n  - id: cut\n    file: images/cut.jpg\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        publish.publish(src, tmp_path / "out", None)
+    assert "damaged or truncated" in str(info.value)
+    with pytest.raises(InvalidInput) as info:
+        publish.publish(src, src / "www", None)
+    assert "outside the authoring folder" in str(info.value)

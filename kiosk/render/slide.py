@@ -256,9 +256,12 @@ class Renderer:
         (Ễ, Ộ); shifting it up by that excess keeps every line on one baseline
         and nothing is clipped.
         """
-        if not line:
+        if not line.strip():
             return
-        surface = font.render(line, True, color)
+        try:
+            surface = font.render(line, True, color)
+        except (pygame.error, ValueError):  # only invisible characters: nothing to draw
+            return
         tops = [m[3] for m in font.metrics(line) if m]
         excess = max(0, max(tops, default=0) - font.get_ascent()) if surface.get_height() > font.get_height() else 0
         if center or x is None:
