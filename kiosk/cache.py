@@ -42,8 +42,11 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace `path` with `data`: temp file in the same folder, fsync, rename, fsync the folder."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, mtime: float | None = None) -> None:
+    """Replace `path` with `data`: temp file in the same folder, fsync, rename, fsync the folder.
+
+    A power cut at any instant leaves the old file or the new one, never half of one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
@@ -52,6 +55,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
+        if mtime is not None:
+            os.utime(tmp, (mtime, mtime))
         os.replace(tmp, path)
     except BaseException:
         try:

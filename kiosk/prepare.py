@@ -18,16 +18,15 @@ posters crisp; frames are composited on black, so no alpha is needed.
 
 from __future__ import annotations
 
-import contextlib
+import io
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
 from kiosk import media
+from kiosk.cache import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -147,23 +146,10 @@ def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
 
 
 def _write_atomically(image: Image.Image, target: Path) -> None:
-    """Temp file in the same folder, fsync, rename, fsync the folder: a power cut leaves no half file."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + SUFFIX, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Encoded in memory, then written atomically: a power cut leaves no half file."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
+    write_atomic(target, buffer.getvalue())
 
 
 def slide_fit(slide, fit_default: str) -> str:

@@ -161,19 +161,7 @@ def _write_manifest(path: Path, data: bytes, now: float) -> None:
     except OSError:
         old_mtime = None
     mtime = now if old_mtime is None else max(now, int(old_mtime) + 1)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.utime(tmp, (mtime, mtime))
-        os.replace(tmp, path)
-    except BaseException:
-        cache.remove(Path(tmp))
-        raise
-    cache.fsync_dir(path.parent)
+    cache.write_atomic(path, data, 0o644, mtime)
 
 
 def _copy_atomic(src: Path, target: Path) -> None:

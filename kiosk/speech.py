@@ -21,6 +21,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from kiosk.cache import fsync_dir
+
 ENGINE = "espeak-ng"
 TIMEOUT_S = 120.0
 INSTALL_HINT = "apt install espeak-ng (Vietnamese voices: vi, vi-vn-x-central, vi-vn-x-south)"
@@ -76,23 +78,10 @@ def synthesize(text: str, voice: str, rate: int, cache_dir: Path) -> Path:
                 raise SpeechError(f"{ENGINE} wrote no WAV audio")
             os.fsync(handle.fileno())
         os.replace(temp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return target
     finally:
         temp.unlink(missing_ok=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def prune(cache_dir: Path, keep: Iterable[Path]) -> int:
