@@ -32,6 +32,7 @@ from requests.adapters import HTTPAdapter
 
 from kiosk.config import Config
 from kiosk.plays import FLUSH_BATCH, PlayQueue
+from kiosk.status import heartbeat_fields
 from kiosk.version import __version__
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,11 @@ def build_heartbeat(snapshot: dict, cfg: Config, now: dt.datetime) -> dict:
     def fact(name: str) -> object:
         return device.get(name, snapshot.get(name))
 
-    body = {
-        "device_id": cfg.device.id,
+    body = heartbeat_fields(snapshot, cfg.device.id)  # the SPEC fields, shared with /healthz
+    body.update({
         "device_name": cfg.device.name,
-        "sent_at": _iso(now, tz),
+        "sent_at": _iso(now, tz),  # with the board's offset, as plays are
         "version": snapshot.get("version") or __version__,
-        "uptime_s": snapshot.get("uptime_s"),
-        "content_version": snapshot.get("content_version"),
-        "current_slide": snapshot.get("current_slide"),
         "last_sync": {"at": _iso_epoch(sync.get("at"), tz), "ok": sync.get("ok"), "error": sync.get("error")},
         "disk_free_bytes": fact("disk_free_bytes"),
         "cpu_temp_c": fact("cpu_temp_c"),
@@ -130,7 +128,7 @@ def build_heartbeat(snapshot: dict, cfg: Config, now: dt.datetime) -> dict:
         "errors": dict(snapshot.get("errors") or {}),
         "plays_queued": snapshot.get("plays_queued"),
         "plays_dropped_total": snapshot.get("plays_dropped_total"),
-    }
+    })
     extra = {k: v for k, v in device.items() if k not in ("disk_free_bytes", "cpu_temp_c")}
     if extra:
         body["device"] = extra
