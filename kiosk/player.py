@@ -313,6 +313,17 @@ class Player:
         change = power.next_change(cfg, self.now_local(), self.clock_trusted)
         return float("inf") if change is None else max(0.0, (change - self.now_local()).total_seconds())
 
+    def _apply_power(self) -> bool:
+        """Switch the screen off or on when display.power (or an emergency) asks; True if it did."""
+        wanted = self._power_wanted()
+        if wanted != self.dark:
+            return False
+        if wanted:
+            self._wake_up()
+        else:
+            self._go_dark()
+        return True
+
     def _go_dark(self) -> None:
         """Screen off on purpose: the last play ends, the panel is switched off, black is drawn."""
         import pygame
@@ -359,23 +370,14 @@ class Player:
             if programme is not self._planned or self._clock_jumped() or self._plan_expired():
                 self.replan(programme)
                 assert self.plan is not None and self.showing is not None
-                wanted = self._power_wanted()
-                if not wanted and not self.dark:
-                    self._go_dark()
-                elif wanted and self.dark:
-                    self._wake_up()
-                elif self.dark:
-                    pass
+                if self._apply_power() or self.dark:
+                    pass  # power first: an emergency wakes the screen, none flashes before it goes dark
                 elif playlist.must_interrupt(self.plan.emergency, self.showing.slide):
                     self.advance(planned=None, interrupt=True)
                 elif self.showing.slide is None and playlist.playable(self.plan.emergency, self.plan.loop):
                     self.advance(planned=None)  # content arrived: leave the idle screen at once
-            elif self.dark == self._power_wanted():  # an on/off time of display.power was reached
-                wanted = self._power_wanted()
-                if not wanted and not self.dark:
-                    self._go_dark()
-                elif wanted and self.dark:
-                    self._wake_up()
+            else:
+                self._apply_power()  # an on/off time of display.power may have come
             showing = self.showing
             assert showing is not None
             if self.dark:
