@@ -158,6 +158,9 @@ class Reload:
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
         self.status.count("reloads_ok")
+        from kiosk.config import remember
+
+        remember(cfg)
         if cfg == self.running:
             log.info("config.yaml is back to the running configuration")
             return
@@ -172,7 +175,8 @@ class Reload:
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
 
-def run(cfg: Config) -> int:
+def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
+    """Play with `cfg`; `config_problems`: config.yaml is invalid and `cfg` is the last good one."""
     from kiosk import device, watch
     from kiosk.notify import Notifier
     from kiosk.render.screen import Screen
@@ -200,6 +204,8 @@ def run(cfg: Config) -> int:
     if notifier.enabled:
         threading.Thread(target=_systemd_status, args=(notifier, status, stop), name="sd-status", daemon=True).start()
     reload = Reload(current.changed, status, cfg)
+    if config_problems:
+        reload.on_invalid(config_problems)
     watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
     watcher.start()
     previous: Config | None = None

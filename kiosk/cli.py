@@ -90,11 +90,22 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(publish.publish(Path(args.src), Path(args.out), Path(args.key) if args.key else None))
         return 0
-    cfg = _load_config(args)
     if args.command == "run":
         from kiosk import app
 
+        try:
+            cfg = _load_config(args)
+        except InvalidInput as exc:
+            fallback = configmod.last_good(configmod.find(args.config).resolve())
+            if fallback is None:
+                raise
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            print("config.yaml is invalid: playing with the last good config until it is fixed", file=sys.stderr)
+            return app.run(fallback, config_problems=exc.problems)
+        configmod.remember(cfg)
         return app.run(cfg)
+    cfg = _load_config(args)
     if args.command == "render":
         from kiosk import preview
         from kiosk.render.fonts import FontError

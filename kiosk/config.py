@@ -407,3 +407,42 @@ def find(explicit: str | None) -> Path:
 
 def problem_for_missing(path: Path) -> Problem:
     return Problem(str(path), None, "", "config file not found (give one with -c PATH)")
+
+
+# --- the last good config -------------------------------------------------------------------------
+# A typo made while the board was off must not leave it black at the next boot: under systemd
+# (StateDirectory= sets STATE_DIRECTORY) the player keeps a copy of the last config that was valid,
+# and plays with it, loudly, when config.yaml no longer is.
+LAST_GOOD = "last-good-config.yaml"
+
+
+def _last_good_path() -> Path | None:
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) / LAST_GOOD if state else None
+
+
+def remember(cfg: Config) -> None:
+    """Keep a copy of a config file that was valid (written only when it changed: the SD card wears)."""
+    target = _last_good_path()
+    if target is None:
+        return
+    try:
+        data = cfg.file.read_bytes()
+        if target.is_file() and target.read_bytes() == data:
+            return
+        from kiosk.cache import write_atomic
+
+        write_atomic(target, data, 0o600)
+    except OSError:
+        pass  # a convenience, never a reason to stop
+
+
+def last_good(path: Path) -> Config | None:
+    """The remembered config, validated again as if it stood at `path` (relative paths stay right)."""
+    copy = _last_good_path()
+    if copy is None or not copy.is_file():
+        return None
+    try:
+        return validate(yamlfile.loads(copy.read_text(encoding="utf-8"), str(copy)), path)
+    except (InvalidInput, yamlfile.YamlError, OSError, UnicodeDecodeError):
+        return None

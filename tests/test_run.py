@@ -182,3 +182,23 @@ def test_an_unusable_cache_folder_is_one_line_and_exit_2(tmp_path, folder):
     assert code == 2
     assert "cache.path" in out and "/proc/kiosk-cache" in out
     assert "Traceback" not in out
+
+
+def test_a_config_broken_while_the_board_was_off_plays_with_the_last_good_one(tmp_path, folder):
+    port = free_port()
+    config = write_config(tmp_path, f"  path: {folder}", port)
+    state = {"STATE_DIRECTORY": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir()
+    player = Player(config, port, env=state)
+    assert player.wait_for_notify("READY=1"), player.stop()[1]
+    assert player.stop()[0] == 0
+    config.write_text(config.read_text(encoding="utf-8").replace("  size: 640x360", "  size: huge"))
+    player = Player(config, port, env=state)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "chao")
+        assert "display.size" in player.health()[1]["errors"]["config"]
+    finally:
+        code, out = player.stop()
+    assert code == 0, out
+    assert "playing with the last good config" in out
