@@ -135,6 +135,8 @@ def _writable_dir(value: object, base: Path) -> Path:
 
 def _existing_file(value: object, base: Path) -> Path:
     path = _path(value, base)
+    if path.is_dir():
+        raise _Invalid(f"{str(path)!r} is a folder; give a file")
     if not path.is_file():
         raise _Invalid(f"file {str(path)!r} does not exist")
     return path
@@ -142,6 +144,8 @@ def _existing_file(value: object, base: Path) -> Path:
 
 def _existing_dir(value: object, base: Path) -> Path:
     path = _path(value, base)
+    if path.exists() and not path.is_dir():
+        raise _Invalid(f"{str(path)!r} is a file; give the folder that holds programme.yaml")
     if not path.is_dir():
         raise _Invalid(f"folder {str(path)!r} does not exist")
     return path
@@ -406,6 +410,8 @@ def find(explicit: str | None) -> Path:
 
 
 def problem_for_missing(path: Path) -> Problem:
+    if path.is_dir():
+        return Problem(str(path), None, "", "is a folder; give the config file itself with -c PATH")
     return Problem(str(path), None, "", "config file not found (give one with -c PATH)")
 
 
