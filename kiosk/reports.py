@@ -315,7 +315,8 @@ class Reporter:
 
     def run(self, stop: threading.Event) -> None:
         """Report until `stop` is set (or the queue is closed); then write the plays in memory to disk."""
-        log.info("reports: %s", f"to {self._cfg.report_url}" if self.enabled else "disabled (no source.report_url)")
+        if self.enabled:  # when disabled, tick() says so once, with what happens to the plays
+            log.info("reports: to %s", self._cfg.report_url)
         try:
             while not stop.is_set() and not self.queue.closed:
                 try:
