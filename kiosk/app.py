@@ -9,6 +9,7 @@ config.yaml builds a new Session while the screen keeps its last frame.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -63,8 +64,13 @@ class ContentSource:
         loaded = self._read_folder() if self.cfg.source.path is not None else self._read_cache()
         if loaded is None:
             return
-        if self.warm(loaded):
-            self.deliver(self.prepare(loaded))
+        try:
+            ready = self.warm(loaded) and self.prepare(loaded)
+        except Exception as exc:  # noqa: BLE001 - the content thread tries again, the screen shows idle
+            log.warning("content not ready at start (%s); preparing it in the background", exc)
+            ready = None
+        if ready:
+            self.deliver(ready)
         else:
             log.info("preparing %d slides for this screen before they show", len(loaded.slides))
             self._pending = loaded
@@ -112,7 +118,7 @@ class ContentSource:
         syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self.prepare)
 
         def work() -> None:
-            self._prepare_pending()  # cached content not yet prepared for this screen: before any sync
+            self._guarded(self._prepare_pending)  # cached content not yet prepared for this screen: before any sync
             syncer.run(self.stop, self.sync_now)
 
         self._spawn(work, "sync")
@@ -127,17 +133,29 @@ class ContentSource:
         if pending is not None:
             self.deliver(self.prepare(pending))
 
+    def _guarded(self, step) -> None:
+        """One load; whatever goes wrong is reported and the thread lives on for the next edit."""
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the content thread must outlive any one bad load
+            log.error("loading content failed, keeping the current content: %s", exc,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            self.status.set_error("content", f"loading content failed: {exc}")
+
+    def _load_folder_once(self) -> None:
+        if self._pending is not None:
+            self._prepare_pending()
+            return
+        loaded = self._read_folder()
+        if loaded is not None and not self.stop.is_set():
+            self.deliver(self.prepare(loaded))
+
     def _folder_worker(self) -> None:
         while not self.stop.is_set():
             if not self._dirty.wait(1.0):
                 continue
             self._dirty.clear()
-            if self._pending is not None:
-                self._prepare_pending()
-                continue
-            loaded = self._read_folder()
-            if loaded is not None and not self.stop.is_set():
-                self.deliver(self.prepare(loaded))
+            self._guarded(self._load_folder_once)
 
     def close(self) -> None:
         with self._lock:
@@ -153,20 +171,27 @@ class Reload:
 
     def __init__(self, wake: threading.Event, status: Status, running: Config):
         self.wake, self.status, self.running = wake, status, running
-        self.pending: Config | None = None
+        self._latest: Config | None = None
+        self._lock = threading.Lock()
 
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
         self.status.count("reloads_ok")
-        from kiosk.config import remember
-
-        remember(cfg)
-        if cfg == self.running:
-            log.info("config.yaml is back to the running configuration")
-            return
-        log.info("config.yaml changed: applying it")
-        self.pending = cfg
+        with self._lock:
+            self._latest = cfg  # the newest valid file wins, even one that undoes an earlier edit
+        log.info("config.yaml is back to the running configuration" if cfg == self.running
+                 else "config.yaml changed: applying it")
         self.wake.set()
+
+    def wanted(self) -> bool:
+        with self._lock:
+            return self._latest is not None and self._latest != self.running
+
+    def take(self) -> Config | None:
+        """The config to switch to, if it differs from the running one (read and cleared at once)."""
+        with self._lock:
+            latest, self._latest = self._latest, None
+        return latest if latest is not None and latest != self.running else None
 
     def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
@@ -209,6 +234,14 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
     watcher.start()
     previous: Config | None = None
+    from kiosk import power
+    from kiosk.config import remember
+
+    def power_report(state: str, error: str | None) -> None:
+        status.update(power=state)
+        status.set_error("power", error)
+
+    panel = power.Panel(cfg.display.power, report=power_report)  # one for the process: no racing commands
     try:
         while True:
             if (cfg.display.size, cfg.display.rotation) != display:
@@ -216,7 +249,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
                 display = (cfg.display.size, cfg.display.rotation)
                 screen = Screen.open(*display, status)
             try:
-                session = Session(cfg, screen, status, current, stop, notifier, reload)
+                session = Session(cfg, screen, status, current, stop, notifier, reload, panel)
             except SetupError as exc:
                 if previous is None:
                     log.critical("%s", exc)
@@ -225,11 +258,15 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
                 cfg, previous = previous, None  # back to the configuration that worked
                 continue
             reload.running = cfg
+            remember(cfg)  # only a config a session was built from (and still on disk) becomes the last good one
+            panel.configure(cfg.display.power)
             code = session.run()
             if code != RELOAD:
                 return code
-            previous, cfg, reload.pending = cfg, reload.pending, None
-            current.replace_with_empty()
+            new = reload.take()
+            if new is not None:
+                previous, cfg = cfg, new
+                current.replace_with_empty()
     finally:
         notifier.stopping()
         watcher.stop()
@@ -240,12 +277,13 @@ class Session:
     """Every part that depends on one configuration. Built whole (or not at all) before it runs."""
 
     def __init__(self, cfg: Config, screen, status: Status, current: Current, stop: threading.Event,
-                 notifier, reload: Reload):
+                 notifier, reload: Reload, panel):
         from kiosk.render.fonts import FontError
         from kiosk.render.slide import Renderer
 
         self.cfg, self.screen, self.status, self.current = cfg, screen, status, current
-        self.stop, self.notifier, self.reload = stop, notifier, reload
+        self.stop, self.notifier, self.reload, self.panel = stop, notifier, reload, panel
+        self.ended = threading.Event()  # set when this session gives way: its content thread stops working
         self.cache_dir = Path(cfg.cache.path)
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -265,12 +303,14 @@ class Session:
         from kiosk import prepare as preparemod
         from kiosk.player import without_unpreparable
 
-        problems = preparemod.prepare_programme(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
+        problems = preparemod.prepare_programme(programme, self.screen.size, self.cfg.display.fit, self.cache_dir,
+                                                should_stop=self.ended.is_set)
         kept = without_unpreparable(programme, problems)
+        if self.ended.is_set():
+            return kept  # nobody will show it; above all, do not prune the next session's files
         if self.cfg.source.path is not None:  # synced content is evicted by the sync cache
             self._prune(kept)
-        files = [p for p in self.cache_dir.rglob("*") if p.is_file()]
-        self.status.update(cache_bytes=sum(p.stat().st_size for p in files), cache_files=len(files))
+        self.status.update(**_usage(self.cache_dir))
         return kept
 
     def warm(self, programme) -> bool:
@@ -297,7 +337,6 @@ class Session:
 
     # --- one run ------------------------------------------------------------------------------------
     def run(self):
-        from kiosk import power
         from kiosk.player import Player
 
         source = ContentSource(self.cfg, self.current, self.status, self.prepare, self.warm)
@@ -306,13 +345,8 @@ class Session:
         server = _start_health(self.cfg, self.status, self.screen)
         reporter = _start_reporter(self.cfg, self.status, self.screen, plays, source)
 
-        def power_report(state: str, error: str | None) -> None:
-            self.status.update(power=state)
-            self.status.set_error("power", error)
-
-        panel = power.Panel(self.cfg.display.power, report=power_report) if self.cfg.display.power else None
         player = Player(self.cfg, self.screen, self.renderer, self.current, self.status, self.stop, plays=plays,
-                        panel=panel, notifier=self.notifier, reload=lambda: self.reload.pending is not None)
+                        panel=self.panel, notifier=self.notifier, reload=self.reload.wanted)
         source.start()
         try:
             try:
@@ -320,8 +354,9 @@ class Session:
             except Exception as exc:  # noqa: BLE001 - one line in the journal; systemd restarts the player
                 log.critical("the player stopped: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
                 return 1
-            return RELOAD if code == 0 and self.reload.pending is not None and not self.stop.is_set() else code
+            return RELOAD if code == 0 and self.reload.wanted() and not self.stop.is_set() else code
         finally:
+            self.ended.set()
             source.close()
             if reporter is not None:
                 reporter[0].set()
@@ -333,6 +368,19 @@ class Session:
                     log.warning("while stopping the health endpoint: %s", exc)
             if plays is not None:
                 plays.close()
+
+
+def _usage(folder: Path) -> dict:
+    """Bytes and files under the cache; files that vanish while counted (temp files renamed) are skipped."""
+    total = count = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            count += 1
+    return {"cache_bytes": total, "cache_files": count}
 
 
 def speech_text(slide) -> str:

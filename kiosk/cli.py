@@ -103,7 +103,6 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
             print("config.yaml is invalid: playing with the last good config until it is fixed", file=sys.stderr)
             return app.run(fallback, config_problems=exc.problems)
-        configmod.remember(cfg)
         return app.run(cfg)
     cfg = _load_config(args)
     if args.command == "render":

@@ -436,10 +436,12 @@ def remember(cfg: Config) -> None:
         data = cfg.file.read_bytes()
         if target.is_file() and target.read_bytes() == data:
             return
+        if validate(yamlfile.loads(data.decode("utf-8-sig"), str(cfg.file)), cfg.file) != cfg:
+            return  # the file changed since it was validated: keep the older copy
         from kiosk.cache import write_atomic
 
         write_atomic(target, data, 0o600)
-    except OSError:
+    except (OSError, UnicodeDecodeError, InvalidInput, yamlfile.YamlError):
         pass  # a convenience, never a reason to stop
 
 

@@ -274,6 +274,12 @@ class Panel:
         self.state = ON
         self.error: str | None = None
 
+    def configure(self, cfg: PowerConfig | None) -> None:
+        """A reloaded display.power: one Panel for the process, so no old command races a new one."""
+        with self._lock:
+            self._cfg = cfg or ALWAYS_ON
+            self._desired = None  # the next set() runs the (new) command again
+
     def set(self, on: bool) -> str:
         with self._lock:
             if on == self._desired:

@@ -156,13 +156,17 @@ def slide_fit(slide, fit_default: str) -> str:
     return slide.fit or fit_default
 
 
-def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> dict[str, str]:
+def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_dir: Path,
+                      should_stop=lambda: False) -> dict[str, str]:
     """Prepare every image of a programme; {slide id: problem} for the slides that cannot play.
 
-    The caller skips those slides and reports the problems.
+    The caller skips those slides and reports the problems. `should_stop`: the caller no longer
+    wants the result (its configuration was replaced): stop early instead of writing files for nobody.
     """
     problems: dict[str, str] = {}
     for slide in programme.slides:
+        if should_stop():
+            break
         if slide.type != "image" or slide.image is None:
             continue
         try:

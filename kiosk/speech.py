@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from kiosk.cache import fsync_dir
 
 ENGINE = "espeak-ng"
+TMP_STALE_SECONDS = 600.0
 TIMEOUT_S = 120.0
 INSTALL_HINT = "apt install espeak-ng (Vietnamese voices: vi, vi-vn-x-central, vi-vn-x-south)"
 
@@ -92,7 +94,14 @@ def prune(cache_dir: Path, keep: Iterable[Path]) -> int:
         entries = list(Path(cache_dir).iterdir())
     except OSError:
         return 0
+    stale = time.time() - TMP_STALE_SECONDS
     for entry in entries:
+        if entry.suffix == ".tmp":  # a synthesis under way: only a crash's leftovers go
+            try:
+                if entry.stat().st_mtime > stale:
+                    continue
+            except OSError:
+                continue
         if entry.suffix in (".wav", ".tmp") and entry.name not in wanted:
             try:
                 entry.unlink()

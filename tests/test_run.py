@@ -2,6 +2,7 @@
 
 import io
 import signal
+import time
 
 import pygame
 import pytest
@@ -202,3 +203,35 @@ def test_a_config_broken_while_the_board_was_off_plays_with_the_last_good_one(tm
         code, out = player.stop()
     assert code == 0, out
     assert "playing with the last good config" in out
+
+
+def test_the_content_thread_survives_a_failed_load(tmp_path, folder, monkeypatch):
+    """A load that raises (here: preparing fails) is reported; the next edit still shows."""
+    from kiosk import app, config
+    from kiosk.current import Current
+    from kiosk.status import Status
+
+    cfg = config.load(write_config(tmp_path, f"  path: {folder}", free_port()))
+    calls = []
+
+    def prepare(programme):
+        calls.append(programme.version)
+        if len(calls) == 1:
+            raise FileNotFoundError("a temp file vanished")
+        return programme
+
+    status, current = Status(), Current()
+    source = app.ContentSource(cfg, current, status, prepare, warm=lambda _p: False)
+    source.load_initial()
+    source.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "content" not in status.errors and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "a temp file vanished" in status.errors["content"]
+        (folder / "programme.yaml").write_text("slides:\n  - id: moi\n    title: Mới\n", encoding="utf-8")
+        while [s.id for s in current.get().slides] != ["moi"] and time.monotonic() < deadline + 10:
+            time.sleep(0.05)
+        assert [s.id for s in current.get().slides] == ["moi"]
+    finally:
+        source.close()

@@ -52,3 +52,17 @@ def test_missing_espeak_says_how_to_install(tmp_path: Path, monkeypatch: pytest.
         speech.synthesize(TEXT, "vi", 150, tmp_path)
     with pytest.raises(speech.SpeechError, match="empty"):
         speech.synthesize("  ", "vi", 150, tmp_path)
+
+
+def test_prune_leaves_a_synthesis_under_way_and_removes_a_crash_leftover(tmp_path):
+    import os
+    import time
+
+    from kiosk import speech as speechmod
+
+    fresh, old, unused = tmp_path / ".speech-a.wav.tmp", tmp_path / ".speech-b.wav.tmp", tmp_path / "c.wav"
+    for path in (fresh, old, unused):
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert speechmod.prune(tmp_path, []) == 2
+    assert fresh.exists() and not old.exists() and not unused.exists()
