@@ -202,7 +202,8 @@ class Reload:
 
 def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     """Play with `cfg`; `config_problems`: config.yaml is invalid and `cfg` is the last good one."""
-    from kiosk import device, watch
+    from kiosk import device, power, watch
+    from kiosk.config import remember
     from kiosk.notify import Notifier
     from kiosk.render.screen import Screen
 
@@ -234,8 +235,6 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     watcher = watch.ConfigWatcher(cfg.file, reload.on_valid, reload.on_invalid)
     watcher.start()
     previous: Config | None = None
-    from kiosk import power
-    from kiosk.config import remember
 
     def power_report(state: str, error: str | None) -> None:
         status.update(power=state)
