@@ -30,5 +30,5 @@ setup(
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4"],
     },
-    entry_points={"console_scripts": ["kiosk=kiosk.cli:main"]},
+    entry_points={"console_scripts": ["kiosk=kiosk.cli.main:main"]},
 )

@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pygame  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
-from kiosk import media, prepare  # noqa: E402
-from kiosk.programme import MediaRef  # noqa: E402
+from kiosk.content import media  # noqa: E402
+from kiosk.content.programme import MediaRef  # noqa: E402
+from kiosk.source import prepare  # noqa: E402
 
 SCREEN = (1920, 1080)
 

@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pygame  # noqa: E402
 
-from kiosk.programme import Slide  # noqa: E402
-from kiosk.render.screen import Screen  # noqa: E402
-from kiosk.render.slide import Renderer  # noqa: E402
+from kiosk.content.programme import Slide  # noqa: E402
+from kiosk.screen.display import Screen  # noqa: E402
+from kiosk.screen.slide import Renderer  # noqa: E402
 
 PARAGRAPH = ("Thực hiện Kế hoạch của Ủy ban nhân dân huyện về việc tổng vệ sinh môi trường, phòng chống dịch "
              "bệnh mùa mưa bão, Ủy ban nhân dân xã đề nghị các hộ gia đình, cá nhân trên địa bàn thu gom rác thải, "

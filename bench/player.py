@@ -169,12 +169,12 @@ def bench_rss(seconds: float = 110.0) -> None:
 
 def in_process_player(folder: Path, root: Path, crossfade: int = 600):
     from kiosk import config as configmod
-    from kiosk import prepare as preparemod
-    from kiosk import programme
-    from kiosk.current import Current
-    from kiosk.player import Player
-    from kiosk.render.screen import Screen
-    from kiosk.render.slide import Renderer
+    from kiosk.content import programme
+    from kiosk.content.current import Current
+    from kiosk.player.loop import Player
+    from kiosk.screen.display import Screen
+    from kiosk.screen.slide import Renderer
+    from kiosk.source import prepare as preparemod
     from kiosk.status import Status
 
     cfg = configmod.load(write_config(root, folder, crossfade))
@@ -203,7 +203,7 @@ def bench_emergency() -> None:
     import datetime as dt
     from dataclasses import replace
 
-    from kiosk import programme
+    from kiosk.content import programme
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -236,7 +236,7 @@ def bench_emergency() -> None:
             current.replace(base)
             time.sleep(3)
             # 2. becomes valid at its valid_from, 2 s from now
-            from kiosk.window import Window
+            from kiosk.content.windows import Window
 
             start_at = (dt.datetime.now(player.tz).replace(tzinfo=None) + dt.timedelta(seconds=2))
             flood = replace(storm, id="lu-quet", window=Window(valid_from=start_at))
@@ -262,8 +262,8 @@ def bench_download(size_mb: int = 200) -> None:
     from servers import Nginx, StaticServer
 
     from kiosk import config as configmod
-    from kiosk import publish
-    from kiosk.app import ContentSource
+    from kiosk.cli.run import ContentSource
+    from kiosk.source import publish
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -293,8 +293,8 @@ def bench_download(size_mb: int = 200) -> None:
             current.changed.set()
 
         def prepare(programme):
-            from kiosk import prepare as preparemod
-            from kiosk.player import without_unpreparable
+            from kiosk.player.loop import without_unpreparable
+            from kiosk.source import prepare as preparemod
 
             return without_unpreparable(programme, preparemod.prepare_programme(
                 programme, screen.size, "fit", player.cfg.cache.path))
@@ -339,7 +339,7 @@ print(" ".join(f"{x:.3f}" for x in out))
 
 def bench_health(seconds: float = 30.0, rate: float = 50.0) -> None:
     """Issue 5: /healthz at 50 requests/s from another process while the real loop plays 1-second slides."""
-    from kiosk.health import HealthServer
+    from kiosk.report.health import HealthServer
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

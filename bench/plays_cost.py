@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.plays import Play, PlayQueue  # noqa: E402
+from kiosk.report.plays import Play, PlayQueue  # noqa: E402
 
 
 def play() -> Play:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report_server import ReportServer, write_config  # noqa: E402
 
-from kiosk.plays import Play, PlayQueue  # noqa: E402
-from kiosk.reports import Reporter  # noqa: E402
+from kiosk.report.plays import Play, PlayQueue  # noqa: E402
+from kiosk.report.reporter import Reporter  # noqa: E402
 from kiosk.status import Status  # noqa: E402
 
 TZ = dt.timezone(dt.timedelta(hours=7))

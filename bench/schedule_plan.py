@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk import window  # noqa: E402
-from kiosk.programme import Programme, Slide  # noqa: E402
-from kiosk.schedule import plan  # noqa: E402
+from kiosk.content import windows as window  # noqa: E402
+from kiosk.content.programme import Programme, Slide  # noqa: E402
+from kiosk.content.schedule import plan  # noqa: E402
 
 
 def random_window(rng: random.Random) -> window.Window:

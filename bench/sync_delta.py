@@ -7,7 +7,7 @@ from pathlib import Path
 
 from synclab import authoring, board_config, serve
 
-from kiosk import publish, sync
+from kiosk.source import publish, sync
 from kiosk.status import Status
 
 

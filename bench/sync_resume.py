@@ -17,7 +17,7 @@ from pathlib import Path
 
 from synclab import ROOT, authoring, board_config, serve
 
-from kiosk import publish
+from kiosk.source import publish
 
 SIZE = 100 * 1024 * 1024
 

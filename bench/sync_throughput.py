@@ -16,9 +16,9 @@ from pathlib import Path
 
 from synclab import authoring, serve
 
-from kiosk import publish
-from kiosk.cache import Cache
-from kiosk.fetch import Client
+from kiosk.source import publish
+from kiosk.source.cache import Cache
+from kiosk.source.client import Client
 
 SIZE = 200 * 1024 * 1024
 RUNS = 7

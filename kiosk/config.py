@@ -45,7 +45,7 @@ class DisplayConfig:
     font: str
     fit: str
     crossfade_ms: int
-    power: object | None  # filled by kiosk.power when configured
+    power: object | None  # filled by kiosk.screen.power when configured
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def _font(value: object, base: Path) -> str:
 
 def _public_key(value: object, base: Path) -> str:
     """Checked here so that a wrong key shows in check-config, not at the first sync."""
-    from kiosk import signing
+    from kiosk.source import signing
 
     text = _string(value, base)
     try:
@@ -234,8 +234,8 @@ def _timezone(value: object, base: Path) -> str:
 
 
 def _power(value: object, base: Path) -> object:
-    # Parsed by kiosk.power, which owns the meaning of the screen schedule.
-    from kiosk import power
+    # Parsed by kiosk.screen.power, which owns the meaning of the screen schedule.
+    from kiosk.screen import power
 
     try:
         return power.parse_config(value)
@@ -438,7 +438,7 @@ def remember(cfg: Config) -> None:
             return
         if validate(yamlfile.loads(data.decode("utf-8-sig"), str(cfg.file)), cfg.file) != cfg:
             return  # the file changed since it was validated: keep the older copy
-        from kiosk.cache import write_atomic
+        from kiosk.durable import write_atomic
 
         write_atomic(target, data, 0o600)
     except (OSError, UnicodeDecodeError, InvalidInput, yamlfile.YamlError):

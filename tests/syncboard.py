@@ -8,8 +8,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from kiosk import config, sync
-from kiosk.fetch import Limits
+from kiosk import config
+from kiosk.source import sync
+from kiosk.source.client import Limits
 from kiosk.status import Status
 
 FAST = Limits(connect_timeout=2, read_timeout=2, small_deadline=3, file_allowance=3, retries=0, backoff=0)

@@ -122,7 +122,7 @@ def test_check_config_command_exit_codes(tmp_path):
 
 
 def test_public_key_is_checked_by_check_config(tmp_path):
-    from kiosk import signing
+    from kiosk.source import signing
 
     _, public = signing.keygen(tmp_path / "content.key")
     good = write(tmp_path, f"device: {{id: a, name: b}}\nsource: {{url: 'http://x/', public_key: {public}}}\n")

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from kiosk import device
+from kiosk.report import device
 
 MEMINFO = """MemTotal:        3882296 kB
 MemFree:         2912384 kB

@@ -9,7 +9,7 @@ from PIL import Image
 from player_process import Player, free_port, write_config
 from servers import StaticServer
 
-from kiosk import publish
+from kiosk.source import publish
 
 
 class ReportServer:

@@ -8,8 +8,10 @@ import pytest
 import requests
 from PIL import Image
 
-from kiosk import config, health, status_client
-from kiosk.health import HealthServer, HealthServerError, assess
+from kiosk import config
+from kiosk.cli import status as status_client
+from kiosk.report import health
+from kiosk.report.health import HealthServer, HealthServerError, assess
 from kiosk.status import Status
 
 NOW = 1000.0

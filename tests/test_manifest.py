@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from kiosk import manifest, programme, publish
+from kiosk.content import manifest, programme
 from kiosk.problems import InvalidInput
+from kiosk.source import publish
 
 SHA = "a" * 64
 

@@ -1,6 +1,6 @@
 import socket
 
-from kiosk.notify import Notifier
+from kiosk.report.notify import Notifier
 
 
 def test_ready_reaches_an_abstract_socket():

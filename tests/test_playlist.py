@@ -1,5 +1,5 @@
-from kiosk.playlist import must_interrupt, next_slide
-from kiosk.programme import Slide
+from kiosk.content.programme import Slide
+from kiosk.content.schedule import must_interrupt, next_slide
 
 A, B, C = (Slide(id=x, type="text", title=x) for x in "abc")
 E = Slide(id="e", type="text", title="Bão", priority="emergency")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.plays import FLUSH_BATCH, Play, PlayQueue
+from kiosk.report.plays import FLUSH_BATCH, Play, PlayQueue
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,7 +178,7 @@ def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
 
 
 def test_a_queue_locked_by_another_process_is_not_moved_aside(tmp_path, monkeypatch):
-    monkeypatch.setattr("kiosk.plays.BUSY_TIMEOUT", 0.05)
+    monkeypatch.setattr("kiosk.report.plays.BUSY_TIMEOUT", 0.05)
     path = tmp_path / "q.sqlite3"
     with PlayQueue(path) as first:
         first.record(play(1))
@@ -211,7 +211,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from kiosk.plays import Play, PlayQueue
+    from kiosk.report.plays import Play, PlayQueue
 
     queue = PlayQueue(Path(sys.argv[1]), max_rows=1_000_000)
     n = 0

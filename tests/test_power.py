@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk import config, power
-from kiosk.power import PowerConfig, next_change, wanted
+from kiosk import config
 from kiosk.problems import InvalidInput
+from kiosk.screen import power
+from kiosk.screen.power import PowerConfig, next_change, wanted
 
 D = dt.datetime
 T = dt.time

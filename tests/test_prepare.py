@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk import media, prepare
-from kiosk.programme import MediaRef, Programme, Slide
+from kiosk.content import media
+from kiosk.content.programme import MediaRef, Programme, Slide
+from kiosk.source import prepare
 
 SIZE = (200, 200)
 RED, BLUE, WHITE, BLACK = (255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk import programme
+from kiosk.content import programme
 from kiosk.problems import InvalidInput
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk import manifest, publish, signing
+from kiosk.content import manifest
 from kiosk.problems import InvalidInput
+from kiosk.source import publish, signing
 
 ROOT = Path(__file__).resolve().parent.parent
 

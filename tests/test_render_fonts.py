@@ -7,7 +7,7 @@ from pathlib import Path
 import pygame
 import pytest
 
-from kiosk.render import fonts
+from kiosk.screen import fonts
 
 PYGAME_DEFAULT = Path(os.path.dirname(pygame.__file__)) / "freesansbold.ttf"
 

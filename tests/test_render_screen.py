@@ -6,7 +6,7 @@ import pygame
 import pytest
 from PIL import Image
 
-from kiosk.render.screen import Screen
+from kiosk.screen.display import Screen
 from kiosk.status import Status
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)

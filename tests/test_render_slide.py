@@ -8,10 +8,10 @@ import pygame
 import pytest
 from PIL import Image
 
-from kiosk import media
-from kiosk.programme import MediaRef, Slide
-from kiosk.render import slide as slide_mod
-from kiosk.render.slide import Renderer
+from kiosk.content import media
+from kiosk.content.programme import MediaRef, Slide
+from kiosk.screen import slide as slide_mod
+from kiosk.screen.slide import Renderer
 
 SIZE = (960, 540)
 NOW = dt.datetime(2026, 11, 26, 8, 30)

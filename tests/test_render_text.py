@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.render import text
+from kiosk.screen import text
 
 
 def measure(t: str, size: int, bold: bool) -> int:

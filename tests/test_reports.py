@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from kiosk import config as configmod
-from kiosk.plays import Play, PlayQueue
-from kiosk.reports import (
+from kiosk.report.plays import Play, PlayQueue
+from kiosk.report.reporter import (
     RETRY_FIRST,
     Reporter,
     build_heartbeat,
@@ -475,7 +475,7 @@ def test_https_with_the_provincial_ca_from_ca_file(tmp_path, queue):
 
 
 def test_a_backlog_drains_in_follow_up_cycles_without_extra_heartbeats(cfg, queue, server, monkeypatch):
-    monkeypatch.setattr("kiosk.reports.BATCHES_PER_CYCLE", 2)
+    monkeypatch.setattr("kiosk.report.reporter.BATCHES_PER_CYCLE", 2)
     reporter, clock = make_reporter(cfg, queue, batch_size=10)
     for n in range(55):
         queue.record(play(n))

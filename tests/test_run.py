@@ -207,8 +207,9 @@ def test_a_config_broken_while_the_board_was_off_plays_with_the_last_good_one(tm
 
 def test_the_content_thread_survives_a_failed_load(tmp_path, folder, monkeypatch):
     """A load that raises (here: preparing fails) is reported; the next edit still shows."""
-    from kiosk import app, config
-    from kiosk.current import Current
+    from kiosk import config
+    from kiosk.cli import run as app
+    from kiosk.content.current import Current
     from kiosk.status import Status
 
     cfg = config.load(write_config(tmp_path, f"  path: {folder}", free_port()))

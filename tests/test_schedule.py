@@ -8,9 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk import programme, window
-from kiosk.programme import Programme, Slide
-from kiosk.schedule import UNTRUSTED_RECHECK, Plan, plan
+from kiosk.content import programme
+from kiosk.content import windows as window
+from kiosk.content.programme import Programme, Slide
+from kiosk.content.schedule import UNTRUSTED_RECHECK, Plan, plan
 from tests.test_window import HI, LO, instants, windows
 
 D = dt.datetime

@@ -3,8 +3,8 @@ import stat
 
 import pytest
 
-from kiosk import signing
 from kiosk.problems import InvalidInput
+from kiosk.source import signing
 
 
 def test_keygen_writes_a_private_key_only_its_owner_reads_and_a_one_line_public_key(tmp_path):

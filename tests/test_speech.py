@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import speech
+from kiosk.source import speech
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 TEXT = "Cảnh báo bão số 9: người dân không ra khơi."
@@ -58,7 +58,7 @@ def test_prune_leaves_a_synthesis_under_way_and_removes_a_crash_leftover(tmp_pat
     import os
     import time
 
-    from kiosk import speech as speechmod
+    from kiosk.source import speech as speechmod
 
     fresh, old, unused = tmp_path / ".speech-a.wav.tmp", tmp_path / ".speech-b.wav.tmp", tmp_path / "c.wav"
     for path in (fresh, old, unused):

@@ -8,8 +8,8 @@ import pytest
 from servers import Nginx, StaticServer
 from syncboard import Board, authoring
 
-from kiosk import publish, signing, sync
-from kiosk.cache import Cache
+from kiosk.source import publish, signing, sync
+from kiosk.source.cache import Cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -252,7 +252,7 @@ def test_sync_once_prints_one_line_and_exits_1_when_the_source_is_down(tmp_path,
 def test_a_vendor_tree_with_a_file_that_is_not_an_image_plays_the_other_slides(tmp_path):
     import hashlib
 
-    from kiosk import manifest
+    from kiosk.content import manifest
 
     out = tmp_path / "out"
     (out / "media").mkdir(parents=True)

@@ -6,7 +6,8 @@ import pytest
 from servers import StaticServer
 from syncboard import Board, authoring
 
-from kiosk import cache, publish, signing, sync
+from kiosk import durable
+from kiosk.source import cache, publish, signing, sync
 
 MB = 1024 * 1024
 
@@ -66,7 +67,7 @@ def test_a_crash_between_the_two_state_writes_leaves_the_old_programme_whole(tmp
 
     authoring(src, {"a.png": "green"}, texts=3)
     publish.publish(src, tmp_path / "out", key)
-    real, calls = cache.write_atomic, []
+    real, calls = durable.write_atomic, []
 
     def power_cut_on_second_write(path, data, mode=0o644):
         calls.append(path.name)

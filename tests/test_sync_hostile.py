@@ -8,7 +8,7 @@ import pytest
 from servers import StaticServer, body, cut_after, drip, endless, once, redirect
 from syncboard import FAST, Board, authoring
 
-from kiosk import publish, sync
+from kiosk.source import publish, sync
 
 HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from servers import StaticServer, cut_after, once
 from syncboard import Board, authoring
 
-from kiosk import publish
+from kiosk.source import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = 6 * 1024 * 1024

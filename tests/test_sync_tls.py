@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 from servers import StaticServer
 from syncboard import Board, authoring
 
-from kiosk import publish
+from kiosk.source import publish
 
 
 def make_ca_and_server_cert(folder):

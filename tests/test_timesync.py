@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kiosk import timesync
+from kiosk import clock as timesync
 
 BUILD = dt.datetime(2026, 11, 1)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.watch import ConfigWatcher, Debouncer, FolderWatcher
+from kiosk.source.watch import ConfigWatcher, Debouncer, FolderWatcher
 
 DEBOUNCE = 0.05  # short in tests; the default (0.5 s) is for editors
 QUIET = 0.4  # how long "nothing happened" is given to happen, several debounce periods

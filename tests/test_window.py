@@ -9,9 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk import programme, window, yamlfile
+from kiosk import yamlfile
+from kiosk.content import programme
+from kiosk.content import windows as window
+from kiosk.content.windows import LAST, Window, is_open, next_change
 from kiosk.problems import Problems
-from kiosk.window import LAST, Window, is_open, next_change
 
 D = dt.datetime
 

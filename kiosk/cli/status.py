@@ -14,7 +14,7 @@ from typing import TextIO
 import requests
 
 from kiosk.config import Config
-from kiosk.health import HealthServerError, read_token
+from kiosk.report.health import HealthServerError, read_token
 
 TIMEOUT_S = 5.0
 

@@ -31,7 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from kiosk.config import Config
-from kiosk.plays import FLUSH_BATCH, PlayQueue
+from kiosk.report.plays import FLUSH_BATCH, PlayQueue
 from kiosk.status import heartbeat_fields
 from kiosk.version import __version__
 

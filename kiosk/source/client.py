@@ -25,7 +25,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from kiosk import cache
+from kiosk import durable
+from kiosk.source import cache
 from kiosk.version import __version__
 
 log = logging.getLogger("kiosk.sync")
@@ -205,7 +206,7 @@ class Client:
         hashers.append(digest)
         have = 0
         if part.exists() and size < RESUME_FROM:
-            cache.remove(part)  # small files are simply fetched again
+            durable.remove(part)  # small files are simply fetched again
         if part.exists():
             with open(part, "rb") as f:
                 while have < size and (chunk := f.read(CHUNK)):
@@ -243,11 +244,11 @@ class Client:
                     if size < RESUME_FROM:
                         pass  # not worth two extra writes to the SD card
                     elif validator and validator.isprintable():
-                        cache.write_atomic(validator_path, validator.encode("utf-8", "replace"))
+                        durable.write_atomic(validator_path, validator.encode("utf-8", "replace"))
                     else:
-                        cache.remove(validator_path)
+                        durable.remove(validator_path)
                 elif response.status_code == 416 and have:
-                    cache.remove(part)
+                    durable.remove(part)
                     raise FetchError(f"{where}: the server refused to resume (HTTP 416); starting over next time")
                 else:
                     raise FetchError(f"{where}: the server answered HTTP {response.status_code} "
@@ -280,13 +281,13 @@ class Client:
                 raise FetchError(f"{where}: connection cut after {have} of {size} bytes")
         got = digest.hexdigest()
         if got != sha256:
-            cache.remove(part)
-            cache.remove(validator_path)
+            durable.remove(part)
+            durable.remove(validator_path)
             raise FetchError(f"{where}: wrong SHA-256 (got {got[:12]}…, manifest says "
                              f"{sha256[:12]}…); file discarded")
         os.replace(part, final)
-        cache.remove(validator_path)
-        cache.fsync_dir(final.parent)
+        durable.remove(validator_path)
+        durable.fsync_dir(final.parent)
         return result
 
 

@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kiosk import programme as programmemod
-from kiosk import schedule
 from kiosk.config import Config
+from kiosk.content import programme as programmemod
+from kiosk.content import schedule
 from kiosk.problems import InvalidInput, Problem
 
 log = logging.getLogger("kiosk.render")
@@ -32,7 +32,7 @@ def load_programme(cfg: Config) -> programmemod.Programme:
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return loaded
-    from kiosk import sync
+    from kiosk.source import sync
 
     cached = sync.load_cached(cfg)
     if cached is None:
@@ -42,8 +42,8 @@ def load_programme(cfg: Config) -> programmemod.Programme:
 
 def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int] | None) -> list[Path]:
     """Write NN-<slide id>.png per slide in play order; extra pages of long notices go to OUT/pages/."""
-    from kiosk import prepare
-    from kiosk.render.slide import Renderer
+    from kiosk.screen.slide import Renderer
+    from kiosk.source import prepare
 
     try:
         programme = load_programme(cfg)
@@ -64,7 +64,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
     problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir)
     for slide_id, message in problems.items():
         print(f"warning: slide {slide_id} skipped: {message}", file=sys.stderr)
-    from kiosk.player import without_unpreparable
+    from kiosk.player.loop import without_unpreparable
 
     programme = without_unpreparable(programme, problems)
     plan = schedule.plan(programme, at, dates_trusted=True)

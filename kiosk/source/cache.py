@@ -3,7 +3,7 @@
 Layout under cache.path:
   media/<sha256>         verified bytes, named by their SHA-256 (immutable)
   media/<sha256>.part    a download in progress; kept across restarts so it resumes
-  prepared/<sha256>-…    images scaled for the screen (kiosk.prepare owns these)
+  prepared/<sha256>-…    images scaled for the screen (kiosk.source.prepare owns these)
   state/                 the last good manifest, so a cold boot plays at once
 
 Every write goes to a temporary file in the same folder, is fsynced, renamed
@@ -16,63 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.durable import remove
+
 log = logging.getLogger("kiosk.cache")
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PART = ".part"
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644, mtime: float | None = None) -> None:
-    """Replace `path` with `data`: temp file in the same folder, fsync, rename, fsync the folder.
-
-    A power cut at any instant leaves the old file or the new one, never half of one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        if mtime is not None:
-            os.utime(tmp, (mtime, mtime))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
-
-
-def remove(path: Path) -> bool:
-    try:
-        path.unlink()
-        return True
-    except FileNotFoundError:
-        return False
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kiosk.window import DAYS
+from kiosk.content.windows import DAYS
 
 log = logging.getLogger(__name__)
 

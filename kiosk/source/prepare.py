@@ -25,8 +25,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
-from kiosk import media
-from kiosk.cache import write_atomic
+from kiosk.content import media
+from kiosk.durable import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from kiosk.programme import EMPTY, Programme
+from kiosk.content.programme import EMPTY, Programme
 
 
 class Current:

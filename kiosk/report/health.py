@@ -32,9 +32,9 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, exposition
 
-from kiosk import device as devicemod
-from kiosk import metrics
 from kiosk.config import Config
+from kiosk.report import device as devicemod
+from kiosk.report import metrics
 from kiosk.status import Status, heartbeat_fields, iso
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ import time
 import unicodedata
 from pathlib import Path
 
-from kiosk import programme as programmemod
 from kiosk.config import Config
-from kiosk.current import Current
+from kiosk.content import programme as programmemod
+from kiosk.content.current import Current
 from kiosk.problems import InvalidInput, Problem
 from kiosk.status import Status
 from kiosk.version import __version__
@@ -79,7 +79,7 @@ class ContentSource:
     _pending: programmemod.Programme | None = None
 
     def _read_cache(self) -> programmemod.Programme | None:
-        from kiosk import sync
+        from kiosk.source import sync
 
         try:
             cached = sync.load_cached(self.cfg)
@@ -106,14 +106,14 @@ class ContentSource:
     # --- the content thread -----------------------------------------------------------------------
     def start(self) -> None:
         if self.cfg.source.path is not None:
-            from kiosk import watch
+            from kiosk.source import watch
 
             self._spawn(self._folder_worker, "content")
             ignore = [self.cfg.cache.path]  # a cache inside the folder must not trigger reloads
             self._watcher = watch.FolderWatcher(self.cfg.source.path, self._dirty.set, ignore=ignore)
             self._watcher.start()
             return
-        from kiosk import sync
+        from kiosk.source import sync
 
         syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self.prepare)
 
@@ -202,10 +202,12 @@ class Reload:
 
 def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     """Play with `cfg`; `config_problems`: config.yaml is invalid and `cfg` is the last good one."""
-    from kiosk import device, power, watch
     from kiosk.config import remember
-    from kiosk.notify import Notifier
-    from kiosk.render.screen import Screen
+    from kiosk.report import device
+    from kiosk.report.notify import Notifier
+    from kiosk.screen import power
+    from kiosk.screen.display import Screen
+    from kiosk.source import watch
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
     stop = threading.Event()
@@ -277,8 +279,8 @@ class Session:
 
     def __init__(self, cfg: Config, screen, status: Status, current: Current, stop: threading.Event,
                  notifier, reload: Reload, panel):
-        from kiosk.render.fonts import FontError
-        from kiosk.render.slide import Renderer
+        from kiosk.screen.fonts import FontError
+        from kiosk.screen.slide import Renderer
 
         self.cfg, self.screen, self.status, self.current = cfg, screen, status, current
         self.stop, self.notifier, self.reload, self.panel = stop, notifier, reload, panel
@@ -299,8 +301,8 @@ class Session:
 
     # --- content preparation (on the content thread) ---------------------------------------------
     def prepare(self, programme):
-        from kiosk import prepare as preparemod
-        from kiosk.player import without_unpreparable
+        from kiosk.player.loop import without_unpreparable
+        from kiosk.source import prepare as preparemod
 
         problems = preparemod.prepare_programme(programme, self.screen.size, self.cfg.display.fit, self.cache_dir,
                                                 should_stop=self.ended.is_set)
@@ -313,15 +315,15 @@ class Session:
         return kept
 
     def warm(self, programme) -> bool:
-        from kiosk import prepare as preparemod
+        from kiosk.source import prepare as preparemod
 
         needed = preparemod.needed_files(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
         return all(path.is_file() for path in needed)
 
     def _prune(self, programme) -> None:
         """Prepared images and speech of slides no longer played are removed: the SD card is small."""
-        from kiosk import prepare as preparemod
-        from kiosk import speech
+        from kiosk.source import prepare as preparemod
+        from kiosk.source import speech
 
         keep = preparemod.needed_files(programme, self.screen.size, self.cfg.display.fit, self.cache_dir)
         folder = preparemod.prepared_dir(self.cache_dir)
@@ -336,7 +338,7 @@ class Session:
 
     # --- one run ------------------------------------------------------------------------------------
     def run(self):
-        from kiosk.player import Player
+        from kiosk.player.loop import Player
 
         source = ContentSource(self.cfg, self.current, self.status, self.prepare, self.warm)
         source.load_initial()
@@ -390,14 +392,14 @@ def speech_text(slide) -> str:
 
 def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
     """`systemctl status kiosk` shows the verdict of /healthz, refreshed every 10 s (off the render loop)."""
-    from kiosk import health
+    from kiosk.report import health
 
     while not stop.wait(10):
         notifier.status(health.summary_line(status.snapshot(), time.monotonic()))
 
 
 def _open_plays(cfg: Config, status: Status):
-    from kiosk import plays
+    from kiosk.report import plays
 
     try:
         queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
@@ -410,7 +412,7 @@ def _open_plays(cfg: Config, status: Status):
 
 
 def _start_health(cfg: Config, status: Status, screen):
-    from kiosk.health import HealthServer
+    from kiosk.report.health import HealthServer
 
     try:
         server = HealthServer(cfg, status, screen.screenshot_png)
@@ -428,7 +430,7 @@ def _start_reporter(cfg: Config, status: Status, screen, plays, source: ContentS
     reporting is off, the queue is still flushed and bounded)."""
     if plays is None:
         return None
-    from kiosk import reports
+    from kiosk.report import reporter as reports
 
     def on_command(name: str, _args: dict) -> None:
         if name == "sync_now":

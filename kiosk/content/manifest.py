@@ -14,9 +14,9 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
-from kiosk import programme
-from kiosk.cache import SHA256
+from kiosk.content import programme
 from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.source.cache import SHA256
 
 FORMAT = 1
 FILENAME = "manifest.json"

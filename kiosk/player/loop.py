@@ -18,11 +18,14 @@ import zoneinfo
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kiosk import playlist, power, schedule, timesync
+from kiosk import clock as timesync
 from kiosk.config import Config
-from kiosk.current import Current
-from kiosk.notify import Notifier
-from kiosk.programme import Programme, Slide
+from kiosk.content import schedule
+from kiosk.content import schedule as playlist
+from kiosk.content.current import Current
+from kiosk.content.programme import Programme, Slide
+from kiosk.report.notify import Notifier
+from kiosk.screen import power
 from kiosk.status import Status
 
 log = logging.getLogger("kiosk.player")
@@ -112,8 +115,8 @@ class Player:
 
     def _speech(self, slide: Slide):
         """Synthesised on the speech thread; a failure leaves the slide silent, never off screen."""
-        from kiosk import speech
-        from kiosk.app import speech_text
+        from kiosk.cli.run import speech_text
+        from kiosk.source import speech
 
         try:
             path = speech.synthesize(speech_text(slide), self.cfg.speech.voice, self.cfg.speech.rate,
@@ -192,7 +195,7 @@ class Player:
     def _record_play(self, showing: Showing, cut_short: bool) -> None:
         if self.plays is None or showing.slide is None:
             return
-        from kiosk.plays import Play
+        from kiosk.report.plays import Play
 
         self.plays.record(
             Play.create(
@@ -233,7 +236,7 @@ class Player:
         )
         self.status.update(current_slide=slide.id if slide else None)
         try:
-            from kiosk import metrics
+            from kiosk.report import metrics
 
             metrics.slide_changed()
         except (ImportError, AttributeError):

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from kiosk.cache import fsync_dir
+from kiosk.durable import fsync_dir
 
 ENGINE = "espeak-ng"
 TMP_STALE_SECONDS = 600.0

@@ -17,9 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk import cache, manifest, programme, signing, yamlfile
-from kiosk import media as mediamod
+from kiosk import durable, yamlfile
+from kiosk.content import manifest, programme
+from kiosk.content import media as mediamod
 from kiosk.problems import InvalidInput, Problem
+from kiosk.source import cache, signing
 
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
@@ -91,16 +93,16 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         manifest_changed = old != data
         if manifest_changed:
             if signature is None and sig_path.exists():
-                cache.remove(sig_path)  # a stale signature must never sit beside new bytes
-                cache.fsync_dir(out)
+                durable.remove(sig_path)  # a stale signature must never sit beside new bytes
+                durable.fsync_dir(out)
             _write_manifest(manifest_path, data, now)
         sig_changed = False
         if signature is not None and _read(sig_path) != signature:
-            cache.write_atomic(sig_path, signature)
+            durable.write_atomic(sig_path, signature)
             sig_changed = True
         elif signature is None and sig_path.exists():
-            cache.remove(sig_path)
-            cache.fsync_dir(out)
+            durable.remove(sig_path)
+            durable.fsync_dir(out)
             sig_changed = True
         removed = _collect(out, set(sources), now)
     except OSError as exc:
@@ -133,19 +135,19 @@ def _collect(out: Path, referenced: set[str], now: float) -> int:
         name = entry.name
         if name.startswith(".tmp-"):
             if now - entry.stat().st_mtime > 3600:
-                cache.remove(Path(entry.path))
+                durable.remove(Path(entry.path))
             continue
         if name in referenced or not cache.SHA256.match(name):
             continue
         first = since.get(name, now)
         if now - first >= GRACE_SECONDS:
-            cache.remove(Path(entry.path))
+            durable.remove(Path(entry.path))
             removed += 1
         else:
             new_since[name] = first
     if new_since != since:
         body = json.dumps({"unreferenced_since": new_since}, sort_keys=True, indent=1) + "\n"
-        cache.write_atomic(state_path, body.encode())
+        durable.write_atomic(state_path, body.encode())
     return removed
 
 
@@ -161,7 +163,7 @@ def _write_manifest(path: Path, data: bytes, now: float) -> None:
     except OSError:
         old_mtime = None
     mtime = now if old_mtime is None else max(now, int(old_mtime) + 1)
-    cache.write_atomic(path, data, 0o644, mtime)
+    durable.write_atomic(path, data, 0o644, mtime)
 
 
 def _copy_atomic(src: Path, target: Path) -> None:
@@ -174,9 +176,9 @@ def _copy_atomic(src: Path, target: Path) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
-        cache.remove(Path(tmp))
+        durable.remove(Path(tmp))
         raise
-    cache.fsync_dir(target.parent)
+    durable.fsync_dir(target.parent)
 
 
 def _read(path: Path) -> bytes | None:

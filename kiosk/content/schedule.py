@@ -10,7 +10,7 @@ The three levels of Thông tư 39/2020/TT-BTTTT:
 - priority slides play first in every loop, then the normal slides;
 - each group keeps the editor's programme order.
 
-Without a trusted clock (a Pi has no battery clock; see kiosk.timesync) no
+Without a trusted clock (a Pi has no battery clock; see kiosk.clock) no
 time window decides anything, because the time of day is as wrong as the
 date: every slide plays, so the board never blanks. Priorities are kept,
 with one care: an emergency limited in time (any window) may already be
@@ -25,8 +25,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from kiosk import window
-from kiosk.programme import Programme, Slide
+from kiosk.content import windows as window
+from kiosk.content.programme import Programme, Slide
 
 # Without a trusted clock the plan cannot know when it changes; it asks to be made again this soon,
 # so a player that sleeps until next_change notices when the clock becomes trusted.
@@ -86,3 +86,28 @@ def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> P
             else:
                 normal.append(slide)
     return Plan(tuple(emergency), tuple(priority + normal), soonest, False)
+
+
+# --- which slide follows: the player loop's pure decisions ---------------------------------------
+def playable(emergency: tuple[Slide, ...], loop: tuple[Slide, ...]) -> tuple[Slide, ...]:
+    """Emergencies hold the screen alone while any is valid."""
+    return emergency or loop
+
+
+def next_slide(emergency: tuple[Slide, ...], loop: tuple[Slide, ...], previous: str | None) -> Slide | None:
+    """The slide after `previous` in what may play now; the first one when `previous` is gone."""
+    slides = playable(emergency, loop)
+    if not slides:
+        return None
+    ids = [slide.id for slide in slides]
+    if previous in ids:
+        return slides[(ids.index(previous) + 1) % len(slides)]
+    return slides[0]
+
+
+def must_interrupt(emergency: tuple[Slide, ...], showing: Slide | None) -> bool:
+    """Cut the current slot short: an emergency became valid, or the emergency on screen ended."""
+    ids = {slide.id for slide in emergency}
+    if ids:
+        return showing is None or showing.id not in ids or showing.priority != "emergency"
+    return showing is not None and showing.priority == "emergency"

@@ -80,18 +80,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
         return 0
     if args.command == "keygen":
-        from kiosk import signing
+        from kiosk.source import signing
 
         private, public = signing.keygen(Path(args.out))
         print(f"private key: {private}\npublic key:  {public}")
         return 0
     if args.command == "publish":
-        from kiosk import publish
+        from kiosk.source import publish
 
         print(publish.publish(Path(args.src), Path(args.out), Path(args.key) if args.key else None))
         return 0
     if args.command == "run":
-        from kiosk import app
+        from kiosk.cli import run as app
 
         try:
             cfg = _load_config(args)
@@ -106,8 +106,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return app.run(cfg)
     cfg = _load_config(args)
     if args.command == "render":
-        from kiosk import preview
-        from kiosk.render.fonts import FontError
+        from kiosk.cli import render as preview
+        from kiosk.screen.fonts import FontError
 
         try:
             at = _parse_at(args.at, cfg.schedule.timezone)
@@ -130,13 +130,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return 0 if paths else 1
     if args.command == "sync":
-        from kiosk import sync
+        from kiosk.source import sync
 
         ok, summary = sync.sync_once(cfg)
         print(summary)
         return 0 if ok else 1
     if args.command == "status":
-        from kiosk import status_client
+        from kiosk.cli import status as status_client
 
         return status_client.main(cfg)
     raise AssertionError(args.command)

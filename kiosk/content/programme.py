@@ -15,7 +15,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import media, window, yamlfile
+from kiosk import yamlfile
+from kiosk.content import media
+from kiosk.content import windows as window
 from kiosk.problems import InvalidInput, Problem, Problems
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}$")

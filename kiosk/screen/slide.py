@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pygame
 
-from kiosk import prepare
-from kiosk.render import fonts, text
+from kiosk.screen import fonts, text
+from kiosk.source import prepare
 
 log = logging.getLogger(__name__)
 

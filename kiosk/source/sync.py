@@ -25,11 +25,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from kiosk import manifest, media, programme, signing
-from kiosk.cache import Cache, remove, write_atomic
 from kiosk.config import Config
-from kiosk.fetch import Client, FetchError, Limits
+from kiosk.content import manifest, media, programme
+from kiosk.durable import remove, write_atomic
 from kiosk.problems import InvalidInput, Problem
+from kiosk.source import signing
+from kiosk.source.cache import Cache
+from kiosk.source.client import Client, FetchError, Limits
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")

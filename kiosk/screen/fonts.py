@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.render import charmap
+from kiosk.screen import charmap
 
 log = logging.getLogger(__name__)
 

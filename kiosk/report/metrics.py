@@ -40,7 +40,7 @@ class KioskCollector(Collector):
 
     def _families(self) -> Iterator[Metric | None]:
         # Imported here: health imports this module for the server, and assessment rules live there.
-        from kiosk.health import findings
+        from kiosk.report.health import findings
 
         snap = self.status.snapshot()
         now = time.monotonic()
