@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk import config  # noqa: E402
-from kiosk.report.health import HealthServer  # noqa: E402
+from kiosk.report.endpoint import HealthServer  # noqa: E402
 from kiosk.status import Status  # noqa: E402
 
 FRAME_S = 1 / 60

@@ -339,7 +339,7 @@ print(" ".join(f"{x:.3f}" for x in out))
 
 def bench_health(seconds: float = 30.0, rate: float = 50.0) -> None:
     """Issue 5: /healthz at 50 requests/s from another process while the real loop plays 1-second slides."""
-    from kiosk.report.health import HealthServer
+    from kiosk.report.endpoint import HealthServer
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -22,7 +22,6 @@ import datetime as dt
 import email.utils
 import time
 import zoneinfo
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -145,20 +144,26 @@ def jumped(wall_before: float, mono_before: float, wall_now: float, mono_now: fl
     return abs(jump_seconds(wall_before, mono_before, wall_now, mono_now)) > tolerance_s
 
 
-class JumpWatch:
-    """Remembers the last (wall, monotonic) reading; `check()` says how far the clock jumped since.
+# --- the clock the player reads ---------------------------------------------------------------------
 
-    The player calls check() whenever it wakes; a non-zero answer means: re-plan now.
+
+class SystemClock:
+    """The real clocks, behind the seam the player reads time through (tests pass a fake one).
+
+    `monotonic` for durations and deadlines, `wall` (epoch seconds) for what a person sees and for
+    records, `trusted` for whether date windows may decide, `sleep_until` to sleep until a monotonic
+    deadline or until `event` is set, whichever comes first.
     """
 
-    def __init__(self, wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic,
-                 tolerance_s: float = 2.0):
-        self._wall, self._mono, self._tolerance = wall, mono, tolerance_s
-        self._last = (wall(), mono())
+    def monotonic(self) -> float:
+        return time.monotonic()
 
-    def check(self) -> float:
-        """Seconds the wall clock jumped since the previous check (0.0 when it did not)."""
-        now = (self._wall(), self._mono())
-        jump = jump_seconds(self._last[0], self._last[1], now[0], now[1])
-        self._last = now
-        return jump if abs(jump) > self._tolerance else 0.0
+    def wall(self) -> float:
+        return time.time()
+
+    def trusted(self) -> bool:
+        return clock_trusted()
+
+    def sleep_until(self, event, deadline: float) -> bool:
+        timeout = deadline - time.monotonic()
+        return event.wait(timeout) if timeout > 0 else event.is_set()

@@ -22,7 +22,6 @@ is taken, never by the writers.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -230,27 +229,3 @@ def _read_device(reader: Callable[[], dict] | None) -> dict:
         return dict(reader())
     except Exception as exc:  # device facts are nice to have; never let them break health
         return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def iso(epoch: float | None) -> str | None:
-    """Wall-clock epoch seconds as ISO 8601 UTC (None stays None): how times leave the device."""
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
-
-
-def heartbeat_fields(snapshot: dict, device_id: str) -> dict:
-    """The SPEC heartbeat body (and the core of /healthz), from one snapshot. Null where unknown."""
-    device = snapshot.get("device") or {}
-    sync = snapshot.get("last_sync") or {}
-    return {
-        "device_id": device_id,
-        "sent_at": iso(time.time()),
-        "version": snapshot.get("version"),
-        "uptime_s": snapshot.get("uptime_s"),
-        "content_version": snapshot.get("content_version"),
-        "current_slide": snapshot.get("current_slide"),
-        "last_sync": {"at": iso(sync.get("at")), "ok": sync.get("ok"), "error": sync.get("error")},
-        "disk_free_bytes": device.get("disk_free_bytes"),
-        "cpu_temp_c": device.get("cpu_temp_c"),
-    }

@@ -10,8 +10,9 @@ from PIL import Image
 
 from kiosk import config
 from kiosk.cli import status as status_client
-from kiosk.report import health
-from kiosk.report.health import HealthServer, HealthServerError, assess
+from kiosk.report import endpoint, health
+from kiosk.report.endpoint import HealthServer, HealthServerError
+from kiosk.report.health import assess
 from kiosk.status import Status
 
 NOW = 1000.0
@@ -171,7 +172,7 @@ def test_healthz_200_with_the_heartbeat_fields(served, session):
     assert body["device_id"] == "xa-an-khuong" and body["device_name"] == "UBND xã An Khương"
     assert body["current_slide"] == "lich-tiep-cong-dan"
     assert body["content_version"] == "2026-11-26T05:00"
-    assert body["last_sync"]["ok"] is True and body["last_sync"]["at"].endswith("+00:00")
+    assert body["last_sync"]["ok"] is True and body["last_sync"]["at"].endswith("+07:00")
     assert body["cpu_temp_c"] == 51.0 and body["disk_free_bytes"] == 3 * 10**9
     assert body["version"] and body["uptime_s"] >= 0
 
@@ -237,7 +238,7 @@ def test_port_taken_is_a_clear_error(tmp_path):
 
 
 def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
-    monkeypatch.setattr(health._Handler, "timeout", 0.5)
+    monkeypatch.setattr(endpoint._Handler, "timeout", 0.5)
     _, url = served(playing_status())
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as silent:
@@ -248,7 +249,7 @@ def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
 
 
 def test_a_slow_dripping_client_is_cut_at_the_deadline(served, session, monkeypatch):
-    monkeypatch.setattr(health, "REQUEST_DEADLINE_S", 0.5)
+    monkeypatch.setattr(endpoint, "REQUEST_DEADLINE_S", 0.5)
     _, url = served(playing_status())
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as drip:
@@ -270,10 +271,10 @@ def test_a_slow_dripping_client_is_cut_at_the_deadline(served, session, monkeypa
 
 
 def test_too_many_connections_are_refused_not_queued(served, session, monkeypatch):
-    monkeypatch.setattr(health._Handler, "timeout", 30)
+    monkeypatch.setattr(endpoint._Handler, "timeout", 30)
     _, url = served(playing_status())
     port = int(url.rsplit(":", 1)[1])
-    hogs = [socket.create_connection(("127.0.0.1", port)) for _ in range(health.MAX_CONNECTIONS)]
+    hogs = [socket.create_connection(("127.0.0.1", port)) for _ in range(endpoint.MAX_CONNECTIONS)]
     try:
         for hog in hogs:
             hog.sendall(b"GET /healthz HTTP/1.1\r\n")  # each holds a server thread, waiting for more
@@ -293,8 +294,8 @@ def test_too_many_connections_are_refused_not_queued(served, session, monkeypatc
 
 
 def test_a_flood_beyond_the_rate_is_refused(served, session, monkeypatch):
-    monkeypatch.setattr(health, "RATE_PER_S", 0.001)
-    monkeypatch.setattr(health, "RATE_BURST", 5.0)
+    monkeypatch.setattr(endpoint, "RATE_PER_S", 0.001)
+    monkeypatch.setattr(endpoint, "RATE_BURST", 5.0)
     _, url = served(playing_status())
     answers = []
     for _ in range(10):

@@ -13,7 +13,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk import config
-from kiosk.report.health import HealthServer
+from kiosk.report.endpoint import HealthServer
 from kiosk.status import Status
 from kiosk.version import __version__
 

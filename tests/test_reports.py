@@ -15,15 +15,10 @@ import pytest
 from PIL import Image
 
 from kiosk import config as configmod
+from kiosk.report import heartbeat
 from kiosk.report.plays import Play, PlayQueue
-from kiosk.report.reporter import (
-    RETRY_FIRST,
-    Reporter,
-    build_heartbeat,
-    next_delay,
-    parse_commands,
-    parse_retry_after,
-)
+from kiosk.report.reporter import RETRY_FIRST, Reporter, parse_commands, parse_retry_after
+from kiosk.source.client import next_delay
 from kiosk.status import Status
 
 NOW = dt.datetime(2026, 11, 26, 1, 30, tzinfo=dt.UTC)  # 08:30 in Hà Nội
@@ -156,11 +151,15 @@ def make_reporter(cfg, queue, status=None, commands=None, screenshot=None, **kw)
 
 def test_next_delay_jitters_the_period_then_backs_off_capped():
     rng = random.Random(1)
-    assert all(54 <= next_delay(0, 60, rng) <= 66 for _ in range(200))
-    ceilings = [max(next_delay(n, 60, rng) for _ in range(200)) for n in range(1, 9)]
+
+    def delay(failures: int, cap: float = 60) -> float:
+        return next_delay(60, failures, rng.random(), first=RETRY_FIRST, cap=cap)
+
+    assert all(54 <= delay(0) <= 66 for _ in range(200))
+    ceilings = [max(delay(n) for _ in range(200)) for n in range(1, 9)]
     assert ceilings[0] <= RETRY_FIRST and ceilings[:4] == sorted(ceilings[:4])
     assert all(c <= 60 for c in ceilings) and ceilings[-1] > 50
-    assert all(next_delay(20, 60, rng, cap=600) >= 300 for _ in range(100))
+    assert all(delay(20, cap=600) >= 300 for _ in range(100))
 
 
 def test_retry_after_in_seconds_or_as_a_date():
@@ -182,7 +181,7 @@ def test_heartbeat_body_from_a_snapshot(cfg):
         "plays_queued": 4,
         "plays_dropped_total": 0,
     }
-    body = build_heartbeat(snapshot, cfg, NOW)
+    body = heartbeat.build(snapshot, cfg, NOW.timestamp())
     assert body["device_id"] == "ubnd-an-khuong"
     assert body["sent_at"] == "2026-11-26T08:30:00+07:00"
     assert body["last_sync"] == {"at": "2026-11-26T08:29:00+07:00", "ok": False, "error": "HTTP 503"}

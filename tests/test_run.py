@@ -208,8 +208,8 @@ def test_a_config_broken_while_the_board_was_off_plays_with_the_last_good_one(tm
 def test_the_content_thread_survives_a_failed_load(tmp_path, folder, monkeypatch):
     """A load that raises (here: preparing fails) is reported; the next edit still shows."""
     from kiosk import config
-    from kiosk.cli import run as app
     from kiosk.content.current import Current
+    from kiosk.source.feed import Feed
     from kiosk.status import Status
 
     cfg = config.load(write_config(tmp_path, f"  path: {folder}", free_port()))
@@ -222,7 +222,7 @@ def test_the_content_thread_survives_a_failed_load(tmp_path, folder, monkeypatch
         return programme
 
     status, current = Status(), Current()
-    source = app.ContentSource(cfg, current, status, prepare, warm=lambda _p: False)
+    source = Feed(cfg, current, status, prepare, ready=lambda _p: False)
     source.load_initial()
     source.start()
     try:

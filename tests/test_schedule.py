@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from kiosk.content import programme
 from kiosk.content import windows as window
 from kiosk.content.programme import Programme, Slide
-from kiosk.content.schedule import UNTRUSTED_RECHECK, Plan, plan
+from kiosk.content.schedule import UNTRUSTED_RECHECK, Plan, must_interrupt, next_slide, plan
 from tests.test_window import HI, LO, instants, windows
 
 D = dt.datetime
@@ -148,3 +148,33 @@ def test_untrusted_plan_plays_every_slide_once(prog, at):
     assert result.ignored_dates == any(not s.window.always for s in prog.slides)
     assert result.next_change == (at + UNTRUSTED_RECHECK if result.ignored_dates else None)
     assert all(s.priority == "emergency" and s.window.always for s in result.emergency)
+
+
+# --- which slide follows ---------------------------------------------------------------------------
+
+A, B, C = (Slide(id=x, type="text", title=x) for x in "abc")
+E = Slide(id="e", type="text", title="Bão", priority="emergency")
+
+
+def _plan(emergency=(), loop=()) -> Plan:
+    return Plan(emergency=tuple(emergency), loop=tuple(loop), next_change=None, ignored_dates=False)
+
+
+def test_loop_advances_and_wraps():
+    assert next_slide(_plan(loop=(A, B, C)), None) == A
+    assert next_slide(_plan(loop=(A, B, C)), "a") == B
+    assert next_slide(_plan(loop=(A, B, C)), "c") == A
+
+
+def test_previous_gone_starts_over_and_nothing_is_none():
+    assert next_slide(_plan(loop=(A, B)), "zz") == A
+    assert next_slide(_plan(), "a") is None
+
+
+def test_emergency_holds_the_screen_and_interrupts():
+    assert next_slide(_plan((E,), (A, B)), "a") == E
+    assert must_interrupt(_plan((E,)), A)
+    assert must_interrupt(_plan((E,)), None)
+    assert not must_interrupt(_plan((E,)), E)
+    assert must_interrupt(_plan(), E)  # the emergency ended: back to the loop at once
+    assert not must_interrupt(_plan(), A)

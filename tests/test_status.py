@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from kiosk.status import COUNTERS, Status, SyncFacts, heartbeat_fields, iso
+from kiosk.report.heartbeat import fields as heartbeat_fields
+from kiosk.report.heartbeat import iso
+from kiosk.status import COUNTERS, Status, SyncFacts
 
 
 def test_snapshot_is_json_and_has_every_part():
@@ -97,12 +99,13 @@ def test_reports_outcomes():
 def test_heartbeat_fields_are_the_spec_names():
     status = Status(device=lambda: {"cpu_temp_c": None, "disk_free_bytes": 42})
     status.update(content_version="v1", current_slide="x")
-    status.sync_finished(False, error="DNS", at=0.0)
-    body = heartbeat_fields(status.snapshot(), "ubnd-an-khuong")
+    status.sync_finished(False, error="DNS", at=1_796_000_000.0)
+    body = heartbeat_fields(status.snapshot(), "ubnd-an-khuong", "Asia/Ho_Chi_Minh", 1_796_000_060.0)
     assert set(body) >= {
         "device_id", "sent_at", "version", "uptime_s", "content_version", "current_slide",
         "last_sync", "disk_free_bytes", "cpu_temp_c",
     }  # fmt: skip
-    assert body["last_sync"] == {"at": "1970-01-01T00:00:00+00:00", "ok": False, "error": "DNS"}
+    assert body["last_sync"] == {"at": "2026-11-30T07:53:20+07:00", "ok": False, "error": "DNS"}
+    assert body["sent_at"] == "2026-11-30T07:54:20+07:00"  # every time with the board's offset
     assert body["cpu_temp_c"] is None and body["disk_free_bytes"] == 42
-    assert iso(None) is None
+    assert iso(None, "Asia/Ho_Chi_Minh") is None

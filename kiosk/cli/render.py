@@ -42,7 +42,7 @@ def load_programme(cfg: Config) -> programmemod.Programme:
 
 def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int] | None) -> list[Path]:
     """Write NN-<slide id>.png per slide in play order; extra pages of long notices go to OUT/pages/."""
-    from kiosk.screen.slide import Renderer
+    from kiosk.screen.slide import Renderer, save_png
     from kiosk.source import prepare
 
     try:
@@ -64,9 +64,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
     problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir)
     for slide_id, message in problems.items():
         print(f"warning: slide {slide_id} skipped: {message}", file=sys.stderr)
-    from kiosk.player.loop import without_unpreparable
-
-    programme = without_unpreparable(programme, problems)
+    programme = prepare.without_unpreparable(programme, problems)
     plan = schedule.plan(programme, at, dates_trusted=True)
     slides = plan.emergency or plan.loop
     if not slides:
@@ -80,8 +78,6 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         raise InvalidInput([Problem(str(out), None, "--out", f"cannot write there: {exc.strerror or exc}")]) from None
     renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
     paths = []
-    import pygame
-
     for number, slide in enumerate(slides, start=1):
         try:
             pages = renderer.pages(slide)
@@ -90,11 +86,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             continue
         path = out / f"{number:02d}-{slide.id}.png"
         try:
-            pygame.image.save(pages[0], str(path))
+            save_png(pages[0], path)
             for index, page in enumerate(pages[1:], start=2):
                 (out / "pages").mkdir(exist_ok=True)
-                pygame.image.save(page, str(out / "pages" / f"{number:02d}-{slide.id}-{index:02d}.png"))
-        except (OSError, pygame.error) as exc:
+                save_png(page, out / "pages" / f"{number:02d}-{slide.id}-{index:02d}.png")
+        except OSError as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)
         if len(pages) > 1:

@@ -14,7 +14,7 @@ from typing import TextIO
 import requests
 
 from kiosk.config import Config
-from kiosk.report.health import HealthServerError, read_token
+from kiosk.source.client import TokenError, read_token
 
 TIMEOUT_S = 5.0
 
@@ -36,8 +36,8 @@ def main(cfg: Config, out: TextIO | None = None) -> int:
     headers = {"Accept": "application/json"}
     if cfg.health.token_file is not None:
         try:
-            headers["Authorization"] = f"Bearer {read_token(cfg.health.token_file)}"
-        except HealthServerError as exc:
+            headers["Authorization"] = f"Bearer {read_token(cfg.health.token_file, 'health.token_file')}"
+        except TokenError as exc:
             print(f"kiosk status: {exc}", file=out)
             return 1
     session = requests.Session()

@@ -89,14 +89,11 @@ def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> P
 
 
 # --- which slide follows: the player loop's pure decisions ---------------------------------------
-def playable(emergency: tuple[Slide, ...], loop: tuple[Slide, ...]) -> tuple[Slide, ...]:
-    """Emergencies hold the screen alone while any is valid."""
-    return emergency or loop
 
 
-def next_slide(emergency: tuple[Slide, ...], loop: tuple[Slide, ...], previous: str | None) -> Slide | None:
+def next_slide(plan: Plan, previous: str | None) -> Slide | None:
     """The slide after `previous` in what may play now; the first one when `previous` is gone."""
-    slides = playable(emergency, loop)
+    slides = plan.slides
     if not slides:
         return None
     ids = [slide.id for slide in slides]
@@ -105,9 +102,9 @@ def next_slide(emergency: tuple[Slide, ...], loop: tuple[Slide, ...], previous: 
     return slides[0]
 
 
-def must_interrupt(emergency: tuple[Slide, ...], showing: Slide | None) -> bool:
+def must_interrupt(plan: Plan, showing: Slide | None) -> bool:
     """Cut the current slot short: an emergency became valid, or the emergency on screen ended."""
-    ids = {slide.id for slide in emergency}
+    ids = {slide.id for slide in plan.emergency}
     if ids:
         return showing is None or showing.id not in ids or showing.priority != "emergency"
     return showing is not None and showing.priority == "emergency"

@@ -216,3 +216,9 @@ class Reader:
             "os": parse_os_release(os_release) if os_release else None,
             "kernel": os.uname().release,
         }
+
+
+def attach(status, cache_dir: Path) -> None:
+    """Give `status` its device facts (one Reader per process) unless it has them already."""
+    if status.device is None:
+        status.device = Reader(cache_dir)

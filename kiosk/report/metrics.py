@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from kiosk.config import Config
+from kiosk.report.health import findings
 from kiosk.status import Status
 
 
@@ -39,9 +40,6 @@ class KioskCollector(Collector):
         return (family for family in self._families() if family is not None)
 
     def _families(self) -> Iterator[Metric | None]:
-        # Imported here: health imports this module for the server, and assessment rules live there.
-        from kiosk.report.health import findings
-
         snap = self.status.snapshot()
         now = time.monotonic()
         counters = snap.get("counters") or {}

@@ -5,8 +5,10 @@ once a minute, sends a heartbeat every `health.heartbeat_seconds`, and after a h
 uploads the waiting plays in batches; a play leaves the queue only when its batch got a 2xx. While the
 server fails it backs off (exponential, jittered, capped at the heartbeat period so the queue drains
 within one period after an outage; a `Retry-After` from the server is honoured). The wire format is in
-docs/reports.md. Decisions are pure functions (`build_heartbeat`, `next_delay`, `parse_commands`,
-`parse_retry_after`); `Reporter.tick(now)` is the whole schedule, driven by an injectable clock.
+docs/reports.md; the body of a heartbeat is made by kiosk.report.heartbeat, the HTTP session, token and
+backoff come from kiosk.source.client (the one client of the source system). Decisions are pure functions
+(`parse_commands`, `parse_retry_after`); `Reporter.tick(now)` is the whole schedule, driven by an
+injectable clock.
 """
 
 from __future__ import annotations
@@ -18,22 +20,18 @@ import logging
 import math
 import random
 import re
-import shutil
 import ssl
 import threading
 import time
-import zoneinfo
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from kiosk.config import Config
+from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
-from kiosk.status import heartbeat_fields
-from kiosk.version import __version__
+from kiosk.source.client import TokenError, make_session, next_delay, read_token, reason
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +45,11 @@ MAX_ANSWER_BYTES = 64 * 1024  # a heartbeat answer is a few commands, never more
 MAX_COMMANDS = 10
 MAX_RESULTS = 20
 SLACK = 0.001  # seconds
-THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # --- pure decisions ------------------------------------------------------------------------------------
-
-
-def next_delay(failures: int, base: float, rng: random.Random, cap: float | None = None) -> float:
-    """Seconds until the next report cycle.
-
-    No failure: the heartbeat period `base`, ±10 % so boards powered on together drift apart.
-    After n failures in a row: "equal jitter" exponential backoff, RETRY_FIRST·2^(n-1) capped at `cap`
-    (default: `base`), drawn uniformly from [half, whole]. Capping at the normal period means a fleet
-    never calls a failing server more often than it calls a healthy one once backed off, and a board
-    notices the server's return within one period, so its queue drains within a minute after an outage.
-    """
-    if failures <= 0:
-        return base * rng.uniform(0.9, 1.1)
-    ceiling = min(base if cap is None else cap, RETRY_FIRST * 2 ** min(failures - 1, 30))
-    return rng.uniform(ceiling / 2, ceiling)
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
@@ -86,55 +68,6 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
             when = when.replace(tzinfo=dt.UTC)
         seconds = (when - now).total_seconds()
     return min(max(0.0, seconds), RETRY_AFTER_MAX)
-
-
-def _iso(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(tz).isoformat(timespec="seconds")
-
-
-def _iso_epoch(epoch: float | None, tz: zoneinfo.ZoneInfo) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, tz).isoformat(timespec="seconds")
-
-
-def build_heartbeat(snapshot: dict, cfg: Config, now: dt.datetime) -> dict:
-    """The heartbeat body (docs/reports.md) from a status snapshot. Times carry the board's offset.
-
-    Device facts are read from `snapshot["device"]` (kiosk.device) or the top level; the reporter adds
-    `plays_queued`, `plays_dropped_total` and `command_results` to the snapshot it passes in.
-    """
-    tz = zoneinfo.ZoneInfo(cfg.schedule.timezone)
-    device = snapshot.get("device") or {}
-    sync = snapshot.get("last_sync") or {}
-
-    def fact(name: str) -> object:
-        return device.get(name, snapshot.get(name))
-
-    body = heartbeat_fields(snapshot, cfg.device.id)  # the SPEC fields, shared with /healthz
-    body.update({
-        "device_name": cfg.device.name,
-        "sent_at": _iso(now, tz),  # with the board's offset, as plays are
-        "version": snapshot.get("version") or __version__,
-        "last_sync": {"at": _iso_epoch(sync.get("at"), tz), "ok": sync.get("ok"), "error": sync.get("error")},
-        "disk_free_bytes": fact("disk_free_bytes"),
-        "cpu_temp_c": fact("cpu_temp_c"),
-        "display_ok": snapshot.get("display_ok"),
-        "power": snapshot.get("power"),
-        "emergency": bool(snapshot.get("emergency")),
-        "clock_synced": snapshot.get("clock_synced"),
-        "errors": dict(snapshot.get("errors") or {}),
-        "plays_queued": snapshot.get("plays_queued"),
-        "plays_dropped_total": snapshot.get("plays_dropped_total"),
-    })
-    extra = {k: v for k, v in device.items() if k not in ("disk_free_bytes", "cpu_temp_c")}
-    if extra:
-        body["device"] = extra
-    if snapshot.get("command_results"):
-        body["command_results"] = list(snapshot["command_results"])
-    return body
 
 
 @dataclass(frozen=True)
@@ -190,29 +123,6 @@ def parse_commands(body: bytes) -> tuple[list[Command], list[str]]:
     return commands, problems
 
 
-# --- device facts when kiosk.status does not carry them -----------------------------------------------
-
-
-def disk_free_bytes(path: Path) -> int | None:
-    """Free bytes on the file system holding `path` (or its nearest existing parent)."""
-    path = Path(path)
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            try:
-                return shutil.disk_usage(candidate).free
-            except OSError:
-                return None
-    return None
-
-
-def cpu_temp_c(thermal: Path = THERMAL) -> float | None:
-    """The SoC temperature in °C (Raspberry Pi: thermal_zone0), None where unknown."""
-    try:
-        return round(int(thermal.read_text().strip()) / 1000, 1)
-    except (OSError, ValueError):
-        return None
-
-
 # --- the shell -------------------------------------------------------------------------------------------
 
 
@@ -223,29 +133,6 @@ class ReportError(Exception):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
-
-
-class _ExtraCAAdapter(HTTPAdapter):
-    """HTTPS trusting the system CAs plus source.ca_file (a provincial CA), not instead of them."""
-
-    def __init__(self, ca_file: Path, **kwargs):
-        self._context = ssl.create_default_context()
-        self._context.load_verify_locations(cafile=str(ca_file))
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["ssl_context"] = self._context
-        return super().init_poolmanager(*args, **kwargs)
-
-
-def make_session(cfg: Config) -> requests.Session:
-    """One session per configuration: no proxies from the environment, the extra CA when configured."""
-    session = requests.Session()
-    session.trust_env = False
-    session.headers["User-Agent"] = f"kiosk/{__version__}"
-    if cfg.source.ca_file is not None:
-        session.mount("https://", _ExtraCAAdapter(cfg.source.ca_file))
-    return session
 
 
 class Reporter:
@@ -270,6 +157,7 @@ class Reporter:
         """`commands`: the names passed to `on_command` (upload_screenshot is handled here; any other
         name is logged and ignored). `clock`, `wall` and `rng` are seams for tests and benchmarks."""
         self.status = status
+        device.attach(status, cfg.cache.path)  # the heartbeat carries the board's facts
         self.queue = queue
         self.on_command = on_command
         self.screenshot = screenshot
@@ -298,14 +186,6 @@ class Reporter:
     @property
     def cfg(self) -> Config:
         return self._cfg
-
-    def update_config(self, cfg: Config) -> None:
-        """Take a reloaded config (hot reload): new URL, token, CA or period apply at the next cycle."""
-        was_enabled = self.enabled
-        self._cfg = cfg
-        if self.enabled and not was_enabled:
-            self.next_report = self._clock()
-            self.failures = 0
 
     @property
     def enabled(self) -> bool:
@@ -376,15 +256,14 @@ class Reporter:
             self.status.set_error("plays", None)
         self._flush_failing = False
         if written:
-            _count(self.status, "plays_recorded", written)
+            self.status.count("plays_recorded", written)
 
     def _publish_queue_facts(self) -> None:
         dropped = self.queue.dropped_total
         if dropped > self._dropped_seen:
-            _count(self.status, "plays_dropped", dropped - self._dropped_seen)
+            self.status.count("plays_dropped", dropped - self._dropped_seen)
             self._dropped_seen = dropped
-        if hasattr(self.status, "plays_queued"):
-            self.status.update(plays_queued=self.queue.count())
+        self.status.update(plays_queued=self.queue.count())
 
     # --- one report cycle --------------------------------------------------------------------------------
 
@@ -410,7 +289,11 @@ class Reporter:
                 log.info("reports: the server answers again (after %d failed cycles)", self.failures)
             self.failures = 0
             self.status.set_error("reports", None)
-        delay = next_delay(self.failures, cfg.health.heartbeat_seconds, self._rng, self.max_backoff)
+        period = cfg.health.heartbeat_seconds
+        # Backoff capped at the normal period: a fleet never calls a failing server more often than a healthy
+        # one, and a board notices the server's return within one period, so its queue drains soon after.
+        delay = next_delay(period, self.failures, self._rng.random(), first=RETRY_FIRST,
+                           cap=period if self.max_backoff is None else self.max_backoff)
         if retry_after is not None:
             delay = max(delay, retry_after * self._rng.uniform(1.0, 1.1))
         self._plays_only = not drained
@@ -430,7 +313,7 @@ class Reporter:
             if self._session is not None:
                 self._session.close()
             try:
-                self._session = make_session(cfg)
+                self._session = make_session(cfg.source.ca_file)
             except (OSError, ssl.SSLError) as exc:
                 raise ReportError(f"source.ca_file {cfg.source.ca_file}: {exc}") from None
             self._session_key = key
@@ -442,12 +325,9 @@ class Reporter:
         if cfg.source.token_file is None:
             return None
         try:
-            token = cfg.source.token_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ReportError(f"source.token_file {cfg.source.token_file}: {exc}") from None
-        if not token:
-            raise ReportError(f"source.token_file {cfg.source.token_file} is empty")
-        return token
+            return read_token(cfg.source.token_file, "source.token_file")
+        except TokenError as exc:
+            raise ReportError(str(exc)) from None
 
     def _url(self, cfg: Config, what: str) -> str:
         return f"{cfg.report_url}devices/{cfg.device.id}/{what}"
@@ -473,34 +353,28 @@ class Reporter:
                     )
                 return resp.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
         except requests.RequestException as exc:
-            raise ReportError(f"{url}: {_short(exc)}") from None
+            raise ReportError(f"{url}: {describe(exc)}") from None
 
     def _post_json(self, session: requests.Session, url: str, token: str | None, body: dict) -> bytes:
         data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
         return self._post(session, url, token, data, "application/json; charset=utf-8")
 
     def snapshot(self) -> dict:
-        """The status snapshot, completed with the queue's facts and device facts status lacks."""
+        """The status snapshot, completed with the queue's facts and the results of commands."""
         snap = self.status.snapshot()
-        device = dict(snap.get("device") or {})
-        if device.get("disk_free_bytes") is None and snap.get("disk_free_bytes") is None:
-            device["disk_free_bytes"] = disk_free_bytes(self._cfg.cache.path)
-        if device.get("cpu_temp_c") is None and snap.get("cpu_temp_c") is None:
-            device["cpu_temp_c"] = cpu_temp_c()
-        snap["device"] = device
         snap["plays_queued"] = self.queue.count()
         snap["plays_dropped_total"] = self.queue.dropped_total
         snap["command_results"] = list(self._results)
         return snap
 
     def _heartbeat(self, session: requests.Session, cfg: Config, token: str | None) -> bytes:
-        body = build_heartbeat(self.snapshot(), cfg, self._wall())
+        body = heartbeat.build(self.snapshot(), cfg, self._wall().timestamp())
         try:
             answer = self._post_json(session, self._url(cfg, "heartbeat"), token, body)
         except ReportError as exc:
-            _report_finished(self.status, "heartbeat", False, str(exc))
+            self.status.report_finished("heartbeat", False, str(exc))
             raise
-        _report_finished(self.status, "heartbeat", True, None)
+        self.status.report_finished("heartbeat", True, None)
         self._results = [r for r in self._results if r not in body.get("command_results", [])]
         return answer
 
@@ -516,11 +390,11 @@ class Reporter:
             except ReportError as exc:
                 if exc.status == 413 and self.batch_size > 1:  # the server wants smaller batches
                     self.batch_size = max(1, self.batch_size // 2)
-                _report_finished(self.status, "plays", False, str(exc))
+                self.status.report_finished("plays", False, str(exc))
                 raise
             self.queue.ack([p.id for p in plays])
-            _count(self.status, "plays_uploaded", len(plays))
-            _report_finished(self.status, "plays", True, None)
+            self.status.count("plays_uploaded", len(plays))
+            self.status.report_finished("plays", True, None)
         return not self.queue.pending(1)
 
     # --- commands -----------------------------------------------------------------------------------------
@@ -563,8 +437,8 @@ class Reporter:
         return None
 
 
-def _short(exc: requests.RequestException) -> str:
-    """One line for the journal instead of urllib3's nested reprs."""
+def describe(exc: requests.RequestException) -> str:
+    """One line for the journal: the kind of failure and its root reason (kiosk.source.client.reason)."""
     kinds = (
         (requests.exceptions.SSLError, "TLS error (check source.ca_file)"),
         (requests.exceptions.ConnectTimeout, "timed out connecting"),
@@ -573,21 +447,5 @@ def _short(exc: requests.RequestException) -> str:
     )
     for kind, text in kinds:
         if isinstance(exc, kind):
-            return text
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def _count(status, name: str, n: int) -> None:
-    """Status counters exist once kiosk.status has them; reporting works without."""
-    counter = getattr(status, "count", None)
-    if counter is not None:
-        try:
-            counter(name, n)
-        except KeyError:
-            pass
-
-
-def _report_finished(status, kind: str, ok: bool, error: str | None) -> None:
-    finished = getattr(status, "report_finished", None)
-    if finished is not None:
-        finished(kind, ok, error)
+            return f"{text} ({reason(exc)})"
+    return f"{type(exc).__name__}: {reason(exc)}"

@@ -133,6 +133,12 @@ class Screen:
             frame = frame.convert(self.display)
         return frame
 
+    def black(self) -> pygame.Surface:
+        """A black frame of the logical size: what a screen switched off on purpose shows."""
+        frame = pygame.Surface(self.size)
+        frame.fill((0, 0, 0))
+        return frame
+
     def show(self, frame: pygame.Surface) -> None:
         """Put a logical frame on the screen."""
         self.display.blit(self._physical(frame), (0, 0))

@@ -36,6 +36,14 @@ BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
+def save_png(frame: pygame.Surface, path: Path) -> None:
+    """Write a frame as a PNG file (`kiosk render`); OSError when it cannot be written."""
+    try:
+        pygame.image.save(frame, str(path))
+    except pygame.error as exc:
+        raise OSError(str(exc)) from None
+
+
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 

@@ -1,9 +1,14 @@
-"""The HTTP client of a content tree: one requests Session, configured once.
+"""The one HTTP client of the source system: how the board talks to it, for content and for reports.
 
-One call per protocol step: `get_small` (manifest, signature: conditional,
-size-capped) and `download` (a media file: resumable, hashed on the fly,
-held to its declared size and an overall deadline). Every refusal raises
-FetchError with a sentence a technician can act on.
+Shared by sync and the reporter: `make_session` (timeouts and retries are the caller's; no proxies
+from the environment, the provincial CA beside the system's, our User-Agent), `read_token` (the bearer
+token file, read at each use so a rotated token applies at once), `next_delay` (the one backoff) and
+`reason` (an error's root cause in one line).
+
+`Client` is the content tree's side: one call per protocol step, `get_small` (manifest, signature:
+conditional, size-capped) and `download` (a media file: resumable, hashed on the fly, held to its
+declared size and an overall deadline). Every refusal raises FetchError with a sentence a technician
+can act on.
 """
 
 from __future__ import annotations
@@ -36,6 +41,64 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 CHUNK = 1 << 20
 RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no validator file written)
 SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
+
+
+class TokenError(ValueError):
+    """A token file cannot be used; the message names the key and the file."""
+
+
+def read_token(path: Path, key: str) -> str:
+    """The bearer token in a token file (its first line, trimmed). `key` names the setting in messages."""
+    try:
+        lines = path.read_text(encoding="utf-8").strip().splitlines()
+    except PermissionError:
+        raise TokenError(f"{key} {path}: permission denied (the service user must be able to read it)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokenError(f"{key} {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise TokenError(f"{key} {path}: the file is empty; put the token in it, on one line")
+    if not token.isprintable():
+        raise TokenError(f"{key} {path}: the first line must be the token alone (no control characters)")
+    return token
+
+
+class _CAAdapter(HTTPAdapter):
+    """HTTPS trusting the system CAs plus source.ca_file (a provincial CA), not instead of them."""
+
+    def __init__(self, ca_file: Path, **kwargs):
+        self._context = ssl.create_default_context()
+        self._context.load_verify_locations(cafile=str(ca_file))
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["ssl_context"] = self._context
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def make_session(ca_file: Path | None = None, token: str | None = None, retry: Retry | None = None
+                 ) -> requests.Session:
+    """A Session for the source system. Raises OSError or ssl.SSLError when ca_file is unusable."""
+    session = requests.Session()
+    session.trust_env = False  # no proxies or .netrc from the environment: only the config counts
+    session.headers["User-Agent"] = f"kiosk/{__version__}"
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    retries = retry if retry is not None else 0
+    session.mount("https://", _CAAdapter(ca_file, max_retries=retries) if ca_file else
+                  HTTPAdapter(max_retries=retries))
+    session.mount("http://", HTTPAdapter(max_retries=retries))
+    return session
+
+
+def next_delay(period: float, failures: int, rand: float, first: float, cap: float) -> float:
+    """Seconds until the next try. No failure: `period` ±10 % (`rand` in [0, 1)), so boards powered on
+    together drift apart. After n failures in a row: "equal jitter" exponential backoff, first·2^(n-1)
+    capped at `cap`, drawn from [half, whole]."""
+    if failures <= 0:
+        return period * (0.9 + 0.2 * rand)
+    ceiling = min(cap, first * 2 ** min(failures - 1, 30))
+    return ceiling * (0.5 + 0.5 * rand)
 
 
 class FetchError(Exception):
@@ -90,14 +153,6 @@ class Client:
     session: requests.Session = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies or .netrc from the environment: only the config counts
-        self.session.headers.update({
-            "Accept-Encoding": "identity",  # sizes and ranges are of the bytes on disk
-            "User-Agent": f"kiosk/{__version__}",
-        })
-        if self.token:
-            self.session.headers["Authorization"] = f"Bearer {self.token}"
         retry = Retry(
             total=self.limits.retries, connect=self.limits.retries, read=self.limits.retries,
             status=self.limits.retries, redirect=0, allowed_methods=frozenset({"GET"}),
@@ -105,9 +160,8 @@ class Client:
             backoff_jitter=self.limits.backoff, backoff_max=60.0, respect_retry_after_header=True,
             retry_after_max=self.limits.retry_after_max, raise_on_status=False, raise_on_redirect=False,
         )
-        adapter = _Adapter(self.ca_file, max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = make_session(self.ca_file, self.token, retry)
+        self.session.headers["Accept-Encoding"] = "identity"  # sizes and ranges are of the bytes on disk
         self._origin = _origin(self.base_url)
 
     def url(self, path: str) -> str:
@@ -124,13 +178,13 @@ class Client:
                 response = self.session.get(url, headers=headers, timeout=timeout, stream=True,
                                             allow_redirects=False)
             except requests.exceptions.SSLError as exc:
-                raise FetchError(f"{where}: TLS verification failed ({_short(exc)}); see source.ca_file") from None
+                raise FetchError(f"{where}: TLS verification failed ({reason(exc)}); see source.ca_file") from None
             except requests.exceptions.ConnectTimeout:
                 raise FetchError(f"{where}: connection to {self._origin[1]} timed out") from None
             except requests.exceptions.ConnectionError as exc:
-                raise FetchError(f"{where}: cannot connect to {self._origin[1]} ({_short(exc)})") from None
+                raise FetchError(f"{where}: cannot connect to {self._origin[1]} ({reason(exc)})") from None
             except requests.exceptions.RequestException as exc:
-                raise FetchError(f"{where}: {_short(exc)}") from None
+                raise FetchError(f"{where}: {reason(exc)}") from None
             except ValueError as exc:  # e.g. requests parsing an invalid Location for response.next
                 raise FetchError(f"{where}: invalid answer from the server, refused ({exc})") from None
             if response.status_code not in (301, 302, 303, 307, 308):
@@ -330,21 +384,6 @@ class _Hasher:
         return self._digest.hexdigest()
 
 
-class _Adapter(HTTPAdapter):
-    """Adds source.ca_file to the system's trusted CAs (instead of replacing them)."""
-
-    def __init__(self, ca_file: Path | None, **kwargs):
-        self._ca_file = ca_file
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        if self._ca_file is not None:
-            context = ssl.create_default_context()
-            context.load_verify_locations(cafile=str(self._ca_file))
-            kwargs["ssl_context"] = context
-        return super().init_poolmanager(*args, **kwargs)
-
-
 def _chunks(response: requests.Response, where: str, deadline: float, allowed: float,
             stop: threading.Event | None = None):
     """The body as it arrives (read1: a slow drip still returns, so the deadline is checked)."""
@@ -371,7 +410,7 @@ def _reading_error(exc: BaseException) -> str:
         return "no data within the read timeout"
     if "reset" in text.lower():
         return "connection reset"
-    return f"connection failed ({_short(exc)})"
+    return f"connection failed ({reason(exc)})"
 
 
 def _content_range_total(header: str | None, start: int) -> int | None:
@@ -407,20 +446,20 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _short(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The root reason of a requests/urllib3 error, without pool and URL noise."""
-    reason: BaseException = exc
+    cause: BaseException = exc
     for _ in range(10):
-        inner = getattr(reason, "reason", None)
+        inner = getattr(cause, "reason", None)
         if not isinstance(inner, BaseException):
-            inner = reason.args[0] if reason.args and isinstance(reason.args[0], BaseException) else None
-        if inner is None or inner is reason:
+            inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        if inner is None or inner is cause:
             break
-        reason = inner
-    text = str(reason)
+        cause = inner
+    text = str(cause)
     errno = re.search(r"\[Errno -?\d+\] [^)'\"]+", text)
     if errno:
         return errno.group(0).strip()
     if "): " in text:
         text = text.split("): ", 1)[1]
-    return text.strip(" ()'\"")[:200] or reason.__class__.__name__
+    return text.strip(" ()'\"")[:200] or cause.__class__.__name__

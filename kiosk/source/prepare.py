@@ -18,15 +18,21 @@ posters crisp; frames are composited on black, so no alpha is needed.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import os
 import warnings
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
 from kiosk.content import media
+from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
+from kiosk.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -191,3 +197,70 @@ def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: 
 
 def prepared_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / PREPARED_DIR
+
+
+def without_unpreparable(programme: Programme, problems: dict[str, str]) -> Programme:
+    """Drop slides whose media could not be prepared, and say why in the programme's warnings."""
+    if not problems:
+        return programme
+    warnings = programme.warnings + tuple(Problem(sid, None, "", msg) for sid, msg in problems.items())
+    kept = tuple(s for s in programme.slides if s.id not in problems)
+    # A version of its own: once the cause is mended, the whole programme differs and replaces this one.
+    dropped = hashlib.sha256(" ".join(sorted(problems)).encode()).hexdigest()[:8]
+    return replace(programme, slides=kept, warnings=warnings, version=f"{programme.version}-{dropped}")
+
+
+class Preparer:
+    """Gets programmes ready for one screen: pictures scaled (once, kept in the cache), unpreparable
+    slides dropped with a warning, and what no programme uses any more pruned (the SD card is small).
+
+    One per configuration; `ended` is set when that configuration is replaced, so a late preparation
+    stops early and never prunes the files of the next one.
+    """
+
+    def __init__(self, size: tuple[int, int], fit: str, cache_dir: Path, speech_cfg, prune: bool,
+                 status=None, ended: Callable[[], bool] = lambda: False):
+        self.size, self.fit, self.cache_dir, self.speech_cfg = size, fit, Path(cache_dir), speech_cfg
+        self.prune, self.status, self.ended = prune, status, ended
+
+    def prepare(self, programme: Programme) -> Programme:
+        problems = prepare_programme(programme, self.size, self.fit, self.cache_dir, should_stop=self.ended)
+        kept = without_unpreparable(programme, problems)
+        if self.ended():
+            return kept  # nobody will show it; above all, do not prune the next session's files
+        if self.prune:
+            self._prune(kept)
+        if self.status is not None:
+            self.status.update(**usage(self.cache_dir))
+        return kept
+
+    def ready(self, programme: Programme) -> bool:
+        """Every prepared file the programme needs is already there: it can go on screen at once."""
+        return all(path.is_file() for path in needed_files(programme, self.size, self.fit, self.cache_dir))
+
+    def _prune(self, programme: Programme) -> None:
+        from kiosk.source import speech
+
+        keep = needed_files(programme, self.size, self.fit, self.cache_dir)
+        folder = prepared_dir(self.cache_dir)
+        for path in folder.glob("*") if folder.is_dir() else ():
+            if path not in keep and path.is_file():
+                path.unlink(missing_ok=True)
+        voices = {
+            f"{speech.cache_key(speech.text_of(s), self.speech_cfg.voice, self.speech_cfg.rate)}.wav"
+            for s in programme.slides if s.speak
+        }
+        speech.prune(self.cache_dir / "speech", [Path(v) for v in voices])
+
+
+def usage(folder: Path) -> dict:
+    """Bytes and files under the cache; files that vanish while counted (temp files renamed) are skipped."""
+    total = count = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            count += 1
+    return {"cache_bytes": total, "cache_files": count}

@@ -34,6 +34,12 @@ class SpeechError(Exception):
     """Speech could not be made; the message says why and what to do."""
 
 
+def text_of(slide) -> str:
+    """What a `speak: true` slide says: its title, then its body."""
+    text = ". ".join(part for part in (slide.title, slide.body) if part)
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def cache_key(text: str, voice: str, rate: int) -> str:
     """The file name stem for one utterance: the same text, voice and rate give the same file."""
     blob = json.dumps([unicodedata.normalize("NFC", text), voice, int(rate)], ensure_ascii=False)

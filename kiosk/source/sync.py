@@ -31,7 +31,7 @@ from kiosk.durable import remove, write_atomic
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 from kiosk.source.cache import Cache
-from kiosk.source.client import Client, FetchError, Limits
+from kiosk.source.client import Client, FetchError, Limits, TokenError, next_delay, read_token
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")
@@ -39,6 +39,7 @@ log = logging.getLogger("kiosk.sync")
 SIG_MAX_BYTES = signing.MAX_SIGNATURE_BYTES
 STATE_MANIFEST = "manifest.json"
 DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
+FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,6 @@ class _State:
 
 class Refused(Exception):
     """One cycle's failure, with the sentence that goes to the log and the health report."""
-
-
-def next_delay(poll_seconds: float, failures: int, rand: float) -> float:
-    """Seconds until the next cycle. Jitter spreads a province's boards; failures back off up to 15 min."""
-    if failures <= 0:
-        return poll_seconds * (0.9 + 0.2 * rand)
-    ceiling = max(poll_seconds, 900.0)
-    return min(poll_seconds * 2 ** (failures - 1), ceiling) * (0.5 + 0.5 * rand)
 
 
 def probe_only(prog: programme.Programme) -> programme.Programme:
@@ -148,7 +141,9 @@ class Syncer:
         while not stop.is_set():
             result = self.cycle()
             failures = 0 if result.ok else failures + 1
-            deadline = time.monotonic() + next_delay(self.cfg.source.poll_seconds, failures, random.random())
+            poll = self.cfg.source.poll_seconds  # jitter spreads a province's boards; failures back off
+            delay = next_delay(poll, failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+            deadline = time.monotonic() + delay
             while not stop.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -241,12 +236,9 @@ class Syncer:
         token = None
         if self.cfg.source.token_file is not None:
             try:
-                token = self.cfg.source.token_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise Refused(f"source.token_file {self.cfg.source.token_file}: cannot read: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
-            if not token or not token.isprintable():
-                raise Refused(f"source.token_file {self.cfg.source.token_file}: must hold one line, the token")
+                token = read_token(self.cfg.source.token_file, "source.token_file")
+            except TokenError as exc:
+                raise Refused(str(exc)) from None
         if self._client is None or (self._client.token, self._client.limits) != (token, self.limits):
             # a rotated token takes effect at once
             if self._client is not None:

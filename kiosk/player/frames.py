@@ -1,0 +1,111 @@
+"""Frames drawn ahead of their slot: one builder thread draws slides, one speech thread makes their voice.
+
+The loop only ever asks for frames it will show now or next; drawing (text layout, loading prepared
+pictures) and speech synthesis happen here, off the loop, so a slot boundary costs a flip. Frames are
+whatever the renderer makes (pygame surfaces on a board, strings in tests): this module never looks
+inside them, and imports no pygame.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.content.programme import Slide
+from kiosk.status import Status
+
+log = logging.getLogger("kiosk.player")
+
+KEEP = 2  # slides whose frames stay built: the one on screen and the next (a full-HD frame is 8 MB)
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A slide ready for its slot: its pages (several for a long notice) and, for `speak: true`, its voice."""
+
+    pages: Sequence
+    sound: concurrent.futures.Future | None = None
+
+
+class FrameBuilder:
+    """Builds the frames of a slide (or of the idle screen for a minute) on request, ahead of time.
+
+    `renderer` draws (`pages(slide)`, `idle(name, at)`); `voice(slide)` makes the sound of a speaking
+    slide or None, on its own thread so an emergency's frames never wait behind espeak-ng.
+    Executors are parameters so tests can build synchronously.
+    """
+
+    def __init__(self, renderer, status: Status, device_name: str,
+                 voice: Callable[[Slide], object | None] | None = None,
+                 builder: concurrent.futures.Executor | None = None,
+                 speech: concurrent.futures.Executor | None = None):
+        self.renderer, self.status, self.device_name, self.voice = renderer, status, device_name, voice
+        self._builder = builder or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="builder")
+        self._speech = speech or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="speech")
+        self._built: dict[tuple, concurrent.futures.Future] = {}
+
+    @staticmethod
+    def key(slide: Slide | None, version: str, at: dt.datetime) -> tuple:
+        """The idle screen shows the time: one build per minute. A slide: one per programme version."""
+        return ("idle", at.strftime("%Y-%m-%d %H:%M")) if slide is None else (slide.id, version)
+
+    def prebuild(self, slide: Slide | None, version: str, at: dt.datetime) -> concurrent.futures.Future:
+        key = self.key(slide, version, at)
+        future = self._built.get(key)
+        if future is None:
+            future = self._builder.submit(self._build, slide, at)
+            self._built[key] = future
+            while len(self._built) > KEEP:
+                self._built.pop(next(iter(self._built)))
+        return future
+
+    def get(self, slide: Slide | None, version: str, at: dt.datetime, wait: float) -> Frames | None:
+        """The frames, waiting at most `wait` seconds; None when not ready in time; no pages when the
+        slide cannot be drawn (said in the journal and in status as errors['slide:<id>'])."""
+        future = self.prebuild(slide, version, at)
+        name = f"slide:{slide.id if slide else 'idle'}"
+        try:
+            frames = future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a slide that cannot be drawn is skipped, not fatal
+            log.error("slide %s cannot be drawn: %s", slide.id if slide else "idle", exc)
+            self.status.set_error(name, str(exc))
+            self._built.pop(self.key(slide, version, at), None)
+            return Frames([])
+        self.status.set_error(name, None)
+        return frames
+
+    def _build(self, slide: Slide | None, at: dt.datetime) -> Frames:
+        if slide is None:
+            return Frames([self.renderer.idle(self.device_name, at)])
+        sound = self._speech.submit(self.voice, slide) if slide.speak and self.voice is not None else None
+        return Frames(self.renderer.pages(slide), sound)
+
+    def close(self) -> None:
+        self._builder.shutdown(wait=False, cancel_futures=True)
+        self._speech.shutdown(wait=False, cancel_futures=True)
+
+
+def speech_voice(speech_cfg, cache_dir: Path, speaker, status: Status) -> Callable[[Slide], object | None]:
+    """The `voice` of a FrameBuilder: espeak-ng's WAV (cached) loaded by the speaker. A failure leaves the
+    slide silent, never off screen."""
+    from kiosk.source import speech
+
+    def voice(slide: Slide) -> object | None:
+        try:
+            path = speech.synthesize(speech.text_of(slide), speech_cfg.voice, speech_cfg.rate,
+                                     Path(cache_dir) / "speech")
+            sound = speaker.load(path)
+        except Exception as exc:  # noqa: BLE001 - espeak-ng missing, no audio device, …
+            log.warning("slide %s will play without speech: %s", slide.id, exc)
+            status.set_error("speech", str(exc))
+            return None
+        status.set_error("speech", None)
+        return sound
+
+    return voice
