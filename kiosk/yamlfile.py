@@ -1,17 +1,36 @@
-"""YAML loading that remembers where each value came from.
+"""YAML loading that remembers where each value came from, with YAML 1.1's two traps fixed once.
 
 Error messages must name the line of the file a technician edited, so
 mappings and lists keep the line of every key and item. Only PyYAML's safe
 constructors are used (no arbitrary objects).
+
+PyYAML speaks YAML 1.1, where an unquoted `22:00` is the base-60 number 1320
+and the keys `on:` and `off:` are the booleans true and false. Both are fixed
+here, in the loader, for every file kiosk reads: a time stays the text
+"22:00" (as in YAML 1.2), and on/off/yes/no used as a key stay text. As
+values they remain true/false (`speak: yes`, `sun: off`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import re
+
 import yaml
 
 from kiosk.problems import Problem
+
+_BOOL_WORDS = {"on", "off", "yes", "no"}
+# PyYAML's int and float patterns without their base-60 forms (1:30 → 90).
+_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
 
 
 class LineDict(dict):
@@ -39,7 +58,24 @@ class LineList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose containers carry line numbers (1-based)."""
+    """SafeLoader whose containers carry line numbers (1-based), without base-60 numbers."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _key(loader: _Loader, node: yaml.Node) -> object:
+    """A key as written: `on:` is the text "on", not true."""
+    if (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool" and node.style is None
+            and node.value.lower() in _BOOL_WORDS):
+        return node.value
+    return loader.construct_object(node, deep=True)
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -48,7 +84,7 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _key(loader, key_node)
         try:
             hash(key)
         except TypeError:

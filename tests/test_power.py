@@ -68,12 +68,17 @@ def test_untrusted_clock_keeps_the_screen_on(tmp_path: Path):
     assert next_change(cfg, D(1970, 1, 1, 3), clock_trusted=False) is None
 
 
+def test_unquoted_times_and_on_off_keys_mean_what_they_say(tmp_path: Path):
+    """YAML 1.1 would read on: as true and 6:00 as the number 360; the loader keeps both as written."""
+    unquoted = load(tmp_path, "    on: 6:00\n    off: 22:00\n    sun: off\n")
+    assert unquoted == load(tmp_path, '    on: "06:00"\n    off: "22:00"\n    sun: off\n')
+    assert not wanted(unquoted, D(2026, 12, 1, 5, 59)) and wanted(unquoted, D(2026, 12, 1, 6))
+    assert not wanted(unquoted, D(2026, 12, 6, 12))  # a Sunday
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("    on: 6:00\n    off: 22:00\n",
-         'config.yaml:7: display.power: on (line 8): expected a time like "06:00" in quotes; YAML read an unquoted '
-         '6:00 as the number 360: write "06:00"'),
         ('    on: "06:00"\n    off: "22:00"\n    sat:\n      off: "25:00"\n',
          'config.yaml:7: display.power: sat.off (line 11): expected a time "HH:MM" like "06:00", got \'25:00\''),
         ('    on: "06:00"\n', "config.yaml:7: display.power: off: missing; set both on and off"),

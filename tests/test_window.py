@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 from kiosk import yamlfile
 from kiosk.content import programme
 from kiosk.content import windows as window
-from kiosk.content.windows import LAST, Window, is_open, next_change
+from kiosk.content.windows import LAST, Window, is_open, state
 from kiosk.problems import Problems
+
+
+def next_change(w: Window, after: dt.datetime, ignore_dates: bool = False) -> dt.datetime | None:
+    return state(w, after, ignore_dates)[1]
+
 
 D = dt.datetime
 
@@ -114,9 +119,9 @@ def test_monthdays_with_weekdays_may_be_far_away():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("hours: 22:00\n", 'programme.yaml:1: slides[0].hours: expected "HH:MM-HH:MM" in quotes (e.g. "07:00-11:30"), '
-         "got 1320; YAML read an unquoted 22:00 as the number 1320: write times in quotes"),
-        ('hours: "7-11"\n', "programme.yaml:1: slides[0].hours: expected \"HH:MM-HH:MM\" in quotes"),
+        ("hours: 22:00\n", 'programme.yaml:1: slides[0].hours: expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), '
+         "got '22:00'"),
+        ('hours: "7-11"\n', "programme.yaml:1: slides[0].hours: expected \"HH:MM-HH:MM\""),
         ('hours: "07:00-07:00"\n', "programme.yaml:1: slides[0].hours: expected"),
         ('x: 1\nvalid_from: "2026-02-30"\n', "programme.yaml:2: slides[0].valid_from: '2026-02-30' is not a real"),
         ("valid_from: 2026-12-01T07:30+07:00\n", "programme.yaml:1: slides[0].valid_from: expected a date"),
@@ -249,20 +254,6 @@ def test_next_change_is_exact(data):
     assert all(is_open(w, t) == now for t in candidates(w, at, horizon))
     span = (change - at) / 7
     assert all(is_open(w, at + span * k) == now for k in range(7))
-
-
-@settings(max_examples=200, **SLOW_OK)
-@given(windows(), st.datetimes(LO, HI))
-def test_dump_round_trips(w, at):
-    data = yamlfile.loads("{}", "x")
-    data.update(window.dump(w))
-    problems = Problems("manifest")
-    back = window.parse(data, lambda _k: 1, problems, "w")
-    if w.lo is not None and w.hi is not None and w.lo >= w.hi:
-        assert back is None  # a window that can never open is refused at the border
-        return
-    assert list(problems) == [] and back == w
-    assert is_open(back, at) == is_open(w, at)
 
 
 @settings(**SLOW_OK)

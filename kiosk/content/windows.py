@@ -1,9 +1,9 @@
 """When a slide may play: dates, weekdays, days of the month and hours, in local wall-clock time.
 
 A Window is validated data; `parse` is the border that builds it from the
-authoring folder (or a manifest), `is_open` the pure decision and
-`next_change` the exact next instant that decision flips, so the player can
-sleep until then instead of polling.
+authoring folder (or a manifest), `is_open` the plain decision and `state`
+the one the schedule asks: whether it is open and the exact next instant that
+flips, so the player can sleep until then instead of polling.
 
 Every instant is a naive local datetime: schedule.timezone is applied by the
 caller (kiosk.clock). All intervals are half-open [start, end): a window is
@@ -58,11 +58,6 @@ class Window:
         object.__setattr__(self, "hi", min(ends) if ends else None)
         limits = (self.lo, self.hi, self.days, self.hours, self.monthdays)
         object.__setattr__(self, "always", all(limit is None for limit in limits))
-
-    @property
-    def has_dates(self) -> bool:
-        """Whether the window depends on the calendar date (what an unsynchronised clock gets wrong)."""
-        return self.lo is not None or self.hi is not None or self.monthdays is not None
 
 
 ALWAYS = Window()
@@ -169,16 +164,9 @@ def _daily_next(window: Window, after: dt.datetime, ignore_dates: bool) -> dt.da
         return None
 
 
-def next_change(window: Window, after: dt.datetime, ignore_dates: bool = False) -> dt.datetime | None:
-    """The first instant t > after with is_open(window, t) != is_open(window, after); None if never.
-
-    Exact to the microsecond, so a player may sleep until it.
-    """
-    return state(window, after, ignore_dates)[1]
-
-
 def state(window: Window, at: dt.datetime, ignore_dates: bool = False) -> tuple[bool, dt.datetime | None]:
-    """(is_open, next_change) in one pass: what the schedule asks of every slide."""
+    """(is_open, next_change) in one pass: what the schedule asks of every slide. next_change is the
+    first instant t > at at which is_open differs, exact to the microsecond (None: never)."""
     if ignore_dates:
         return _state(window, at, True)
     memo = window.memo
@@ -197,7 +185,7 @@ def _state(window: Window, at: dt.datetime, ignore_dates: bool) -> tuple[bool, d
         first = lo if _daily_open(window, lo, ignore_dates) else _daily_next(window, lo, ignore_dates)
         return False, first if first is not None and (hi is None or first < hi) else None
     flip = _daily_next(window, at, ignore_dates)
-    if _daily_open(window, at, ignore_dates):
+    if is_open(window, at, ignore_dates):
         return True, hi if flip is None or (hi is not None and hi < flip) else flip
     return False, flip if flip is not None and (hi is None or flip < hi) else None
 
@@ -209,13 +197,6 @@ _DATETIME = re.compile(
 )
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _EXAMPLE = "a date like 2026-12-01 or a date and time like 2026-12-01T07:30"
-
-
-def _sexagesimal(value: object) -> str:
-    """YAML 1.1 reads an unquoted 22:00 as the number 1320: say so instead of a puzzling error."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
-        return f"; YAML read an unquoted {value // 60}:{value % 60:02d} as the number {value}: write times in quotes"
-    return ""
 
 
 def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
@@ -232,7 +213,7 @@ def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, _MIDNIGHT), _DAY
     if not isinstance(value, str):
-        raise ValueError(f"expected {_EXAMPLE}, got {value!r}{_sexagesimal(value)}")
+        raise ValueError(f"expected {_EXAMPLE}, got {value!r}")
     match = _DATETIME.fullmatch(value.strip())
     if not match:
         hint = " (write local time without an offset)" if re.search(r"(Z|[+-]\d\d:?\d\d)$", value.strip()) else ""
@@ -397,7 +378,7 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
                 raise ValueError(raw)
             values["hours"] = _span(raw)
         except ValueError:
-            bad("hours", f'expected "HH:MM-HH:MM" in quotes (e.g. "07:00-11:30"), got {raw!r}{_sexagesimal(raw)}')
+            bad("hours", f'expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), got {raw!r}')
     if not ok:
         return None
     result = Window(**values)
@@ -405,28 +386,3 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
         bad("once", "does not overlap valid_from..valid_until: the slide would never play")
         return None
     return result
-
-
-def dump(window: Window) -> dict[str, object]:
-    """The window as plain JSON-safe fields that `parse` reads back to an equal Window (for manifests)."""
-
-    def stamp(instant: dt.datetime) -> str:
-        return instant.isoformat(timespec="microseconds" if instant.microsecond else "seconds")
-
-    out: dict[str, object] = {}
-    if window.valid_from is not None:
-        out["valid_from"] = stamp(window.valid_from)
-    if window.valid_until is not None:  # written inclusive at one-second (or µs) precision, read back exclusive
-        step = dt.timedelta(microseconds=1) if window.valid_until.microsecond else dt.timedelta(seconds=1)
-        out["valid_until"] = stamp(window.valid_until - step)
-    if window.once is not None:
-        out["once"] = f"{stamp(window.once[0])}/{stamp(window.once[1])}"
-    if window.days is not None:
-        out["days"] = [DAYS[d] for d in sorted(window.days)]
-    if window.monthdays is not None:
-        out["monthdays"] = [d for d in sorted(window.monthdays) if d != LAST] + (
-            ["last"] if LAST in window.monthdays else []
-        )
-    if window.hours is not None:
-        out["hours"] = "-".join(t.strftime("%H:%M") for t in window.hours)
-    return out

@@ -66,6 +66,7 @@ class Showing:
     started_wall: float
     started_mono: float
     version: str
+    due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
 
 
 class Player:
@@ -222,6 +223,8 @@ class Player:
     def _hold(self, seconds: float) -> None:
         """Keep the frame on screen `seconds` more, then try again (the clock is read: we may have waited)."""
         assert self.showing is not None
+        if self.showing.due is None:
+            self.showing.due = self.showing.slot_end
         self.showing.slot_end = self.showing.page_end = self.clock.monotonic() + seconds
 
     def next_page(self, now: Now) -> None:
@@ -329,7 +332,7 @@ class Player:
         if self.dark:
             pass
         elif now.mono >= showing.slot_end:
-            self.advance(now, planned=showing.slot_end)
+            self.advance(now, planned=showing.slot_end if showing.due is None else showing.due)
         elif now.mono >= showing.page_end and showing.page + 1 < len(showing.pages):
             self.next_page(now)
         if not self.screen.pump():

@@ -120,8 +120,7 @@ def next_change(cfg: PowerConfig | None, at: dt.datetime, clock_trusted: bool = 
 
 
 def _key(raw: object) -> str:
-    """YAML 1.1 reads the keys on: and off: as true and false."""
-    return {True: "on", False: "off"}.get(raw, raw) if isinstance(raw, bool) else str(raw).strip().lower()
+    return str(raw).strip().lower()
 
 
 def _where(name: str, data: object, raw_key: object) -> str:
@@ -130,11 +129,6 @@ def _where(name: str, data: object, raw_key: object) -> str:
 
 
 def _time(value: object, where: str) -> dt.time:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
-        raise ValueError(
-            f'{where}: expected a time like "06:00" in quotes; YAML read an unquoted '
-            f'{value // 60}:{value % 60:02d} as the number {value}: write "{value // 60:02d}:{value % 60:02d}"'
-        )
     text = value.strip() if isinstance(value, str) else ""
     parts = text.split(":")
     if len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[1]) == 2:

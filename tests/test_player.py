@@ -1,0 +1,302 @@
+"""The player's decisions, driven by a fake clock and a fake screen: no display, no waiting.
+
+Every test plays a programme for some minutes of fake time and checks what a person in front of the
+board would have seen, and when: the frames put on screen (shown, faded in), the plays recorded.
+The real loop (`Player.run`) runs; only time, the screen and the drawing are stand-ins.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import heapq
+import itertools
+import threading
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kiosk import config
+from kiosk.content.current import Current
+from kiosk.content.programme import Programme, Slide
+from kiosk.content.windows import Window
+from kiosk.player.frames import FrameBuilder
+from kiosk.player.loop import Player
+from kiosk.report.notify import Notifier
+from kiosk.screen import power
+from kiosk.status import Status
+
+TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+START = dt.datetime(2026, 12, 1, 8, 0, tzinfo=TZ)  # a Tuesday morning
+LOCAL = START.replace(tzinfo=None)
+
+
+class FakeClock:
+    """Monotonic and wall time that move only when the player sleeps; events fire at their instant."""
+
+    def __init__(self, wall: dt.datetime):
+        self.mono = 1000.0
+        self.start = self.mono
+        self.offset = wall.timestamp() - self.mono
+        self.is_trusted = True
+        self._events: list = []
+        self._order = itertools.count()
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def wall(self) -> float:
+        return self.mono + self.offset
+
+    def trusted(self) -> bool:
+        return self.is_trusted
+
+    def at(self, seconds: float, action) -> None:
+        heapq.heappush(self._events, (self.start + seconds, next(self._order), action))
+
+    def sleep_until(self, event: threading.Event, deadline: float) -> bool:
+        assert deadline >= self.mono - 1e-9, "the player asked to sleep until the past"
+        while not event.is_set():
+            if self._events and self._events[0][0] <= deadline:
+                when, _, action = heapq.heappop(self._events)
+                self.mono = max(self.mono, when)
+                action()
+                continue
+            self.mono = max(self.mono, deadline)
+            break
+        return event.is_set()
+
+    @property
+    def t(self) -> float:
+        return round(self.mono - self.start, 3)
+
+
+@dataclass
+class FakeScreen:
+    clock: FakeClock
+    size: tuple[int, int] = (1920, 1080)
+    shown: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, how, frame)
+
+    def show(self, frame) -> None:
+        self.shown.append((self.clock.t, "show", frame))
+
+    def crossfade(self, old, new, duration_ms: int) -> list[float]:
+        self.shown.append((self.clock.t, "fade", new))
+        return [1.0]
+
+    def black(self) -> str:
+        return "black"
+
+    def pump(self) -> bool:
+        return True
+
+    def frames(self) -> list[str]:
+        return [frame for _t, _how, frame in self.shown]
+
+    def at(self, seconds: float) -> str:
+        """What is on screen at `seconds`."""
+        on = [frame for t, _how, frame in self.shown if t <= seconds]
+        return on[-1] if on else ""
+
+
+class FakeRenderer:
+    """A slide's pages are the parts of its body between '|'; a frame is a name a test can read."""
+
+    def pages(self, slide: Slide) -> list[str]:
+        parts = slide.body.split("|") if slide.body else [""]
+        return [f"{slide.id}" + (f"#{n}" if len(parts) > 1 else "") for n in range(1, len(parts) + 1)]
+
+    def idle(self, _name: str, at: dt.datetime) -> str:
+        return f"idle {at:%H:%M}"
+
+
+class Immediate(concurrent.futures.Executor):
+    def submit(self, fn, /, *args, **kwargs):
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001
+            future.set_exception(exc)
+        return future
+
+
+class Plays:
+    def __init__(self) -> None:
+        self.records = []
+
+    def record(self, play) -> None:
+        self.records.append(play)
+
+    def ids(self) -> list[tuple[str, float, bool]]:
+        return [(p.slide_id, round(p.duration_s, 1), p.cut_short) for p in self.records]
+
+
+@dataclass
+class Board:
+    player: Player
+    clock: FakeClock
+    screen: FakeScreen
+    current: Current
+    plays: Plays
+    status: Status
+    stop: threading.Event
+
+    def run(self, seconds: float) -> None:
+        self.clock.at(seconds, self.stop.set)
+        assert self.player.run() == 0
+
+
+def slide(sid: str, duration: float = 10, priority: str = "normal", body: str = "", **window) -> Slide:
+    return Slide(id=sid, type="text", title=sid, body=body, duration=float(duration), priority=priority,
+                 window=Window(**window))
+
+
+def programme(*slides: Slide, version: str = "v1") -> Programme:
+    return Programme(slides=tuple(slides), version=version)
+
+
+def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600,
+          wall: dt.datetime = START) -> Board:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"device: {{id: thu, name: UBND xã Thử}}\nsource: {{path: {tmp_path}}}\n"
+                    f"display:\n  crossfade_ms: {crossfade}\n{extra}", encoding="utf-8")
+    cfg = config.load(path)
+    clock = FakeClock(wall)
+    screen = FakeScreen(clock)
+    current, status, plays, stop = Current(prog), Status(), Plays(), threading.Event()
+    frames = FrameBuilder(FakeRenderer(), status, cfg.device.name, builder=Immediate(), speech=Immediate())
+    panel = power.Panel(cfg.display.power)
+    player = Player(cfg, screen, frames, current, status, stop, clock=clock, plays=plays, panel=panel,
+                    notifier=Notifier(address=""))
+    return Board(player, clock, screen, current, plays, status, stop)
+
+
+def test_slots_end_on_time_and_each_play_is_recorded(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 5)))
+    b.run(31)
+    assert b.screen.shown == [(0.0, "show", "a"), (10.0, "fade", "b"), (15.0, "fade", "a"), (25.0, "fade", "b"),
+                              (30.0, "fade", "a")]
+    assert b.plays.ids()[:4] == [("a", 10.0, False), ("b", 5.0, False), ("a", 10.0, False), ("b", 5.0, False)]
+    assert b.plays.ids()[-1] == ("a", 1.0, True)  # stopped mid-slot
+    assert b.status.counters["slide_changes"] == 5 and b.status.counters["frames_slipped"] == 0
+
+
+def test_an_emergency_interrupts_at_once_and_holds_the_screen_while_valid(tmp_path):
+    normal = programme(slide("a", 10), slide("b", 10))
+    until = LOCAL + dt.timedelta(seconds=40)
+    storm = programme(slide("a", 10), slide("b", 10), slide("bao", 15, "emergency", valid_until=until), version="v2")
+    b = board(tmp_path, normal)
+    b.clock.at(3.5, lambda: b.current.replace(storm))
+    b.run(60)
+    assert b.screen.shown[:2] == [(0.0, "show", "a"), (3.5, "show", "bao")]  # no fade: at once
+    assert b.screen.at(39.9) == "bao"  # it repeats while valid, nothing else in between
+    assert {f for t, _h, f in b.screen.shown if 3.5 <= t < 40} == {"bao"}
+    assert b.screen.at(40.0) != "bao"  # valid_until ends it at that instant, back to the loop
+    assert [t for t, _h, f in b.screen.shown if f != "bao" and t > 3.5][0] == 40.0
+    assert b.plays.ids()[0] == ("a", 3.5, True)  # the interrupted play is cut short
+
+
+def test_a_long_notice_turns_its_pages_within_its_slot(tmp_path):
+    b = board(tmp_path, programme(slide("nghi-dinh", 30, body="p1|p2|p3"), slide("b", 10)))
+    b.run(45)
+    assert b.screen.shown[:5] == [(0.0, "show", "nghi-dinh#1"), (10.0, "show", "nghi-dinh#2"),
+                                  (20.0, "show", "nghi-dinh#3"), (30.0, "fade", "b"), (40.0, "fade", "nghi-dinh#1")]
+    assert b.plays.ids()[0] == ("nghi-dinh", 30.0, False)  # one play for the whole notice
+
+
+def test_a_new_programme_takes_over_at_the_slide_boundary(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    b.clock.at(4, lambda: b.current.replace(programme(slide("moi", 10), slide("khac", 10), version="v2")))
+    b.run(25)
+    assert b.screen.shown[:3] == [(0.0, "show", "a"), (10.0, "fade", "moi"), (20.0, "fade", "khac")]
+    assert b.plays.ids()[0] == ("a", 10.0, False)  # the slide on screen ended normally
+    assert b.plays.records[1].content_version == "v2"
+
+
+def test_the_idle_screen_turns_at_the_minute_and_leaves_when_content_arrives(tmp_path):
+    b = board(tmp_path, programme(version="empty"), wall=START + dt.timedelta(seconds=30))
+    b.clock.at(95, lambda: b.current.replace(programme(slide("a", 10))))
+    b.run(100)
+    assert b.screen.shown[:4] == [(0.0, "show", "idle 08:00"), (30.0, "fade", "idle 08:01"),
+                                  (90.0, "fade", "idle 08:02"), (95.0, "fade", "a")]
+    assert b.plays.ids() == [("a", 5.0, True)]  # the idle screen is no play
+
+
+def test_screen_power_goes_dark_on_time_and_an_emergency_wakes_it(tmp_path):
+    evening = START.replace(hour=21, minute=59, second=50)
+    extra = '  power: {on: "06:00", off: "22:00"}\n'
+    storm = programme(slide("a", 10), slide("bao", 10, "emergency"), version="v2")
+    b = board(tmp_path, programme(slide("a", 10)), extra=extra, wall=evening)
+    b.clock.at(100, lambda: b.current.replace(storm))
+    b.run(130)
+    assert b.screen.shown[:2] == [(0.0, "show", "a"), (10.0, "show", "black")]  # 22:00 exactly
+    assert b.screen.at(99) == "black" and b.screen.at(100) == "bao"
+    assert b.plays.ids()[0] == ("a", 10.0, True)  # the screen going off cut it
+    assert b.status.power == "on"  # the emergency holds the screen on
+
+
+def test_the_screen_comes_back_on_in_the_morning(tmp_path):
+    dawn = START.replace(hour=5, minute=59, second=30)
+    b = board(tmp_path, programme(slide("a", 10)), extra='  power: {on: "06:00", off: "22:00"}\n', wall=dawn)
+    b.run(45)
+    assert b.screen.shown[:2] == [(0.0, "show", "black"), (30.0, "show", "a")]
+
+
+def test_a_clock_set_back_replans_at_once(tmp_path):
+    """A board whose clock ran a year ahead is corrected while a slide shows: what was "expired" plays."""
+    ahead = START + dt.timedelta(days=365)
+    notice = slide("tiem-chung", 20, valid_until=LOCAL + dt.timedelta(days=30))
+    storm = slide("bao", 20, "emergency", valid_from=LOCAL, valid_until=LOCAL + dt.timedelta(hours=1))
+    b = board(tmp_path, programme(notice, storm, slide("b", 20)), wall=ahead)
+    b.clock.at(5.5, lambda: setattr(b.clock, "offset", b.clock.offset - 365 * 86400))
+    b.run(60)
+    assert b.screen.shown[0] == (0.0, "show", "b")  # both look over, a year from now
+    # the step back is seen at the next turn (at most a second later): the emergency is on at once
+    assert b.screen.shown[1][1:] == ("show", "bao") and 5.5 <= b.screen.shown[1][0] <= 6.5
+
+
+def test_an_untrusted_clock_plays_every_slide_and_looks_again(tmp_path):
+    later = slide("sau", 10, valid_from=LOCAL + dt.timedelta(days=7))
+    b = board(tmp_path, programme(slide("a", 10), later))
+    b.clock.is_trusted = False
+    b.clock.at(35, lambda: setattr(b.clock, "is_trusted", True))
+    b.run(80)
+    assert "sau" in b.screen.frames()[:3]  # windows are ignored: a wrong date must not blank the board
+    assert all(f == "a" for t, _h, f in b.screen.shown if t >= 61)  # trusted again: the window counts
+    assert b.status.clock_synced is True
+
+
+def test_a_slide_that_cannot_be_drawn_is_skipped(tmp_path):
+    class Broken(FakeRenderer):
+        def pages(self, s):
+            if s.id == "hong":
+                raise ValueError("picture cannot be loaded")
+            return super().pages(s)
+
+    b = board(tmp_path, programme(slide("a", 10), slide("hong", 10), slide("c", 10)))
+    b.player.frames.renderer = Broken()
+    b.run(25)
+    assert b.screen.frames()[:3] == ["a", "c", "a"]
+    assert "picture cannot be loaded" in b.status.errors["slide:hong"]
+
+
+def test_a_late_slide_keeps_the_old_frame_and_counts_as_slipped(tmp_path):
+    """Frames not ready in time: the frame on screen stays, the change shows late and is counted."""
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    late = {"b": 2}  # b's frames are "not ready" twice
+
+    real_get = b.player.frames.get
+
+    def get(s, version, at, wait):
+        if s is not None and late.get(s.id):
+            late[s.id] -= 1
+            return None
+        return real_get(s, version, at, wait)
+
+    b.player.frames.get = get
+    b.run(15)
+    assert b.screen.shown[:2] == [(0.0, "show", "a"), (12.0, "fade", "b")]  # two 1-second holds
+    assert b.status.counters["frames_slipped"] == 1
+    assert list(b.player.flip_slips) == [pytest.approx(2.0, abs=0.01)]  # measured from the first deadline
