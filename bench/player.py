@@ -171,6 +171,7 @@ def in_process_player(folder: Path, root: Path, crossfade: int = 600):
     from kiosk import config as configmod
     from kiosk.content import programme
     from kiosk.content.current import Current
+    from kiosk.player.frames import FrameBuilder
     from kiosk.player.loop import Player
     from kiosk.screen.display import Screen
     from kiosk.screen.slide import Renderer
@@ -184,15 +185,18 @@ def in_process_player(folder: Path, root: Path, crossfade: int = 600):
     loaded = programme.load_folder(folder)
     preparemod.prepare_programme(loaded, screen.size, cfg.display.fit, cfg.cache.path)
     current = Current(loaded)
-    return Player(cfg, screen, renderer, current, status, stop_event), current, stop_event, screen
+    frames = FrameBuilder(renderer, status, cfg.device.name)
+    return Player(cfg, screen, frames, current, status, stop_event), current, stop_event, screen
 
 
 def bench_flips(seconds: float = 60.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         player, _, stop_event, _ = in_process_player(make_folder(root, slides=10, images=5, duration=2), root)
-        threading.Timer(seconds, stop_event.set).start()
+        timer = threading.Timer(seconds, stop_event.set)
+        timer.start()
         player.run()
+        timer.cancel()
     slips = sorted(s * 1000 for s in player.flip_slips)
     p99 = slips[int(0.99 * (len(slips) - 1))]
     print(f"slot deadline to first flip, {len(slips)} planned flips over {seconds:.0f} s: "
@@ -262,8 +266,8 @@ def bench_download(size_mb: int = 200) -> None:
     from servers import Nginx, StaticServer
 
     from kiosk import config as configmod
-    from kiosk.cli.run import ContentSource
     from kiosk.source import publish
+    from kiosk.source.feed import Feed
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -292,14 +296,10 @@ def bench_download(size_mb: int = 200) -> None:
             stop_event.set()
             current.changed.set()
 
-        def prepare(programme):
-            from kiosk.player.loop import without_unpreparable
-            from kiosk.source import prepare as preparemod
+        from kiosk.source.prepare import Preparer
 
-            return without_unpreparable(programme, preparemod.prepare_programme(
-                programme, screen.size, "fit", player.cfg.cache.path))
-
-        source = ContentSource(player.cfg, current, player.status, prepare, stop_event)
+        preparer = Preparer(screen.size, "fit", player.cfg.cache.path, player.cfg.speech, prune=False)
+        source = Feed(player.cfg, current, player.status, preparer.prepare, preparer.ready)
 
         def start_sync():
             time.sleep(3)
@@ -309,10 +309,13 @@ def bench_download(size_mb: int = 200) -> None:
             source.start()
 
         threading.Thread(target=start_sync, daemon=True).start()
-        threading.Timer(600, stop_event.set).start()
+        timer = threading.Timer(600, stop_event.set)  # a download that never ends must not hang the bench
+        timer.start()
         player.run()
+        timer.cancel()  # the measurement is over: end now, not at the timer (it used to run 600 s)
+        source.close()
         server.close()
-    slips = [s * 1000 for s in player.flip_slips[flips_before[0]:]]
+    slips = [s * 1000 for s in list(player.flip_slips)[flips_before[0]:]]
     seconds = window.get("end", time.monotonic()) - window["start"]
     print(f"while {size_mb} MB downloaded and were verified ({seconds:.1f} s, {size_mb / seconds:.0f} MB/s): "
           f"{len(slips)} planned flips, largest slip {max(slips):.1f} ms, p50 {statistics.median(slips):.1f} ms")
@@ -363,7 +366,7 @@ def bench_health(seconds: float = 30.0, rate: float = 50.0) -> None:
         player.run()
         server.stop()
     latencies = sorted(float(x) for x in result[0].split())
-    slips = [s * 1000 for s in player.flip_slips[mark[0]:]]
+    slips = [s * 1000 for s in list(player.flip_slips)[mark[0]:]]
     p99 = latencies[int(0.99 * (len(latencies) - 1))]
     print(f"/healthz at {rate:.0f}/s for {seconds:.0f} s while 1-second slides play: {len(latencies)} answers, "
           f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms; {len(slips)} planned flips, "

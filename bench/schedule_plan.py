@@ -18,29 +18,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.content import windows as window  # noqa: E402
+from kiosk.content import windows  # noqa: E402
 from kiosk.content.programme import Programme, Slide  # noqa: E402
 from kiosk.content.schedule import plan  # noqa: E402
 
 
-def random_window(rng: random.Random) -> window.Window:
+def random_window(rng: random.Random) -> windows.Window:
     kind = rng.random()
     day0 = dt.datetime(2026, 1, 1) + dt.timedelta(days=rng.randrange(365))
     if kind < 0.33:
-        return window.ALWAYS
+        return windows.ALWAYS
     if kind < 0.58:
-        return window.Window(valid_from=day0, valid_until=day0 + dt.timedelta(days=rng.randrange(1, 60)))
+        return windows.Window(valid_from=day0, valid_until=day0 + dt.timedelta(days=rng.randrange(1, 60)))
     if kind < 0.85:
         start = dt.time(rng.randrange(24), rng.choice((0, 30)))
         end = dt.time(rng.randrange(24), rng.choice((0, 30)))
         if start == end:
             end = dt.time((start.hour + 1) % 24, start.minute)
         days = frozenset(rng.sample(range(7), rng.randrange(1, 8)))
-        return window.Window(valid_from=day0, days=days, hours=(start, end))
+        return windows.Window(valid_from=day0, days=days, hours=(start, end))
     if kind < 0.93:
-        return window.Window(monthdays=frozenset(rng.sample([1, 10, 15, 20, 28, 31, window.LAST], 2)),
+        return windows.Window(monthdays=frozenset(rng.sample([1, 10, 15, 20, 28, 31, windows.LAST], 2)),
                              hours=(dt.time(7), dt.time(17)))
-    return window.Window(once=(day0 + dt.timedelta(hours=19), day0 + dt.timedelta(hours=21, minutes=30)))
+    return windows.Window(once=(day0 + dt.timedelta(hours=19), day0 + dt.timedelta(hours=21, minutes=30)))
 
 
 def programme(count: int, rng: random.Random) -> Programme:
@@ -92,13 +92,13 @@ def main() -> None:
     print(f"plan(dates_trusted=False): mean {(time.perf_counter() - start) * 1000 / 200:.2f} ms")
     # Worst case: every slide a rare rule ("the 29th/30th/31st that is a Monday"), all different.
     rare = Programme(slides=tuple(
-        Slide(id=f"r{i}", type="text", title="x", window=window.Window(
+        Slide(id=f"r{i}", type="text", title="x", window=windows.Window(
             monthdays=frozenset(rng.sample([29, 30, 31], rng.randrange(1, 3))),
             days=frozenset(rng.sample(range(7), rng.randrange(1, 3))), hours=(dt.time(7), dt.time(17))))
         for i in range(args.slides)), version="rare")
     times = []
     for at in instants[:200]:
-        window._next_monthday.cache_clear()
+        windows._next_monthday.cache_clear()
         for slide in rare.slides:
             object.__setattr__(slide.window, "memo", None)
         start = time.perf_counter()

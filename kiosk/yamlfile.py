@@ -13,9 +13,8 @@ values they remain true/false (`speak: yes`, `sun: off`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import yaml
 

@@ -38,6 +38,7 @@ class ReportServer:
 
     def close(self):
         self.httpd.shutdown()
+        self.httpd.server_close()  # gone: connections are refused (a stalled server is another test)
 
 
 def test_board_syncs_plays_and_reports(tmp_path):

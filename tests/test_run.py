@@ -29,7 +29,7 @@ def folder(tmp_path):
     src = tmp_path / "noi-dung"
     src.mkdir()
     (src / "programme.yaml").write_text(
-        "slides:\n  - id: chao\n    title: Chào mừng bà con\n    body: Bảng tin điện tử của xã.\n    duration: 5\n",
+        "slides:\n  - id: chao\n    title: Chào mừng bà con\n    body: Bảng tin điện tử của xã.\n    duration: 1\n",
         encoding="utf-8",
     )
     return src

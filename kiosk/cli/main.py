@@ -91,7 +91,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(publish.publish(Path(args.src), Path(args.out), Path(args.key) if args.key else None))
         return 0
     if args.command == "run":
-        from kiosk.cli import run as app
+        from kiosk.cli import run
 
         try:
             cfg = _load_config(args)
@@ -102,11 +102,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             print("config.yaml is invalid: playing with the last good config until it is fixed", file=sys.stderr)
-            return app.run(fallback, config_problems=exc.problems)
-        return app.run(cfg)
+            return run.run(fallback, config_problems=exc.problems)
+        return run.run(cfg)
     cfg = _load_config(args)
     if args.command == "render":
-        from kiosk.cli import render as preview
+        from kiosk.cli import render
         from kiosk.screen.fonts import FontError
 
         try:
@@ -122,7 +122,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"--size: {exc}", file=sys.stderr)
                 return 2
         try:
-            paths = preview.render_to_dir(cfg, Path(args.out), at, size)
+            paths = render.render_to_dir(cfg, Path(args.out), at, size)
         except FontError as exc:
             print(f"display.font: {exc}", file=sys.stderr)
             return 2
@@ -136,7 +136,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(summary)
         return 0 if ok else 1
     if args.command == "status":
-        from kiosk.cli import status as status_client
+        from kiosk.cli import status
 
-        return status_client.main(cfg)
+        return status.main(cfg)
     raise AssertionError(args.command)

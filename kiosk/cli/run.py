@@ -196,6 +196,7 @@ class Session:
             source.close()
             if reporter is not None:
                 reporter[0].set()
+                plays.wakeup.set()  # the reporter waits on it between cycles: it sees the stop at once
                 reporter[1].join(JOIN_SECONDS)
             if server is not None:
                 try:
@@ -246,14 +247,14 @@ def _start_reporter(cfg: Config, status: Status, screen, plays, source):
     reporting is off, the queue is still flushed and bounded)."""
     if plays is None:
         return None
-    from kiosk.report import reporter as reports
+    from kiosk.report.reporter import Reporter
 
     def on_command(name: str, _args: dict) -> None:
         if name == "sync_now":
             source.sync_now.set()
 
     stop = threading.Event()
-    reporter = reports.Reporter(cfg, status, plays, on_command, screenshot=screen.screenshot_png)
+    reporter = Reporter(cfg, status, plays, on_command, screenshot=screen.screenshot_png)
     thread = threading.Thread(target=reporter.run, args=(stop,), name="reports", daemon=True)
     thread.start()
     return stop, thread

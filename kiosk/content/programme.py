@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.content import media
-from kiosk.content import windows as window
+from kiosk.content import media, windows
 from kiosk.problems import InvalidInput, Problem, Problems
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -27,7 +26,7 @@ FITS = ("fit", "fill")
 MAX_DURATION = 3600
 PROGRAMME_FILE = "programme.yaml"
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + window.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Slide:
     image: MediaRef | None = None
     duration: float = 10.0
     priority: str = "normal"
-    window: window.Window = window.ALWAYS
+    window: windows.Window = windows.ALWAYS
     speak: bool = False
     fit: str | None = None  # None: display.fit
 
@@ -161,7 +160,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
         bad("fit", f"must be fit or fill, got {fit!r}")
-    when = window.parse(raw, line_of, problems, where)
+    when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
     image = None

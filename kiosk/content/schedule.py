@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from kiosk.content import windows as window
+from kiosk.content import windows
 from kiosk.content.programme import Programme, Slide
 
 # Without a trusted clock the plan cannot know when it changes; it asks to be made again this soon,
@@ -69,7 +69,7 @@ def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> P
         return Plan(tuple(emergency), tuple(first + priority + normal), recheck, windowed)
 
     soonest: dt.datetime | None = None
-    state = window.state
+    state = windows.state
     for slide in programme.slides:
         when = slide.window
         if when.always:

@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.plays")
 
 FLUSH_BATCH = 50  # plays in memory that make the reporter flush early
 BUSY_TIMEOUT = 2.0  # seconds to wait at open if another process holds the file

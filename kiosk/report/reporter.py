@@ -33,7 +33,7 @@ from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
 from kiosk.source.client import TokenError, make_session, next_delay, read_token, reason
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.reports")
 
 RETRY_FIRST = 5.0  # seconds before the first retry after a failure; doubles on each further failure
 RETRY_AFTER_MAX = 3600.0  # the most a server's Retry-After may hold us back

@@ -16,7 +16,7 @@ import warnings
 import pygame
 from PIL import Image
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.render.screen")
 
 HEADLESS_SIZE = (1920, 1080)
 FADE_FPS = 60  # fade frames are paced to this rate; with vsync the flip itself already waits that long

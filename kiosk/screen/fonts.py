@@ -19,7 +19,7 @@ import pygame
 
 from kiosk.screen import charmap
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.render.fonts")
 
 AUTO_FAMILIES = ("Noto Sans", "DejaVu Sans")
 INSTALL_HINT = "install fonts-noto-core or fonts-dejavu-core (apt-get install fonts-dejavu-core)"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from kiosk.content.windows import DAYS
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.power")
 
 ON, OFF, OFF_BLACK = "on", "off", "off-black"  # panel on; panel off by command; no command worked: show black
 DayRule = bool | tuple[dt.time, dt.time]  # True: on all day, False: off all day, (on, off): off <= on wraps

@@ -17,7 +17,7 @@ import pygame
 from kiosk.screen import fonts, text
 from kiosk.source import prepare
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.render.slide")
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 

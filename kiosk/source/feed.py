@@ -141,7 +141,7 @@ class Feed:
 
     def _folder_worker(self) -> None:
         while not self.stop.is_set():
-            if not self._dirty.wait(1.0):
+            if not self._dirty.wait(1.0) or self.stop.is_set():
                 continue
             self._dirty.clear()
             self._guarded(self._load_folder_once)
@@ -149,6 +149,8 @@ class Feed:
     def close(self) -> None:
         with self._lock:
             self.stop.set()
+        self.sync_now.set()  # wakes a sync waiting for its next cycle: it sees `stop` at once
+        self._dirty.set()
         if self._watcher is not None:
             self._watcher.stop()
         for thread in self._threads:

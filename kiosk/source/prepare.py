@@ -34,7 +34,7 @@ from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.problems import Problem
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.prepare")
 
 PREPARED_DIR = "prepared"
 SUFFIX = "jpg"

@@ -29,7 +29,7 @@ from kiosk import config as configmod
 from kiosk.config import Config
 from kiosk.problems import InvalidInput, Problem
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.watch")
 
 DEBOUNCE_SECONDS = 0.5
 # Events that are reads, not changes: the loader reading the folder must not trigger a reload.
