@@ -134,6 +134,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
                 current.replace_with_empty()
     finally:
         notifier.stopping()
+        panel.wait_idle(2.0)  # a panel command under way finishes: a TV left half-way through CEC is worse
         watcher.stop()
         log.info("stopped")
 

@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 
 from kiosk.content import programme
 from kiosk.problems import InvalidInput, Problem, Problems
-from kiosk.source.cache import SHA256
 
 FORMAT = 1
 FILENAME = "manifest.json"
@@ -25,6 +24,7 @@ MAX_MEDIA_BYTES = 2 * 1024**3  # one file larger than this is not a bulletin-boa
 MAX_NAME = 255
 TOP_KEYS = ("format", "version", "generated_at", "media", "slides")
 VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")  # how media are named: the hex SHA-256 of their bytes
 
 
 def check_name(name: object) -> str | None:

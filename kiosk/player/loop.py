@@ -116,7 +116,11 @@ class Player:
     # --- the schedule -----------------------------------------------------------------------------
     def replan(self, programme: Programme, now: Now) -> None:
         trusted = self.clock.trusted()
+        before = self.plan
         self.plan = schedule.plan(programme, now.local, dates_trusted=trusted)
+        if self.plan.ignored_dates and not (before and before.ignored_dates):
+            log.warning("the clock is not trusted yet (not synchronised): time windows are ignored and every "
+                        "slide plays until it is")
         self._planned, self.clock_trusted, self._planned_at = programme, trusted, now.mono
         self.status.update(
             content_version=programme.version,

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.content.manifest import SHA256
 from kiosk.durable import remove
 
 log = logging.getLogger("kiosk.cache")
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PART = ".part"
 
 

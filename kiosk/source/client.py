@@ -138,8 +138,7 @@ class Answer:
 
 @dataclass
 class Download:
-    fetched_bytes: int = 0  # bytes received this time
-    resumed_from: int = 0
+    resumed_from: int = 0  # bytes that were already there from an earlier, cut download
 
 
 @dataclass
@@ -317,7 +316,6 @@ class Client:
                             out.write(chunk)
                             digest.update(chunk)
                             have += len(chunk)
-                            result.fetched_bytes += len(chunk)
                             if progress is not None:
                                 progress(len(chunk))
                             if have - synced >= SYNC_EVERY:

@@ -21,7 +21,7 @@ from kiosk import durable, yamlfile
 from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
 from kiosk.problems import InvalidInput, Problem
-from kiosk.source import cache, signing
+from kiosk.source import signing
 
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
@@ -137,7 +137,7 @@ def _collect(out: Path, referenced: set[str], now: float) -> int:
             if now - entry.stat().st_mtime > 3600:
                 durable.remove(Path(entry.path))
             continue
-        if name in referenced or not cache.SHA256.match(name):
+        if name in referenced or not manifest.SHA256.match(name):
             continue
         first = since.get(name, now)
         if now - first >= GRACE_SECONDS:
