@@ -1,11 +1,15 @@
 #!/bin/sh
-# Install kiosk as an appliance on 64-bit Raspberry Pi OS Lite (Bookworm). Run as root from a
-# checkout of the project:   sudo sh deploy/install.sh [--id DEVICE_ID] [--name "NAME"] [--no-start]
+# Install kiosk as an appliance on 64-bit Raspberry Pi OS Lite. Run as root from a checkout of the
+# project:   sudo sh deploy/install.sh [--id DEVICE_ID] [--name "NAME"] [--no-start]
+# or, with no network, from a bundle made by deploy/bundle.sh:   sudo sh install.sh --offline FILE.tar
 # Safe to run again (upgrade): it never overwrites /etc/kiosk/config.yaml. Steps: docs/deploy.md.
+# --venv-only [--prefix DIR]: only install the program into DIR/venv (no user, service or settings).
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PREFIX=/opt/kiosk
+OFFLINE=""
+VENV_ONLY=no
 STATE=/var/lib/kiosk
 ETC=/etc/kiosk
 DEVICE_ID=""
@@ -20,10 +24,50 @@ while [ $# -gt 0 ]; do
         --id) DEVICE_ID=$2; shift 2 ;;
         --name) DEVICE_NAME=$2; shift 2 ;;
         --no-start) START=no; shift ;;
-        -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+        --offline) OFFLINE=$2; shift 2 ;;
+        --venv-only) VENV_ONLY=yes; shift ;;
+        --prefix) PREFIX=$2; shift 2 ;;
+        -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (try --help)" ;;
     esac
 done
+
+if [ -n "$OFFLINE" ]; then
+    # The bundle holds the project and its wheels: unpack it and install from it, never from the network.
+    [ -f "$OFFLINE" ] || die "--offline: $OFFLINE is not a file (make one with deploy/bundle.sh)"
+    UNPACK=$(mktemp -d)
+    trap 'rm -rf "$UNPACK"' EXIT
+    tar xf "$OFFLINE" -C "$UNPACK" || die "--offline: $OFFLINE is not a kiosk bundle (tar cannot read it)"
+    SRC=$(find "$UNPACK" -mindepth 1 -maxdepth 1 -type d -name 'kiosk-*' | head -n 1)
+    [ -n "$SRC" ] && [ -d "$SRC/wheels" ] || die "--offline: $OFFLINE holds no kiosk-*/wheels folder"
+    (cd "$SRC/wheels" && sha256sum --quiet -c SHA256SUMS) || die "--offline: $OFFLINE is damaged (checksums)"
+    echo "bundle: $(cat "$SRC/BUNDLE")"
+fi
+
+# The program, in a venv of its own. Offline, pip and every wheel come from the bundle; where Debian's
+# python3-venv (ensurepip) is missing, the venv is made without pip and pip runs from its own wheel.
+install_venv() {
+    if [ ! -x "$PREFIX/venv/bin/python" ]; then
+        mkdir -p "$PREFIX"
+        python3 -m venv "$PREFIX/venv" 2>/dev/null || { rm -rf "$PREFIX/venv"; python3 -m venv --without-pip "$PREFIX/venv"; }
+    fi
+    if [ -n "$OFFLINE" ]; then
+        pip_wheel=$(ls "$SRC"/wheels/pip-*.whl | head -n 1)
+        "$PREFIX/venv/bin/python" "$pip_wheel/pip" install --quiet --disable-pip-version-check --no-index \
+            --find-links "$SRC/wheels" --upgrade pip
+        "$PREFIX/venv/bin/pip" install --quiet --disable-pip-version-check --no-index \
+            --find-links "$SRC/wheels" --upgrade kiosk
+    else
+        "$PREFIX/venv/bin/pip" install --quiet --upgrade pip
+        "$PREFIX/venv/bin/pip" install --quiet --upgrade "$SRC"
+    fi
+}
+
+if [ "$VENV_ONLY" = yes ]; then
+    install_venv
+    echo "installed: $("$PREFIX/venv/bin/kiosk" --version) in $PREFIX/venv"
+    exit 0
+fi
 
 [ "$(id -u)" = 0 ] || die "run me as root: sudo sh $0"
 if [ ! -f "$SRC/setup.py" ] || [ ! -d "$SRC/kiosk" ]; then die "$SRC is not a kiosk checkout"; fi
@@ -39,10 +83,25 @@ case "$DEVICE_NAME" in
 esac
 
 say "Packages"
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    python3 python3-venv fonts-noto-core fonts-dejavu-core espeak-ng \
-    libgbm1 libdrm2 libegl1 libgles2 iproute2 ca-certificates
+PACKAGES="python3 python3-venv fonts-noto-core fonts-dejavu-core espeak-ng libgbm1 libdrm2 libegl1 libgles2 iproute2 ca-certificates"
+if [ -z "$OFFLINE" ]; then
+    apt-get update
+    # shellcheck disable=SC2086 # a list of package names
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PACKAGES
+else
+    if ls "$SRC"/debs/*.deb >/dev/null 2>&1; then
+        dpkg -i --skip-same-version "$SRC"/debs/*.deb || die "the Debian packages of the bundle did not install"
+    fi
+    missing=""
+    for package in $PACKAGES; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+    done
+    if [ -n "$missing" ]; then
+        echo "warning: not installed, and no network to fetch them:$missing" >&2
+        echo "  fonts-noto-core or fonts-dejavu-core is needed (Vietnamese letters); espeak-ng only for speech." >&2
+        echo "  Put their .deb files (apt-get download ... on a board with network) in the bundle's debs/ folder." >&2
+    fi
+fi
 
 say "User kiosk (groups video, render, input, audio)"
 for group in video render input audio; do
@@ -54,9 +113,7 @@ fi
 usermod -a -G video,render,input,audio kiosk
 
 say "Program in $PREFIX/venv"
-[ -x "$PREFIX/venv/bin/python" ] || python3 -m venv "$PREFIX/venv"
-"$PREFIX/venv/bin/pip" install --quiet --upgrade pip
-"$PREFIX/venv/bin/pip" install --quiet --upgrade "$SRC"
+install_venv
 if [ -d "$SRC/docs" ]; then
     mkdir -p "$PREFIX/docs" && cp -r "$SRC/docs/." "$PREFIX/docs/"
 fi
