@@ -77,4 +77,4 @@ fi
 printf 'kiosk %s for %s, Python %s; built %s\n' "$VERSION" "$ARCH" "$PYTHONS" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     > "$ROOT/BUNDLE"
 tar cf "$OUT" -C "$WORK" "kiosk-$VERSION"
-echo "$OUT: kiosk $VERSION for $ARCH (Python $PYTHONS), $(ls "$ROOT/wheels" | grep -c '\.whl$') wheels, $(du -h "$OUT" | cut -f1)"
+echo "$OUT: kiosk $VERSION for $ARCH (Python $PYTHONS), $(find "$ROOT/wheels" -name '*.whl' | wc -l) wheels, $(du -h "$OUT" | cut -f1)"

@@ -39,7 +39,7 @@ if [ -n "$OFFLINE" ]; then
     trap 'rm -rf "$UNPACK"' EXIT
     tar xf "$OFFLINE" -C "$UNPACK" || die "--offline: $OFFLINE is not a kiosk bundle (tar cannot read it)"
     SRC=$(find "$UNPACK" -mindepth 1 -maxdepth 1 -type d -name 'kiosk-*' | head -n 1)
-    [ -n "$SRC" ] && [ -d "$SRC/wheels" ] || die "--offline: $OFFLINE holds no kiosk-*/wheels folder"
+    if [ -z "$SRC" ] || [ ! -d "$SRC/wheels" ]; then die "--offline: $OFFLINE holds no kiosk-*/wheels folder"; fi
     (cd "$SRC/wheels" && sha256sum --quiet -c SHA256SUMS) || die "--offline: $OFFLINE is damaged (checksums)"
     echo "bundle: $(cat "$SRC/BUNDLE")"
 fi
@@ -52,7 +52,7 @@ install_venv() {
         python3 -m venv "$PREFIX/venv" 2>/dev/null || { rm -rf "$PREFIX/venv"; python3 -m venv --without-pip "$PREFIX/venv"; }
     fi
     if [ -n "$OFFLINE" ]; then
-        pip_wheel=$(ls "$SRC"/wheels/pip-*.whl | head -n 1)
+        pip_wheel=$(find "$SRC/wheels" -name 'pip-*.whl' | head -n 1)
         "$PREFIX/venv/bin/python" "$pip_wheel/pip" install --quiet --disable-pip-version-check --no-index \
             --find-links "$SRC/wheels" --upgrade pip
         "$PREFIX/venv/bin/pip" install --quiet --disable-pip-version-check --no-index \

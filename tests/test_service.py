@@ -64,8 +64,10 @@ def test_systemd_accepts_the_unit(tmp_path):
     assert done.returncode == 0 and "kiosk.service" not in done.stderr, done.stderr
 
 
-def test_install_script_parses():
-    assert subprocess.run(["sh", "-n", str(INSTALL)], capture_output=True).returncode == 0
-    if shutil.which("shellcheck"):  # Debian package "shellcheck"; optional
-        done = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout
+def test_install_scripts_parse():
+    for script in (INSTALL, INSTALL.with_name("bundle.sh"), INSTALL.parent.parent / "dev"):
+        shell = "bash" if script.name == "dev" else "sh"
+        assert subprocess.run([shell, "-n", str(script)], capture_output=True).returncode == 0, script
+        if shutil.which("shellcheck"):  # Debian package "shellcheck"; .ci/run installs it
+            done = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout
