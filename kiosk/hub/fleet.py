@@ -1,0 +1,133 @@
+"""The fleet's state, decided from stored facts: pure functions of (board, now, thresholds, latest version).
+
+A board is `never` seen, `silent` (no heartbeat for more than three of its heartbeat periods),
+`degraded` (it speaks, but reports a problem) or `healthy`. The same decision feeds the fleet page,
+the board's page and /metrics, so they never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.hub.config import Boards
+from kiosk.hub.store import SILENT_AFTER, Board
+
+STATES = ("healthy", "degraded", "silent", "never")
+SORT_KEYS = ("name", "commune", "state", "last_seen", "temperature", "disk", "uptime", "version", "content")
+THROTTLE_NOW_MASK = 0xF  # the firmware's "now" bits: under-voltage, frequency capped, throttled, soft limit
+
+
+@dataclass(frozen=True)
+class View:
+    board: Board
+    state: str
+    problems: tuple[str, ...]  # codes: error:<part>, display, sync, hot, disk_low, throttled, plays_dropped
+    up_to_date: bool | None  # None: the latest published version is unknown, or the board never said
+    interval: float
+    throttled: bool | None
+
+    @property
+    def hb(self) -> dict:
+        return self.board.heartbeat
+
+
+def throttled_now(device: dict | None) -> bool | None:
+    """The Pi's current throttling flags, from the board's `device.throttled` (the object of
+    kiosk.report.device, or a raw hex text as `vcgencmd` prints it)."""
+    value = (device or {}).get("throttled")
+    if isinstance(value, dict):
+        now = value.get("now")
+        if isinstance(now, dict):
+            return any(bool(v) for v in now.values())
+        value = value.get("raw")
+    if isinstance(value, str):
+        try:
+            value = int(value.removeprefix("throttled=").strip(), 16)
+        except ValueError:
+            return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return bool(value & THROTTLE_NOW_MASK)
+    return None
+
+
+def view(board: Board, now: float, limits: Boards, latest: str | None) -> View:
+    hb = board.heartbeat
+    interval = hb.get("heartbeat_seconds") or limits.heartbeat_seconds
+    throttled = throttled_now(hb.get("device"))
+    problems: list[str] = []
+    if hb:
+        problems += [f"error:{part}" for part in sorted(hb.get("errors") or {})]
+        if hb.get("display_ok") is False:
+            problems.append("display")
+        if (hb.get("last_sync") or {}).get("ok") is False and "error:sync" not in problems:
+            problems.append("sync")
+        temp = hb.get("cpu_temp_c")
+        if temp is not None and temp >= limits.hot_celsius:
+            problems.append("hot")
+        disk = hb.get("disk_free_bytes")
+        if disk is not None and disk < limits.disk_low_bytes:
+            problems.append("disk_low")
+        if throttled:
+            problems.append("throttled")
+        if hb.get("plays_dropped_total"):
+            problems.append("plays_dropped")
+    if board.last_seen is None:
+        state = "never"
+    elif now - board.last_seen > SILENT_AFTER * interval:
+        state = "silent"
+    else:
+        state = "degraded" if problems else "healthy"
+    version = hb.get("content_version")
+    up_to_date = None if latest is None or version is None else version == latest
+    return View(board, state, tuple(problems), up_to_date, interval, throttled)
+
+
+def select(views: list[View], state: str | None = None, commune: str | None = None, query: str | None = None,
+           content: str | None = None) -> list[View]:
+    """The filters of the fleet page: state, commune, free text (id, name, commune), content latest/old."""
+    out = views
+    if state in STATES:
+        out = [v for v in out if v.state == state]
+    if commune:
+        out = [v for v in out if (v.board.commune or "") == commune]
+    if query:
+        q = query.casefold()
+        out = [v for v in out if q in v.board.id.casefold() or q in v.board.name.casefold()
+               or q in (v.board.commune or "").casefold()]
+    if content == "latest":
+        out = [v for v in out if v.up_to_date is True]
+    elif content == "old":
+        out = [v for v in out if v.up_to_date is False]
+    return out
+
+
+def order(views: list[View], key: str, descending: bool = False) -> list[View]:
+    """Sorted by one column; boards without a value go last either way."""
+    def value(v: View):
+        hb = v.hb
+        return {
+            "name": v.board.name.casefold(),
+            "commune": (v.board.commune or "").casefold() or None,
+            "state": STATES.index(v.state),
+            "last_seen": v.board.last_seen,
+            "temperature": hb.get("cpu_temp_c"),
+            "disk": hb.get("disk_free_bytes"),
+            "uptime": hb.get("uptime_s"),
+            "version": hb.get("version"),
+            "content": hb.get("content_version"),
+        }.get(key if key in SORT_KEYS else "name")
+
+    present = [v for v in views if value(v) is not None]
+    missing = [v for v in views if value(v) is None]
+    if key == "state":  # worst first is what an operator wants to see
+        present.sort(key=lambda v: (-STATES.index(v.state), v.board.name.casefold()), reverse=descending)
+    else:
+        present.sort(key=lambda v: (value(v), v.board.name.casefold()), reverse=descending)
+    return present + sorted(missing, key=lambda v: v.board.name.casefold())
+
+
+def counts(views: list[View]) -> dict[str, int]:
+    out = dict.fromkeys(STATES, 0)
+    for v in views:
+        out[v.state] += 1
+    return out
