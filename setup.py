@@ -5,6 +5,9 @@ from setuptools import find_packages, setup
 version = {}
 exec(Path("kiosk/version.py").read_text(encoding="utf-8"), version)
 
+# The province side, `kiosk hub` (pip install 'kiosk[hub]'): never needed on a board.
+HUB = ["starlette>=0.40", "uvicorn>=0.30", "jinja2>=3.1", "psycopg[binary]>=3.1", "psycopg-pool>=3.2"]
+
 setup(
     name="kiosk",
     version=version["__version__"],
@@ -28,10 +31,8 @@ setup(
         "tzdata",
     ],
     extras_require={
-        # the province side, `kiosk hub`: never needed on a board
-        "hub": ["starlette>=0.40", "uvicorn>=0.30", "jinja2>=3.1", "psycopg[binary]>=3.1", "psycopg-pool>=3.2"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4", "selenium>=4.20",
-                 "starlette>=0.40", "uvicorn>=0.30", "jinja2>=3.1", "psycopg[binary]>=3.1", "psycopg-pool>=3.2"],
+        "hub": HUB,
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4", "selenium>=4.20", *HUB],
     },
     entry_points={"console_scripts": ["kiosk=kiosk.cli.main:main"]},
 )

@@ -80,7 +80,7 @@ class Pages:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
-            undefined=jinja2.StrictUndefined,
+            undefined=jinja2.ChainableUndefined,  # a board that never spoke has no facts: blanks, not errors
             trim_blocks=True,
             lstrip_blocks=True,
         )
