@@ -4,6 +4,7 @@
     kiosk hub add-board ID --name NAME [--commune NAME]     register a board; its token is the last line
     kiosk hub revoke-board ID                               its token stops working at once
     kiosk hub list-boards                                   one line per board
+    kiosk hub check-config                                  validate hub.yaml (exit 2 with FILE:LINE: …)
     kiosk hub add-user NAME [--role viewer|operator]        a staff member (password from stdin or asked)
     kiosk hub remove-user NAME
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 import time
 
@@ -33,6 +35,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     revoke = commands.add_parser("revoke-board", parents=[common], help="revoke a board's token")
     revoke.add_argument("id")
     commands.add_parser("list-boards", parents=[common], help="list the registered boards")
+    commands.add_parser("check-config", parents=[common], help="validate hub.yaml")
     user = commands.add_parser("add-user", parents=[common], help="add a staff member, or reset a password")
     user.add_argument("name")
     user.add_argument("--role", choices=("viewer", "operator"), default="viewer",
@@ -49,6 +52,9 @@ def main(args: argparse.Namespace) -> int:
     except ImportError as exc:  # pragma: no cover - only without the extra
         return _missing(exc)
     command = args.hub_command or "serve"
+    if command == "check-config":
+        print(f"{cfg.file}: OK (listen {cfg.host}:{cfg.port}, database {_redacted(cfg.database.url)})")
+        return 0
     try:
         if command == "serve":
             return _serve(cfg)
@@ -82,6 +88,10 @@ def _serve(cfg) -> int:
     except DatabaseError as exc:
         print(exc, file=sys.stderr)
         return 1
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def _missing(exc: ImportError) -> int:

@@ -383,8 +383,8 @@ class Hub:
             q = statistics.parse_query({}, today)
             return self._html("stats.html", status=400, user=user, q=q, error=str(exc), qs="", plays=[], uptime=[])
         play_rows, uptime_rows = await run_in_threadpool(self._stats, q)
-        return self._html("stats.html", user=user, q=q, error=None, qs=urlencode({k: v for k, v in params.items() if v}),
-                          plays=play_rows, uptime=uptime_rows)
+        qs = urlencode({k: v for k, v in params.items() if v})
+        return self._html("stats.html", user=user, q=q, error=None, qs=qs, plays=play_rows, uptime=uptime_rows)
 
     def _stats(self, q: statistics.Query) -> tuple[list[dict], list[dict]]:
         return statistics.plays(self.store, q), statistics.uptime(self.store, q, self.clock(), self.cfg.zone)

@@ -14,10 +14,10 @@ from kiosk.hub.store import SILENT_AFTER, Board
 
 STATES = ("healthy", "degraded", "silent", "never")
 SORT_KEYS = ("name", "commune", "state", "last_seen", "temperature", "disk", "uptime", "version", "content")
-THROTTLE_NOW_MASK = 0xF
+THROTTLE_NOW_MASK = 0xF  # the firmware's "now" bits: under-voltage, frequency capped, throttled, soft limit
 # The facts a page shows, null until a board sends them (a board that never spoke has none).
 EMPTY = dict.fromkeys(("version", "content_version", "current_slide", "uptime_s", "disk_free_bytes", "cpu_temp_c",
-                       "display_ok", "power", "emergency", "plays_queued", "plays_dropped_total", "sent_at"))  # the firmware's "now" bits: under-voltage, frequency capped, throttled, soft limit
+                       "display_ok", "power", "emergency", "plays_queued", "plays_dropped_total", "sent_at"))
 
 
 @dataclass(frozen=True)

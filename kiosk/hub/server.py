@@ -58,7 +58,13 @@ def serve(cfg: HubConfig) -> int:
             task.cancel()
 
     app.router.lifespan_context = lifespan
-    server = uvicorn.Server(uvicorn.Config(
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            # uvicorn re-raises the signal once stopped; a stop asked by systemd is a clean exit (0), as for kiosk run
+            getattr(self, "_captured_signals", []).clear()
+
+    server = Server(uvicorn.Config(
         app, log_config=None, access_log=False, server_header=False, date_header=True,
         proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_keep_alive=30,
         timeout_graceful_shutdown=10, lifespan="on",
