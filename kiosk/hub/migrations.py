@@ -20,7 +20,7 @@ log = logging.getLogger("kiosk.hub")
 ADVISORY_LOCK = 0x6B696F736B  # "kiosk"
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (1, "boards, heartbeats per day, plays and their daily roll-up, commands, screenshots, staff", [
+    (1, "boards, heartbeats per day, plays and their daily and monthly roll-ups, commands, screenshots, staff", [
         """CREATE TABLE boards (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
@@ -63,6 +63,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             PRIMARY KEY (board_id, day, slide_id)
         )""",
         "CREATE INDEX play_days_day ON play_days (day)",
+        """CREATE TABLE play_months (
+            board_id TEXT NOT NULL REFERENCES boards (id) ON DELETE CASCADE,
+            month TEXT NOT NULL,
+            slide_id TEXT NOT NULL,
+            plays {bigint} NOT NULL DEFAULT 0,
+            seconds {float} NOT NULL DEFAULT 0,
+            PRIMARY KEY (board_id, month, slide_id)
+        )""",
+        "CREATE INDEX play_months_month ON play_months (month)",
         "CREATE INDEX board_days_day ON board_days (day)",
         """CREATE TABLE commands (
             id {serial},

@@ -1,6 +1,7 @@
 """Statistics the province files: plays, seconds on screen and uptime, per board, slide, day or month.
 
-Read from the daily roll-ups only (`play_days`, `board_days`), never from raw plays, so a year of a
+Read from the roll-ups only (`play_months` for whole months, else `play_days`; `board_days`), never
+from raw plays, so a year of a
 province's boards is summarised in well under a second and survives the raw plays' retention. Rows
 come out as plain dicts for the JSON API, and as CSV in UTF-8 with a BOM (Excel then shows Vietnamese
 right) with Vietnamese headers.
@@ -76,8 +77,8 @@ def _day(text: str | None, name: str, default: dt.date, end: bool) -> dt.date:
         raise BadQuery(f"{name}: {text!r} is not a date") from None
 
 
-def _where(q: Query, alias: str) -> tuple[str, list]:
-    sql, params = f"{alias}.day >= ? AND {alias}.day <= ?", [q.first_day, q.last_day]
+def _where(q: Query, alias: str, column: str = "day") -> tuple[str, list]:
+    sql, params = f"{alias}.{column} >= ? AND {alias}.{column} <= ?", [q.first_day, q.last_day]
     if q.board:
         sql += f" AND {alias}.board_id = ?"
         params.append(q.board)
@@ -87,14 +88,25 @@ def _where(q: Query, alias: str) -> tuple[str, list]:
     return sql, params
 
 
+def whole_months(q: Query) -> bool:
+    """The query starts on a 1st and ends on a month's last day: the monthly roll-up answers it."""
+    last = dt.date.fromisoformat(q.last_day)
+    return q.first_day.endswith("-01") and (last + dt.timedelta(days=1)).day == 1
+
+
 def plays(store: Store, q: Query) -> list[dict]:
-    period = "d.day" if q.period == "day" else "substr(d.day, 1, 7)"
-    where, params = _where(q, "d")
+    if q.period == "month" and whole_months(q):
+        table, period = "play_months", "d.month"
+        where, params = _where(Query(q.period, q.first_day[:7], q.last_day[:7], q.board, q.commune, q.group), "d",
+                               "month")
+    else:
+        table, period = "play_days", "d.day" if q.period == "day" else "substr(d.day, 1, 7)"
+        where, params = _where(q, "d")
     keys = {"board_slide": ["d.board_id", "b.name", "b.commune", "d.slide_id"],
             "board": ["d.board_id", "b.name", "b.commune"], "slide": ["d.slide_id"]}[q.group]
     cols = ", ".join(keys)
     sql = (f"SELECT {period} AS period, {cols}, count(DISTINCT d.board_id), sum(d.plays), sum(d.seconds) "
-           f"FROM play_days d JOIN boards b ON b.id = d.board_id WHERE {where} "
+           f"FROM {table} d JOIN boards b ON b.id = d.board_id WHERE {where} "
            f"GROUP BY {period}, {cols} ORDER BY 1, {cols}")
     with store.db.tx(write=False) as tx:
         rows = tx.execute(sql, params)

@@ -1,8 +1,8 @@
 """Everything the hub keeps, as plain calls over one Database: boards, heartbeats, plays, commands, staff.
 
 Each call is one transaction, committed before the caller answers the board (a board deletes its plays
-after the 2xx). Plays are deduplicated by (board, id) and rolled up into `play_days` in the same
-transaction, counting only the rows that were new, so statistics never scan raw plays and a replayed
+after the 2xx). Plays are deduplicated by (board, id) and rolled up into `play_days` and `play_months` in
+the same transaction, counting only the rows that were new, so statistics never scan raw plays and a replayed
 batch changes nothing. Uptime is accounted the same way, per day in `board_days`, from the hub's own
 clock (a board's clock may be wrong): the time between two heartbeats counts as online when the gap is
 under three heartbeat periods. Time is a parameter (`now`, Unix seconds) everywhere.
@@ -260,16 +260,18 @@ class Store:
 
     @staticmethod
     def _roll_up(tx, board_id: str, rows: list[tuple]) -> None:
-        totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0])
-        for _pid, slide, _s, _e, duration, _c, _v, day in rows:
-            total = totals[(day, slide)]
-            total[0] += 1
-            total[1] += duration
-        tx.executemany(
-            "INSERT INTO play_days (board_id, day, slide_id, plays, seconds) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (board_id, day, slide_id) DO UPDATE SET plays = play_days.plays + excluded.plays, "
-            "seconds = play_days.seconds + excluded.seconds",
-            [(board_id, day, slide, n, seconds) for (day, slide), (n, seconds) in sorted(totals.items())])
+        """The new plays into the day's and the month's totals (a year per month then reads 12 rows a slide)."""
+        for table, period, cut in (("play_days", "day", 10), ("play_months", "month", 7)):
+            totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0])
+            for _pid, slide, _s, _e, duration, _c, _v, day in rows:
+                total = totals[(day[:cut], slide)]
+                total[0] += 1
+                total[1] += duration
+            tx.executemany(
+                f"INSERT INTO {table} (board_id, {period}, slide_id, plays, seconds) VALUES (?, ?, ?, ?, ?) "
+                f"ON CONFLICT (board_id, {period}, slide_id) DO UPDATE SET plays = {table}.plays + excluded.plays, "
+                f"seconds = {table}.seconds + excluded.seconds",
+                [(board_id, key, slide, n, seconds) for (key, slide), (n, seconds) in sorted(totals.items())])
 
     def plays_count(self, board_id: str | None = None) -> int:
         with self.db.tx(write=False) as tx:
