@@ -176,3 +176,25 @@ def test_statistics_as_csv_and_json_for_staff_and_scripts(hub):
     assert bad.status_code == 400 and "period" in bad.json()["error"]
     page = signed_in(hub).get(hub.url + "stats", params=params, timeout=10)
     assert page.status_code == 200 and "hop-dan" in page.text
+
+
+def test_hub_alert_rules_use_only_metrics_the_hub_exposes_and_pass_their_unit_tests(hub):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import yaml
+
+    post(hub, "devices/an-khuong/heartbeat", heartbeat_body("an-khuong", plays_dropped_total=0,
+                                                            device={"throttled": {"raw": 0}}), hub.token)
+    text = requests.get(hub.url + "metrics", timeout=10).text
+    exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+    exposed |= {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+    rules_file = Path(__file__).resolve().parent.parent / "docs/monitoring/hub-alerts.yml"
+    rules = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    used = {n for g in rules["groups"] for r in g["rules"] for n in re.findall(r"\bkiosk_[a-z0-9_]+", r["expr"])}
+    assert used and used <= exposed, used - exposed
+    if shutil.which("promtool"):  # Debian package "prometheus" (.ci/run installs it)
+        for args in (["check", "rules", "hub-alerts.yml"], ["test", "rules", "hub-alerts.test.yml"]):
+            done = subprocess.run(["promtool", *args], cwd=rules_file.parent, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout + done.stderr
