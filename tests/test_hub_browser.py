@@ -69,7 +69,8 @@ def test_a_browser_asks_a_running_board_for_its_screen_and_sees_it(tmp_path):
         row.find_element(By.LINK_TEXT, "UBND xã Thử Nghiệm").click()
         assert not driver.find_elements(By.ID, "screenshot")
         driver.find_element(By.XPATH, "//button[text()='Chụp màn hình']").click()
-        assert "Đang chờ bảng liên lạc" in driver.page_source
+        status = driver.find_element(By.CSS_SELECTOR, "table.commands-list").text  # queued, or already sent
+        assert "Chụp màn hình" in status and any(w in status for w in ("Đang chờ bảng liên lạc", "Đã gửi", "Xong"))
         deadline = time.monotonic() + 30  # the next heartbeat (5 s) brings the command; the page reloads itself
         while not driver.find_elements(By.ID, "screenshot") and time.monotonic() < deadline:
             time.sleep(0.5)
