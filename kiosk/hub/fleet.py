@@ -7,6 +7,7 @@ the board's page and /metrics, so they never disagree.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from kiosk.hub.config import Boards
@@ -18,6 +19,27 @@ THROTTLE_NOW_MASK = 0xF  # the firmware's "now" bits: under-voltage, frequency c
 # The facts a page shows, null until a board sends them (a board that never spoke has none).
 EMPTY = dict.fromkeys(("version", "content_version", "current_slide", "uptime_s", "disk_free_bytes", "cpu_temp_c",
                        "display_ok", "power", "emergency", "plays_queued", "plays_dropped_total", "sent_at"))
+
+
+ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"  # the Vietnamese order (f, j, w, z for foreign names)
+LETTER_MARKS = "\u0306\u0302\u031b"  # breve, circumflex, horn: they make letters (ă â ê ô ơ ư)
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook, dot below: only a tie-break
+
+
+def vietnamese_key(text: str) -> tuple:
+    """Names in the order a Vietnamese reader expects: Ấp before Bình before Cát before Đông, tones only
+    breaking ties (code points would put every accented letter after z)."""
+    letters: list[str] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFD", text.casefold()):
+        if ch in TONE_MARKS:
+            tones.append(TONE_MARKS.index(ch) + 1)
+        elif ch in LETTER_MARKS and letters:
+            letters[-1] = unicodedata.normalize("NFC", letters[-1] + ch)
+        else:
+            letters.append(ch)
+            tones.append(0)
+    return tuple(ALPHABET.index(c) if c in ALPHABET else 100 + ord(c) for c in letters), tuple(tones)
 
 
 @dataclass(frozen=True)
@@ -109,8 +131,8 @@ def order(views: list[View], key: str, descending: bool = False) -> list[View]:
     def value(v: View):
         hb = v.hb
         return {
-            "name": v.board.name.casefold(),
-            "commune": (v.board.commune or "").casefold() or None,
+            "name": vietnamese_key(v.board.name),
+            "commune": vietnamese_key(v.board.commune) if v.board.commune else None,
             "state": STATES.index(v.state),
             "last_seen": v.board.last_seen,
             "temperature": hb.get("cpu_temp_c"),
@@ -123,10 +145,10 @@ def order(views: list[View], key: str, descending: bool = False) -> list[View]:
     present = [v for v in views if value(v) is not None]
     missing = [v for v in views if value(v) is None]
     if key == "state":  # worst first is what an operator wants to see
-        present.sort(key=lambda v: (-STATES.index(v.state), v.board.name.casefold()), reverse=descending)
+        present.sort(key=lambda v: (-STATES.index(v.state), vietnamese_key(v.board.name)), reverse=descending)
     else:
-        present.sort(key=lambda v: (value(v), v.board.name.casefold()), reverse=descending)
-    return present + sorted(missing, key=lambda v: v.board.name.casefold())
+        present.sort(key=lambda v: (value(v), vietnamese_key(v.board.name)), reverse=descending)
+    return present + sorted(missing, key=lambda v: vietnamese_key(v.board.name))
 
 
 def counts(views: list[View]) -> dict[str, int]:

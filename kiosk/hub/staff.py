@@ -158,7 +158,7 @@ class Staff:
             merged.update({k: str(v) for k, v in change.items()})
             return urlencode({k: v for k, v in merged.items() if v and v != "0"})
 
-        communes = sorted({v.board.commune for v in views if v.board.commune}, key=str.casefold)
+        communes = sorted({v.board.commune for v in views if v.board.commune}, key=fleet.vietnamese_key)
         return self._html("fleet.html", user=user, views=chosen, counts=fleet.counts(views), total=len(views),
                           latest=latest, filters=filters, communes=communes, sort=sort, desc=desc, query=query,
                           filtered=any(filters.values()), now=self.clock(), refresh=60)
