@@ -220,6 +220,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     engines = [args.engine] if args.engine else ["sqlite", "postgresql"]
+    if not args.engine and hublab.postgres_reachable():
+        print(f"hub bench: PostgreSQL skipped: {hublab.postgres_reachable()}")
+        engines = ["sqlite"]
     for engine in engines:
         if args.what in ("all", "heartbeat"):
             bench_heartbeat(engine, args.rate, args.seconds)

@@ -139,6 +139,8 @@ def test_pages_want_a_sign_in_and_escape_what_boards_send(hub):
     assert "<img src=x" not in board.text and "&lt;img src=x onerror=alert(1)&gt;" in board.text
     only_silent = session.get(hub.url, params={"state": "never"}, timeout=10).text
     assert 'data-board="phu-hoa"' in only_silent and 'data-board="an-khuong"' not in only_silent
+    missing = session.get(hub.url + "boards/%3Cscript%3E", timeout=10)
+    assert missing.status_code == 404 and "Không tìm thấy bảng “&lt;script&gt;”" in missing.text
     css = session.get(hub.url + "static/hub.css", timeout=10)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 

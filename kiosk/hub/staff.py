@@ -170,7 +170,7 @@ class Staff:
         board_id = request.path_params["board"]
         data = await run_in_threadpool(self._board_data, board_id)
         if data is None:
-            return self._html("base.html", status=404, user=user)
+            return self._html("notfound.html", status=404, user=user, board=board_id)
         pending = any(c.state == "queued" or (c.state == "sent" and self.clock() - c.sent_at < pages.COMMAND_NO_ANSWER)
                       for c in data["commands"])
         return self._html("board.html", user=user, can_command=user.role == "operator", now=self.clock(),
