@@ -2,7 +2,7 @@
 
     python bench/hub.py heartbeat [--engine sqlite|postgresql] [--rate 200] [--seconds 30]
     python bench/hub.py plays     [--engine …]     plays ingested per second, batches of 500
-    python bench/hub.py fleet                      the fleet page with 3,500 boards: server time, weight
+    python bench/hub.py fleet [--boards 3500]      the fleet page with 3,500 boards: server time, weight
     python bench/hub.py stats     [--engine …]     a year of 100 boards summarised per month, from the roll-ups
     python bench/hub.py           everything above, on both engines (PostgreSQL: .ci/postgres)
 
@@ -218,6 +218,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql"))
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--boards", type=int, default=3500, help="fleet page: how many boards")
     args = parser.parse_args()
     engines = [args.engine] if args.engine else ["sqlite", "postgresql"]
     if not args.engine and hublab.postgres_reachable():
@@ -229,7 +230,7 @@ def main() -> None:
         if args.what in ("all", "plays"):
             bench_plays(engine)
         if args.what in ("all", "fleet"):
-            bench_fleet(engine)
+            bench_fleet(engine, args.boards)
         if args.what in ("all", "stats"):
             bench_stats(engine)
 
