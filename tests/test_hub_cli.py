@@ -96,3 +96,18 @@ def test_the_hub_unit_runs_kiosk_hub_with_the_etc_hub_yaml():
     assert service["ExecStart"] == ["/opt/kiosk/venv/bin/kiosk hub -c /etc/kiosk/hub.yaml"]
     assert service["RestartPreventExitStatus"] == ["2"] and service["User"] == ["kiosk-hub"]
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_a_database_the_hub_cannot_use_is_one_line_not_a_traceback(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "hub.sqlite").write_bytes(b"this is not a database, it is a text file" * 100)
+    hub_yaml = folder / "hub.yaml"
+    hub_yaml.write_text("listen: 127.0.0.1:9120\n", encoding="utf-8")
+    done = run_cli("hub", "list-boards", "-c", str(hub_yaml))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert str(folder / 'hub.sqlite') in done.stderr and "not a database" in done.stderr
+    unreachable = folder / "pg.yaml"
+    unreachable.write_text("database:\n  url: postgresql://nobody@127.0.0.1:1/none?connect_timeout=1\n")
+    done = run_cli("hub", "list-boards", "-c", str(unreachable))
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "cannot connect" in done.stderr

@@ -94,7 +94,7 @@ class Hub:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            count = await run_in_threadpool(lambda: len(self.store.boards()))
+            count = await run_in_threadpool(self.store.board_count)
         except Exception as exc:  # noqa: BLE001 - the verdict is the answer
             return JSONResponse({"status": "degraded", "database": str(exc)}, status_code=503)
         return JSONResponse({"status": "healthy", "database": self.store.db.description, "boards": count})

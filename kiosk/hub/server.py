@@ -14,7 +14,7 @@ import socket
 import time
 
 from kiosk.hub.config import HubConfig
-from kiosk.hub.database import Database
+from kiosk.hub.database import Database, DatabaseError
 from kiosk.hub.migrations import migrate
 from kiosk.hub.store import Store
 
@@ -28,9 +28,11 @@ def open_store(cfg: HubConfig) -> Store:
     db = Database.open(cfg.database.url)
     try:
         migrate(db)
-    except Exception:
+    except Exception as exc:
         db.close()
-        raise
+        if isinstance(exc, DatabaseError) or type(exc).__module__.split(".")[0] not in ("sqlite3", "psycopg"):
+            raise
+        raise DatabaseError(f"database {db.description}: {exc}") from None  # read-only file, no rights, …
     return Store(db, cfg.zone, cfg.boards.heartbeat_seconds, cfg.database.retention_days)
 
 

@@ -149,6 +149,10 @@ class Store:
                               "heartbeat FROM boards ORDER BY id")
         return [_board(row) for row in rows]
 
+    def board_count(self) -> int:
+        with self.db.tx(write=False) as tx:
+            return int(tx.value("SELECT count(*) FROM boards", default=0))
+
     def board(self, board_id: str) -> Board | None:
         with self.db.tx(write=False) as tx:
             row = tx.one("SELECT id, name, commune, revoked_at, created_at, first_seen, last_seen, heartbeats, "
