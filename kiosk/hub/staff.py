@@ -189,7 +189,7 @@ class Staff:
             watched = statistics.watched_seconds(day, query, board.first_seen, now, self.cfg.zone)
             days.append({"day": day, "pct": min(100.0, 100 * online / watched) if watched > 0 else 0.0,
                          "heartbeats": beats})
-        shot = self.store.screenshot_times().get(board_id)
+        shot = self.store.screenshot_time(board_id)
         return {"v": fleet.view(board, now, self.cfg.boards, latest), "latest": latest, "days": days[::-1],
                 "events": self.store.events(board_id), "commands": self.store.commands(board_id), "shot": shot}
 

@@ -165,7 +165,9 @@ class Store:
         """Store the heartbeat, account uptime, take the command results; return the commands to send."""
         interval = hb.heartbeat_seconds or self.heartbeat_seconds
         with self.db.tx() as tx:
-            row = tx.one("SELECT last_seen, heartbeat FROM boards WHERE id = ?", (board_id,))
+            # PostgreSQL: two heartbeats of one board at once (a retry crossing its original) count the time once
+            lock = " FOR UPDATE" if self.db.postgres else ""
+            row = tx.one("SELECT last_seen, heartbeat FROM boards WHERE id = ?" + lock, (board_id,))
             if row is None:
                 raise UnknownBoard(board_id)
             last_seen, previous = row[0], json.loads(row[1]) if row[1] else {}
@@ -298,9 +300,9 @@ class Store:
             row = tx.one("SELECT taken_at, png FROM screenshots WHERE board_id = ?", (board_id,))
         return (row[0], bytes(row[1])) if row else None
 
-    def screenshot_times(self) -> dict[str, float]:
+    def screenshot_time(self, board_id: str) -> float | None:
         with self.db.tx(write=False) as tx:
-            return dict(tx.execute("SELECT board_id, taken_at FROM screenshots"))
+            return tx.value("SELECT taken_at FROM screenshots WHERE board_id = ?", (board_id,))
 
     # --- commands -------------------------------------------------------------------------------------
 
