@@ -21,6 +21,7 @@ import time
 
 from kiosk.config import DEVICE_ID
 
+ROLES = ("viewer", "operator")  # viewers read; operators may also send commands to boards
 HUB_EXTRA = "pip install 'kiosk[hub]'"
 
 
@@ -38,7 +39,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     commands.add_parser("check-config", parents=[common], help="validate hub.yaml")
     user = commands.add_parser("add-user", parents=[common], help="add a staff member, or reset a password")
     user.add_argument("name")
-    user.add_argument("--role", choices=("viewer", "operator"), default="viewer",
+    user.add_argument("--role", choices=ROLES, default="viewer",
                       help="viewer: reads; operator: may also send commands to boards (default viewer)")
     remove = commands.add_parser("remove-user", parents=[common], help="remove a staff member")
     remove.add_argument("name")

@@ -15,7 +15,6 @@ import hmac
 import re
 import secrets
 
-ROLES = ("viewer", "operator")  # viewers read; operators may also send commands to boards
 USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # ~16 MiB and ~50 ms per check on a small server
 MIN_PASSWORD = 8

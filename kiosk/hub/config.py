@@ -35,14 +35,6 @@ class Database:
     url: str  # sqlite:///ABSOLUTE/PATH or postgresql://…
     retention_days: int
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.url.startswith(("postgresql://", "postgres://"))
-
-    @property
-    def sqlite_path(self) -> Path:
-        return Path(self.url.removeprefix("sqlite://"))
-
 
 @dataclass(frozen=True)
 class Boards:

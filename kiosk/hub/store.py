@@ -23,7 +23,6 @@ from kiosk.hub.protocol import Heartbeat, Play
 
 SILENT_AFTER = 3  # heartbeat periods without a heartbeat: the board is silent
 COMMAND_NAMES = ("sync_now", "upload_screenshot")
-EVENTS_KEPT = 200  # per board, shown on its page
 
 
 class BoardExists(Exception):
@@ -58,13 +57,6 @@ class Command:
     done_at: float | None
     ok: bool | None
     error: str | None
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    role: str
-    password_hash: str
 
 
 @dataclass(frozen=True)
