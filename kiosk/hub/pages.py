@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -74,6 +75,30 @@ def ago(epoch: float | None, now: float) -> str:
     return f"{duration(seconds)} trước"
 
 
+@dataclass(frozen=True)
+class FleetRow:
+    """One line of the fleet page, every cell already a text: 3,500 of them render in a fraction of the
+    time Jinja takes to look up and format each fact itself."""
+
+    id: str
+    name: str
+    commune: str
+    state: str
+    state_label: str
+    last_seen: str
+    last_seen_ago: str
+    content: str | None
+    up_to_date: bool | None
+    slide: str
+    last_sync: str
+    sync_failed: bool
+    problems: tuple[str, ...]
+    temperature: str
+    disk: str
+    uptime: str
+    version: str
+
+
 class Pages:
     def __init__(self, zone: zoneinfo.ZoneInfo):
         self.zone = zone
@@ -107,6 +132,21 @@ class Pages:
             return self.when(dt.datetime.fromisoformat(text).timestamp())
         except (TypeError, ValueError):
             return text
+
+    def fleet_row(self, v, now: float) -> FleetRow:
+        hb = v.board.heartbeat
+        sync = hb.get("last_sync") or {}
+        temp = hb.get("cpu_temp_c")
+        content = hb.get("content_version")
+        return FleetRow(
+            id=v.board.id, name=v.board.name, commune=v.board.commune or "—", state=v.state,
+            state_label=STATE_LABELS[v.state], last_seen=self.when(v.board.last_seen),
+            last_seen_ago=ago(v.board.last_seen, now), content=content[:10] if content else None,
+            up_to_date=v.up_to_date, slide=hb.get("current_slide") or "—",
+            last_sync=self.stamp(sync.get("at")) if sync else "—", sync_failed=sync.get("ok") is False,
+            problems=tuple(problem_label(c) for c in v.problems),
+            temperature=f"{number(temp)} °C" if temp is not None else "—", disk=size(hb.get("disk_free_bytes")),
+            uptime=duration(hb.get("uptime_s")), version=hb.get("version") or "—")
 
     def render(self, template: str, **context) -> str:
         return self.env.get_template(template).render(**context)

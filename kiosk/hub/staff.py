@@ -159,9 +159,11 @@ class Staff:
             return urlencode({k: v for k, v in merged.items() if v and v != "0"})
 
         communes = sorted({v.board.commune for v in views if v.board.commune}, key=fleet.vietnamese_key)
-        return self._html("fleet.html", user=user, views=chosen, counts=fleet.counts(views), total=len(views),
+        now = self.clock()
+        rows = [self.pages.fleet_row(v, now) for v in chosen]
+        return self._html("fleet.html", user=user, rows=rows, counts=fleet.counts(views), total=len(views),
                           latest=latest, filters=filters, communes=communes, sort=sort, desc=desc, query=query,
-                          filtered=any(filters.values()), now=self.clock(), refresh=60)
+                          filtered=any(filters.values()), refresh=60)
 
     async def board_page(self, request: Request) -> Response:
         user = await self._guarded(request)
