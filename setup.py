@@ -5,6 +5,9 @@ from setuptools import find_packages, setup
 version = {}
 exec(Path("kiosk/version.py").read_text(encoding="utf-8"), version)
 
+# The province side, `kiosk hub` (pip install 'kiosk[hub]'): never needed on a board.
+HUB = ["starlette>=0.40", "uvicorn>=0.30", "jinja2>=3.1", "psycopg[binary]>=3.1", "psycopg-pool>=3.2"]
+
 setup(
     name="kiosk",
     version=version["__version__"],
@@ -14,7 +17,7 @@ setup(
     license="GPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=["kiosk", "kiosk.*"]),
-    package_data={"kiosk": ["py.typed"]},
+    package_data={"kiosk": ["py.typed"], "kiosk.hub": ["templates/*.html", "static/*.css"]},
     install_requires=[
         "pygame-ce>=2.5",
         "Pillow>=10",
@@ -28,7 +31,8 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4"],
+        "hub": HUB,
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4", "selenium>=4.20", *HUB],
     },
     entry_points={"console_scripts": ["kiosk=kiosk.cli.main:main"]},
 )

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     keygen = sub.add_parser("keygen", parents=[common], help="write an Ed25519 key pair for signing content")
     keygen.add_argument("out", help="private key file; the public key goes to OUT.pub")
     sub.add_parser("status", parents=[common], help="ask the running player how it is")
+    from kiosk.cli import hub
+
+    hub.add_parser(sub, common)
     return parser
 
 
@@ -90,6 +93,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(publish.publish(Path(args.src), Path(args.out), Path(args.key) if args.key else None))
         return 0
+    if args.command == "hub":  # hub.yaml, not config.yaml: its own front-end
+        from kiosk.cli import hub
+
+        return hub.main(args)
     if args.command == "run":
         from kiosk.cli import run
 
