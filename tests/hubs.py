@@ -26,16 +26,21 @@ def free_port() -> int:
 
 
 def postgres_reachable() -> str | None:
-    """None when the test database answers; else why not (the reason a test is skipped)."""
+    """None when the test database answers; else why not (the reason a test is skipped). Under CI
+    (KIOSK_REQUIRE_POSTGRES=1, set by .ci/run) an unreachable database fails instead: never a silent skip."""
+    why = None
     try:
         import psycopg
     except ImportError:
-        return "psycopg is not installed"
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"no PostgreSQL at {POSTGRES_URL} ({str(exc).strip().splitlines()[0]}); .ci/postgres starts one"
-    return None
+        why = "psycopg is not installed"
+    else:
+        try:
+            psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+        except psycopg.Error as exc:
+            why = f"no PostgreSQL at {POSTGRES_URL} ({str(exc).strip().splitlines()[0]}); .ci/postgres starts one"
+    if why and os.environ.get("KIOSK_REQUIRE_POSTGRES") == "1":
+        raise RuntimeError(why)
+    return why
 
 
 @contextlib.contextmanager
