@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 DEVICE_ID = re.compile(r"^[a-z0-9-]+$")
 
@@ -197,7 +197,7 @@ def _number(low: float, high: float, integer: bool = False) -> Converter:
 def _choice(*choices: object) -> Converter:
     def convert(value: object, _base: Path) -> object:
         if value not in choices or isinstance(value, bool):
-            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {value!r}")
+            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {shown(value)}")
         return value
 
     return convert
@@ -209,7 +209,7 @@ def _size(value: object, _base: Path) -> tuple[int, int] | None:
         return None
     match = re.fullmatch(r"(\d{2,5})\s*x\s*(\d{2,5})", text)
     if not match:
-        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {value!r}")
+        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {shown(value)}")
     w, h = int(match[1]), int(match[2])
     if not (64 <= w <= 16384 and 64 <= h <= 16384):
         raise _Invalid(f"{w}x{h} is outside 64..16384 pixels")
@@ -220,7 +220,7 @@ def _listen(value: object, _base: Path) -> tuple[str, int]:
     text = str(value).strip()
     match = re.fullmatch(r"\[?([^\[\]\s]*?)\]?:(\d{1,5})", text)
     if not match or not 0 <= int(match[2]) <= 65535:
-        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {value!r}")
+        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {shown(value)}")
     return match[1] or "0.0.0.0", int(match[2])
 
 

@@ -152,3 +152,26 @@ def test_empty_or_comment_only_config_is_problems_not_a_traceback(tmp_path):
         found = problems_of(write(tmp_path, text))
         assert any("device.id: is required" in p for p in found)
         assert any("source: set source.path" in p for p in found)
+
+
+def test_check_config_refuses_an_alias_bomb_at_once_and_small(tmp_path):
+    """The issue's attack: 1.5 GB in 15 s, because a message turned the value into text."""
+    from test_yamlfile import alias_bomb
+
+    path = write(tmp_path, alias_bomb() + "device: {id: abc, name: x}\nsource: {path: demo}\ndisplay: {size: *i}\n")
+    script = ("import resource, sys\nfrom kiosk.cli.main import main\ncode = main(sys.argv[1:])\n"
+              "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script, "check-config", "-c", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert f"{path}:" in done.stderr and "alias bomb" in done.stderr and "Traceback" not in done.stderr
+    peak_kb = int(done.stderr.rsplit("peak_kb", 1)[1])
+    assert peak_kb < 100 * 1024  # the issue's bound for check-config
+
+
+def test_a_message_never_writes_out_a_huge_value(tmp_path):
+    path = write(tmp_path, "device: {id: abc, name: x}\nsource: {path: demo}\ndisplay: {size: [" +
+                 ", ".join(["ư" * 1000] * 1000) + "]}\n")
+    (problem,) = problems_of(path)
+    assert "display.size" in problem and len(problem) < 300

@@ -15,7 +15,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from kiosk.content import programme
-from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 FORMAT = 1
 FILENAME = "manifest.json"
@@ -63,7 +63,7 @@ def jsonable(value: object) -> object:
         return [jsonable(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    raise ValueError(f"cannot be put in a manifest: {value!r}")
+    raise ValueError(f"cannot be put in a manifest: {shown(value)}")
 
 
 def content_of(data: bytes) -> dict | None:
@@ -108,13 +108,13 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
             problems.add(None, str(key), f"unknown key; a manifest has {', '.join(TOP_KEYS)}")
     fmt = document.get("format")
     if fmt != FORMAT or isinstance(fmt, bool):
-        raise refuse("format", f"must be {FORMAT}, got {fmt!r} (this board understands format {FORMAT} only)")
+        raise refuse("format", f"must be {FORMAT}, got {shown(fmt)} (this board understands format {FORMAT} only)")
     version = document.get("version")
     if not isinstance(version, str) or not VERSION.match(version):
-        problems.add(None, "version", f"must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {version!r}")
+        problems.add(None, "version", f"must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {shown(version)}")
     generated = document.get("generated_at")
     if generated is not None and not isinstance(generated, str):
-        problems.add(None, "generated_at", f"must be an ISO 8601 text, got {generated!r}")
+        problems.add(None, "generated_at", f"must be an ISO 8601 text, got {shown(generated)}")
     table = _media_table(document.get("media"), problems)
     raw_slides = document.get("slides")
     if not isinstance(raw_slides, list):
@@ -159,7 +159,7 @@ def _media_table(raw: object, problems: Problems) -> dict[str, tuple[str, int]]:
             continue
         sha, size = entry["sha256"], entry["size"]
         if not isinstance(sha, str) or not SHA256.match(sha):
-            problems.add(None, f"{where}.sha256", f"must be 64 lowercase hex digits, got {sha!r}")
+            problems.add(None, f"{where}.sha256", f"must be 64 lowercase hex digits, got {shown(sha)}")
             continue
         if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_MEDIA_BYTES:
             problems.add(None, f"{where}.size", f"must be a whole number of bytes from 1 to {MAX_MEDIA_BYTES}")
