@@ -18,7 +18,7 @@ from pathlib import Path
 from kiosk import yamlfile
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
-DEVICE_ID = re.compile(r"^[a-z0-9-]+$")
+DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
 
 
 @dataclass(frozen=True)

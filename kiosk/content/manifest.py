@@ -23,8 +23,8 @@ MAX_BYTES = 4 * 1024 * 1024  # a thousand slides are well under 1 MB; more is a 
 MAX_MEDIA_BYTES = 2 * 1024**3  # one file larger than this is not a bulletin-board image
 MAX_NAME = 255
 TOP_KEYS = ("format", "version", "generated_at", "media", "slides")
-VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")  # how media are named: the hex SHA-256 of their bytes
+VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")  # \Z: "$" would let a final newline in
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # how media are named: the hex SHA-256 of their bytes
 
 
 def check_name(name: object) -> str | None:

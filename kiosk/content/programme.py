@@ -19,7 +19,7 @@ from kiosk import yamlfile
 from kiosk.content import media, windows
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
-SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}$")
+SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
 TYPES = ("text", "image")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")

@@ -45,7 +45,7 @@ MAX_ANSWER_BYTES = 64 * 1024  # a heartbeat answer is a few commands, never more
 MAX_COMMANDS = 10
 MAX_RESULTS = 20
 SLACK = 0.001  # seconds
-COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
