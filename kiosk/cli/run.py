@@ -123,6 +123,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
                 cfg, previous = previous, None  # back to the configuration that worked
                 continue
             reload.running = cfg
+            _say_config(cfg, status)
             remember(cfg)  # only a config a session was built from (and still on disk) becomes the last good one
             panel.configure(cfg.display.power)
             code = session.run()
@@ -206,6 +207,15 @@ class Session:
                     log.warning("while stopping the health endpoint: %s", exc)
             if plays is not None:
                 plays.close()
+
+
+def _say_config(cfg: Config, status: Status) -> None:
+    """Once per configuration: what is unwise in it (warnings) and which files it names cannot be used."""
+    for problem in cfg.warnings:
+        log.warning("%s", problem)
+    for problem in cfg.degraded:
+        log.error("%s", problem)
+    status.update(config_warnings=tuple(str(p) for p in (*cfg.degraded, *cfg.warnings)))
 
 
 def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:

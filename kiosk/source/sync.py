@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +74,13 @@ class Refused(Exception):
     """One cycle's failure, with the sentence that goes to the log and the health report."""
 
 
+class KeyUnusable(Refused):
+    """source.public_key cannot be read or is not a key: nothing new can be verified.
+
+    What state/ holds was verified when it was accepted, so it keeps playing (a damaged or deleted key
+    file must not turn the board dark); new content is refused until the key is mended."""
+
+
 def probe_only(prog: programme.Programme) -> programme.Programme:
     """A `prepare` for when no screen is known: keep image slides whose file decodes as an image."""
     kept, dropped = [], []
@@ -103,8 +111,14 @@ def load_cached(cfg: Config) -> programme.Programme | None:
         return None
     try:
         _check_signature(cfg, state.data, state.signature)
+    except KeyUnusable as exc:
+        log.warning("sync: %s; playing the content verified when it was accepted", exc)
+    except Refused as exc:
+        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        return None
+    try:
         prog = manifest.decode(state.data, store.media_dir)
-    except (Refused, InvalidInput) as exc:
+    except InvalidInput as exc:
         log.warning("sync: cached programme not used: %s", _first_line(exc))
         return None
     missing = [sha for sha, size in manifest.media_of(prog).items() if not store.has(sha, size)]
@@ -243,7 +257,12 @@ class Syncer:
             # a rotated token takes effect at once
             if self._client is not None:
                 self._client.close()
-            self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
+                self._client = None
+            try:
+                self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
+            except (OSError, ssl.SSLError) as exc:  # tried again next cycle: a restored file heals it
+                raise Refused(f"source.ca_file {self.cfg.source.ca_file}: cannot be used "
+                              f"({getattr(exc, 'strerror', None) or exc})") from None
         return self._client
 
     def _signature(self, client: Client, counter: _Counter) -> bytes | None:
@@ -261,8 +280,13 @@ class Syncer:
         else:
             try:
                 _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+            except KeyUnusable:
+                pass  # verified when it was accepted; new content is refused until the key is mended
+            except Refused:
+                return None
+            try:
                 prog = manifest.decode(state.data, self.store.media_dir)
-            except (Refused, InvalidInput):
+            except InvalidInput:
                 return None
             self._decoded = ((state.digest, state.signature), prog)
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
@@ -355,7 +379,7 @@ def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
     try:
         key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
     except ValueError as exc:
-        raise Refused(f"source.public_key: {exc}") from None
+        raise KeyUnusable(f"source.public_key: {exc}; new content is refused until it is mended") from None
     try:
         signing.verify(key, data, signature)
     except signing.BadSignature as exc:
