@@ -1,5 +1,17 @@
 import os
 
+import pytest
+
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MiB tmpfs (tests/disk.py); skips where mounting is impossible."""
+    from disk import SmallDisk
+
+    disk = SmallDisk(tmp_path / "disk")
+    yield disk
+    disk.close()

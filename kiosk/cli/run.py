@@ -196,17 +196,15 @@ class Session:
         finally:
             self.ended.set()
             source.close()
-            if reporter is not None:
-                reporter[0].set()
-                plays.wakeup.set()  # the reporter waits on it between cycles: it sees the stop at once
-                reporter[1].join(JOIN_SECONDS)
+            reporter[0].set()  # a request under way is cut at once (its Deadline watches the stop)
+            plays.wakeup.set()  # the flusher waits on it between flushes: it sees the stop at once
+            reporter[1].join(JOIN_SECONDS)
             if server is not None:
                 try:
                     server.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
                     log.warning("while stopping the health endpoint: %s", exc)
-            if plays is not None:
-                plays.close()
+            plays.close()
 
 
 def _say_config(cfg: Config, status: Status) -> None:
@@ -227,15 +225,11 @@ def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
 
 
 def _open_plays(cfg: Config, status: Status):
+    """The plays queue; it works whatever the card does (held in memory while its file cannot be written)."""
     from kiosk.report import plays
 
-    try:
-        queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
-    except Exception as exc:  # noqa: BLE001 - proof of play is not worth a black screen
-        log.error("play records disabled: %s", exc)
-        status.set_error("plays", str(exc))
-        return None
-    status.set_error("plays", None)
+    queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
+    status.set_error("plays", queue.disk_error)
     return queue
 
 
@@ -254,10 +248,8 @@ def _start_health(cfg: Config, status: Status, screen):
 
 
 def _start_reporter(cfg: Config, status: Status, screen, plays, source):
-    """Always runs when there is a play queue: it also writes plays to disk in batches (no report_url:
-    reporting is off, the queue is still flushed and bounded)."""
-    if plays is None:
-        return None
+    """Always runs: it also writes plays to disk in batches (no report_url: reporting is off, the queue is
+    still flushed and bounded), and a full card does not stop it (heartbeats, plays from memory)."""
     from kiosk.report.reporter import Reporter
 
     def on_command(name: str, _args: dict) -> None:
