@@ -251,6 +251,15 @@ def test_port_taken_is_a_clear_error(tmp_path):
             HealthServer(cfg, Status()).start()
 
 
+def closed_by_server(sock: socket.socket) -> bool:
+    """The server hung up: an end of file, or a reset when it closed before reading what we sent."""
+    sock.settimeout(5)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
 def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
     monkeypatch.setattr(endpoint, "HEAD_DEADLINE_S", 0.5)
     _, url = served(playing_status())
@@ -258,8 +267,7 @@ def test_a_silent_client_does_not_block_others(served, session, monkeypatch):
     with socket.create_connection(("127.0.0.1", port)) as silent:
         silent.sendall(b"GET /healthz HTTP/1.1\r\n")  # and never finishes the request
         assert session.get(url + "/healthz").status_code == 200
-        silent.settimeout(5)
-        assert silent.recv(100) == b""  # dropped when its head did not come whole in time
+        assert closed_by_server(silent)  # dropped when its head did not come whole in time
 
 
 def test_a_slow_dripping_client_is_cut_at_the_deadline(served, session, monkeypatch):
@@ -308,8 +316,7 @@ def test_one_client_cannot_hold_more_than_its_share(served, session, monkeypatch
         for hog in hogs:
             hog.sendall(b"GET /healthz HTTP/1.1\r\n")
         assert session.get(url + "/healthz", timeout=5).status_code == 200  # the newest gets in
-        hogs[0].settimeout(5)
-        assert hogs[0].recv(100) == b""  # the oldest were dropped for it
+        assert closed_by_server(hogs[0])  # the oldest were dropped for it
     finally:
         for hog in hogs:
             hog.close()

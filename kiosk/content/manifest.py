@@ -66,6 +66,19 @@ def jsonable(value: object) -> object:
     raise ValueError(f"cannot be put in a manifest: {shown(value)}")
 
 
+def published_at(data: bytes) -> dt.datetime | None:
+    """A manifest's `generated_at` as an aware UTC time (None when absent or not a time with an offset or Z).
+
+    For signed trees it is also the manifest's freshness: a board refuses one published before the
+    manifest it accepted last (docs/protocol.md §4)."""
+    try:
+        value = json.loads(data).get("generated_at")
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError, RecursionError):
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else None
+
+
 def content_of(data: bytes) -> dict | None:
     """A manifest's document without generated_at, to tell whether content changed; None if unreadable."""
     try:

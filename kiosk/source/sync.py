@@ -15,6 +15,8 @@ last, so a power cut leaves a matching pair, old or new.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -32,7 +34,7 @@ from kiosk.durable import remove, write_atomic
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 from kiosk.source.cache import Cache
-from kiosk.source.client import Client, FetchError, Limits, TokenError, next_delay, read_token
+from kiosk.source.client import RESUME_FROM, Client, FetchError, Limits, TokenError, next_delay, read_token
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")
@@ -40,6 +42,7 @@ log = logging.getLogger("kiosk.sync")
 SIG_MAX_BYTES = signing.MAX_SIGNATURE_BYTES
 STATE_MANIFEST = "manifest.json"
 DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
+PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 
 
@@ -206,10 +209,13 @@ class Syncer:
         # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
         same_source = state is not None and state.url == self.cfg.source.url
         validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
-        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators)
+        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, stop=self._stop)
         counter.bytes += len(answer.body)
         if answer.status == 404:
             raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
+        if answer.status == 304 and validators == (None, None):
+            raise Refused(f"{client.url(manifest.FILENAME)}: the server answered 304 Not Modified to a request "
+                          "without validators (a broken cache or proxy on the way?)")
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
             fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source
             if answer.status == 200 and fresh:
@@ -226,7 +232,7 @@ class Syncer:
             if signature is None:
                 raise
             # The publisher may have replaced manifest and signature between our two requests: ask once more.
-            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES)
+            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, stop=self._stop)
             counter.bytes += len(answer.body)
             data, signature = answer.body, self._signature(client, counter)
             _check_signature(self.cfg, data, signature)
@@ -234,6 +240,8 @@ class Syncer:
             incoming = manifest.decode(data, self.store.media_dir, client.url(manifest.FILENAME))
         except InvalidInput as exc:
             raise Refused(_first_line(exc)) from None
+        if self.cfg.source.public_key:
+            _check_fresh(client.url(manifest.FILENAME), data, state.data if state is not None else None)
         self._fetch_media(client, incoming, current, counter)
         try:
             prepared = self.prepare(incoming)
@@ -268,7 +276,7 @@ class Syncer:
     def _signature(self, client: Client, counter: _Counter) -> bytes | None:
         if not self.cfg.source.public_key:
             return None
-        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES)
+        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES, stop=self._stop)
         counter.bytes += len(answer.body)
         return answer.body if answer.status == 200 else None
 
@@ -289,8 +297,8 @@ class Syncer:
             except InvalidInput:
                 return None
             self._decoded = ((state.digest, state.signature), prog)
-        if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
-            return prog
+        if all([self.store.verified(sha, size) for sha, size in manifest.media_of(prog).items()]):  # each hashed
+            return prog                                                                            # once per run
         return None
 
     def _fetch_media(self, client: Client, incoming: programme.Programme, current: programme.Programme | None,
@@ -301,27 +309,73 @@ class Syncer:
         if total > budget:
             raise Refused(f"the programme needs {total / 1e6:.1f} MB of media, more than cache.max_mb "
                           f"({self.cfg.cache.max_mb} MB)")
-        missing = {sha: size for sha, size in needed.items() if not self.store.has(sha, size)}
+        missing = {sha: size for sha, size in needed.items() if not self.store.verified(sha, size)}
         if not missing:
             return
         keep = set(needed) | set(manifest.media_of(current) if current else {})
         self.store.evict(keep, budget, room=sum(missing.values()))
-        for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
-            for attempt in range(DOWNLOAD_ATTEMPTS):
-                before = _size(self.store.part(sha))
-                try:
-                    done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
-                                           progress=counter.add)
-                except FetchError:
-                    # retry at once only when the partial file grew: a cut on a flaky link, not a broken server
-                    if attempt + 1 == DOWNLOAD_ATTEMPTS or _size(self.store.part(sha)) <= before \
-                            or self._stop.is_set():
-                        raise
-                    continue
-                counter.files += 1
-                if done.resumed_from:
-                    log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
-                break
+        self._make_room(incoming, current, keep, missing)
+        try:
+            for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
+                for attempt in range(DOWNLOAD_ATTEMPTS):
+                    before = _size(self.store.part(sha))
+                    try:
+                        done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
+                                               progress=counter.add)
+                    except FetchError:
+                        # retry at once only when the partial file grew: a cut on a flaky link, not a broken
+                        # server; a small file is never resumed (it starts again at byte 0), so never retried
+                        if attempt + 1 == DOWNLOAD_ATTEMPTS or size < RESUME_FROM \
+                                or _size(self.store.part(sha)) <= before or self._stop.is_set():
+                            raise
+                        continue
+                    counter.files += 1
+                    if done.resumed_from:
+                        log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
+                    break
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._forget_refused(incoming, current)
+                raise Refused("the disk is full (while fetching media): the new programme was not kept, "
+                              "the current one plays on; free space on the card or lower cache.max_mb") from None
+            if exc.errno == errno.EROFS:
+                raise Refused(f"the cache {self.store.root} is on a read-only disk (a failing SD card?); "
+                              "the current programme plays on") from None
+            raise
+
+    def _make_room(self, incoming: programme.Programme, current: programme.Programme | None, keep: set[str],
+                   missing: dict[str, int]) -> None:
+        """Refuse, before a byte is fetched, a programme that would fill the disk (the cache is one tenant
+        of the card: plays, prepared images and the system need room too). Unneeded media go first."""
+        free = self.store.free_bytes()
+        if free is None:
+            return
+        reserve = self.store.reserve_bytes()
+        to_write = sum(max(0, size - _size(self.store.part(sha))) for sha, size in missing.items())
+        to_write += PREPARED_ALLOWANCE * sum(1 for s in incoming.slides if s.image is not None)
+        short = to_write + reserve - free
+        if short > 0:
+            usage = self.store.usage()
+            self.store.evict(keep, max(0, usage - short))
+            free = self.store.free_bytes() or 0
+            short = to_write + reserve - free
+        if short > 0:
+            self._forget_refused(incoming, current)
+            raise Refused(f"not enough free space on the disk for the new programme: it needs "
+                          f"{_mb(to_write)} more, {_mb(max(0, free - reserve))} can be used ({_mb(reserve)} "
+                          f"kept free for the board); the current programme plays on")
+
+    def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
+        """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
+        files would only hold the disk full): the disk is as it was before the sync."""
+        playing = set(manifest.media_of(current)) if current else set()
+        for sha in manifest.media_of(incoming):
+            if sha in playing:
+                continue
+            for path in (self.store.media(sha), self.store.part(sha),
+                         self.store.part(sha).with_name(self.store.part(sha).name + ".validator")):
+                if remove(path):
+                    log.info("sync: removed %s (its programme was refused for lack of space)", path.name)
 
     def _deliver(self, prog: programme.Programme, digest: str, prepared_already: bool = False) -> None:
         if not prepared_already:
@@ -384,6 +438,33 @@ def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
         signing.verify(key, data, signature)
     except signing.BadSignature as exc:
         raise Refused(str(exc)) from None
+
+
+def _check_fresh(where: str, data: bytes, accepted: bytes | None) -> None:
+    """Signed content must also be fresh: a manifest published before the one this board accepted last
+    is refused, however good its signature (a replayed old manifest could bring back a retracted
+    emergency). The signed `generated_at` is the clock; docs/protocol.md §4 says how to roll back."""
+    if accepted is None:
+        return
+    before = manifest.published_at(accepted)
+    if before is None:
+        return  # the board never had a dated publication from this tree: nothing to compare with
+    now = manifest.published_at(data)
+    if now is None:
+        raise Refused(f"{where}: no readable generated_at, but the manifest this board plays was published at "
+                      f"{_utc(before)}: an older signed manifest cannot be ruled out, refused")
+    if now < before:
+        raise Refused(f"{where}: published at {_utc(now)}, before the manifest this board plays ({_utc(before)}): "
+                      "an older signed manifest is refused (a replay?); to go back to older content, publish it "
+                      "again")
+
+
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def _read_state(store: Cache) -> _State | None:
