@@ -215,13 +215,11 @@ class Renderer:
 
     def _image_page(self, slide) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
-        path = prepare.prepared_path(slide.image, self.size, fit, self.cache_dir)
-        if not path.is_file():  # normally prepared ahead by prepare_programme; this is the safety net
-            path = prepare.prepare_image(slide.image, self.size, fit, self.cache_dir)
-        try:
-            picture = pygame.image.load(str(path))
-        except (pygame.error, OSError) as exc:
+        try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
+            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
+        except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+        picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
         frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
