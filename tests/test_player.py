@@ -158,7 +158,7 @@ def programme(*slides: Slide, version: str = "v1") -> Programme:
 
 
 def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600,
-          wall: dt.datetime = START) -> Board:
+          wall: dt.datetime = START, renderer=None) -> Board:
     path = tmp_path / "config.yaml"
     path.write_text(f"device: {{id: thu, name: UBND xã Thử}}\nsource: {{path: {tmp_path}}}\n"
                     f"display:\n  crossfade_ms: {crossfade}\n{extra}", encoding="utf-8")
@@ -166,7 +166,8 @@ def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600
     clock = FakeClock(wall)
     screen = FakeScreen(clock)
     current, status, plays, stop = Current(prog), Status(), Plays(), threading.Event()
-    frames = FrameBuilder(FakeRenderer(), status, cfg.device.name, builder=Immediate(), speech=Immediate())
+    frames = FrameBuilder(renderer or FakeRenderer(), status, cfg.device.name, builder=Immediate(),
+                          speech=Immediate())
     panel = power.Panel(cfg.display.power)
     player = Player(cfg, screen, frames, current, status, stop, clock=clock, plays=plays, panel=panel,
                     notifier=Notifier(address=""))
@@ -300,3 +301,50 @@ def test_a_late_slide_keeps_the_old_frame_and_counts_as_slipped(tmp_path):
     assert b.screen.shown[:2] == [(0.0, "show", "a"), (12.0, "fade", "b")]  # two 1-second holds
     assert b.status.counters["frames_slipped"] == 1
     assert list(b.player.flip_slips) == [pytest.approx(2.0, abs=0.01)]  # measured from the first deadline
+
+
+class LazyRenderer(FakeRenderer):
+    """Pages drawn when indexed, as the real renderer does; it counts the draws and can fail one page."""
+
+    def __init__(self, fail_at: int | None = None):
+        self.draws: list[int] = []
+        self.fail_at = fail_at
+
+    def pages(self, slide: Slide):
+        renderer = self
+
+        class Lazy:
+            def __len__(self):
+                return slide.body.count("|") + 1
+
+            def __getitem__(self, index):
+                renderer.draws.append((slide.id, index))
+                if index == renderer.fail_at:
+                    raise RuntimeError("surface lost")
+                return f"{slide.id}#{index + 1}" if len(self) > 1 else slide.id
+
+        return Lazy()
+
+
+def test_a_long_notice_is_drawn_a_page_at_a_time_never_all_ahead(tmp_path):
+    """The issue: 148 pages drawn ahead, 2.4 GB at 1080p. Now each page is drawn once, one ahead."""
+    renderer = LazyRenderer()
+    notice = slide("nghi-dinh", 100, body="|".join(["x"] * 100))
+    b = board(tmp_path, programme(notice, slide("b", 5)), renderer=renderer)
+    def pages_drawn():
+        return [index for sid, index in renderer.draws if sid == "nghi-dinh"]
+
+    b.clock.at(0.5, lambda: pages_drawn() == [0, 1] or pytest.fail(f"drawn ahead: {pages_drawn()}"))
+    b.clock.at(50.5, lambda: pages_drawn() == list(range(52)) or pytest.fail(f"drawn ahead: {pages_drawn()}"))
+    b.run(99.5)
+    assert b.screen.frames()[:100] == [f"nghi-dinh#{n}" for n in range(1, 101)]
+    assert pages_drawn() == list(range(100))  # each page drawn once, in order: never the whole notice at once
+
+
+def test_a_page_that_cannot_be_drawn_keeps_the_one_on_screen(tmp_path, caplog):
+    renderer = LazyRenderer(fail_at=2)
+    b = board(tmp_path, programme(slide("nghi-dinh", 40, body="a|b|c|d"), slide("b", 5)), renderer=renderer)
+    b.run(45)
+    assert b.screen.at(25) == "nghi-dinh#2" and b.screen.at(39.9) == "nghi-dinh#2"
+    assert b.screen.at(40.5) == "b"  # the slot ends on time; nothing crashed
+    assert "page 3 of 4 cannot be drawn" in caplog.text

@@ -24,6 +24,10 @@ TYPES = ("text", "image")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
+# A decree pasted whole is welcome (100,000 characters are some 150 pages at 1080p, drawn one at a time);
+# beyond these the layout alone would keep the frame builder busy for seconds.
+MAX_BODY = 200_000
+MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
 
 SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
@@ -139,10 +143,15 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
+        if len(title) > MAX_TITLE:
+            raise ValueError(f"has {len(title):,} characters, at most {MAX_TITLE:,}: put the rest in the body")
     except ValueError as exc:
         bad("title", str(exc))
     try:
         body = _text(raw.get("body", ""))
+        if len(body) > MAX_BODY:
+            raise ValueError(f"has {len(body):,} characters, at most {MAX_BODY:,} (some 300 pages): "
+                             "split it into several slides")
     except ValueError as exc:
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
