@@ -1,6 +1,7 @@
 """The health endpoint: the pure verdict, and real HTTP requests to a real server on 127.0.0.1."""
 
 import io
+import json
 import logging
 import socket
 import struct
@@ -421,3 +422,50 @@ def test_status_url_for_wildcards():
     assert status_client.url_for("0.0.0.0", 9110) == "http://127.0.0.1:9110/healthz"
     assert status_client.url_for("::", 9110) == "http://[::1]:9110/healthz"
     assert status_client.url_for("10.1.2.3", 80) == "http://10.1.2.3:80/healthz"
+
+
+# --- kiosk status against whatever answers on health.listen (the issue: tracebacks, hangs, 300 MB read whole) ---
+
+
+def hostile_answers():
+    from servers import body, drip, endless, redirect
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    odd = json.dumps({"status": "healthy", "device_id": ["x"], "reasons": 5, "warnings": [{"a": 1}],
+                      "last_sync": {"at": 12, "ok": "yes"}, "device": [1], "cpu_temp_c": "hot",
+                      "disk_free_bytes": "lots", "uptime_s": -5, "slide_count": "many",
+                      "current_slide": "a\nb" * 500}).encode()
+    return {
+        "deep JSON": (body(deep), "UNEXPECTED"),
+        "odd fields": (body(odd), "HEALTHY"),
+        "300 MB": (endless(limit=300 * 1024 * 1024), "UNEXPECTED"),
+        "drip": (drip(b'{"status": "healthy"}' * 100, 0.2), "UNREACHABLE"),
+        "redirect": (redirect("http://127.0.0.1:9/healthz"), "UNEXPECTED"),
+        "not JSON": (body(b"\xff\xfe<html>", 200, "text/html"), "UNEXPECTED"),
+    }
+
+
+@pytest.mark.parametrize("name", list(hostile_answers()))
+def test_kiosk_status_survives_any_answer(tmp_path, name, monkeypatch):
+    import tracemalloc
+
+    from servers import StaticServer
+
+    monkeypatch.setattr(status_client, "DEADLINE_S", 2.0, raising=False)
+    behaviour, first_word = hostile_answers()[name]
+    server = StaticServer(None)
+    server.overrides["/healthz"] = behaviour
+    try:
+        out = io.StringIO()
+        tracemalloc.start()
+        started = time.monotonic()
+        code = status_client.main(make_config(tmp_path, listen=f"127.0.0.1:{server.port}"), out)
+        took = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        server.close()
+    assert out.getvalue().startswith(first_word), out.getvalue()
+    assert code == (0 if first_word == "HEALTHY" else 1)
+    assert took < 30 and peak < 20 * 1024 * 1024
+    assert all(len(line) < 300 for line in out.getvalue().splitlines())
