@@ -348,3 +348,12 @@ def test_a_page_that_cannot_be_drawn_keeps_the_one_on_screen(tmp_path, caplog):
     assert b.screen.at(25) == "nghi-dinh#2" and b.screen.at(39.9) == "nghi-dinh#2"
     assert b.screen.at(40.5) == "b"  # the slot ends on time; nothing crashed
     assert "page 3 of 4 cannot be drawn" in caplog.text
+
+
+def test_a_display_lost_mid_slide_ends_the_loop_and_loses_no_play(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    lost = []
+    b.screen.pump = lambda: not lost
+    b.clock.at(14, lambda: lost.append(True) or b.current.changed.set())
+    assert b.player.run() == 1  # systemd starts the player again
+    assert b.plays.ids() == [("a", 10.0, False), ("b", 4.0, True)]

@@ -373,15 +373,18 @@ class Player:
         self.frames.close()
 
     def run(self) -> int:
-        """Play until `stop` is set (or a reload is wanted). 0 on a clean stop, 1 when the display is lost."""
+        """Play until `stop` is set (or a reload is wanted). 0 on a clean stop, 1 when the display is lost
+        (the play on screen is recorded either way: a lost display is no reason to lose proof of play)."""
         self.begin()
-        while not self.stop.is_set() and not self.reload_requested():
-            wake_at = self.turn()
-            if wake_at is None:
-                return 1
-            self.clock.sleep_until(self.wake, wake_at)
-        self.finish()
-        return 0
+        try:
+            while not self.stop.is_set() and not self.reload_requested():
+                wake_at = self.turn()
+                if wake_at is None:
+                    return 1
+                self.clock.sleep_until(self.wake, wake_at)
+            return 0
+        finally:
+            self.finish()
 
     def _watchdog(self, now: Now) -> None:
         interval = self.notifier.watchdog_interval
