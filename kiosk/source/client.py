@@ -46,6 +46,9 @@ RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no val
 SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
 
 
+MAX_TOKEN_FILE = 64 * 1024  # a token is one line; the rest of a bigger file is never read
+
+
 class TokenError(ValueError):
     """A token file cannot be used; the message names the key and the file."""
 
@@ -53,7 +56,8 @@ class TokenError(ValueError):
 def read_token(path: Path, key: str) -> str:
     """The bearer token in a token file (its first line, trimmed). `key` names the setting in messages."""
     try:
-        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        with open(path, "rb") as f:
+            lines = f.read(MAX_TOKEN_FILE).decode("utf-8").strip().splitlines()
     except PermissionError:
         raise TokenError(f"{key} {path}: permission denied (the service user must be able to read it)") from None
     except (OSError, UnicodeDecodeError) as exc:
