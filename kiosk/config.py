@@ -119,6 +119,8 @@ def _device_id(value: object, base: Path) -> str:
 
 def _path(value: object, base: Path) -> Path:
     text = _string(value, base)
+    if "\x00" in text:  # the OS refuses it; say so here rather than raise from deep in os.path
+        raise _Invalid("must not contain a NUL character")
     path = Path(os.path.expanduser(text))
     return path if path.is_absolute() else (base / path).resolve()
 
@@ -318,7 +320,8 @@ def _did_you_mean(word: object, choices: list[str]) -> str:
 # Files a board can play without, for a while: each part that reads one says what is wrong with it when
 # it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
 # back. A board must not stay dark at boot because a token was deleted or a key file damaged.
-DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file"})
+DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
+                        "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
 
 
 def validate(data: object, file: Path, degrade: bool = False) -> Config:
@@ -370,9 +373,11 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
                 converted[key] = spec.convert(raw, base)
             except _Invalid as exc:
                 name = f"{section}.{key}"
-                if degrade and name in DEGRADABLE and isinstance(raw, str) and raw.strip():
-                    degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed")
-                    converted[key] = _path(raw, base) if key.endswith("_file") else raw.strip()
+                if degrade and name in DEGRADABLE and isinstance(raw, str) and raw.strip() and \
+                        (name != "cache.path" or _path(raw, base).is_dir()):
+                    degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
+                                 if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
+                    converted[key] = _path(raw, base) if key.endswith(("_file", "path")) else raw.strip()
                     continue
                 problems.add(key_line(key), name, str(exc))
                 converted[key] = None

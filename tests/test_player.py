@@ -357,3 +357,21 @@ def test_a_display_lost_mid_slide_ends_the_loop_and_loses_no_play(tmp_path):
     b.clock.at(14, lambda: lost.append(True) or b.current.changed.set())
     assert b.player.run() == 1  # systemd starts the player again
     assert b.plays.ids() == [("a", 10.0, False), ("b", 4.0, True)]
+
+
+@pytest.mark.parametrize("jump_days", [365, -365])
+def test_the_clock_jumping_a_year_on_a_running_player(tmp_path, jump_days):
+    """NTP fixing a board that booted a year off (or a bad RTC): re-planned at once, never black, plays sane."""
+    week = LOCAL + dt.timedelta(days=7)
+    b = board(tmp_path, programme(slide("luon", 10), slide("tuan-nay", 10, valid_until=week)))
+    b.clock.at(25, lambda: setattr(b.clock, "offset", b.clock.offset + jump_days * 86400))
+    b.run(60)
+    before = {f for t, _h, f in b.screen.shown if t < 25}
+    after = [f for t, _h, f in b.screen.shown if t > 25.5]
+    assert before == {"luon", "tuan-nay"}
+    assert "black" not in b.screen.frames() and after
+    if jump_days > 0:
+        assert set(after) == {"luon"}  # a week's notice is over a year later: gone at once, not at its slot's end
+    else:
+        assert set(after) == {"luon", "tuan-nay"}  # still valid (valid_until is ahead), and nothing stalls
+    assert all(0 <= duration <= 10.01 for _sid, duration, _cut in b.plays.ids())  # monotonic, not wall

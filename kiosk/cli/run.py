@@ -158,9 +158,17 @@ class Session:
             probe = self.cache_dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
+            status.set_error("cache", None)
         except OSError as exc:
-            raise SetupError(f"cache.path {str(self.cache_dir)!r} is not a writable folder: "
-                             f"{exc.strerror or exc}") from None
+            if not self.cache_dir.is_dir():
+                raise SetupError(f"cache.path {str(self.cache_dir)!r} is not a writable folder: "
+                                 f"{exc.strerror or exc}") from None
+            # A card gone read-only (or full, or its permissions changed) still holds the last good content:
+            # play it. Nothing new is stored; sync, prepared pictures and plays say so where they fail.
+            message = (f"cache.path {str(self.cache_dir)!r} cannot be written ({exc.strerror or exc}): "
+                       "playing what it holds, storing nothing new")
+            log.error("%s", message)
+            status.set_error("cache", message)
         try:
             self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
         except FontError as exc:

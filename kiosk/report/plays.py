@@ -233,7 +233,7 @@ class PlayQueue:
                            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (extra,))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         self._rows += max(0, cur.rowcount)
         self._dropped += extra
@@ -318,7 +318,7 @@ class PlayQueue:
                 )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         if dropped:
             log.warning("plays queue full (at most %d on disk, %d in memory): dropped the %d oldest plays",
@@ -348,29 +348,37 @@ class PlayQueue:
 
     def ack(self, ids: list[str]) -> int:
         """The server has these plays (a 2xx): delete them, on disk or in memory. Unknown ids are ignored.
-        Returns how many were removed."""
+        Returns how many were removed; OSError when the disk refuses (those on disk are then sent again)."""
         ids = list(ids)
         if not ids:
             return 0
         deleted = 0
+        failure = None
         with self._db_lock:
-            if self._db is not None and not self._closed:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    # One statement shape whatever the batch size: an IN (?, ?, …) list of varying length would
-                    # fill the statement cache with up to 128 big prepared statements (megabytes, in the soak).
-                    cur = self._db.executemany("DELETE FROM plays WHERE id = ?", [(i,) for i in ids])
-                    deleted = max(0, cur.rowcount)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._rows -= deleted
             wanted = set(ids)
-            with self._buffer_lock:
+            with self._buffer_lock:  # those in memory go whatever the disk does
                 kept = deque(p for p in self._buffer if p.id not in wanted)
                 deleted += len(self._buffer) - len(kept)
                 self._buffer = kept
+            if self._db is not None and not self._closed:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        # One statement shape whatever the batch size: an IN (?, ?, …) list of varying length
+                        # would fill the statement cache with up to 128 big prepared statements (megabytes).
+                        cur = self._db.executemany("DELETE FROM plays WHERE id = ?", [(i,) for i in ids])
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        _rollback(self._db)
+                        raise
+                    deleted += max(0, cur.rowcount)
+                    self._rows -= max(0, cur.rowcount)
+                except sqlite3.Error as exc:
+                    # Only the message is kept: the exception's traceback holds this frame and its cursor, an
+                    # unfinalized statement that would keep the file open (and locked) after close().
+                    failure = str(exc)
+        if failure is not None:  # they stay on disk and go again: the server drops them by id
+            raise OSError(f"cannot remove acknowledged plays from {self.path}: {failure}")
         return deleted
 
     def count(self) -> int:
@@ -415,6 +423,14 @@ class PlayQueue:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo a transaction that failed; a ROLLBACK refused too (the disk is gone) changes nothing more."""
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def _disk_trouble(folder: Path) -> str | None:

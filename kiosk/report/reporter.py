@@ -442,7 +442,12 @@ class Reporter:
                     self.batch_size = max(1, self.batch_size // 2)
                 self.status.report_finished("plays", False, str(exc))
                 raise
-            self.queue.ack([p.id for p in plays])
+            try:
+                self.queue.ack([p.id for p in plays])
+            except OSError as exc:  # the card refuses the delete: they go again later, the server drops them by id
+                log.warning("plays: %s", exc)
+                self.status.set_error("plays", str(exc))
+                return False
             self.status.count("plays_uploaded", len(plays))
             self.status.report_finished("plays", True, None)
         return not self.queue.pending(1)
