@@ -84,7 +84,7 @@ def bench_run(tree: Path, chars: int, seconds: float) -> tuple[float, float]:
         sock.settimeout(120)
         t0 = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "-c", str(config)],
-                                env=env_for(tree, NOTIFY_SOCKET="@" + name),
+                                env=env_for(tree, NOTIFY_SOCKET="@" + name), cwd=tmp,  # `-m` puts the cwd first
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             while b"READY=1" not in sock.recv(4096):
@@ -106,7 +106,7 @@ def bench_render(tree: Path, chars: int) -> tuple[float, float, float, int]:
         out = Path(tmp) / "out"
         t0 = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "kiosk", "render", "-c", str(config), "--out", str(out),
-                                 "--size", "1920x1080"], env=env_for(tree),
+                                 "--size", "1920x1080"], env=env_for(tree), cwd=tmp,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         first_png = out / "01-nghi-dinh.png"
         first = None

@@ -15,3 +15,13 @@ def small_disk(tmp_path):
     disk = SmallDisk(tmp_path / "disk")
     yield disk
     disk.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A static server (tests/servers.py) for the content tree at tmp_path/out."""
+    from servers import StaticServer
+
+    server = StaticServer(tmp_path / "out")
+    yield server
+    server.close()

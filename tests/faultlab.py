@@ -47,6 +47,7 @@ class Trial:
     survived: bool
     lost: int = 0  # records (plays) that a kill or a fault cost
     note: str = ""
+    outcome: str = ""  # a short word for the table: what the board had after it (old, new, refused, …)
 
 
 def env() -> dict:
@@ -63,6 +64,12 @@ def kill_at(args: list[str], at: float, cwd: Path | None = None, stdout=subproce
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     return proc
+
+
+def quiet(server: StaticServer) -> StaticServer:
+    """No traceback on the test server's side when a board hangs up on it: that is what boards should do."""
+    server.httpd.handle_error = lambda *args: None
+    return server
 
 
 def sha_ok(folder: Path) -> bool:
@@ -123,7 +130,7 @@ class SyncWorld:
         self.evict = evict
         size = 5 * MB if evict else 300 * 1024
         src, self.tree = work / "src", work / "tree"
-        self.server = StaticServer(self.tree, throttle=(20 if evict else 2) * MB)
+        self.server = quiet(StaticServer(self.tree, throttle=(20 if evict else 2) * MB))
         self.template = work / "template"
         self.cfg = board_config(self.template, self.server.url, max_mb=16 if evict else 64)
         self.versions = []
@@ -166,7 +173,7 @@ class SyncWorld:
         survived = whole and media_ok and recovered.ok and after is not None and after.version == self.new \
             and usage_ok
         what = "old" if playing is not None and playing.version == self.old else "new" if whole else "NOTHING"
-        return Trial(survived, 0, f"killed at {at:.2f} s: plays {what}")
+        return Trial(survived, 0, f"killed at {at:.2f} s: plays {what}", f"plays {what}")
 
     def close(self) -> None:
         self.server.close()
@@ -225,7 +232,8 @@ class PublishWorld:
         seen = self._board_view(tree)
         self._publish(tree)  # publishing again mends whatever the kill left
         mended = self._board_view(tree) == "new"
-        return Trial(seen in ("old", "new", "refused") and mended, 0, f"killed at {at:.2f} s: a board sees {seen}")
+        return Trial(seen in ("old", "new", "refused") and mended, 0, f"killed at {at:.2f} s: a board sees {seen}",
+                     f"a board sees {seen}")
 
 
 # --- kill -9 during plays-queue writes -----------------------------------------------------------------------
@@ -552,7 +560,7 @@ class InjectSyncWorld:
     def __init__(self, work: Path):
         self.work = work
         src, self.tree = work / "src", work / "tree"
-        self.server = StaticServer(self.tree)
+        self.server = quiet(StaticServer(self.tree))
         self.template = work / "template"
         publish.publish(authoring(src, {"a.png": 2 * MB}, 1), self.tree, None)  # 2 MB: written in chunks
         self.old = version_of(self.tree)
@@ -945,3 +953,171 @@ def hostile_cases() -> list[tuple[str, str]]:
     """(misbehaviour, client) pairs: TLS only where the board speaks TLS (sync and reports)."""
     return [(name, target) for name in HOSTILE for target in ("sync", "reports", "status")
             if not (name.startswith("TLS") and target == "status")]
+
+
+# --- soak: a board's day at accelerated time -----------------------------------------------------------------
+
+
+class _HeldScreen:
+    """The screen as far as memory goes: it holds the frame it shows (and says what it showed)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.last = None
+        self.black_shown = 0
+
+    def show(self, frame) -> None:
+        self.last = frame
+
+    def crossfade(self, old, new, duration_ms: int) -> list[float]:
+        self.last = new
+        return [1.0]
+
+    def black(self):
+        self.black_shown += 1
+        return "black"
+
+    def pump(self) -> bool:
+        return True
+
+    def screenshot_png(self) -> bytes | None:
+        return None
+
+
+def _proc_facts(cache_root: Path) -> dict:
+    rss = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    files = len(os.listdir("/proc/self/fd"))
+    size = sum(f.stat().st_size for f in cache_root.rglob("*") if f.is_file())
+    return {"rss_mb": round(rss, 1), "open_files": files, "threads": threading.active_count(),
+            "cache_mb": round(size / MB, 2)}
+
+
+def soak(work: Path, hours: float, slide_seconds: float = 10.0, size=(1920, 1080), pictures: int = 3,
+         picture_bytes: int = 400 * 1024, on_hour: Callable[[int, dict], None] | None = None) -> dict:
+    """Play `hours` of a board's life at accelerated time; returns the facts of every hour and the totals.
+
+    Real parts: the Player loop, FrameBuilder and Renderer (`size`), the Syncer over HTTP polling every
+    60 s against a tree republished every hour (`pictures` new pictures each time), the Preparer, the
+    PlayQueue on disk and the Reporter against a report server that is down 20 minutes of every 2 hours.
+    """
+    import datetime as dt
+    import logging
+
+    from fakeclock import FakeClock
+
+    from kiosk.content.current import Current
+    from kiosk.player.frames import FrameBuilder
+    from kiosk.player.loop import Player
+    from kiosk.report.notify import Notifier
+    from kiosk.report.plays import PlayQueue
+    from kiosk.report.reporter import Reporter
+    from kiosk.screen.slide import Renderer
+    from kiosk.source.prepare import Preparer
+    from kiosk.status import Status
+
+    logging.getLogger("kiosk").setLevel(logging.ERROR)
+    src, tree = work / "src", work / "tree"
+    server, report = StaticServer(tree), ReportServer(delay=0)
+    board = work / "board"
+    board.mkdir(parents=True)
+    (board / "config.yaml").write_text(
+        f"device: {{id: soak, name: UBND xã Thử}}\nsource: {{url: '{server.url}', report_url: '{report.url}'}}\n"
+        f"display: {{crossfade_ms: 0}}\ncache: {{path: cache, max_mb: 16}}\nhealth: {{heartbeat_seconds: 60}}\n",
+        encoding="utf-8")
+    cfg = configmod.load(board / "config.yaml")
+
+    def make_programme(hour: int) -> None:
+        authoring(src, {f"h{hour}-{i}.png": picture_bytes for i in range(pictures)}, hour, texts=3)
+        text = (src / "programme.yaml").read_text(encoding="utf-8").replace(
+            "    body: Ủy ban nhân dân xã", f"    body: Ủy ban nhân dân xã\n    duration: {slide_seconds}")
+        text = text.replace("    file: images/", f"    duration: {slide_seconds}\n    file: images/")
+        (src / "programme.yaml").write_text(text, encoding="utf-8")
+        publish.publish(src, tree, None, now=1_800_000_000 + hour * 3600)
+
+    make_programme(0)
+    start_wall = dt.datetime(2026, 12, 1, 7, 0).timestamp()
+    clock = FakeClock(start_wall)
+    status, current, stop = Status(), Current(), threading.Event()
+    preparer = Preparer(size, "fit", cfg.cache.path, cfg.speech, prune=False, status=status)
+    syncer = sync.Syncer(cfg, status, current.replace, preparer.prepare)
+    queue = PlayQueue(cfg.cache.path / "plays.sqlite")
+    reporter = Reporter(cfg, status, queue, lambda name, args: None, clock=clock.monotonic,
+                        wall=lambda: dt.datetime.fromtimestamp(clock.wall(), dt.UTC))
+    immediate = _Immediate()
+    frames = FrameBuilder(Renderer(size, cfg.display, cfg.cache.path, cfg.device.name), status, cfg.device.name,
+                          builder=immediate, speech=immediate)
+    screen = _HeldScreen(size)
+    player = Player(cfg, screen, frames, current, status, stop, clock=clock, plays=queue, notifier=Notifier(""))
+    end = clock.mono + hours * 3600
+    hourly: list[dict] = []
+    recorded = [0]
+    real_record = queue.record
+
+    def record(play):
+        recorded[0] += 1
+        real_record(play)
+
+    queue.record = record
+
+    def poll():
+        syncer.cycle()
+        clock.at_monotonic(clock.mono + 60, poll)
+
+    def report_tick():
+        clock.at_monotonic(clock.mono + reporter.tick(clock.mono), report_tick)
+
+    def hour_mark(n: int):
+        facts = {"hour": n, **_proc_facts(cfg.cache.path), "fonts": len(frames.renderer.fonts._fonts),
+                 "plays_recorded": recorded[0],
+                 "plays_at_server": len(set(report.ids)), "plays_queued": queue.count()}
+        hourly.append(facts)
+        if on_hour is not None:
+            on_hour(n, facts)
+        if clock.mono + 3600 <= end:
+            make_programme(n + 1)
+            clock.at_monotonic(clock.mono + 3600, lambda: hour_mark(n + 1))
+
+    def flap(down: bool):
+        report.down = down
+        clock.at_monotonic(clock.mono + (20 * 60 if down else 100 * 60), lambda: flap(not down))
+
+    syncer.cycle()
+    clock.at_monotonic(clock.mono + 1, poll)
+    clock.at_monotonic(clock.mono + 1, report_tick)
+    clock.at_monotonic(clock.mono + 3600, lambda: hour_mark(1))
+    clock.at_monotonic(clock.mono + 100 * 60, lambda: flap(True))
+    clock.at_monotonic(end, stop.set)
+    try:
+        player.run()
+        report.down = False
+        for _ in range(20):  # the server is back: the queue drains
+            if not queue.count():
+                break
+            clock.mono += reporter.tick(clock.mono)
+    finally:
+        queue.close()
+        server.close()
+        report.close()
+    at_server = set(report.ids)
+    return {"hours": hourly, "plays_recorded": recorded[0], "plays_lost": max(0, recorded[0] - len(at_server)),
+            "black_frames": screen.black_shown, "frames_slipped": status.counters["frames_slipped"]}
+
+
+class _Immediate:
+    """An executor that runs at once, on the caller's thread (the soak's one clock needs one thread)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        import concurrent.futures
+
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
-import heapq
-import itertools
 import threading
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fakeclock import FakeClock
 
 from kiosk import config
 from kiosk.content.current import Current
@@ -31,46 +30,6 @@ from kiosk.status import Status
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 START = dt.datetime(2026, 12, 1, 8, 0, tzinfo=TZ)  # a Tuesday morning
 LOCAL = START.replace(tzinfo=None)
-
-
-class FakeClock:
-    """Monotonic and wall time that move only when the player sleeps; events fire at their instant."""
-
-    def __init__(self, wall: dt.datetime):
-        self.mono = 1000.0
-        self.start = self.mono
-        self.offset = wall.timestamp() - self.mono
-        self.is_trusted = True
-        self._events: list = []
-        self._order = itertools.count()
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def wall(self) -> float:
-        return self.mono + self.offset
-
-    def trusted(self) -> bool:
-        return self.is_trusted
-
-    def at(self, seconds: float, action) -> None:
-        heapq.heappush(self._events, (self.start + seconds, next(self._order), action))
-
-    def sleep_until(self, event: threading.Event, deadline: float) -> bool:
-        assert deadline >= self.mono - 1e-9, "the player asked to sleep until the past"
-        while not event.is_set():
-            if self._events and self._events[0][0] <= deadline:
-                when, _, action = heapq.heappop(self._events)
-                self.mono = max(self.mono, when)
-                action()
-                continue
-            self.mono = max(self.mono, deadline)
-            break
-        return event.is_set()
-
-    @property
-    def t(self) -> float:
-        return round(self.mono - self.start, 3)
 
 
 @dataclass

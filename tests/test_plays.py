@@ -8,11 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 from contextlib import closing
 from pathlib import Path
 
+import faultlab
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -211,33 +211,12 @@ def test_a_full_card_keeps_plays_in_memory_until_there_is_room(tmp_path):
     assert rows_on_disk(path) == [f"{n:032x}" for n in range(200)]
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from kiosk.report.plays import Play, PlayQueue
-
-    queue = PlayQueue(Path(sys.argv[1]), max_rows=1_000_000)
-    n = 0
-    while True:
-        for _ in range(50):
-            queue.record(Play(id=f"{n:032x}", slide_id="s", started_at="2026-11-26T08:30:00+07:00",
-                              ended_at="2026-11-26T08:30:10+07:00", duration_s=10.0))
-            n += 1
-        queue.flush()
-        print(n, flush=True)
-        if n % 1000 == 0:
-            ids = [p.id for p in queue.pending(100)]
-            queue.ack(ids)  # deletes happen too
-            print("acked", " ".join(ids), flush=True)
-    """
-)
 
 
 def test_kill_9_keeps_every_flushed_play_and_the_file_sound(tmp_path):
     path = tmp_path / "plays.sqlite3"
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)],
+        [sys.executable, "-c", faultlab.WRITER, str(path)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,

@@ -5,21 +5,13 @@ import json
 import os
 import time
 
-import pytest
-from servers import StaticServer, body, drip
+from servers import body, drip
 from syncboard import FAST, Board, authoring
 
 from kiosk import config
 from kiosk.source import cache, publish, signing, sync
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def served(tmp_path):
-    server = StaticServer(tmp_path / "out")
-    yield server
-    server.close()
 
 
 def media_requests(server, sha=None):
