@@ -306,3 +306,22 @@ def test_a_board_whose_token_and_key_files_went_bad_still_boots_and_plays(tmp_pa
         assert code == 0 and "Traceback" not in out
     finally:
         server.close()
+
+
+def test_a_locked_health_endpoint_is_reported_in_the_heartbeat(tmp_path, folder):
+    """Nobody can read /healthz while it is locked: the source system must hear of it (errors.health)."""
+    from kiosk import config
+    from kiosk.cli import run
+    from kiosk.report import heartbeat
+    from kiosk.status import Status
+
+    port = free_port()
+    path = write_config(tmp_path, f"  path: {folder}", port, extra=f"  token_file: {tmp_path / 'gone'}\n")
+    cfg = config.load(path, degrade=True)
+    status = Status()
+    server = run._start_health(cfg, status, type("Screen", (), {"screenshot_png": lambda self: None})())
+    try:
+        errors = heartbeat.build(status.snapshot(), cfg, time.time())["errors"]
+        assert "locked" in errors["health"] and "health.token_file" in errors["health"]
+    finally:
+        server.stop()

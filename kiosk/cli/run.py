@@ -244,6 +244,7 @@ def _open_plays(cfg: Config, status: Status):
 def _start_health(cfg: Config, status: Status, screen):
     from kiosk.report.endpoint import HealthServer
 
+    status.set_error("health", None)  # before start: a token file it cannot read leaves it locked, and says so
     try:
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
@@ -251,7 +252,6 @@ def _start_health(cfg: Config, status: Status, screen):
         log.error("health endpoint not started: %s", exc)
         status.set_error("health", str(exc))
         return None
-    status.set_error("health", None)
     return server
 
 
