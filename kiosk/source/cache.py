@@ -12,8 +12,8 @@ a torn file.
 
 What the cache trusts it also checks: a file of the right size may still be
 damaged (an SD card flips bits at rest), so `verified` hashes each file once
-per process (the sync thread does it at its first cycle, in the background)
-and removes a damaged one, which the sync then fetches again. And it stays
+per process (the sync thread does it in slices after its cycles, in the
+background) and removes a damaged one, which the sync then fetches again. And it stays
 within the disk it has: `free_bytes` and `reserve_bytes` let the sync refuse a
 programme that would fill the card, before downloading a byte.
 """

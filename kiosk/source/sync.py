@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import random
 import ssl
 import threading
@@ -42,6 +43,7 @@ log = logging.getLogger("kiosk.sync")
 SIG_MAX_BYTES = signing.MAX_SIGNATURE_BYTES
 STATE_MANIFEST = "manifest.json"
 DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
+VERIFY_SLICE_SECONDS = 5.0  # hashing of cached media after each cycle (see Syncer._verify_some)
 PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 
@@ -148,6 +150,8 @@ class Syncer:
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
         self._decoded: tuple[tuple[str, bytes | None], programme.Programme] | None = None
+        self._damaged_found = False  # _verify_some removed a damaged file: the next cycle comes at once
+        self._all_hashed = False  # every cached file present at start has been hashed in this process
 
     # --- the loop ---
 
@@ -160,6 +164,8 @@ class Syncer:
             failures = 0 if result.ok else failures + 1
             poll = self.cfg.source.poll_seconds  # jitter spreads a province's boards; failures back off
             delay = next_delay(poll, failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+            if self._damaged_found:  # a cached file was damaged and removed: fetch it again now
+                self._damaged_found, delay = False, 0.0
             deadline = time.monotonic() + delay
             while not stop.is_set():
                 remaining = deadline - time.monotonic()
@@ -177,6 +183,7 @@ class Syncer:
         try:
             with _locked(self.store):
                 result = self._cycle(counter)
+                self._verify_some(VERIFY_SLICE_SECONDS)
         except Refused as exc:
             result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
         except FetchError as exc:
@@ -254,6 +261,34 @@ class Syncer:
         return SyncResult(ok=True, changed=True, version=prepared.version, slides=len(prepared.slides),
                           files=counter.files, bytes=counter.bytes)
 
+    def _verify_some(self, budget: float) -> None:
+        """Hash cached media not yet hashed in this process, for at most `budget` seconds after the cycle's
+        own work: a damaged file (an SD card flips bits at rest) is removed, and fetched again at once.
+
+        In slices, after the manifest was asked for: a board that boots with 2 GB of pictures does not
+        hold back an emergency while it hashes them (a Pi hashes some 50 MB/s). Once every file present at
+        start has been hashed, nothing more is done: a download is hashed as it arrives, and an unchanged
+        poll stays one request and a few system calls."""
+        if self._all_hashed:
+            return
+        end = time.monotonic() + budget
+        try:
+            entries = sorted(os.scandir(self.store.media_dir), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if time.monotonic() >= end or self._stop.is_set():
+                return
+            if not manifest.SHA256.match(entry.name):
+                continue  # partial downloads and their validators
+            try:
+                size = entry.stat().st_size
+            except OSError:
+                continue
+            if not self.store.verified(entry.name, size):
+                self._damaged_found = True
+        self._all_hashed = True
+
     def _client_now(self) -> Client:
         token = None
         if self.cfg.source.token_file is not None:
@@ -297,8 +332,8 @@ class Syncer:
             except InvalidInput:
                 return None
             self._decoded = ((state.digest, state.signature), prog)
-        if all([self.store.verified(sha, size) for sha, size in manifest.media_of(prog).items()]):  # each hashed
-            return prog                                                                            # once per run
+        if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
+            return prog  # (the bytes are hashed in the background: _verify_some)
         return None
 
     def _fetch_media(self, client: Client, incoming: programme.Programme, current: programme.Programme | None,
@@ -309,7 +344,7 @@ class Syncer:
         if total > budget:
             raise Refused(f"the programme needs {total / 1e6:.1f} MB of media, more than cache.max_mb "
                           f"({self.cfg.cache.max_mb} MB)")
-        missing = {sha: size for sha, size in needed.items() if not self.store.verified(sha, size)}
+        missing = {sha: size for sha, size in needed.items() if not self.store.has(sha, size)}
         if not missing:
             return
         keep = set(needed) | set(manifest.media_of(current) if current else {})
