@@ -30,6 +30,9 @@ def now_local(timezone: str) -> dt.datetime:
     return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None)
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9998  # what a board's clock can read, with a year to spare before datetime's end
+
+
 def parse_instant(text: str | None, timezone: str) -> dt.datetime:
     """`--at`: naive local time, or an ISO 8601 instant with an offset (converted to local)."""
     if not text:
@@ -38,6 +41,8 @@ def parse_instant(text: str | None, timezone: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"expected ISO 8601 like 2026-12-01T08:00 or 2026-12-01T08:00+07:00, got {text!r}") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:  # the calendar ends at both sides: a day more or less overflows
+        raise ValueError(f"{text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None)
     return parsed

@@ -12,13 +12,13 @@ import os
 import re
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.problems import InvalidInput, Problem, Problems, shown
 
-DEVICE_ID = re.compile(r"^[a-z0-9-]+$")
+DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,9 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    # Not part of what the config means (equality): what check-config and the journal say about it.
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
 
     @property
     def report_url(self) -> str | None:
@@ -116,6 +119,8 @@ def _device_id(value: object, base: Path) -> str:
 
 def _path(value: object, base: Path) -> Path:
     text = _string(value, base)
+    if "\x00" in text:  # the OS refuses it; say so here rather than raise from deep in os.path
+        raise _Invalid("must not contain a NUL character")
     path = Path(os.path.expanduser(text))
     return path if path.is_absolute() else (base / path).resolve()
 
@@ -197,7 +202,7 @@ def _number(low: float, high: float, integer: bool = False) -> Converter:
 def _choice(*choices: object) -> Converter:
     def convert(value: object, _base: Path) -> object:
         if value not in choices or isinstance(value, bool):
-            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {value!r}")
+            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {shown(value)}")
         return value
 
     return convert
@@ -209,7 +214,7 @@ def _size(value: object, _base: Path) -> tuple[int, int] | None:
         return None
     match = re.fullmatch(r"(\d{2,5})\s*x\s*(\d{2,5})", text)
     if not match:
-        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {value!r}")
+        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {shown(value)}")
     w, h = int(match[1]), int(match[2])
     if not (64 <= w <= 16384 and 64 <= h <= 16384):
         raise _Invalid(f"{w}x{h} is outside 64..16384 pixels")
@@ -220,7 +225,7 @@ def _listen(value: object, _base: Path) -> tuple[str, int]:
     text = str(value).strip()
     match = re.fullmatch(r"\[?([^\[\]\s]*?)\]?:(\d{1,5})", text)
     if not match or not 0 <= int(match[2]) <= 65535:
-        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {value!r}")
+        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {shown(value)}")
     return match[1] or "0.0.0.0", int(match[2])
 
 
@@ -312,9 +317,21 @@ def _did_you_mean(word: object, choices: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(choices)}"
 
 
-def validate(data: object, file: Path) -> Config:
-    """Turn parsed YAML into a Config, or raise InvalidInput with every problem."""
+# Files a board can play without, for a while: each part that reads one says what is wrong with it when
+# it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
+# back. A board must not stay dark at boot because a token was deleted or a key file damaged.
+DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
+                        "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
+
+
+def validate(data: object, file: Path, degrade: bool = False) -> Config:
+    """Turn parsed YAML into a Config, or raise InvalidInput with every problem.
+
+    `degrade`: a problem with one of the DEGRADABLE files is not fatal; the value is kept as written
+    and the problem is in `Config.degraded` (how `kiosk run` boots; check-config and reloads are strict).
+    """
     problems = Problems(str(file))
+    degraded = Problems(str(file))
     base = file.parent.resolve()
     root = data if data is not None else yamlfile.LineDict()
     if not isinstance(root, dict):
@@ -355,7 +372,14 @@ def validate(data: object, file: Path) -> Config:
             try:
                 converted[key] = spec.convert(raw, base)
             except _Invalid as exc:
-                problems.add(key_line(key), f"{section}.{key}", str(exc))
+                name = f"{section}.{key}"
+                if degrade and name in DEGRADABLE and isinstance(raw, str) and raw.strip() and \
+                        (name != "cache.path" or _path(raw, base).is_dir()):
+                    degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
+                                 if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
+                    converted[key] = _path(raw, base) if key.endswith(("_file", "path")) else raw.strip()
+                    continue
+                problems.add(key_line(key), name, str(exc))
                 converted[key] = None
         values[section] = converted
 
@@ -374,6 +398,8 @@ def validate(data: object, file: Path) -> Config:
         raise InvalidInput(problems.items)
 
     return Config(
+        warnings=tuple(_warnings(values, root, str(file))),
+        degraded=tuple(degraded),
         file=file.resolve(),
         device=DeviceConfig(**values["device"]),
         source=SourceConfig(**values["source"]),
@@ -390,13 +416,42 @@ def validate(data: object, file: Path) -> Config:
     )
 
 
-def load(path: Path) -> Config:
-    """Read and validate a config file; raise InvalidInput with every problem."""
+def _warnings(values: dict[str, dict[str, object]], root: object, filename: str) -> list[Problem]:
+    """What is valid but unwise: a health endpoint open to the network without a token, secrets others can read."""
+    def line(section: str, key: str) -> int | None:
+        body = root.get(section) if isinstance(root, dict) else None
+        return body.line_of(key) if isinstance(body, yamlfile.LineDict) else None
+
+    found = Problems(filename)
+    host, port = values["health"]["listen"] or ("127.0.0.1", 0)
+    if values["health"]["token_file"] is None and not _loopback(host):
+        found.add(line("health", "listen"), "health.listen",
+                  f"warning: {host or '0.0.0.0'}:{port} is reachable from the network without health.token_file: "
+                  "anyone there can read /healthz and /metrics and see the screen")
+    for section, key in (("source", "token_file"), ("health", "token_file")):
+        path = values[section][key]
+        try:
+            mode = path.stat().st_mode if isinstance(path, Path) else 0
+        except OSError:
+            continue
+        if mode & 0o004:
+            found.add(line(section, key), f"{section}.{key}",
+                      f"warning: {str(path)!r} is readable by every user of this computer (mode {mode & 0o777:o}); "
+                      f"protect it: sudo chmod 640 {path}")
+    return list(found)
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def load(path: Path, degrade: bool = False) -> Config:
+    """Read and validate a config file; raise InvalidInput with every problem (see `validate` for `degrade`)."""
     try:
         data = yamlfile.load(path)
     except yamlfile.YamlError as exc:
         raise InvalidInput([exc.problem]) from None
-    return validate(data, path)
+    return validate(data, path, degrade)
 
 
 def find(explicit: str | None) -> Path:
@@ -451,6 +506,6 @@ def last_good(path: Path) -> Config | None:
     if copy is None or not copy.is_file():
         return None
     try:
-        return validate(yamlfile.loads(copy.read_text(encoding="utf-8"), str(copy)), path)
+        return validate(yamlfile.load(copy), path, degrade=True)  # a file it names may be gone since
     except (InvalidInput, yamlfile.YamlError, OSError, UnicodeDecodeError):
         return None

@@ -6,7 +6,21 @@ technician fixes a config file in one pass.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
+
+_SHOWN = reprlib.Repr()  # Python 3.11's Repr takes no arguments
+_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist, _SHOWN.maxtuple, _SHOWN.maxset = 2, 4, 4, 4, 4
+_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 60, 60, 40
+
+
+def shown(value: object) -> str:
+    """A value from outside as it goes into a message: its repr, cut short.
+
+    Never the whole repr: a YAML alias repeated nine times nine levels deep is a billion items
+    when written out, and a message must not be what runs a board out of memory.
+    """
+    return _SHOWN.repr(value)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Who writes what:
   `display_driver`, `display_size`, `headless` (only when headless was chosen on purpose), `emergency`;
   `display_ok` stays True while the schedule has the screen switched off (the display is there, asleep);
 - the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
+- `kiosk run`, per configuration: `config_warnings` (unwise settings; files named but unusable);
 - sync: `sync_finished(ok, error=…, changed=…, bytes_downloaded=…)` (or `update(last_sync=SyncFacts(…))`),
   `cache_bytes`, `cache_files`;
 - the schedule: `power` ("on"; "off" or "off-black" when the screen is dark on purpose), `clock_synced`;
@@ -82,6 +83,7 @@ class Status:
     content_version: str | None = None
     slide_count: int = 0
     content_warnings: tuple[str, ...] = ()
+    config_warnings: tuple[str, ...] = ()  # config.yaml: unwise settings, files it names that cannot be used
     last_sync: SyncFacts = field(default_factory=SyncFacts)
     last_sync_ok_wall: float | None = None  # wall time of the last successful sync
     sync_failing_since: float | None = None  # monotonic time of the first failure of the current run of failures
@@ -203,6 +205,7 @@ class Status:
                 "content_version": self.content_version,
                 "slide_count": self.slide_count,
                 "content_warnings": list(self.content_warnings),
+                "config_warnings": list(self.config_warnings),
                 "last_sync": dict(vars(self.last_sync)),
                 "last_sync_ok_at": self.last_sync_ok_wall,
                 "sync_failing_since": self.sync_failing_since,

@@ -9,6 +9,12 @@ and the keys `on:` and `off:` are the booleans true and false. Both are fixed
 here, in the loader, for every file kiosk reads: a time stays the text
 "22:00" (as in YAML 1.2), and on/off/yes/no used as a key stay text. As
 values they remain true/false (`speak: yes`, `sun: off`).
+
+Bounded for any input: a file is read up to MAX_BYTES, and anchors and aliases may not expand the
+document beyond MAX_VALUES values or MAX_CHARACTERS characters of text. An alias costs nothing when
+loaded (PyYAML shares the object), but "billion laughs" (nine aliases of nine aliases, nine levels
+deep) becomes a billion strings as soon as anything walks or prints the value; so the document is
+measured as written out, once, before it is built, and refused with its line if it is too large.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from pathlib import Path
 
 import yaml
 
-from kiosk.problems import Problem
+from kiosk.problems import Problem, shown
 
+MAX_BYTES = 4 * 1024 * 1024  # a config or programme is kilobytes; a manifest (its published form) is at most 4 MiB
+MAX_VALUES = 1_000_000  # scalars, lists and mappings, with every alias counted as what it stands for
+MAX_CHARACTERS = 4 * MAX_BYTES  # text, likewise
 _BOOL_WORDS = {"on", "off", "yes", "no"}
 # PyYAML's int and float patterns without their base-60 forms (1:30 → 90).
 _INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
@@ -78,11 +87,14 @@ def _key(loader: _Loader, node: yaml.Node) -> object:
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    explicit = sum(1 for key_node, _v in node.value if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged = len(node.value) - explicit  # flatten_mapping puts the merged pairs (<<: *base) first
     result = LineDict()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
-    for key_node, value_node in node.value:
+    from_merge: set = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         key = _key(loader, key_node)
         try:
             hash(key)
@@ -90,10 +102,13 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a plain value", key_node.start_mark
             ) from None
-        if key in result:
+        if key in result and key not in from_merge:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {shown(key)}", key_node.start_mark
             )
+        from_merge.discard(key)  # a key written here overrides one merged in; merged ones, each other
+        if index < merged:
+            from_merge.add(key)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -125,10 +140,60 @@ class YamlError(Exception):
         super().__init__(str(problem))
 
 
+def _measure(root: yaml.Node, filename: str) -> None:
+    """Refuse a document that, with its aliases written out, is larger than MAX_VALUES / MAX_CHARACTERS.
+
+    Each node is measured once (aliases are the anchored node itself, so a memo keeps this linear in
+    the file's size); a node that contains itself through an alias is refused too.
+    """
+    sizes: dict[int, tuple[int, int]] = {}
+    busy: set[int] = set()
+
+    def measure(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise YamlError(Problem(filename, node.start_mark.line + 1, "",
+                                    "an alias refers to the value that contains it (a loop): refused"))
+        busy.add(key)
+        values, chars = 1, 0
+        if isinstance(node, yaml.ScalarNode):
+            chars = len(node.value)
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else [c for kv in node.value for c in kv]
+            for child in children:
+                v, c = measure(child)
+                values, chars = values + v, chars + c
+                if values > MAX_VALUES or chars > MAX_CHARACTERS:
+                    raise YamlError(Problem(
+                        filename, child.start_mark.line + 1, "",
+                        f"YAML anchors and aliases expand to more than {MAX_VALUES:,} values or "
+                        f"{MAX_CHARACTERS:,} characters (an alias bomb?): refused"))
+        busy.discard(key)
+        sizes[key] = (values, chars)
+        return values, chars
+
+    measure(root)
+
+
 def loads(text: str, filename: str) -> object:
     """Parse YAML text; syntax errors become a YamlError naming file and line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _measure(node, filename)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, other control codes)
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a control character"
+        raise YamlError(Problem(filename, line, "", f"contains {char}, which YAML does not allow: remove it")) \
+            from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -143,9 +208,13 @@ def loads(text: str, filename: str) -> object:
 def load(path: Path) -> object:
     """Read and parse a YAML file; I/O and encoding errors become a YamlError."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise YamlError(Problem(str(path), None, "", f"cannot read: {exc.strerror or exc}")) from None
+    if len(raw) > MAX_BYTES:
+        raise YamlError(Problem(str(path), None, "", f"is larger than {MAX_BYTES // (1024 * 1024)} MiB: "
+                                                   "not a file kiosk reads (wrong file?)"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,11 +1,10 @@
 import os
 
+import pytest
+
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,3 +20,23 @@ def hub_database(request, tmp_path):
         pytest.skip(why)
     with postgres_schema() as url:
         yield url
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MiB tmpfs (tests/disk.py); skips where mounting is impossible."""
+    from disk import SmallDisk
+
+    disk = SmallDisk(tmp_path / "disk")
+    yield disk
+    disk.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A static server (tests/servers.py) for the content tree at tmp_path/out."""
+    from servers import StaticServer
+
+    server = StaticServer(tmp_path / "out")
+    yield server
+    server.close()

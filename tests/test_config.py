@@ -152,3 +152,61 @@ def test_empty_or_comment_only_config_is_problems_not_a_traceback(tmp_path):
         found = problems_of(write(tmp_path, text))
         assert any("device.id: is required" in p for p in found)
         assert any("source: set source.path" in p for p in found)
+
+
+def test_check_config_refuses_an_alias_bomb_at_once_and_small(tmp_path):
+    """The issue's attack: 1.5 GB in 15 s, because a message turned the value into text."""
+    from test_yamlfile import alias_bomb
+
+    path = write(tmp_path, alias_bomb() + "device: {id: abc, name: x}\nsource: {path: demo}\ndisplay: {size: *i}\n")
+    script = ("import resource, sys\nfrom kiosk.cli.main import main\ncode = main(sys.argv[1:])\n"
+              "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script, "check-config", "-c", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert f"{path}:" in done.stderr and "alias bomb" in done.stderr and "Traceback" not in done.stderr
+    peak_kb = int(done.stderr.rsplit("peak_kb", 1)[1])
+    assert peak_kb < 100 * 1024  # the issue's bound for check-config
+
+
+def test_a_message_never_writes_out_a_huge_value(tmp_path):
+    path = write(tmp_path, "device: {id: abc, name: x}\nsource: {path: demo}\ndisplay: {size: [" +
+                 ", ".join(["ư" * 1000] * 1000) + "]}\n")
+    (problem,) = problems_of(path)
+    assert "display.size" in problem and len(problem) < 300
+
+
+def test_an_open_health_endpoint_and_readable_secrets_are_warned_about(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    token.chmod(0o644)
+    path = write(tmp_path, f"device: {{id: abc, name: x}}\nsource:\n  path: demo\n  token_file: {token}\n"
+                           "health:\n  listen: 0.0.0.0:9110\n")
+    cfg = config.load(path)
+    assert [str(w) for w in cfg.warnings] == [
+        f"{path}:6: health.listen: warning: 0.0.0.0:9110 is reachable from the network without health.token_file: "
+        "anyone there can read /healthz and /metrics and see the screen",
+        f"{path}:4: source.token_file: warning: {str(token)!r} is readable by every user of this computer "
+        f"(mode 644); protect it: sudo chmod 640 {token}",
+    ]
+    checked = run_cli("check-config", "-c", str(path), cwd=tmp_path)
+    assert checked.returncode == 0 and "health.listen: warning" in checked.stderr and "OK" in checked.stdout
+    token.chmod(0o640)
+    quiet = write(tmp_path, f"device: {{id: abc, name: x}}\nsource:\n  path: demo\n  token_file: {token}\n")
+    assert config.load(quiet).warnings == ()
+
+
+def test_files_a_board_can_play_without_degrade_instead_of_failing(tmp_path):
+    path = write(tmp_path, "device: {id: abc, name: x}\nsource:\n  url: http://127.0.0.1:1/\n"
+                           "  token_file: gone\n  public_key: gone.pub\nhealth: {token_file: gone-too}\n")
+    assert len(problems_of(path)) == 3  # check-config and reloads stay strict
+    cfg = config.load(path, degrade=True)
+    assert cfg.source.token_file == tmp_path / "gone" and cfg.health.token_file == tmp_path / "gone-too"
+    assert cfg.source.public_key == "gone.pub"
+    assert [p.path for p in cfg.degraded] == ["source.token_file", "source.public_key", "health.token_file"]
+    assert all("playing without it until it is fixed" in p.message for p in cfg.degraded)
+    other = write(tmp_path, "device: {id: abc, name: x}\nsource: {url: 'http://127.0.0.1:1/', token_file: gone}\n"
+                            "display: {size: huge}\n")
+    with pytest.raises(InvalidInput):  # anything else is still invalid
+        config.load(other, degrade=True)

@@ -157,3 +157,16 @@ def test_a_date_means_the_same_in_programme_yaml_and_in_the_manifest(tmp_path, k
     from_folder = programme.load_folder(src)
     assert from_manifest.slides[0].window == from_folder.slides[0].window
     assert from_manifest.version == from_folder.version
+
+
+@pytest.mark.parametrize("field, change", [
+    ("id", lambda d: d["slides"][0].update(id="tin\n")),
+    ("sha256", lambda d: d["media"]["images/le-hoi.jpg"].update(sha256=SHA + "\n")),
+    ("version", lambda d: d.update(version="v1\n")),
+])
+def test_a_final_newline_does_not_sneak_into_a_name(tmp_path, field, change):
+    document = doc()
+    change(document)
+    with pytest.raises(InvalidInput) as caught:
+        manifest.decode(raw(document), tmp_path)
+    assert field in str(caught.value)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
-import heapq
-import itertools
 import threading
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fakeclock import FakeClock
 
 from kiosk import config
 from kiosk.content.current import Current
@@ -31,46 +30,6 @@ from kiosk.status import Status
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 START = dt.datetime(2026, 12, 1, 8, 0, tzinfo=TZ)  # a Tuesday morning
 LOCAL = START.replace(tzinfo=None)
-
-
-class FakeClock:
-    """Monotonic and wall time that move only when the player sleeps; events fire at their instant."""
-
-    def __init__(self, wall: dt.datetime):
-        self.mono = 1000.0
-        self.start = self.mono
-        self.offset = wall.timestamp() - self.mono
-        self.is_trusted = True
-        self._events: list = []
-        self._order = itertools.count()
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def wall(self) -> float:
-        return self.mono + self.offset
-
-    def trusted(self) -> bool:
-        return self.is_trusted
-
-    def at(self, seconds: float, action) -> None:
-        heapq.heappush(self._events, (self.start + seconds, next(self._order), action))
-
-    def sleep_until(self, event: threading.Event, deadline: float) -> bool:
-        assert deadline >= self.mono - 1e-9, "the player asked to sleep until the past"
-        while not event.is_set():
-            if self._events and self._events[0][0] <= deadline:
-                when, _, action = heapq.heappop(self._events)
-                self.mono = max(self.mono, when)
-                action()
-                continue
-            self.mono = max(self.mono, deadline)
-            break
-        return event.is_set()
-
-    @property
-    def t(self) -> float:
-        return round(self.mono - self.start, 3)
 
 
 @dataclass
@@ -158,7 +117,7 @@ def programme(*slides: Slide, version: str = "v1") -> Programme:
 
 
 def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600,
-          wall: dt.datetime = START) -> Board:
+          wall: dt.datetime = START, renderer=None) -> Board:
     path = tmp_path / "config.yaml"
     path.write_text(f"device: {{id: thu, name: UBND xã Thử}}\nsource: {{path: {tmp_path}}}\n"
                     f"display:\n  crossfade_ms: {crossfade}\n{extra}", encoding="utf-8")
@@ -166,7 +125,8 @@ def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600
     clock = FakeClock(wall)
     screen = FakeScreen(clock)
     current, status, plays, stop = Current(prog), Status(), Plays(), threading.Event()
-    frames = FrameBuilder(FakeRenderer(), status, cfg.device.name, builder=Immediate(), speech=Immediate())
+    frames = FrameBuilder(renderer or FakeRenderer(), status, cfg.device.name, builder=Immediate(),
+                          speech=Immediate())
     panel = power.Panel(cfg.display.power)
     player = Player(cfg, screen, frames, current, status, stop, clock=clock, plays=plays, panel=panel,
                     notifier=Notifier(address=""))
@@ -300,3 +260,77 @@ def test_a_late_slide_keeps_the_old_frame_and_counts_as_slipped(tmp_path):
     assert b.screen.shown[:2] == [(0.0, "show", "a"), (12.0, "fade", "b")]  # two 1-second holds
     assert b.status.counters["frames_slipped"] == 1
     assert list(b.player.flip_slips) == [pytest.approx(2.0, abs=0.01)]  # measured from the first deadline
+
+
+class LazyRenderer(FakeRenderer):
+    """Pages drawn when indexed, as the real renderer does; it counts the draws and can fail one page."""
+
+    def __init__(self, fail_at: int | None = None):
+        self.draws: list[int] = []
+        self.fail_at = fail_at
+
+    def pages(self, slide: Slide):
+        renderer = self
+
+        class Lazy:
+            def __len__(self):
+                return slide.body.count("|") + 1
+
+            def __getitem__(self, index):
+                renderer.draws.append((slide.id, index))
+                if index == renderer.fail_at:
+                    raise RuntimeError("surface lost")
+                return f"{slide.id}#{index + 1}" if len(self) > 1 else slide.id
+
+        return Lazy()
+
+
+def test_a_long_notice_is_drawn_a_page_at_a_time_never_all_ahead(tmp_path):
+    """The issue: 148 pages drawn ahead, 2.4 GB at 1080p. Now each page is drawn once, one ahead."""
+    renderer = LazyRenderer()
+    notice = slide("nghi-dinh", 100, body="|".join(["x"] * 100))
+    b = board(tmp_path, programme(notice, slide("b", 5)), renderer=renderer)
+    def pages_drawn():
+        return [index for sid, index in renderer.draws if sid == "nghi-dinh"]
+
+    b.clock.at(0.5, lambda: pages_drawn() == [0, 1] or pytest.fail(f"drawn ahead: {pages_drawn()}"))
+    b.clock.at(50.5, lambda: pages_drawn() == list(range(52)) or pytest.fail(f"drawn ahead: {pages_drawn()}"))
+    b.run(99.5)
+    assert b.screen.frames()[:100] == [f"nghi-dinh#{n}" for n in range(1, 101)]
+    assert pages_drawn() == list(range(100))  # each page drawn once, in order: never the whole notice at once
+
+
+def test_a_page_that_cannot_be_drawn_keeps_the_one_on_screen(tmp_path, caplog):
+    renderer = LazyRenderer(fail_at=2)
+    b = board(tmp_path, programme(slide("nghi-dinh", 40, body="a|b|c|d"), slide("b", 5)), renderer=renderer)
+    b.run(45)
+    assert b.screen.at(25) == "nghi-dinh#2" and b.screen.at(39.9) == "nghi-dinh#2"
+    assert b.screen.at(40.5) == "b"  # the slot ends on time; nothing crashed
+    assert "page 3 of 4 cannot be drawn" in caplog.text
+
+
+def test_a_display_lost_mid_slide_ends_the_loop_and_loses_no_play(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    lost = []
+    b.screen.pump = lambda: not lost
+    b.clock.at(14, lambda: lost.append(True) or b.current.changed.set())
+    assert b.player.run() == 1  # systemd starts the player again
+    assert b.plays.ids() == [("a", 10.0, False), ("b", 4.0, True)]
+
+
+@pytest.mark.parametrize("jump_days", [365, -365])
+def test_the_clock_jumping_a_year_on_a_running_player(tmp_path, jump_days):
+    """NTP fixing a board that booted a year off (or a bad RTC): re-planned at once, never black, plays sane."""
+    week = LOCAL + dt.timedelta(days=7)
+    b = board(tmp_path, programme(slide("luon", 10), slide("tuan-nay", 10, valid_until=week)))
+    b.clock.at(25, lambda: setattr(b.clock, "offset", b.clock.offset + jump_days * 86400))
+    b.run(60)
+    before = {f for t, _h, f in b.screen.shown if t < 25}
+    after = [f for t, _h, f in b.screen.shown if t > 25.5]
+    assert before == {"luon", "tuan-nay"}
+    assert "black" not in b.screen.frames() and after
+    if jump_days > 0:
+        assert set(after) == {"luon"}  # a week's notice is over a year later: gone at once, not at its slot's end
+    else:
+        assert set(after) == {"luon", "tuan-nay"}  # still valid (valid_until is ahead), and nothing stalls
+    assert all(0 <= duration <= 10.01 for _sid, duration, _cut in b.plays.ids())  # monotonic, not wall

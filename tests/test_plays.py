@@ -8,11 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 from contextlib import closing
 from pathlib import Path
 
+import faultlab
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,8 +183,12 @@ def test_a_queue_locked_by_another_process_is_not_moved_aside(tmp_path, monkeypa
     with PlayQueue(path) as first:
         first.record(play(1))
         first.flush()
-        with pytest.raises(sqlite3.OperationalError):
-            PlayQueue(path)._db.close()
+        second = PlayQueue(path)  # never a reason to stop the player: it keeps its plays in memory
+        assert "locked" in second.disk_error
+        second.record(play(2))
+        with pytest.raises(OSError, match="locked"):
+            second.flush()
+        assert [p.id for p in second.pending()] == [f"{2:032x}"]
     assert not list(tmp_path.glob("*.broken-*"))
     assert rows_on_disk(path) == [f"{1:032x}"]
 
@@ -207,33 +211,12 @@ def test_a_full_card_keeps_plays_in_memory_until_there_is_room(tmp_path):
     assert rows_on_disk(path) == [f"{n:032x}" for n in range(200)]
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from kiosk.report.plays import Play, PlayQueue
-
-    queue = PlayQueue(Path(sys.argv[1]), max_rows=1_000_000)
-    n = 0
-    while True:
-        for _ in range(50):
-            queue.record(Play(id=f"{n:032x}", slide_id="s", started_at="2026-11-26T08:30:00+07:00",
-                              ended_at="2026-11-26T08:30:10+07:00", duration_s=10.0))
-            n += 1
-        queue.flush()
-        print(n, flush=True)
-        if n % 1000 == 0:
-            ids = [p.id for p in queue.pending(100)]
-            queue.ack(ids)  # deletes happen too
-            print("acked", " ".join(ids), flush=True)
-    """
-)
 
 
 def test_kill_9_keeps_every_flushed_play_and_the_file_sound(tmp_path):
     path = tmp_path / "plays.sqlite3"
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)],
+        [sys.executable, "-c", faultlab.WRITER, str(path)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -259,3 +242,51 @@ def test_kill_9_keeps_every_flushed_play_and_the_file_sound(tmp_path):
     expected = set(range(flushed)) - acked
     assert expected <= on_disk  # nothing flushed before the kill is lost
     assert not (on_disk & acked)  # and nothing acknowledged comes back
+
+
+def test_a_card_full_at_boot_keeps_plays_in_memory_hands_them_out_and_writes_them_once_there_is_room(small_disk):
+    small_disk.fill()
+    queue = PlayQueue(small_disk.path / "plays.sqlite")
+    assert "the disk is full" in queue.disk_error  # no file could be made: the queue works anyway
+    for n in range(10):
+        queue.record(play(n))
+    with pytest.raises(OSError):
+        queue.flush()
+    assert [p.id for p in queue.pending(4)] == [f"{n:032x}" for n in range(4)]  # for the uploader, from memory
+    assert queue.ack([f"{n:032x}" for n in range(4)]) == 4 and queue.count() == 6
+    small_disk.make_room()
+    assert queue.flush() == 6 and queue.disk_error is None
+    queue.close()
+    assert rows_on_disk(small_disk.path / "plays.sqlite") == [f"{n:032x}" for n in range(4, 10)]
+
+
+def test_a_read_only_card_keeps_plays_in_memory(small_disk):
+    small_disk.read_only()  # as ext4 leaves a damaged card (errors=remount-ro), from boot
+    try:
+        queue = PlayQueue(small_disk.path / "plays.sqlite")
+        assert "the disk is read-only" in queue.disk_error
+        for n in range(2):
+            queue.record(play(n))
+        with pytest.raises(OSError):
+            queue.flush()
+        assert [p.id for p in queue.pending()] == [f"{0:032x}", f"{1:032x}"]
+    finally:
+        small_disk.read_only(False)
+    assert queue.flush() == 2
+    queue.close()
+
+
+def test_a_queue_file_deleted_while_in_use_is_written_again_with_its_plays(tmp_path):
+    folder = tmp_path / "cache"
+    queue = PlayQueue(folder / "plays.sqlite")
+    for n in range(3):
+        queue.record(play(n))
+    queue.flush()
+    queue.ack([f"{0:032x}"])
+    import shutil
+
+    shutil.rmtree(folder)  # "cache folder deleted while running"
+    queue.record(play(3))
+    queue.flush()
+    queue.close()
+    assert rows_on_disk(folder / "plays.sqlite") == [f"{n:032x}" for n in (1, 2, 3)]

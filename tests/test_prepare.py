@@ -171,3 +171,44 @@ def test_programme_problems_and_needed_files(tmp_path):
     assert {p.name.rsplit("-", 1)[1] for p in needed} == {"fit.jpg", "fill.jpg"}
     assert prepare.prepared_path(ref(good), SIZE, "fit", tmp_path / "cache") in needed
     assert all(p.is_file() for p in needed if "fit" in p.name)
+
+
+def liar_jpeg(path: Path, width=10900, height=10900) -> Path:
+    """16x16 pixels of data under a header that says width x height (the issue's grey frame)."""
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), RED).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    struct.pack_into(">HH", data, data.find(b"\xff\xc0") + 5, height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_jpeg_whose_header_promises_more_than_its_data_is_refused_not_shown_grey(tmp_path):
+    path = liar_jpeg(tmp_path / "liar.jpg")
+    with pytest.raises(ValueError, match="10900x10900 pixels but the file holds only"):
+        media.probe(path)
+    with pytest.raises(ValueError, match="damaged"):
+        prepare.prepare_image(ref(path), SIZE, "fit", tmp_path / "cache")
+
+
+def test_the_most_compressible_real_jpegs_still_pass(tmp_path):
+    for mode, options in (("L", {}), ("RGB", {"progressive": True})):
+        path = tmp_path / f"flat-{mode}.jpg"
+        Image.new(mode, (4000, 3000), 128).save(path, "JPEG", quality=1, optimize=True, **options)
+        media.probe(path)
+
+
+def test_a_damaged_prepared_frame_is_made_again_from_its_picture(tmp_path):
+    """The issue: a truncated prepared image showed grey."""
+    source = tmp_path / "poster.png"
+    Image.effect_noise((400, 400), 80).convert("RGB").save(source)
+    picture = ref(source)
+    path = prepare.prepare_image(picture, SIZE, "fit", tmp_path / "cache")
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 3])  # a power cut on a card that lied about its writes
+    frame = prepare.open_prepared(picture, SIZE, "fit", tmp_path / "cache")
+    assert frame.size == SIZE and path.read_bytes() == good  # made again, byte for byte
+    bottom = [frame.getpixel((x, 190)) for x in range(0, 200, 10)]
+    assert len(set(bottom)) > 5  # noise, not a flat grey

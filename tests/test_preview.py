@@ -68,3 +68,34 @@ def test_render_replaces_an_earlier_preview(tmp_path):
     result = render("--out", str(out), "--size", "320x180", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (out / "09-old-slide.png").exists() and (out / "notes.txt").exists()
+
+
+def test_render_at_the_end_of_the_calendar_is_a_clear_error_not_a_traceback(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "programme.yaml").write_text('slides:\n  - id: dem\n    title: Đêm\n    hours: "22:00-05:00"\n',
+                                        encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("device: {id: t, name: X}\nsource: {path: src}\n", encoding="utf-8")
+    result = render("--out", str(tmp_path / "out"), "--at", "0001-01-01T00:00", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "--at: '0001-01-01T00:00' is outside the years 1970-9998" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_instant_at_allows_can_be_planned():
+    import datetime as dt
+
+    import pytest
+
+    from kiosk import clock
+    from kiosk.content import programme, schedule
+
+    slide = programme.parse_slide({"id": "dem", "title": "Đêm", "hours": "22:00-05:00", "days": ["mon"],
+                                   "monthdays": ["last"]}, 1, None, programme.Problems("x"), 0)
+    for text in ("1970-01-01T00:00", "9998-12-31T23:59"):
+        at = clock.parse_instant(text, "Asia/Ho_Chi_Minh")
+        schedule.plan(programme.Programme((slide,), "v"), at, dates_trusted=True)
+    for text in ("1969-12-31T23:59", "9999-01-01T00:00"):
+        with pytest.raises(ValueError, match="outside the years"):
+            clock.parse_instant(text, "Asia/Ho_Chi_Minh")
+    assert clock.parse_instant("2026-12-01T08:00+00:00", "Asia/Ho_Chi_Minh") == dt.datetime(2026, 12, 1, 15, 0)

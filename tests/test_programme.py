@@ -153,3 +153,20 @@ def test_a_text_slide_with_a_file_is_a_mistake(tmp_path):
     text = "slides:\n  - id: a\n    type: text\n    title: x\n    file: a.jpg\n"
     prog = programme.load_folder(folder(tmp_path, text))
     assert "file: is for image slides" in str(prog.warnings[0])
+
+
+def test_a_slide_id_with_a_final_newline_is_refused(tmp_path):
+    (tmp_path / "programme.yaml").write_text('slides:\n  - id: "tin\\n"\n    title: T\n', encoding="utf-8")
+    loaded = programme.load_folder(tmp_path)
+    assert loaded.slides == () and "must use only a-z" in str(loaded.warnings[0])
+
+
+def test_a_body_beyond_200000_characters_is_refused_with_a_reason(tmp_path):
+    import json
+
+    slides = [{"id": "dai", "title": "T", "body": "chữ " * 50_001},
+              {"id": "vua", "title": "T", "body": "chữ " * 40_000}]
+    (tmp_path / "programme.yaml").write_text(json.dumps({"slides": slides}, ensure_ascii=False), encoding="utf-8")
+    loaded = programme.load_folder(tmp_path)
+    assert [s.id for s in loaded.slides] == ["vua"]
+    assert "(dai).body: has 200,003 characters, at most 200,000" in str(loaded.warnings[0])

@@ -117,6 +117,19 @@ def test_image_slide_fit_fill_and_caption(renderer, tmp_path):
     assert count(captioned, (0, SIZE[1] - 60, SIZE[0], SIZE[1]), is_white) > 50
 
 
+def test_a_truncated_prepared_picture_is_drawn_whole_not_grey(renderer, tmp_path):
+    from kiosk.source import prepare
+
+    path = tmp_path / "own.png"
+    Image.new("RGB", (300, 300), (0, 170, 0)).save(path)  # its own file: the renderer's cache is shared
+    ref = MediaRef(media.sha256_file(path), path.stat().st_size, path, "own.png")
+    renderer.pages(Slide(id="g", type="image", image=ref))  # prepared once
+    path = prepare.prepared_path(ref, SIZE, "fit", renderer.cache_dir)
+    path.write_bytes(path.read_bytes()[:400])  # cut short, as a power cut can leave it
+    frame = png(renderer.pages(Slide(id="g", type="image", image=ref))[0], tmp_path / "g.png")
+    assert frame.getpixel((SIZE[0] // 2, SIZE[1] - 40))[1] > 120  # green to the bottom, not grey
+
+
 def test_image_slide_with_an_unreadable_picture_raises_a_clear_error(renderer, tmp_path):
     bad = tmp_path / "hong.jpg"
     bad.write_bytes(b"\xff\xd8 no")

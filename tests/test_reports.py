@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import random
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +46,7 @@ class FakeSourceSystem:
     status: dict[str, int] = field(default_factory=dict)  # last path segment -> HTTP status
     answer: dict[str, bytes] = field(default_factory=dict)
     headers: dict[str, dict] = field(default_factory=dict)
+    behaviour: dict[str, object] = field(default_factory=dict)  # kind -> handler(h): answers however it likes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of(self, kind: str) -> list[Received]:
@@ -60,6 +64,12 @@ def server():
             kind = self.path.rsplit("/", 1)[-1]
             with fake.lock:
                 fake.requests.append(Received(self.path, dict(self.headers), body))
+            if kind in fake.behaviour:
+                try:
+                    fake.behaviour[kind](self)
+                except OSError:
+                    pass
+                return
             code = fake.status.get(kind, 200)
             payload = fake.answer.get(kind, b"")
             self.send_response(code)
@@ -73,6 +83,7 @@ def server():
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
     fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -482,3 +493,178 @@ def test_a_backlog_drains_in_follow_up_cycles_without_extra_heartbeats(cfg, queu
         clock.t += reporter.tick(clock())
     assert len(server.of("heartbeat")) == 1
     assert [len(r.json()["plays"]) for r in server.of("plays")] == [10, 10, 10, 10, 10, 5]
+
+
+# --- servers that misbehave (the issue: a dripping answer stopped all reporting) -----------------------
+
+
+def drip_body(h, seconds: float = 30.0):
+    """200, then a body announced long and sent a byte at a time: per-read timeouts never fire."""
+    h.send_response(200)
+    h.send_header("Content-Length", "100000")
+    h.end_headers()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        h.wfile.write(b" ")
+        h.wfile.flush()
+        time.sleep(0.05)
+
+
+def drip_headers(h, seconds: float = 30.0):
+    """Slowloris from the server's side: the status line and headers a byte every 0.2 s (no status yet
+    when the board's deadline comes)."""
+    end = time.monotonic() + seconds
+    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+        if time.monotonic() > end:
+            break
+        h.wfile.write(bytes([byte]))
+        h.wfile.flush()
+        time.sleep(0.2)
+
+
+def cut_short(h):
+    h.send_response(200)
+    h.send_header("Content-Length", "100")
+    h.end_headers()
+    h.wfile.write(b'{"commands": [')
+    h.wfile.flush()
+    h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _gzip_bomb() -> bytes:
+    """200 MB of answer in about 200 kB, made once, a megabyte at a time."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [packer.compress(b"{")] + [packer.compress(b" " * 1_000_000) for _ in range(200)]
+    return b"".join(parts) + packer.compress(b"}") + packer.flush()
+
+
+BOMB = _gzip_bomb()
+
+
+def gzip_bomb(h):
+    bomb = BOMB
+    h.send_response(200)
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Length", str(len(bomb)))
+    h.end_headers()
+    h.wfile.write(bomb)
+
+
+@pytest.mark.parametrize("misbehaviour", [drip_body, drip_headers])
+def test_a_dripping_server_is_cut_at_the_request_deadline(cfg, queue, server, monkeypatch, misbehaviour):
+    monkeypatch.setattr("kiosk.report.reporter.REQUEST_DEADLINE_S", 1.0)
+    server.behaviour["heartbeat"] = misbehaviour
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    started = time.monotonic()
+    reporter.tick(clock())
+    took = time.monotonic() - started
+    assert took < 20  # not the 30 s (or, with a drip of headers, the hours) the server would take
+    if misbehaviour is drip_headers:
+        assert "no answer within 1 s" in reporter.status.snapshot()["errors"]["reports"]
+        assert rows(queue) == ["play-00001"]  # flushed, kept for the next try
+    else:  # a 200 is an acknowledgement even when its body never ends
+        assert server.of("plays") and rows(queue) == []
+
+
+def test_a_2xx_cut_short_acknowledges_without_a_traceback(cfg, queue, server, caplog):
+    server.behaviour["heartbeat"] = cut_short
+    server.behaviour["plays"] = cut_short
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    with caplog.at_level(logging.WARNING, logger="kiosk.reports"):
+        reporter.tick(clock())
+    assert reporter.failures == 0 and rows(queue) == []
+    assert any("cut short" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_gzip_bomb_answer_is_not_inflated(cfg, queue, server):
+    import tracemalloc
+
+    server.behaviour["heartbeat"] = gzip_bomb
+    reporter, clock = make_reporter(cfg, queue)
+    tracemalloc.start()
+    try:
+        reporter.tick(clock())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reporter.failures == 0 and peak < 30 * 1024 * 1024
+
+
+def test_flushing_goes_on_while_the_server_holds_a_request(cfg, tmp_path, server, monkeypatch):
+    """The issue: kill -9 after 100 s lost all 100 plays, because the stalled request held the flush."""
+    monkeypatch.setattr("kiosk.report.reporter.REQUEST_DEADLINE_S", 600.0)
+    holding = threading.Event()
+
+    def hold(h):
+        holding.set()
+        time.sleep(15)
+
+    server.behaviour["heartbeat"] = hold
+    queue = PlayQueue(tmp_path / "q.sqlite3")
+    reporter = Reporter(cfg, Status(), queue, lambda name, args: None, flush_seconds=0.2)
+    stop = threading.Event()
+    thread = threading.Thread(target=reporter.run, args=(stop,))
+    thread.start()
+    try:
+        assert holding.wait(10)
+        for n in range(5):
+            queue.record(play(n))
+        deadline = time.monotonic() + 10
+        while queue.buffered() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue.buffered() == 0  # on disk while the heartbeat is still held by the server
+        assert len(queue.pending()) == 5
+    finally:
+        stop.set()  # and the stop cuts the held request at once
+        thread.join(timeout=5)
+    assert not thread.is_alive()
+    queue.close()
+
+
+def test_heartbeats_keep_their_period_while_a_backlog_drains(cfg, queue, server, monkeypatch):
+    reporter, clock = make_reporter(cfg, queue, batch_size=10)
+    beats = []
+
+    def answer(h, seconds: float):
+        clock.t += seconds  # the time this request takes, on the board's clock
+        h.send_response(200)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def heartbeat(h):
+        beats.append(clock.t)
+        answer(h, 0)
+
+    server.behaviour["heartbeat"] = heartbeat
+    server.behaviour["plays"] = lambda h: answer(h, 25)  # every batch takes 25 s
+    for n in range(300):
+        queue.record(play(n))
+    while queue.count():
+        delay = reporter.tick(clock())  # (not `clock.t += …`: that would drop the time the requests took)
+        clock.t += delay
+    gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+    assert len(beats) > 5 and max(gaps) <= 60 + 25 + 1  # the period, and at most one batch more
+
+
+def test_a_full_card_at_boot_still_heartbeats_and_uploads_the_plays_in_memory(cfg, server, small_disk):
+    small_disk.fill()
+    queue = PlayQueue(small_disk.path / "plays.sqlite")
+    status = Status()
+    reporter, clock = make_reporter(cfg, queue, status=status)
+    for n in range(3):
+        queue.record(play(n))
+    reporter.tick(clock())
+    assert server.of("heartbeat") and "disk is full" in status.snapshot()["errors"]["plays"]
+    assert [p["id"] for p in server.of("plays")[0].json()["plays"]] == ["play-00000", "play-00001", "play-00002"]
+    assert queue.count() == 0
+    small_disk.make_room()
+    queue.record(play(3))
+    clock.t += reporter.tick(clock())
+    clock.t += reporter.tick(clock())
+    assert queue.disk_error is None and "plays" not in status.snapshot()["errors"]
+    queue.close()

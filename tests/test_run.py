@@ -236,3 +236,92 @@ def test_the_content_thread_survives_a_failed_load(tmp_path, folder, monkeypatch
         assert [s.id for s in current.get().slides] == ["moi"]
     finally:
         source.close()
+
+
+def test_a_board_whose_token_and_key_files_went_bad_still_boots_and_plays(tmp_path):
+    """The issue: with a remembered last good config, a missing token file or a garbage key file ended in
+    exit 2, which systemd does not restart: a dark board."""
+    from servers import StaticServer
+    from syncboard import authoring
+
+    from kiosk.source import publish, signing
+
+    signing.keygen(tmp_path / "content.key")
+    src = authoring(tmp_path / "src", {"a.png": "red"})
+    publish.publish(src, tmp_path / "tree", tmp_path / "content.key")
+    server = StaticServer(tmp_path / "tree")
+    (tmp_path / "token").write_text("s3cret\n")
+    (tmp_path / "health-token").write_text("h3alth\n")
+    port = free_port()
+    config = write_config(tmp_path, f"  url: {server.url}\n  token_file: {tmp_path / 'token'}\n"
+                                    f"  public_key: {tmp_path / 'content.key.pub'}\n  poll_seconds: 5", port,
+                          extra=f"  token_file: {tmp_path / 'health-token'}\n")
+    state = {"STATE_DIRECTORY": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir()
+    auth = {"Authorization": "Bearer h3alth"}
+
+    def health(player):
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers=auth)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            return json.loads(exc.read())
+
+    try:
+        player = Player(config, port, env=state)
+        try:
+            assert player.wait_for_notify("READY=1"), player.stop()[1]
+            assert player.wait_until(lambda: health(player).get("current_slide") not in (None, ""), timeout=30)
+        finally:
+            assert player.stop()[0] == 0
+        (tmp_path / "token").unlink()
+        (tmp_path / "content.key.pub").write_text("garbage\n")
+        config.write_text(config.read_text(encoding="utf-8").replace("  size: 640x360", "  size: huge"))
+        player = Player(config, port, env=state)
+        try:
+            assert player.wait_for_notify("READY=1"), player.stop()[1]
+            assert player.wait_until(lambda: health(player).get("current_slide") not in (None, ""), timeout=30)
+            body = health(player)
+            assert "display.size" in body["errors"]["config"]
+            assert player.wait_until(lambda: "source.token_file" in (health(player)["last_sync"]["error"] or ""),
+                                     timeout=30)
+            assert any("source.public_key" in w for w in health(player)["warnings"])
+        finally:
+            code, out = player.stop()
+        assert code == 0, out
+        assert "Traceback" not in out and "playing without it until it is fixed" in out
+
+        (tmp_path / "health-token").unlink()  # even the health token: the endpoint locks itself, the screen plays
+        player = Player(config, port, env=state)
+        try:
+            assert player.wait_for_notify("READY=1"), player.stop()[1]
+            code, body = player.get("/healthz")
+            assert code == 401 and b"locked" in body
+        finally:
+            code, out = player.stop()
+        assert code == 0 and "Traceback" not in out
+    finally:
+        server.close()
+
+
+def test_a_locked_health_endpoint_is_reported_in_the_heartbeat(tmp_path, folder):
+    """Nobody can read /healthz while it is locked: the source system must hear of it (errors.health)."""
+    from kiosk import config
+    from kiosk.cli import run
+    from kiosk.report import heartbeat
+    from kiosk.status import Status
+
+    port = free_port()
+    path = write_config(tmp_path, f"  path: {folder}", port, extra=f"  token_file: {tmp_path / 'gone'}\n")
+    cfg = config.load(path, degrade=True)
+    status = Status()
+    server = run._start_health(cfg, status, type("Screen", (), {"screenshot_png": lambda self: None})())
+    try:
+        errors = heartbeat.build(status.snapshot(), cfg, time.time())["errors"]
+        assert "locked" in errors["health"] and "health.token_file" in errors["health"]
+    finally:
+        server.stop()

@@ -2,21 +2,12 @@
 
 import json
 
-import pytest
-from servers import StaticServer
 from syncboard import Board, authoring
 
 from kiosk import durable
 from kiosk.source import cache, publish, signing, sync
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def served(tmp_path):
-    server = StaticServer(tmp_path / "out")
-    yield server
-    server.close()
 
 
 def media_names(board):

@@ -1,5 +1,7 @@
 """YAML with line numbers, and YAML 1.1's traps closed once for every file kiosk reads."""
 
+import pytest
+
 from kiosk import yamlfile
 
 
@@ -17,3 +19,61 @@ def test_every_key_and_item_knows_its_line():
     data = yamlfile.loads("slides:\n  - id: a\n    title: A\n  - id: b\n", "x.yaml")
     assert data.line_of("slides") == 1
     assert data["slides"].line_of(1) == 4 and data["slides"][0].line_of("title") == 3
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """'Billion laughs': nine aliases of nine aliases, `levels` deep (9**9 strings written out)."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_with_its_line_before_it_is_built():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(yamlfile.YamlError) as caught:
+            yamlfile.loads(alias_bomb() + "device: {id: x, size: *i}\n", "bomb.yaml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "alias bomb" in str(caught.value) and caught.value.problem.line is not None
+    assert peak < 20 * 1024 * 1024
+
+
+def test_ordinary_anchors_and_merge_keys_still_work():
+    data = yamlfile.loads("base: &base {duration: 15, days: [mon, tue]}\nslides:\n"
+                          "  - {<<: *base, id: a}\n  - {<<: *base, id: b, duration: 5}\n", "x.yaml")
+    assert [dict(s) for s in data["slides"]] == [{"duration": 15, "days": ["mon", "tue"], "id": "a"},
+                                                {"duration": 5, "days": ["mon", "tue"], "id": "b"}]
+
+
+def test_an_alias_inside_itself_is_refused():
+    with pytest.raises(yamlfile.YamlError, match="loop"):
+        yamlfile.loads("a: &a [1, *a]\n", "x.yaml")
+
+
+def test_a_nul_byte_is_named_with_its_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"device:\n  id: x\n  name: ab\x00c\n")
+    with pytest.raises(yamlfile.YamlError) as caught:
+        yamlfile.load(path)
+    assert str(caught.value) == f"{path}:3: contains U+0000, which YAML does not allow: remove it"
+
+
+def test_a_huge_file_is_refused_without_reading_it_whole(tmp_path):
+    path = tmp_path / "programme.yaml"
+    with open(path, "wb") as f:
+        f.truncate(yamlfile.MAX_BYTES + 10)  # sparse: 4 MiB of NULs that are never all read
+    with pytest.raises(yamlfile.YamlError, match="larger than 4 MiB"):
+        yamlfile.load(path)
+
+
+def test_values_in_messages_are_cut_short():
+    from kiosk.problems import shown
+
+    data = yamlfile.loads(alias_bomb(5), "x.yaml")  # 9**5 strings written out: within the bound
+    assert len(shown(data["e"])) < 200 and len(shown("ư" * 10_000)) < 100

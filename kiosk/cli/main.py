@@ -80,6 +80,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(configmod.problem_for_missing(path), file=sys.stderr)
             return 2
         cfg = configmod.load(path)
+        for warning in cfg.warnings:
+            print(warning, file=sys.stderr)
         print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
         return 0
     if args.command == "keygen":
@@ -103,9 +105,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         try:
             cfg = _load_config(args)
         except InvalidInput as exc:
-            fallback = configmod.last_good(configmod.find(args.config).resolve())
+            path = configmod.find(args.config)
+            # Never dark at boot: a file the config names may be gone (played without, each part says so);
+            # anything else wrong, the last config that was valid plays, with the same lenience.
+            try:
+                return run.run(configmod.load(path, degrade=True))
+            except InvalidInput:
+                pass
+            fallback = configmod.last_good(path.resolve())
             if fallback is None:
-                raise
+                raise exc from None
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             print("config.yaml is invalid: playing with the last good config until it is fixed", file=sys.stderr)

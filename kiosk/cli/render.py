@@ -85,11 +85,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
             continue
         path = out / f"{number:02d}-{slide.id}.png"
-        try:
+        try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
             save_png(pages[0], path)
-            for index, page in enumerate(pages[1:], start=2):
+            for index in range(1, len(pages)):
                 (out / "pages").mkdir(exist_ok=True)
-                save_png(page, out / "pages" / f"{number:02d}-{slide.id}-{index:02d}.png")
+                save_png(pages[index], out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
         except OSError as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)

@@ -123,6 +123,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
                 cfg, previous = previous, None  # back to the configuration that worked
                 continue
             reload.running = cfg
+            _say_config(cfg, status)
             remember(cfg)  # only a config a session was built from (and still on disk) becomes the last good one
             panel.configure(cfg.display.power)
             code = session.run()
@@ -157,9 +158,17 @@ class Session:
             probe = self.cache_dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
+            status.set_error("cache", None)
         except OSError as exc:
-            raise SetupError(f"cache.path {str(self.cache_dir)!r} is not a writable folder: "
-                             f"{exc.strerror or exc}") from None
+            if not self.cache_dir.is_dir():
+                raise SetupError(f"cache.path {str(self.cache_dir)!r} is not a writable folder: "
+                                 f"{exc.strerror or exc}") from None
+            # A card gone read-only (or full, or its permissions changed) still holds the last good content:
+            # play it. Nothing new is stored; sync, prepared pictures and plays say so where they fail.
+            message = (f"cache.path {str(self.cache_dir)!r} cannot be written ({exc.strerror or exc}): "
+                       "playing what it holds, storing nothing new")
+            log.error("%s", message)
+            status.set_error("cache", message)
         try:
             self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
         except FontError as exc:
@@ -195,17 +204,24 @@ class Session:
         finally:
             self.ended.set()
             source.close()
-            if reporter is not None:
-                reporter[0].set()
-                plays.wakeup.set()  # the reporter waits on it between cycles: it sees the stop at once
-                reporter[1].join(JOIN_SECONDS)
+            reporter[0].set()  # a request under way is cut at once (its Deadline watches the stop)
+            plays.wakeup.set()  # the flusher waits on it between flushes: it sees the stop at once
+            reporter[1].join(JOIN_SECONDS)
             if server is not None:
                 try:
                     server.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
                     log.warning("while stopping the health endpoint: %s", exc)
-            if plays is not None:
-                plays.close()
+            plays.close()
+
+
+def _say_config(cfg: Config, status: Status) -> None:
+    """Once per configuration: what is unwise in it (warnings) and which files it names cannot be used."""
+    for problem in cfg.warnings:
+        log.warning("%s", problem)
+    for problem in cfg.degraded:
+        log.error("%s", problem)
+    status.update(config_warnings=tuple(str(p) for p in (*cfg.degraded, *cfg.warnings)))
 
 
 def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
@@ -217,21 +233,18 @@ def _systemd_status(notifier, status: Status, stop: threading.Event) -> None:
 
 
 def _open_plays(cfg: Config, status: Status):
+    """The plays queue; it works whatever the card does (held in memory while its file cannot be written)."""
     from kiosk.report import plays
 
-    try:
-        queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
-    except Exception as exc:  # noqa: BLE001 - proof of play is not worth a black screen
-        log.error("play records disabled: %s", exc)
-        status.set_error("plays", str(exc))
-        return None
-    status.set_error("plays", None)
+    queue = plays.PlayQueue(plays.default_path(cfg.cache.path))
+    status.set_error("plays", queue.disk_error)
     return queue
 
 
 def _start_health(cfg: Config, status: Status, screen):
     from kiosk.report.endpoint import HealthServer
 
+    status.set_error("health", None)  # before start: a token file it cannot read leaves it locked, and says so
     try:
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
@@ -239,15 +252,12 @@ def _start_health(cfg: Config, status: Status, screen):
         log.error("health endpoint not started: %s", exc)
         status.set_error("health", str(exc))
         return None
-    status.set_error("health", None)
     return server
 
 
 def _start_reporter(cfg: Config, status: Status, screen, plays, source):
-    """Always runs when there is a play queue: it also writes plays to disk in batches (no report_url:
-    reporting is off, the queue is still flushed and bounded)."""
-    if plays is None:
-        return None
+    """Always runs: it also writes plays to disk in batches (no report_url: reporting is off, the queue is
+    still flushed and bounded), and a full card does not stop it (heartbeats, plays from memory)."""
     from kiosk.report.reporter import Reporter
 
     def on_command(name: str, _args: dict) -> None:

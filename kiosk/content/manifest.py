@@ -15,7 +15,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from kiosk.content import programme
-from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 FORMAT = 1
 FILENAME = "manifest.json"
@@ -23,8 +23,8 @@ MAX_BYTES = 4 * 1024 * 1024  # a thousand slides are well under 1 MB; more is a 
 MAX_MEDIA_BYTES = 2 * 1024**3  # one file larger than this is not a bulletin-board image
 MAX_NAME = 255
 TOP_KEYS = ("format", "version", "generated_at", "media", "slides")
-VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")  # how media are named: the hex SHA-256 of their bytes
+VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")  # \Z: "$" would let a final newline in
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # how media are named: the hex SHA-256 of their bytes
 
 
 def check_name(name: object) -> str | None:
@@ -63,7 +63,20 @@ def jsonable(value: object) -> object:
         return [jsonable(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    raise ValueError(f"cannot be put in a manifest: {value!r}")
+    raise ValueError(f"cannot be put in a manifest: {shown(value)}")
+
+
+def published_at(data: bytes) -> dt.datetime | None:
+    """A manifest's `generated_at` as an aware UTC time (None when absent or not a time with an offset or Z).
+
+    For signed trees it is also the manifest's freshness: a board refuses one published before the
+    manifest it accepted last (docs/protocol.md §4)."""
+    try:
+        value = json.loads(data).get("generated_at")
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError, RecursionError):
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else None
 
 
 def content_of(data: bytes) -> dict | None:
@@ -108,13 +121,13 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
             problems.add(None, str(key), f"unknown key; a manifest has {', '.join(TOP_KEYS)}")
     fmt = document.get("format")
     if fmt != FORMAT or isinstance(fmt, bool):
-        raise refuse("format", f"must be {FORMAT}, got {fmt!r} (this board understands format {FORMAT} only)")
+        raise refuse("format", f"must be {FORMAT}, got {shown(fmt)} (this board understands format {FORMAT} only)")
     version = document.get("version")
     if not isinstance(version, str) or not VERSION.match(version):
-        problems.add(None, "version", f"must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {version!r}")
+        problems.add(None, "version", f"must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {shown(version)}")
     generated = document.get("generated_at")
     if generated is not None and not isinstance(generated, str):
-        problems.add(None, "generated_at", f"must be an ISO 8601 text, got {generated!r}")
+        problems.add(None, "generated_at", f"must be an ISO 8601 text, got {shown(generated)}")
     table = _media_table(document.get("media"), problems)
     raw_slides = document.get("slides")
     if not isinstance(raw_slides, list):
@@ -159,7 +172,7 @@ def _media_table(raw: object, problems: Problems) -> dict[str, tuple[str, int]]:
             continue
         sha, size = entry["sha256"], entry["size"]
         if not isinstance(sha, str) or not SHA256.match(sha):
-            problems.add(None, f"{where}.sha256", f"must be 64 lowercase hex digits, got {sha!r}")
+            problems.add(None, f"{where}.sha256", f"must be 64 lowercase hex digits, got {shown(sha)}")
             continue
         if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_MEDIA_BYTES:
             problems.add(None, f"{where}.size", f"must be a whole number of bytes from 1 to {MAX_MEDIA_BYTES}")

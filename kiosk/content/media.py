@@ -13,6 +13,17 @@ FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
 MAX_PIXELS = 120_000_000  # a JPEG this big is decoded in draft mode; anything larger is a bomb
 MAX_PIXELS_OTHER = 50_000_000  # formats without draft mode are decoded in full
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, at our limit rather than its 89 MP
+# A complete JPEG codes at least one bit per 8x8 block of luma: about 1.9 kB per megapixel (a uniform grey
+# at quality 1 takes 3.9 kB). A file far smaller than its header's size lacks its data, and libjpeg fills
+# what is missing with grey without an error: a grey frame on the board. One kB per megapixel: 4x margin.
+MIN_JPEG_BYTES_PER_MEGAPIXEL = 1000
+
+
+def check_complete(fmt: str, width: int, height: int, file_size: int) -> None:
+    """ValueError when the file is too small to hold the picture its header declares."""
+    if fmt == "JPEG" and file_size * 1_000_000 < width * height * MIN_JPEG_BYTES_PER_MEGAPIXEL:
+        raise ValueError(f"the picture is damaged: its header says {width}x{height} pixels but the file holds "
+                         f"only {file_size} bytes of data")
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ def probe(path: Path) -> ImageInfo:
         raise ValueError(f"image too large ({width}x{height} pixels, at most {limit // 1_000_000} megapixels)")
     if width < 1 or height < 1:
         raise ValueError("image has no pixels")
+    check_complete(fmt, width, height, path.stat().st_size)
     return ImageInfo(fmt, width, height)
 
 

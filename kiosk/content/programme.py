@@ -17,13 +17,17 @@ from pathlib import Path
 
 from kiosk import yamlfile
 from kiosk.content import media, windows
-from kiosk.problems import InvalidInput, Problem, Problems
+from kiosk.problems import InvalidInput, Problem, Problems, shown
 
-SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}$")
+SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
 TYPES = ("text", "image")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
+# A decree pasted whole is welcome (100,000 characters are some 150 pages at 1080p, drawn one at a time);
+# beyond these the layout alone would keep the frame builder busy for seconds.
+MAX_BODY = 200_000
+MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
 
 SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
@@ -132,34 +136,39 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     elif not isinstance(sid, str) or not SLIDE_ID.match(sid):
         hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
         length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
-        bad("id", f"{str(sid)[:70]!r} must use only a-z, 0-9 and '-'{length}{hint}")
+        bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
     kind = raw.get("type", "image" if "file" in raw else "text")
     if kind not in TYPES:
-        bad("type", f"must be text or image, got {kind!r}")
+        bad("type", f"must be text or image, got {shown(kind)}")
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
+        if len(title) > MAX_TITLE:
+            raise ValueError(f"has {len(title):,} characters, at most {MAX_TITLE:,}: put the rest in the body")
     except ValueError as exc:
         bad("title", str(exc))
     try:
         body = _text(raw.get("body", ""))
+        if len(body) > MAX_BODY:
+            raise ValueError(f"has {len(body):,} characters, at most {MAX_BODY:,} (some 300 pages): "
+                             "split it into several slides")
     except ValueError as exc:
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
         bad("", "a text slide needs a title or a body")
     duration = raw.get("duration", 10)
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
-        bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {duration!r}")
+        bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {shown(duration)}")
         duration = 10
     priority = raw.get("priority", "normal")
     if priority not in PRIORITIES:
-        bad("priority", f"must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        bad("priority", f"must be one of {', '.join(PRIORITIES)}, got {shown(priority)}")
     speak = raw.get("speak", False)
     if not isinstance(speak, bool):
-        bad("speak", f"must be true or false, got {speak!r}")
+        bad("speak", f"must be true or false, got {shown(speak)}")
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
-        bad("fit", f"must be fit or fill, got {fit!r}")
+        bad("fit", f"must be fit or fill, got {shown(fit)}")
     when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
@@ -190,10 +199,10 @@ def folder_media(folder: Path, problems: Problems):
     def resolve(name: str, line: int, where: str) -> MediaRef | None:
         candidate = (root / name).resolve()
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
-            problems.add(line, where, f"{name!r} must be a path inside the folder {str(root)!r}")
+            problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
             return None
         if not candidate.is_file():
-            problems.add(line, where, f"file {name!r} not found in {str(root)!r}")
+            problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
             return None
         try:
             media.probe(candidate)

@@ -24,7 +24,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from kiosk.problems import Problems
+from kiosk.problems import Problems, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KEYS = ("valid_from", "valid_until", "once", "days", "monthdays", "hours")
@@ -213,11 +213,11 @@ def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, _MIDNIGHT), _DAY
     if not isinstance(value, str):
-        raise ValueError(f"expected {_EXAMPLE}, got {value!r}")
+        raise ValueError(f"expected {_EXAMPLE}, got {shown(value)}")
     match = _DATETIME.fullmatch(value.strip())
     if not match:
         hint = " (write local time without an offset)" if re.search(r"(Z|[+-]\d\d:?\d\d)$", value.strip()) else ""
-        raise ValueError(f"expected {_EXAMPLE}, got {value!r}{hint}")
+        raise ValueError(f"expected {_EXAMPLE}, got {shown(value)}{hint}")
     year, month, day, hour, minute, second, fraction = match.groups()
     try:
         if hour is None:
@@ -225,7 +225,7 @@ def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
         micro = int((fraction or "0").ljust(6, "0"))
         instant = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a real date and time ({exc})") from None
+        raise ValueError(f"{shown(value)} is not a real date and time ({exc})") from None
     if fraction:
         return instant, dt.timedelta(microseconds=1)
     return instant, dt.timedelta(seconds=1) if second is not None else dt.timedelta(minutes=1)
@@ -260,25 +260,25 @@ def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
         start = dt.datetime.combine(value, _MIDNIGHT)
         return start, start + _DAY
     if not isinstance(value, str):
-        raise ValueError(f"expected {example}, got {value!r}")
+        raise ValueError(f"expected {example}, got {shown(value)}")
     text = value.strip()
     if "/" in text:
         first, _, second = text.partition("/")
         start, _ = _instant(first, end=False)
         end, _ = _instant(second, end=False)
         if end <= start:
-            raise ValueError(f"{value!r} ends before it starts")
+            raise ValueError(f"{shown(value)} ends before it starts")
         return start, end
     match = re.fullmatch(r"(\d{4}-\d{1,2}-\d{1,2})(?:(?:[Tt]|\s+)(.+))?", text)
     if not match:
-        raise ValueError(f"expected {example}, got {value!r}")
+        raise ValueError(f"expected {example}, got {shown(value)}")
     day, unit = _instant(match[1], end=False)
     if match[2] is None:
         return day, day + unit
     try:
         hours = _span(match[2])
     except ValueError:
-        raise ValueError(f"expected {example}, got {value!r}") from None
+        raise ValueError(f"expected {example}, got {shown(value)}") from None
     if hours is None:
         return day, day + _DAY
     start, end = (dt.datetime.combine(day.date(), t) for t in hours)
@@ -319,7 +319,7 @@ def _monthdays(raw: object) -> frozenset[int]:
         if isinstance(number, str) and number.isdigit():
             number = int(number)
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 31:
-            raise ValueError(f"expected days of the month 1..31 or last, got {item!r}")
+            raise ValueError(f"expected days of the month 1..31 or last, got {shown(item)}")
         result.add(number)
     if not result:
         raise ValueError("is empty: the slide would never play (leave the key out to play every day)")
@@ -344,7 +344,7 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             except ValueError as exc:
                 bad(key, str(exc))
             except OverflowError:
-                bad(key, f"{str(fields[key])!r} is beyond the calendar")
+                bad(key, f"{shown(str(fields[key]))} is beyond the calendar")
     if values.get("valid_from") and values.get("valid_until") and values["valid_from"] >= values["valid_until"]:
         bad("valid_until", "is before valid_from")
     if fields.get("once") is not None:
@@ -353,7 +353,7 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
         except ValueError as exc:
             bad("once", str(exc))
         except OverflowError:
-            bad("once", f"{str(fields['once'])!r} is beyond the calendar")
+            bad("once", f"{shown(str(fields['once']))} is beyond the calendar")
     if fields.get("days") is not None:
         raw = fields["days"]
         items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
@@ -362,7 +362,8 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             try:
                 days |= _weekdays(item)
             except ValueError:
-                bad("days", f"unknown day {item!r}; use {', '.join(DAYS)} (or t2..t7, cn), or a range like mon-fri")
+                bad("days", f"unknown day {shown(item)}; use {', '.join(DAYS)} (or t2..t7, cn), "
+                            "or a range like mon-fri")
         if not items:
             bad("days", "is empty: the slide would never play (leave the key out to play every day)")
         values["days"] = frozenset(days)
@@ -378,7 +379,7 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
                 raise ValueError(raw)
             values["hours"] = _span(raw)
         except ValueError:
-            bad("hours", f'expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), got {raw!r}')
+            bad("hours", f'expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), got {shown(raw)}')
     if not ok:
         return None
     result = Window(**values)

@@ -1,7 +1,8 @@
 """Frames drawn ahead of their slot: one builder thread draws slides, one speech thread makes their voice.
 
 The loop only ever asks for frames it will show now or next; drawing (text layout, loading prepared
-pictures) and speech synthesis happen here, off the loop, so a slot boundary costs a flip. Frames are
+pictures) and speech synthesis happen here, off the loop, so a slot boundary costs a flip. A long
+notice's pages are drawn one by one (Pages), so its memory is two pages whatever its length. Frames are
 whatever the renderer makes (pygame surfaces on a board, strings in tests): this module never looks
 inside them, and imports no pygame.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,72 @@ from kiosk.status import Status
 log = logging.getLogger("kiosk.player")
 
 KEEP = 2  # slides whose frames stay built: the one on screen and the next (a full-HD frame is 8 MB)
+
+
+class PageError(ValueError):
+    """A page of a long notice could not be drawn (the one on screen stays)."""
+
+
+class Pages(Sequence):
+    """A slide's pages, drawn one at a time on the builder thread: the page asked for and the next.
+
+    A long notice is many full-screen pages (148 for 100,000 characters: 1.2 GB at 1080p); only the
+    page on screen and the one after it exist, the next being drawn while the current one is read.
+    `source` is the renderer's sequence (a page is drawn when indexed); the first page is drawn at
+    once, by the caller (the builder thread, building the slide). `ready(i)` says whether page i is
+    drawn, so the render loop never waits for one.
+    """
+
+    def __init__(self, source: Sequence, builder: concurrent.futures.Executor):
+        self._source, self._builder = source, builder
+        self._count = len(source)
+        self._lock = threading.Lock()
+        self._drawn: dict[int, concurrent.futures.Future] = {}
+        if self._count:
+            first: concurrent.futures.Future = concurrent.futures.Future()
+            first.set_result(source[0])
+            self._drawn[0] = first
+            if self._count > 1:
+                self._draw(1)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _draw(self, index: int) -> concurrent.futures.Future:
+        future = self._drawn.get(index)
+        if future is None:
+            try:
+                future = self._builder.submit(self._source.__getitem__, index)
+            except RuntimeError as exc:  # the builder is shut down: the player is stopping
+                future = concurrent.futures.Future()
+                future.set_exception(PageError(str(exc)))
+            self._drawn[index] = future
+        return future
+
+    def ready(self, index: int) -> bool:
+        """Page `index` is drawn (asking starts drawing it)."""
+        with self._lock:
+            return self._draw(index).done()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        with self._lock:
+            future = self._draw(index)
+        try:
+            frame = future.result()  # normally drawn already, while the page before it was on screen
+        except Exception as exc:  # noqa: BLE001 - the renderer's; reported, the page before it stays
+            raise PageError(f"page {index + 1} of {self._count} cannot be drawn: {exc}") from exc
+        with self._lock:
+            for other in [i for i in self._drawn if i not in (index, index + 1)]:
+                del self._drawn[other]
+            if index + 1 < self._count:
+                self._draw(index + 1)
+        return frame
 
 
 @dataclass(frozen=True)
@@ -84,7 +152,7 @@ class FrameBuilder:
         if slide is None:
             return Frames([self.renderer.idle(self.device_name, at)])
         sound = self._speech.submit(self.voice, slide) if slide.speak and self.voice is not None else None
-        return Frames(self.renderer.pages(slide), sound)
+        return Frames(Pages(self.renderer.pages(slide), self._builder), sound)
 
     def close(self) -> None:
         self._builder.shutdown(wait=False, cancel_futures=True)

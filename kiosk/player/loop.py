@@ -26,7 +26,7 @@ from kiosk.config import Config
 from kiosk.content import schedule
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
-from kiosk.player.frames import FrameBuilder, Frames
+from kiosk.player.frames import FrameBuilder, Frames, PageError
 from kiosk.report.notify import Notifier
 from kiosk.report.plays import Play
 from kiosk.screen import power
@@ -38,6 +38,7 @@ PUMP_SECONDS = 1.0  # wake at least this often to read display events and beat
 BUILD_WAIT_SECONDS = 3.0  # how long a due slot may wait for its frames before the old frame stays
 FIRST_WAIT_SECONDS = 30.0  # the first frame: nothing is on screen yet, so wait longer
 NOT_READY_RETRY_SECONDS = 1.0
+PAGE_RETRY_SECONDS = 0.1  # the next page of a long notice is still being drawn: look again this soon
 UNDRAWABLE_RETRY_SECONDS = 5.0
 CLOCK_JUMP_SECONDS = 2.0
 TRUST_RECHECK_SECONDS = 30.0
@@ -232,12 +233,25 @@ class Player:
         self.showing.slot_end = self.showing.page_end = self.clock.monotonic() + seconds
 
     def next_page(self, now: Now) -> None:
+        """The next page of a long notice. Pages are drawn one ahead (player.frames.Pages): one not drawn yet
+        keeps the page on screen a moment longer, one that cannot be drawn keeps it to the end of the slot."""
         showing = self.showing
         assert showing is not None
+        ready = getattr(showing.pages, "ready", None)  # a plain list is always ready
+        if ready is not None and not ready(showing.page + 1):
+            showing.page_end = now.mono + PAGE_RETRY_SECONDS
+            return
+        try:
+            frame = showing.pages[showing.page + 1]
+        except PageError as exc:
+            log.error("slide %s: %s; its page %d stays on screen", showing.slide.id if showing.slide else "idle",
+                      exc, showing.page + 1)
+            showing.page_end = showing.slot_end
+            return
         remaining = len(showing.pages) - showing.page - 1
         per_page = (showing.slot_end - showing.page_end) / max(1, remaining)
         showing.page += 1
-        self.screen.show(showing.pages[showing.page])
+        self.screen.show(frame)
         showing.page_end = now.mono + per_page
 
     def _speak(self, sound) -> None:
@@ -359,15 +373,18 @@ class Player:
         self.frames.close()
 
     def run(self) -> int:
-        """Play until `stop` is set (or a reload is wanted). 0 on a clean stop, 1 when the display is lost."""
+        """Play until `stop` is set (or a reload is wanted). 0 on a clean stop, 1 when the display is lost
+        (the play on screen is recorded either way: a lost display is no reason to lose proof of play)."""
         self.begin()
-        while not self.stop.is_set() and not self.reload_requested():
-            wake_at = self.turn()
-            if wake_at is None:
-                return 1
-            self.clock.sleep_until(self.wake, wake_at)
-        self.finish()
-        return 0
+        try:
+            while not self.stop.is_set() and not self.reload_requested():
+                wake_at = self.turn()
+                if wake_at is None:
+                    return 1
+                self.clock.sleep_until(self.wake, wake_at)
+            return 0
+        finally:
+            self.finish()
 
     def _watchdog(self, now: Now) -> None:
         interval = self.notifier.watchdog_interval

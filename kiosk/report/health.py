@@ -78,6 +78,8 @@ def findings(snap: dict, now: float) -> list[Finding]:
     if content_warnings:
         more = f" (+{len(content_warnings) - 1} more)" if len(content_warnings) > 1 else ""
         warn("content_warnings", f"content warning: {content_warnings[0]}{more}")
+    for warning in snap.get("config_warnings") or []:
+        warn("config_warning", f"config: {warning}")
     if snap.get("clock_synced") is False:
         warn("clock_unsynced", "clock not synchronised: schedules may be off")
     dropped = (snap.get("counters") or {}).get("plays_dropped", 0)

@@ -20,12 +20,20 @@ power cut is cheap; a worn-out card is a dead board.
 The queue is bounded: beyond `max_rows` the OLDEST plays are dropped and counted in `dropped_total`
 (persisted, reported in the heartbeat), so a board cut off from its server for months never fills
 its card.
+
+The card itself may fail: full at boot, read-only, the cache folder deleted while the player runs.
+None of that stops proof of play. The queue opens its file when it can (at each flush, until it
+works), keeps plays in memory meanwhile (at most MEMORY_CAP), and `pending()` hands the uploader the
+plays in memory after those on disk, so a reachable server gets them even while the card refuses
+every write. A file deleted while in use is noticed at the next flush and written again, with the
+plays it held.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -117,7 +125,7 @@ class Play:
 
 class PlayQueue:
     """A durable FIFO of plays on SQLite. Thread-safe: the render loop records, the reporter flushes,
-    uploads and acknowledges."""
+    uploads and acknowledges. Never raises at construction for a disk problem: see `disk_error`."""
 
     def __init__(self, path: Path, max_rows: int = 100_000):
         if max_rows < 1:
@@ -132,9 +140,32 @@ class PlayQueue:
         self._rows = 0
         self._dropped = 0
         self._closed = False
-        self._db = self._open()
+        self._db: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
+        self.disk_error: str | None = None  # why plays are held in memory only (None: the file works)
+        with self._db_lock:
+            self._try_open()
 
     # --- opening -------------------------------------------------------------------------------------
+
+    def _try_open(self) -> bool:
+        """Open the file if it is not open (under _db_lock); False, with disk_error said once, if it cannot be."""
+        if self._db is not None:
+            return True
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            message = (f"cannot open {self.path}: {_disk_trouble(self.path.parent) or exc}; "
+                       f"plays are kept in memory (at most {MEMORY_CAP})")
+            if message != self.disk_error:
+                log.error("plays: %s", message)
+            self.disk_error = message
+            return False
+        self._identity = _identity(self.path)
+        if self.disk_error is not None:
+            log.info("plays: %s can be written again", self.path)
+        self.disk_error = None
+        return True
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +203,41 @@ class PlayQueue:
             raise
         return db
 
+    def _follow_the_file(self) -> None:
+        """The file was deleted (or replaced) while open: write its plays to a new one (under _db_lock).
+
+        Writes to a deleted file succeed and vanish at the next start; a board whose cache folder was
+        removed must not lose what it had not uploaded yet."""
+        if self._db is None or _identity(self.path) == self._identity:
+            return
+        old = self._db
+        try:
+            rows = old.execute(f"SELECT {_COLUMNS} FROM plays ORDER BY seq").fetchall()
+        except sqlite3.Error:
+            rows = []
+        dropped = self._dropped
+        self._db, self._identity = None, None
+        if not self._try_open():
+            self._db, self._identity = old, _identity(self.path)  # keep writing where we can; try again later
+            return
+        log.warning("plays: %s was deleted while in use; written again with the %d plays not yet uploaded",
+                    self.path, len(rows))
+        old.close()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.executemany(f"INSERT OR IGNORE INTO plays ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            extra = max(0, dropped - self._dropped)
+            if extra:
+                db.execute("INSERT INTO counters (name, value) VALUES ('dropped', ?) "
+                           "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (extra,))
+            db.execute("COMMIT")
+        except BaseException:
+            _rollback(db)
+            raise
+        self._rows += max(0, cur.rowcount)
+        self._dropped += extra
+
     # --- the render loop's side ----------------------------------------------------------------------
 
     def record(self, play: Play) -> None:
@@ -194,26 +260,35 @@ class PlayQueue:
     def flush(self) -> int:
         """Write the plays in memory to disk in one transaction; return how many.
 
-        On a disk error (card full, read-only) the plays go back to memory (bounded by MEMORY_CAP) and
-        OSError is raised for the caller to report; the next flush tries again."""
-        with self._buffer_lock:
-            batch = list(self._buffer)
-            self._buffer.clear()
-            memory_dropped, self._memory_dropped = self._memory_dropped, 0
-            self.wakeup.clear()
-        if not batch and not memory_dropped:
-            return 0
-        try:
-            with self._db_lock:
+        On a disk error (card full, read-only, the file cannot be opened) the plays stay in memory
+        (bounded by MEMORY_CAP) and OSError is raised for the caller to report; the next flush tries
+        again, opening the file first if need be."""
+        with self._db_lock:
+            if self._closed:
+                return 0
+            if not self._try_open():
+                raise OSError(self.disk_error)
+            try:
+                self._follow_the_file()
+            except sqlite3.Error as exc:
+                raise OSError(f"cannot write plays to {self.path}: {exc}") from exc
+            with self._buffer_lock:
+                batch = list(self._buffer)
+                self._buffer.clear()
+                memory_dropped, self._memory_dropped = self._memory_dropped, 0
+                self.wakeup.clear()
+            if not batch and not memory_dropped:
+                return 0
+            try:
                 self._write(batch, memory_dropped)
-        except sqlite3.Error as exc:
-            with self._buffer_lock:  # put them back in front of anything recorded meanwhile
-                self._buffer.extendleft(reversed(batch))
-                self._memory_dropped += memory_dropped
-                while len(self._buffer) > MEMORY_CAP:
-                    self._buffer.popleft()
-                    self._memory_dropped += 1
-            raise OSError(f"cannot write plays to {self.path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                with self._buffer_lock:  # put them back in front of anything recorded meanwhile
+                    self._buffer.extendleft(reversed(batch))
+                    self._memory_dropped += memory_dropped
+                    while len(self._buffer) > MEMORY_CAP:
+                        self._buffer.popleft()
+                        self._memory_dropped += 1
+                raise OSError(f"cannot write plays to {self.path}: {exc}") from exc
         return len(batch)
 
     def _write(self, batch: list[Play], memory_dropped: int) -> None:
@@ -243,7 +318,7 @@ class PlayQueue:
                 )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         if dropped:
             log.warning("plays queue full (at most %d on disk, %d in memory): dropped the %d oldest plays",
@@ -252,33 +327,58 @@ class PlayQueue:
         self._dropped += dropped
 
     def pending(self, limit: int = 500) -> list[Play]:
-        """The oldest plays on disk (call flush() first to include those in memory)."""
+        """The oldest plays waiting for the server: those on disk, then those still in memory (so a board
+        whose card refuses writes still uploads them). Call flush() first to write memory to disk."""
+        rows = []
         with self._db_lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM plays ORDER BY seq LIMIT ?", (limit,)).fetchall()
-        return [
-            Play(id=r[0], slide_id=r[1], started_at=r[2], ended_at=r[3], duration_s=r[4], cut_short=bool(r[5]),
-                 content_version=r[6])
-            for r in rows
-        ]
+            if self._db is not None and not self._closed:
+                try:
+                    rows = self._db.execute(f"SELECT {_COLUMNS} FROM plays ORDER BY seq LIMIT ?", (limit,)).fetchall()
+                except sqlite3.Error as exc:  # EIO on read: what is in memory can still go
+                    log.warning("plays: cannot read %s: %s", self.path, exc)
+            plays = [
+                Play(id=r[0], slide_id=r[1], started_at=r[2], ended_at=r[3], duration_s=r[4], cut_short=bool(r[5]),
+                     content_version=r[6])
+                for r in rows
+            ]
+            if len(plays) < limit:
+                with self._buffer_lock:
+                    plays.extend(list(self._buffer)[: limit - len(plays)])
+        return plays
 
     def ack(self, ids: list[str]) -> int:
-        """The server has these plays (a 2xx): delete them. Unknown ids are ignored. Returns rows deleted."""
+        """The server has these plays (a 2xx): delete them, on disk or in memory. Unknown ids are ignored.
+        Returns how many were removed; OSError when the disk refuses (those on disk are then sent again)."""
         ids = list(ids)
         if not ids:
             return 0
         deleted = 0
+        failure = None
         with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                # One statement shape whatever the batch size: an IN (?, ?, …) list of varying length would fill
-                # the statement cache with up to 128 big prepared statements (megabytes, seen in the soak).
-                cur = self._db.executemany("DELETE FROM plays WHERE id = ?", [(i,) for i in ids])
-                deleted = max(0, cur.rowcount)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._rows -= deleted
+            wanted = set(ids)
+            with self._buffer_lock:  # those in memory go whatever the disk does
+                kept = deque(p for p in self._buffer if p.id not in wanted)
+                deleted += len(self._buffer) - len(kept)
+                self._buffer = kept
+            if self._db is not None and not self._closed:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        # One statement shape whatever the batch size: an IN (?, ?, …) list of varying length
+                        # would fill the statement cache with up to 128 big prepared statements (megabytes).
+                        cur = self._db.executemany("DELETE FROM plays WHERE id = ?", [(i,) for i in ids])
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        _rollback(self._db)
+                        raise
+                    deleted += max(0, cur.rowcount)
+                    self._rows -= max(0, cur.rowcount)
+                except sqlite3.Error as exc:
+                    # Only the message is kept: the exception's traceback holds this frame and its cursor, an
+                    # unfinalized statement that would keep the file open (and locked) after close().
+                    failure = str(exc)
+        if failure is not None:  # they stay on disk and go again: the server drops them by id
+            raise OSError(f"cannot remove acknowledged plays from {self.path}: {failure}")
         return deleted
 
     def count(self) -> int:
@@ -307,13 +407,15 @@ class PlayQueue:
         try:
             self.flush()
         except OSError as exc:
-            log.error("%s", exc)
+            log.error("plays: %s", exc)
         with self._db_lock:
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error as exc:
-                log.warning("plays queue checkpoint failed: %s", exc)
-            self._db.close()
+            if self._db is not None:
+                try:
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as exc:
+                    log.warning("plays queue checkpoint failed: %s", exc)
+                self._db.close()
+                self._db = None
             self._closed = True
 
     def __enter__(self) -> PlayQueue:
@@ -321,6 +423,37 @@ class PlayQueue:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo a transaction that failed; a ROLLBACK refused too (the disk is gone) changes nothing more."""
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _disk_trouble(folder: Path) -> str | None:
+    """What the file system says is wrong (SQLite only says "unable to open database file")."""
+    for probe in (folder, *folder.parents):
+        try:
+            st = os.statvfs(probe)
+        except OSError:
+            continue
+        if st.f_flag & os.ST_RDONLY:
+            return "the disk is read-only"
+        if st.f_bavail * st.f_frsize < 64 * 1024:
+            return "the disk is full"
+        return None
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def default_path(cache_path: Path) -> Path:

@@ -1,14 +1,19 @@
 """Reports to the source system: the heartbeat, the proof-of-play upload, and the commands in the answers.
 
-One thread (`Reporter.run`) does everything on its own clock: it flushes the plays queue to disk about
-once a minute, sends a heartbeat every `health.heartbeat_seconds`, and after a heartbeat that got a 2xx
-uploads the waiting plays in batches; a play leaves the queue only when its batch got a 2xx. While the
-server fails it backs off (exponential, jittered, capped at the heartbeat period so the queue drains
-within one period after an outage; a `Retry-After` from the server is honoured). The wire format is in
-docs/reports.md; the body of a heartbeat is made by kiosk.report.heartbeat, the HTTP session, token and
-backoff come from kiosk.source.client (the one client of the source system). Decisions are pure functions
-(`parse_commands`, `parse_retry_after`); `Reporter.tick(now)` is the whole schedule, driven by an
-injectable clock.
+Two threads, so that neither can hold up the other (`Reporter.run` starts the second): `plays-flush`
+writes the plays queue to disk about once a minute (or after FLUSH_BATCH plays), whatever the network
+does; `reports` sends a heartbeat every `health.heartbeat_seconds` and, after a heartbeat that got a 2xx,
+uploads the waiting plays in batches (those on disk, then those the queue holds in memory when the card
+refuses writes); a play leaves the queue only when its batch got a 2xx. Every request has an overall
+deadline (REQUEST_DEADLINE_S: a server that drips its answer cannot hold the thread), an answer is read
+up to MAX_ANSWER_BYTES and never decompressed beyond that, and a 2xx whose body is cut short still
+acknowledges. A long backlog is uploaded between heartbeats, never instead of them. While the server
+fails it backs off (exponential, jittered, capped at the heartbeat period so the queue drains within
+one period after an outage; a `Retry-After` from the server is honoured). The wire format is in
+docs/reports.md; the body of a heartbeat is made by kiosk.report.heartbeat, the HTTP session, token,
+deadline and backoff come from kiosk.source.client (the one client of the source system). Decisions
+are pure functions (`parse_commands`, `parse_retry_after`); `Reporter.tick(now)` is the whole schedule
+(flush and reports), driven by an injectable clock.
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ import re
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 
 from kiosk.config import Config
 from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
-from kiosk.source.client import TokenError, make_session, next_delay, read_token, reason
+from kiosk.source.client import Deadline, TokenError, make_session, next_delay, read_token, reason
 
 log = logging.getLogger("kiosk.reports")
 
@@ -40,12 +47,13 @@ RETRY_AFTER_MAX = 3600.0  # the most a server's Retry-After may hold us back
 FLUSH_SECONDS = 60.0  # plays are written to disk at least this often (or after FLUSH_BATCH plays)
 PLAYS_BATCH = 500  # plays per upload request
 BATCHES_PER_CYCLE = 20  # then the thread takes a breath (1 s) before the next 10,000
-TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+TIMEOUT = (5.0, 20.0)  # connect, read (seconds): each read
+REQUEST_DEADLINE_S = 30.0  # a whole request, however slowly the server answers
 MAX_ANSWER_BYTES = 64 * 1024  # a heartbeat answer is a few commands, never more
 MAX_COMMANDS = 10
 MAX_RESULTS = 20
 SLACK = 0.001  # seconds
-COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -180,6 +188,12 @@ class Reporter:
         self._plays_only = False
         self._dropped_seen = queue.dropped_total
         self._disabled_logged = False
+        self._last_heartbeat: float | None = None  # monotonic time of the last heartbeat that got a 2xx
+        self._flush_lock = threading.Lock()  # tick() (tests) and the flusher thread may both flush
+        self._facts_lock = threading.Lock()
+        self._stop: threading.Event | None = None
+        if queue.disk_error is not None:
+            status.set_error("plays", queue.disk_error)
 
     # --- configuration --------------------------------------------------------------------------------
 
@@ -194,50 +208,70 @@ class Reporter:
     # --- the thread --------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Report until `stop` is set (or the queue is closed); then write the plays in memory to disk."""
+        """Report until `stop` is set (or the queue is closed), with the flushing on its own thread; then
+        write the plays in memory to disk."""
+        self._stop = stop
         if self.enabled:  # when disabled, tick() says so once, with what happens to the plays
             log.info("reports: to %s", self._cfg.report_url)
+        flusher = threading.Thread(target=self._flush_loop, args=(stop,), name="plays-flush", daemon=True)
+        flusher.start()
         try:
             while not stop.is_set() and not self.queue.closed:
                 try:
-                    delay = self.tick(self._clock())
+                    delay = self._report_tick(self._clock())
                 except Exception:  # a bug here must not end proof of play; the journal gets the trace
                     log.exception("reports: unexpected error")
                     delay = self.flush_seconds
-                self._wait(stop, delay)
+                stop.wait(delay)
         finally:
+            flusher.join(5.0)
             if not self.queue.closed:
                 self._flush(self._clock())
 
-    def _wait(self, stop: threading.Event, delay: float) -> None:
-        """Sleep until `delay` passed, `stop` is set, or FLUSH_BATCH plays wait in memory (1 s granularity
-        on stop: two events cannot be waited on together, and a wake-up a second costs nothing)."""
-        deadline = time.monotonic() + delay
+    def _flush_loop(self, stop: threading.Event) -> None:
         while not stop.is_set() and not self.queue.closed:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.queue.wakeup.wait(min(left, 1.0)):
-                return
+            try:
+                delay = self._flush_tick(self._clock())
+            except Exception:  # as above: the trace goes to the journal, the thread lives on
+                log.exception("plays: unexpected error while flushing")
+                delay = self.flush_seconds
+            deadline = time.monotonic() + delay
+            while not stop.is_set() and not self.queue.closed:  # two events cannot be waited on together
+                left = deadline - time.monotonic()
+                if left <= 0 or self.queue.wakeup.wait(min(left, 1.0)):
+                    break
 
     def tick(self, now: float) -> float:
-        """Do whatever is due at monotonic time `now`; return the seconds until the next call."""
-        self.queue.wakeup.clear()  # whatever woke us is handled below (or deliberately postponed)
-        due = now + SLACK  # a wake-up a hair early (timer or float rounding) counts as on time
-        flush_due = due - self._last_flush >= self.flush_seconds or (
-            not self._flush_failing and self.queue.buffered() >= FLUSH_BATCH
-        )
-        if flush_due:
-            self._flush(now)
+        """Do whatever is due at monotonic time `now`; the seconds until the next call. (A report cycle writes
+        the plays to disk first; the flush's own deadline is then counted from there.)"""
+        report = self._report_tick(now)
+        return min(self._flush_tick(now), report)
+
+    def _flush_tick(self, now: float) -> float:
+        with self._flush_lock:
+            self.queue.wakeup.clear()  # whatever woke us is handled below (or deliberately postponed)
+            due = now + SLACK  # a wake-up a hair early (timer or float rounding) counts as on time
+            flush_due = due - self._last_flush >= self.flush_seconds or (
+                not self._flush_failing and self.queue.buffered() >= FLUSH_BATCH
+            )
+            if flush_due:
+                self._flush(now)
+            self._publish_queue_facts()
+            return max(SLACK * 10, self._last_flush + self.flush_seconds - now)
+
+    def _report_tick(self, now: float) -> float:
+        due = now + SLACK
         if self.enabled and due >= self.next_report:
-            self._flush(now)
+            with self._flush_lock:  # on disk before they travel (a disk write; the network is not waited for)
+                self._flush(now)
             self._cycle(now)
         elif not self.enabled and not self._disabled_logged:
             self._disabled_logged = True
             log.info("reports: no source.report_url; plays are kept on disk (at most %d)", self.queue.max_rows)
         self._publish_queue_facts()
-        wake = self._last_flush + self.flush_seconds
-        if self.enabled:
-            wake = min(wake, self.next_report)
-        return max(SLACK * 10, wake - now)  # never 0: a bug here must not become a busy loop
+        if not self.enabled:
+            return self.flush_seconds
+        return max(SLACK * 10, self.next_report - now)  # never 0: a bug here must not become a busy loop
 
     # --- flushing -------------------------------------------------------------------------------------
 
@@ -259,11 +293,12 @@ class Reporter:
             self.status.count("plays_recorded", written)
 
     def _publish_queue_facts(self) -> None:
-        dropped = self.queue.dropped_total
-        if dropped > self._dropped_seen:
-            self.status.count("plays_dropped", dropped - self._dropped_seen)
-            self._dropped_seen = dropped
-        self.status.update(plays_queued=self.queue.count())
+        with self._facts_lock:
+            dropped = self.queue.dropped_total
+            if dropped > self._dropped_seen:
+                self.status.count("plays_dropped", dropped - self._dropped_seen)
+                self._dropped_seen = dropped
+            self.status.update(plays_queued=self.queue.count())
 
     # --- one report cycle --------------------------------------------------------------------------------
 
@@ -274,8 +309,10 @@ class Reporter:
         try:
             session = self._session_for(cfg)
             token = self._token(cfg)
-            if not self._plays_only:  # a backlog's next batches need no new heartbeat
+            heartbeat_due = self._last_heartbeat is None or now - self._last_heartbeat >= cfg.health.heartbeat_seconds
+            if not self._plays_only or heartbeat_due:  # a backlog's next batches need no new heartbeat, for a while
                 answer = self._heartbeat(session, cfg, token)
+                self._last_heartbeat = now
                 commands, problems = parse_commands(answer)
                 for problem in problems:
                     log.warning("reports: heartbeat answer: %s", problem)
@@ -335,25 +372,34 @@ class Reporter:
     def _post(
         self, session: requests.Session, url: str, token: str | None, data: bytes, content_type: str
     ) -> bytes:
-        """POST and return the answer's body (at most MAX_ANSWER_BYTES); ReportError unless a 2xx."""
-        headers = {"Content-Type": content_type}
+        """POST and return the answer's body (at most MAX_ANSWER_BYTES; empty when it was cut short or
+        unreadable: a 2xx acknowledges whatever its body); ReportError unless a 2xx within the deadline."""
+        headers = {"Content-Type": content_type, "Accept-Encoding": "identity"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            with session.post(
-                url, data=data, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
-            ) as resp:
-                if not 200 <= resp.status_code < 300:
-                    where = resp.headers.get("Location")
-                    hint = f" (redirected to {where}: set source.report_url to the final URL)" if where else ""
-                    raise ReportError(
-                        f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint,
-                        status=resp.status_code,
-                        retry_after=parse_retry_after(resp.headers.get("Retry-After"), self._wall()),
-                    )
-                return resp.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
-        except requests.RequestException as exc:
-            raise ReportError(f"{url}: {describe(exc)}") from None
+        with Deadline(session, REQUEST_DEADLINE_S, self._stop) as cut:
+            try:
+                with session.post(
+                    url, data=data, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
+                ) as resp:
+                    if not 200 <= resp.status_code < 300:
+                        where = resp.headers.get("Location")
+                        hint = f" (redirected to {where}: set source.report_url to the final URL)" if where else ""
+                        raise ReportError(
+                            f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint,
+                            status=resp.status_code,
+                            retry_after=parse_retry_after(resp.headers.get("Retry-After"), self._wall()),
+                        )
+                    body = _answer_body(resp, url)
+                    if cut.expired:
+                        log.warning("reports: %s: the answer was cut at the deadline (%g s); taken as an "
+                                    "acknowledgement, no commands", url, REQUEST_DEADLINE_S)
+                        return b""
+                    return body
+            except requests.RequestException as exc:
+                if cut.expired:
+                    raise ReportError(f"{url}: no answer within {REQUEST_DEADLINE_S:g} s") from None
+                raise ReportError(f"{url}: {describe(exc)}") from None
 
     def _post_json(self, session: requests.Session, url: str, token: str | None, body: dict) -> bytes:
         data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
@@ -379,8 +425,12 @@ class Reporter:
         return answer
 
     def _upload_plays(self, session: requests.Session, cfg: Config, token: str | None) -> bool:
-        """Upload waiting plays in batches; True when the queue is empty."""
+        """Upload waiting plays in batches; True when the queue is empty. Stops when the next heartbeat is
+        due (a backlog of a month of plays never silences the board)."""
         for _ in range(BATCHES_PER_CYCLE):
+            if self._last_heartbeat is not None and \
+                    self._clock() - self._last_heartbeat >= cfg.health.heartbeat_seconds:
+                return False
             plays = self.queue.pending(self.batch_size)
             if not plays:
                 return True
@@ -392,7 +442,12 @@ class Reporter:
                     self.batch_size = max(1, self.batch_size // 2)
                 self.status.report_finished("plays", False, str(exc))
                 raise
-            self.queue.ack([p.id for p in plays])
+            try:
+                self.queue.ack([p.id for p in plays])
+            except OSError as exc:  # the card refuses the delete: they go again later, the server drops them by id
+                log.warning("plays: %s", exc)
+                self.status.set_error("plays", str(exc))
+                return False
             self.status.count("plays_uploaded", len(plays))
             self.status.report_finished("plays", True, None)
         return not self.queue.pending(1)
@@ -435,6 +490,39 @@ class Reporter:
             return str(exc)
         log.info("reports: screenshot uploaded (%d bytes)", len(png))
         return None
+
+
+def _answer_body(resp: requests.Response, url: str) -> bytes:
+    """The body of a 2xx, at most MAX_ANSWER_BYTES, decompressed at most that far; b"" (and a warning)
+    when it is cut short, too long or undecodable: its status already acknowledged the request."""
+    body = bytearray()
+    try:
+        while len(body) <= MAX_ANSWER_BYTES and (chunk := resp.raw.read(16 * 1024, decode_content=False)):
+            body += chunk
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        log.warning("reports: %s: the answer was cut short (%s); taken as an acknowledgement, no commands",
+                    url, type(exc).__name__)
+        return b""
+    if len(body) > MAX_ANSWER_BYTES:
+        log.warning("reports: %s: the answer is longer than %d bytes; taken as an acknowledgement, no commands",
+                    url, MAX_ANSWER_BYTES)
+        return b""
+    encoding = (resp.headers.get("Content-Encoding") or "identity").strip().lower()
+    if encoding in ("identity", ""):
+        return bytes(body)
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        log.warning("reports: %s: answer in an unknown encoding %r; no commands taken", url, encoding[:20])
+        return b""
+    try:  # we asked for identity; a server that compresses anyway gets a bounded inflate (no gzip bomb)
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, found out
+        plain = inflater.decompress(bytes(body), MAX_ANSWER_BYTES + 1)
+    except zlib.error:
+        log.warning("reports: %s: the compressed answer is damaged; no commands taken", url)
+        return b""
+    if len(plain) > MAX_ANSWER_BYTES or inflater.unconsumed_tail:
+        log.warning("reports: %s: the answer inflates beyond %d bytes; no commands taken", url, MAX_ANSWER_BYTES)
+        return b""
+    return plain
 
 
 def describe(exc: requests.RequestException) -> str:

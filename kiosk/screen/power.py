@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kiosk.content.windows import DAYS
+from kiosk.problems import shown
 
 log = logging.getLogger("kiosk.power")
 
@@ -137,7 +138,7 @@ def _time(value: object, where: str) -> dt.time:
             return _MIDNIGHT
         if hour < 24 and minute < 60:
             return dt.time(hour, minute)
-    raise ValueError(f'{where}: expected a time "HH:MM" like "06:00", got {value!r}')
+    raise ValueError(f'{where}: expected a time "HH:MM" like "06:00", got {shown(value)}')
 
 
 def _command(value: object, where: str) -> tuple[str, ...]:
@@ -147,10 +148,10 @@ def _command(value: object, where: str) -> tuple[str, ...]:
         try:
             argv = tuple(shlex.split(value))
         except ValueError as exc:
-            raise ValueError(f"{where}: cannot split the command ({exc}): {value!r}") from None
+            raise ValueError(f"{where}: cannot split the command ({exc}): {shown(value)}") from None
         if argv:
             return argv
-    raise ValueError(f'{where}: expected a command like "vcgencmd display_power 0", got {value!r}')
+    raise ValueError(f'{where}: expected a command like "vcgencmd display_power 0", got {shown(value)}')
 
 
 def parse_config(value: object) -> PowerConfig:
@@ -158,7 +159,7 @@ def parse_config(value: object) -> PowerConfig:
     if value is True or (isinstance(value, str) and value.strip().lower() in ("on", "always")):
         return ALWAYS_ON
     if not isinstance(value, dict):
-        raise ValueError(f'expected a mapping (on: "06:00", off: "22:00", sun: off, preset: cec), got {value!r}')
+        raise ValueError(f'expected a mapping (on: "06:00", off: "22:00", sun: off, preset: cec), got {shown(value)}')
     fields: dict[str, tuple[object, object]] = {}  # normalised key -> (raw key, value)
     for raw_key, item in value.items():
         key = _key(raw_key)
@@ -195,7 +196,7 @@ def parse_config(value: object) -> PowerConfig:
             continue
         if not isinstance(rule, dict):
             example = '{on: "07:00", off: "12:00"}'
-            raise ValueError(f"{where}: expected off, on, or a mapping like {example}, got {rule!r}")
+            raise ValueError(f"{where}: expected off, on, or a mapping like {example}, got {shown(rule)}")
         sub = {}
         for sub_raw, item in rule.items():
             sub_key = _key(sub_raw)
@@ -215,13 +216,13 @@ def parse_config(value: object) -> PowerConfig:
     preset = fields.get("preset", (None, "black"))[1]
     if not isinstance(preset, str) or preset not in PRESETS:
         where = _where("preset", value, fields["preset"][0])
-        raise ValueError(f"{where}: must be one of {', '.join(PRESETS)}, got {preset!r}")
+        raise ValueError(f"{where}: must be one of {', '.join(PRESETS)}, got {shown(preset)}")
     commands = PRESETS[preset] or (None, None)
     command_on = _command(fields["command_on"][1], "command_on") if "command_on" in fields else commands[0]
     command_off = _command(fields["command_off"][1], "command_off") if "command_off" in fields else commands[1]
     timeout = fields.get("timeout_seconds", (None, 10))[1]
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 120:
-        raise ValueError(f"timeout_seconds: must be a number of seconds from 1 to 120, got {timeout!r}")
+        raise ValueError(f"timeout_seconds: must be a number of seconds from 1 to 120, got {shown(timeout)}")
     return PowerConfig(days=tuple(days), command_on=command_on, command_off=command_off, timeout_s=float(timeout))
 
 

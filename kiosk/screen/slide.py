@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import pygame
@@ -34,6 +35,27 @@ EMERGENCY_BG = (12, 0, 0)
 YELLOW = (255, 230, 40)
 BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
+
+
+class _TextPages(Sequence):
+    """The pages of a text slide: laid out once, each drawn when asked for (see Renderer.pages)."""
+
+    def __init__(self, renderer: Renderer, slide, now: dt.datetime | None):
+        self._renderer, self._slide, self._now = renderer, slide, now
+        self._files = renderer.fonts.for_text(nfc(slide.title) + nfc(slide.body))
+        self._layout = renderer.layout(slide)
+
+    def __len__(self) -> int:
+        return len(self._layout.pages)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now)
 
 
 def save_png(frame: pygame.Surface, path: Path) -> None:
@@ -74,18 +96,18 @@ class Renderer:
 
     # --- public ---------------------------------------------------------------------------------
 
-    def pages(self, slide, now: dt.datetime | None = None) -> list[pygame.Surface]:
+    def pages(self, slide, now: dt.datetime | None = None) -> Sequence[pygame.Surface]:
         """Full-screen frames for a slide: several for a long notice (they share its duration).
 
-        `now` (naive local time), when given, is printed in the footer: pass it
+        A sequence drawn on demand: the layout is decided once, here, and each page is drawn when it
+        is indexed, and not kept (a 100,000-character notice is 148 full-screen pages: 1.2 GB at
+        1080p if drawn ahead). `now` (naive local time), when given, is printed in the footer: pass it
         only if the frames are redrawn every minute, a stale clock misleads.
         Raises ValueError when an image slide's picture cannot be loaded.
         """
         if slide.type == "image":
-            frames = [self._image_page(slide)]
-        else:
-            frames = self._text_pages(slide, now)
-        return [self._ready(frame) for frame in frames]
+            return [self._ready(self._image_page(slide))]
+        return _TextPages(self, slide, now)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
@@ -139,33 +161,30 @@ class Renderer:
         bottom = h - self.footer_h - round(40 * self.unit)
         return pygame.Rect(self.margin_x, top, w - 2 * self.margin_x, bottom - top)
 
-    def _text_pages(self, slide, now: dt.datetime | None) -> list[pygame.Surface]:
+    def _text_page(self, slide, lay: text.Layout, number: int, files: fonts.FontFiles,
+                   now: dt.datetime | None) -> pygame.Surface:
+        """Page `number` (from 1) of a text slide laid out as `lay`."""
         emergency = slide.priority == "emergency"
-        title, body = nfc(slide.title), nfc(slide.body)  # already NFC from the programme; cheap insurance
-        files = self.fonts.for_text(title + body)
         box = self._text_box(emergency)
-        lay = self._layout(title, body, (box.width, box.height), files)
         title_color = YELLOW if emergency else GOLD
-        frames = []
-        for number, page in enumerate(lay.pages, start=1):
-            frame = self._background("emergency" if emergency else "text")
-            if emergency:
-                self._emergency_band(frame)
-            # a single page is centred vertically; pages of a long notice start at the top, like a document
-            top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
-            for line in page.lines:
-                font = self.fonts.font(line.size, line.bold, files)
-                color = title_color if line.bold else WHITE
-                self._blit_line(frame, font, line.text, color, box.left, top + line.y)
-            if page.title_height and any(not line.bold for line in page.lines):
-                gap = round(lay.size * text.TITLE_GAP)
-                rule_y = top + page.title_height + round(gap * 0.3)
-                rule_w = min(box.width, round(260 * self.unit))
-                pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
-            pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
-            self._footer(frame, now, pager, emergency)
-            frames.append(frame)
-        return frames
+        page = lay.pages[number - 1]
+        frame = self._background("emergency" if emergency else "text")
+        if emergency:
+            self._emergency_band(frame)
+        # a single page is centred vertically; pages of a long notice start at the top, like a document
+        top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
+        for line in page.lines:
+            font = self.fonts.font(line.size, line.bold, files)
+            color = title_color if line.bold else WHITE
+            self._blit_line(frame, font, line.text, color, box.left, top + line.y)
+        if page.title_height and any(not line.bold for line in page.lines):
+            gap = round(lay.size * text.TITLE_GAP)
+            rule_y = top + page.title_height + round(gap * 0.3)
+            rule_w = min(box.width, round(260 * self.unit))
+            pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
+        pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
+        self._footer(frame, now, pager, emergency)
+        return self._ready(frame)
 
     def _emergency_band_h(self) -> int:
         return round(150 * self.unit)
@@ -215,13 +234,11 @@ class Renderer:
 
     def _image_page(self, slide) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
-        path = prepare.prepared_path(slide.image, self.size, fit, self.cache_dir)
-        if not path.is_file():  # normally prepared ahead by prepare_programme; this is the safety net
-            path = prepare.prepare_image(slide.image, self.size, fit, self.cache_dir)
-        try:
-            picture = pygame.image.load(str(path))
-        except (pygame.error, OSError) as exc:
+        try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
+            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
+        except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+        picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
         frame.blit(picture, picture.get_rect(center=frame.get_rect().center))

@@ -9,12 +9,21 @@ Layout under cache.path:
 Every write goes to a temporary file in the same folder, is fsynced, renamed
 over the target and the folder fsynced: a power cut leaves old or new, never
 a torn file.
+
+What the cache trusts it also checks: a file of the right size may still be
+damaged (an SD card flips bits at rest), so `verified` hashes each file once
+per process (the sync thread does it in slices after its cycles, in the
+background) and removes a damaged one, which the sync then fetches again. And it stays
+within the disk it has: `free_bytes` and `reserve_bytes` let the sync refuse a
+programme that would fill the card, before downloading a byte.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +35,12 @@ from kiosk.durable import remove
 log = logging.getLogger("kiosk.cache")
 
 PART = ".part"
+RESERVE_SHARE = 0.05  # of the disk, left free for the rest of the board (plays, prepared images, the system) ...
+RESERVE_MAX = 64 * 1024 * 1024  # ... but never more than this
+
+# (path) -> (device, inode, size, mtime_ns) of files hashed right in this process: hashed once, not every cycle.
+_verified: dict[Path, tuple[int, int, int, int]] = {}
+_verified_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,58 @@ class Cache:
             return self.media(sha256).stat().st_size == size
         except OSError:
             return False
+
+    def verified(self, sha256: str, size: int) -> bool:
+        """A file is present and its bytes hash to its name (hashed once per process, then trusted while
+        the file is unchanged). A damaged file is removed, so the next sync fetches it again."""
+        path = self.media(sha256)
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if st.st_size != size:
+            return False
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        with _verified_lock:
+            if _verified.get(path) == stamp:
+                return True
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            log.warning("cache: %s cannot be read (%s); fetching it again", path.name, exc.strerror or exc)
+            remove(path)
+            return False
+        if digest.hexdigest() != sha256:
+            log.warning("cache: %s is damaged (its bytes no longer match their SHA-256); fetching it again",
+                        path.name)
+            remove(path)
+            return False
+        with _verified_lock:
+            _verified[path] = stamp
+        return True
+
+    def free_bytes(self) -> int | None:
+        """Bytes the player may still write on the disk that holds the cache (None when unknown)."""
+        for folder in (self.media_dir, self.root, *self.root.parents):
+            try:
+                st = os.statvfs(folder)
+            except OSError:
+                continue
+            return st.f_bavail * st.f_frsize
+        return None
+
+    def reserve_bytes(self) -> int:
+        """What a sync must leave free on the disk."""
+        for folder in (self.media_dir, self.root, *self.root.parents):
+            try:
+                st = os.statvfs(folder)
+            except OSError:
+                continue
+            return min(RESERVE_MAX, int(st.f_blocks * st.f_frsize * RESERVE_SHARE))
+        return RESERVE_MAX
 
     def ensure(self) -> None:
         """Create the folders; remove temp files a crash left behind (only old ones: another writer may be busy)."""

@@ -18,9 +18,11 @@ import logging
 import os
 import queue
 import re
+import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from kiosk import durable
@@ -43,6 +46,9 @@ RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no val
 SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
 
 
+MAX_TOKEN_FILE = 64 * 1024  # a token is one line; the rest of a bigger file is never read
+
+
 class TokenError(ValueError):
     """A token file cannot be used; the message names the key and the file."""
 
@@ -50,7 +56,8 @@ class TokenError(ValueError):
 def read_token(path: Path, key: str) -> str:
     """The bearer token in a token file (its first line, trimmed). `key` names the setting in messages."""
     try:
-        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        with open(path, "rb") as f:
+            lines = f.read(MAX_TOKEN_FILE).decode("utf-8").strip().splitlines()
     except PermissionError:
         raise TokenError(f"{key} {path}: permission denied (the service user must be able to read it)") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -63,17 +70,80 @@ def read_token(path: Path, key: str) -> str:
     return token
 
 
-class _CAAdapter(HTTPAdapter):
-    """HTTPS trusting the system CAs plus source.ca_file (a provincial CA), not instead of them."""
+class _Adapter(HTTPAdapter):
+    """An HTTPAdapter that keeps hold of its connections, so that a Deadline can cut them; for HTTPS, the
+    system CAs plus source.ca_file (a provincial CA), not instead of them."""
 
-    def __init__(self, ca_file: Path, **kwargs):
-        self._context = ssl.create_default_context()
-        self._context.load_verify_locations(cafile=str(ca_file))
+    def __init__(self, ca_file: Path | None = None, **kwargs):
+        self._context = None
+        if ca_file is not None:
+            self._context = ssl.create_default_context()
+            self._context.load_verify_locations(cafile=str(ca_file))
+        self.sockets: weakref.WeakSet = weakref.WeakSet()  # every socket its connections opened
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
-        kwargs["ssl_context"] = self._context
-        return super().init_poolmanager(*args, **kwargs)
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _tracked(HTTPConnectionPool, self.sockets),
+            "https": _tracked(HTTPSConnectionPool, self.sockets),
+        }
+
+    def cut(self) -> None:
+        """Shut down every socket still open: a read or write blocked in another thread returns at once.
+
+        The sockets themselves are kept, not their connections: http.client lets go of a connection's
+        socket (conn.sock = None) while its response still reads the body from it."""
+        for sock in list(self.sockets):
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's method: under TLS too
+            except OSError:
+                pass
+
+
+def _tracked(pool: type, registry: weakref.WeakSet) -> type:
+    class Connection(pool.ConnectionCls):
+        def connect(self):
+            super().connect()
+            registry.add(self.sock)
+
+    class Tracked(pool):
+        ConnectionCls = Connection
+
+    return Tracked
+
+
+class Deadline:
+    """An overall deadline for whatever a session does inside `with Deadline(session, seconds, stop):`.
+
+    requests and urllib3 only time out each read: a server that sends a byte every few seconds, in its
+    headers or its body, would hold the board for ever. When the time is up (or `stop` is set) every
+    connection of the session is cut, and `expired` says why the request then failed.
+    """
+
+    def __init__(self, session: requests.Session, seconds: float, stop: threading.Event | None = None):
+        self.adapters = [a for a in session.adapters.values() if isinstance(a, _Adapter)]
+        self.seconds, self.stop = seconds, stop
+        self.expired = False
+        self._done = threading.Event()
+
+    def __enter__(self) -> Deadline:
+        threading.Thread(target=self._watch, name="kiosk-deadline", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        end = time.monotonic() + self.seconds
+        while not self._done.wait(min(0.25, max(0.0, end - time.monotonic()))):
+            if time.monotonic() >= end or (self.stop is not None and self.stop.is_set()):
+                self.expired = True
+                for adapter in self.adapters:
+                    adapter.cut()
+                return
 
 
 def make_session(ca_file: Path | None = None, token: str | None = None, retry: Retry | None = None
@@ -85,9 +155,8 @@ def make_session(ca_file: Path | None = None, token: str | None = None, retry: R
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     retries = retry if retry is not None else 0
-    session.mount("https://", _CAAdapter(ca_file, max_retries=retries) if ca_file else
-                  HTTPAdapter(max_retries=retries))
-    session.mount("http://", HTTPAdapter(max_retries=retries))
+    session.mount("https://", _Adapter(ca_file, max_retries=retries))
+    session.mount("http://", _Adapter(max_retries=retries))
     return session
 
 
@@ -201,7 +270,7 @@ class Client:
         raise FetchError(f"{where}: more than {self.limits.max_redirects} redirects")
 
     def get_small(self, path: str, max_bytes: int, etag: str | None = None,
-                  last_modified: str | None = None) -> Answer:
+                  last_modified: str | None = None, stop: threading.Event | None = None) -> Answer:
         """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body."""
         where = self.url(path)
         headers = {}
@@ -210,6 +279,17 @@ class Client:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         deadline = time.monotonic() + self.limits.small_deadline
+        with Deadline(self.session, self.limits.small_deadline, stop) as cut:
+            try:
+                return self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified)
+            except FetchError:
+                if cut.expired and not (stop is not None and stop.is_set()):
+                    raise FetchError(f"{where}: too slow: not complete within {self.limits.small_deadline:g} s") \
+                        from None
+                raise
+
+    def _get_small(self, path: str, where: str, headers: dict[str, str], deadline: float, max_bytes: int,
+                   etag: str | None, last_modified: str | None) -> Answer:
         response = self._get(path, headers, (self.limits.connect_timeout, self.limits.read_timeout))
         with response:
             if response.status_code == 304:
@@ -243,8 +323,15 @@ class Client:
         If-Range). The file becomes media/<sha> only when size and SHA-256 match.
         """
         hashers: list[_Hasher] = []
+        allowed = self.limits.file_allowance + size / self.limits.min_rate
         try:
-            return self._download(path, sha256, size, store, stop, progress, hashers)
+            with Deadline(self.session, allowed + self.limits.read_timeout, stop) as cut:  # headers drip too
+                try:
+                    return self._download(path, sha256, size, store, stop, progress, hashers)
+                except FetchError:
+                    if cut.expired and not (stop is not None and stop.is_set()):
+                        raise FetchError(f"{self.url(path)}: too slow: not complete within {allowed:g} s") from None
+                    raise
         finally:
             for hasher in hashers:  # stop helper threads whatever happened
                 hasher.close()

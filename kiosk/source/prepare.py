@@ -74,7 +74,7 @@ def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                return _frame(image, size, fit)
+                return _frame(image, size, fit, path.stat().st_size)
     except FileNotFoundError:
         raise ValueError("file not found") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -88,11 +88,12 @@ def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
         raise ValueError(f"not a usable image ({exc.__class__.__name__}: {exc})") from None
 
 
-def _frame(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
+def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) -> Image.Image:
     fmt = image.format or "?"
     if fmt not in media.FORMATS:
         raise ValueError(f"unsupported image format {fmt}; use JPEG, PNG, WebP or GIF")
     width, height = image.size
+    media.check_complete(fmt, width, height, file_size)
     limit = media.MAX_PIXELS if fmt == "JPEG" else media.MAX_PIXELS_OTHER
     if width * height > limit:
         raise ValueError(f"image too large ({width}x{height} pixels, at most {limit // 1_000_000} megapixels)")
@@ -111,6 +112,36 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     image = _to_rgb(image)
     return _scaled(image, size, fit)
+
+
+def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Image.Image:
+    """The prepared frame of `ref`, decoded whole (RGB, exactly `size`): what the screen shows.
+
+    A prepared file that is missing, truncated or otherwise damaged (a power cut, a failing card) is
+    made again from the media file once, instead of being shown half grey. ValueError when it cannot be.
+    """
+    path = prepare_image(ref, size, fit, cache_dir)
+    try:
+        return _decoded(path, size)
+    except ValueError as exc:
+        log.warning("prepared image %s is damaged (%s); preparing it again", path.name, exc)
+        path.unlink(missing_ok=True)
+    return _decoded(prepare_image(ref, size, fit, cache_dir), size)
+
+
+def _decoded(path: Path, size: tuple[int, int]) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.load()  # LOAD_TRUNCATED_IMAGES is off: a short file raises here
+            if image.size != tuple(size):
+                raise ValueError(f"{image.size[0]}x{image.size[1]}, not {size[0]}x{size[1]}")
+            return image.convert("RGB") if image.mode != "RGB" else image.copy()
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
+        raise ValueError(f"{exc.__class__.__name__}: {exc}") from None
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

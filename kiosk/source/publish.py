@@ -74,9 +74,15 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                                         str(exc))]) from None
 
     manifest_path, sig_path = out / manifest.FILENAME, out / SIG_FILE
-    generated = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    data = manifest.encode(prog.version, media, slides, generated)
     old = _read(manifest_path)
+    # generated_at is a signed tree's freshness (boards refuse an older one): always later than the manifest it
+    # replaces, even if this machine's clock went back. So re-publishing older content is a new publication.
+    when = dt.datetime.fromtimestamp(int(now), dt.UTC)
+    before = manifest.published_at(old) if old is not None else None
+    if before is not None and when <= before:
+        when = before.replace(microsecond=0) + dt.timedelta(seconds=1)
+    generated = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = manifest.encode(prog.version, media, slides, generated)
     if old is not None and manifest.content_of(old) == manifest.content_of(data):
         data = old  # unchanged content keeps its bytes, generated_at included
     signature = signing.sign(private, data) if private is not None else None

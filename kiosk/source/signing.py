@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from kiosk.problems import InvalidInput, Problem
 
 MAX_SIGNATURE_BYTES = 1024
+MAX_KEY_FILE = 16 * 1024  # a key file is a few hundred bytes; more is the wrong file, never read whole
 
 
 class BadSignature(ValueError):
@@ -59,7 +60,8 @@ def public_text(key: Ed25519PublicKey) -> str:
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """A private key from `kiosk keygen` (PEM) or the base64 of its 32-byte seed; InvalidInput otherwise."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_KEY_FILE)
     except OSError as exc:
         raise InvalidInput([Problem(str(path), None, "", f"cannot read key: {exc.strerror or exc}")]) from None
     if b"-----BEGIN" not in data and path.suffix == ".pub":
@@ -89,7 +91,8 @@ def load_public_key(text_or_path: str, base: Path | None = None) -> Ed25519Publi
         if not path.is_absolute() and base is not None:
             path = base / path
         try:
-            text = path.read_text(encoding="ascii").strip()
+            with open(path, "rb") as f:
+                text = f.read(MAX_KEY_FILE).decode("ascii").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"cannot read public key file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") \
                 from None

@@ -15,11 +15,15 @@ last, so a power cut leaves a matching pair, old or new.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
 import logging
+import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +35,7 @@ from kiosk.durable import remove, write_atomic
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 from kiosk.source.cache import Cache
-from kiosk.source.client import Client, FetchError, Limits, TokenError, next_delay, read_token
+from kiosk.source.client import RESUME_FROM, Client, FetchError, Limits, TokenError, next_delay, read_token
 from kiosk.status import Status, SyncFacts
 
 log = logging.getLogger("kiosk.sync")
@@ -39,6 +43,8 @@ log = logging.getLogger("kiosk.sync")
 SIG_MAX_BYTES = signing.MAX_SIGNATURE_BYTES
 STATE_MANIFEST = "manifest.json"
 DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
+VERIFY_SLICE_SECONDS = 5.0  # hashing of cached media after each cycle (see Syncer._verify_some)
+PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 
 
@@ -73,6 +79,13 @@ class Refused(Exception):
     """One cycle's failure, with the sentence that goes to the log and the health report."""
 
 
+class KeyUnusable(Refused):
+    """source.public_key cannot be read or is not a key: nothing new can be verified.
+
+    What state/ holds was verified when it was accepted, so it keeps playing (a damaged or deleted key
+    file must not turn the board dark); new content is refused until the key is mended."""
+
+
 def probe_only(prog: programme.Programme) -> programme.Programme:
     """A `prepare` for when no screen is known: keep image slides whose file decodes as an image."""
     kept, dropped = [], []
@@ -103,8 +116,14 @@ def load_cached(cfg: Config) -> programme.Programme | None:
         return None
     try:
         _check_signature(cfg, state.data, state.signature)
+    except KeyUnusable as exc:
+        log.warning("sync: %s; playing the content verified when it was accepted", exc)
+    except Refused as exc:
+        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        return None
+    try:
         prog = manifest.decode(state.data, store.media_dir)
-    except (Refused, InvalidInput) as exc:
+    except InvalidInput as exc:
         log.warning("sync: cached programme not used: %s", _first_line(exc))
         return None
     missing = [sha for sha, size in manifest.media_of(prog).items() if not store.has(sha, size)]
@@ -131,6 +150,8 @@ class Syncer:
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
         self._decoded: tuple[tuple[str, bytes | None], programme.Programme] | None = None
+        self._damaged_found = False  # _verify_some removed a damaged file: the next cycle comes at once
+        self._all_hashed = False  # every cached file present at start has been hashed in this process
 
     # --- the loop ---
 
@@ -143,6 +164,8 @@ class Syncer:
             failures = 0 if result.ok else failures + 1
             poll = self.cfg.source.poll_seconds  # jitter spreads a province's boards; failures back off
             delay = next_delay(poll, failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+            if self._damaged_found:  # a cached file was damaged and removed: fetch it again now
+                self._damaged_found, delay = False, 0.0
             deadline = time.monotonic() + delay
             while not stop.is_set():
                 remaining = deadline - time.monotonic()
@@ -160,6 +183,7 @@ class Syncer:
         try:
             with _locked(self.store):
                 result = self._cycle(counter)
+                self._verify_some(VERIFY_SLICE_SECONDS)
         except Refused as exc:
             result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
         except FetchError as exc:
@@ -192,10 +216,13 @@ class Syncer:
         # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
         same_source = state is not None and state.url == self.cfg.source.url
         validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
-        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators)
+        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, stop=self._stop)
         counter.bytes += len(answer.body)
         if answer.status == 404:
             raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
+        if answer.status == 304 and validators == (None, None):
+            raise Refused(f"{client.url(manifest.FILENAME)}: the server answered 304 Not Modified to a request "
+                          "without validators (a broken cache or proxy on the way?)")
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
             fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source
             if answer.status == 200 and fresh:
@@ -212,7 +239,7 @@ class Syncer:
             if signature is None:
                 raise
             # The publisher may have replaced manifest and signature between our two requests: ask once more.
-            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES)
+            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, stop=self._stop)
             counter.bytes += len(answer.body)
             data, signature = answer.body, self._signature(client, counter)
             _check_signature(self.cfg, data, signature)
@@ -220,6 +247,8 @@ class Syncer:
             incoming = manifest.decode(data, self.store.media_dir, client.url(manifest.FILENAME))
         except InvalidInput as exc:
             raise Refused(_first_line(exc)) from None
+        if self.cfg.source.public_key:
+            _check_fresh(client.url(manifest.FILENAME), data, state.data if state is not None else None)
         self._fetch_media(client, incoming, current, counter)
         try:
             prepared = self.prepare(incoming)
@@ -232,6 +261,34 @@ class Syncer:
         return SyncResult(ok=True, changed=True, version=prepared.version, slides=len(prepared.slides),
                           files=counter.files, bytes=counter.bytes)
 
+    def _verify_some(self, budget: float) -> None:
+        """Hash cached media not yet hashed in this process, for at most `budget` seconds after the cycle's
+        own work: a damaged file (an SD card flips bits at rest) is removed, and fetched again at once.
+
+        In slices, after the manifest was asked for: a board that boots with 2 GB of pictures does not
+        hold back an emergency while it hashes them (a Pi hashes some 50 MB/s). Once every file present at
+        start has been hashed, nothing more is done: a download is hashed as it arrives, and an unchanged
+        poll stays one request and a few system calls."""
+        if self._all_hashed:
+            return
+        end = time.monotonic() + budget
+        try:
+            entries = sorted(os.scandir(self.store.media_dir), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if time.monotonic() >= end or self._stop.is_set():
+                return
+            if not manifest.SHA256.match(entry.name):
+                continue  # partial downloads and their validators
+            try:
+                size = entry.stat().st_size
+            except OSError:
+                continue
+            if not self.store.verified(entry.name, size):
+                self._damaged_found = True
+        self._all_hashed = True
+
     def _client_now(self) -> Client:
         token = None
         if self.cfg.source.token_file is not None:
@@ -243,13 +300,18 @@ class Syncer:
             # a rotated token takes effect at once
             if self._client is not None:
                 self._client.close()
-            self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
+                self._client = None
+            try:
+                self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
+            except (OSError, ssl.SSLError) as exc:  # tried again next cycle: a restored file heals it
+                raise Refused(f"source.ca_file {self.cfg.source.ca_file}: cannot be used "
+                              f"({getattr(exc, 'strerror', None) or exc})") from None
         return self._client
 
     def _signature(self, client: Client, counter: _Counter) -> bytes | None:
         if not self.cfg.source.public_key:
             return None
-        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES)
+        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES, stop=self._stop)
         counter.bytes += len(answer.body)
         return answer.body if answer.status == 200 else None
 
@@ -261,12 +323,17 @@ class Syncer:
         else:
             try:
                 _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+            except KeyUnusable:
+                pass  # verified when it was accepted; new content is refused until the key is mended
+            except Refused:
+                return None
+            try:
                 prog = manifest.decode(state.data, self.store.media_dir)
-            except (Refused, InvalidInput):
+            except InvalidInput:
                 return None
             self._decoded = ((state.digest, state.signature), prog)
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
-            return prog
+            return prog  # (the bytes are hashed in the background: _verify_some)
         return None
 
     def _fetch_media(self, client: Client, incoming: programme.Programme, current: programme.Programme | None,
@@ -282,22 +349,68 @@ class Syncer:
             return
         keep = set(needed) | set(manifest.media_of(current) if current else {})
         self.store.evict(keep, budget, room=sum(missing.values()))
-        for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
-            for attempt in range(DOWNLOAD_ATTEMPTS):
-                before = _size(self.store.part(sha))
-                try:
-                    done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
-                                           progress=counter.add)
-                except FetchError:
-                    # retry at once only when the partial file grew: a cut on a flaky link, not a broken server
-                    if attempt + 1 == DOWNLOAD_ATTEMPTS or _size(self.store.part(sha)) <= before \
-                            or self._stop.is_set():
-                        raise
-                    continue
-                counter.files += 1
-                if done.resumed_from:
-                    log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
-                break
+        self._make_room(incoming, current, keep, missing)
+        try:
+            for sha, size in sorted(missing.items(), key=lambda item: item[1]):  # small first: most slides soonest
+                for attempt in range(DOWNLOAD_ATTEMPTS):
+                    before = _size(self.store.part(sha))
+                    try:
+                        done = client.download(f"media/{sha}", sha, size, self.store, self._stop,
+                                               progress=counter.add)
+                    except FetchError:
+                        # retry at once only when the partial file grew: a cut on a flaky link, not a broken
+                        # server; a small file is never resumed (it starts again at byte 0), so never retried
+                        if attempt + 1 == DOWNLOAD_ATTEMPTS or size < RESUME_FROM \
+                                or _size(self.store.part(sha)) <= before or self._stop.is_set():
+                            raise
+                        continue
+                    counter.files += 1
+                    if done.resumed_from:
+                        log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
+                    break
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._forget_refused(incoming, current)
+                raise Refused("the disk is full (while fetching media): the new programme was not kept, "
+                              "the current one plays on; free space on the card or lower cache.max_mb") from None
+            if exc.errno == errno.EROFS:
+                raise Refused(f"the cache {self.store.root} is on a read-only disk (a failing SD card?); "
+                              "the current programme plays on") from None
+            raise
+
+    def _make_room(self, incoming: programme.Programme, current: programme.Programme | None, keep: set[str],
+                   missing: dict[str, int]) -> None:
+        """Refuse, before a byte is fetched, a programme that would fill the disk (the cache is one tenant
+        of the card: plays, prepared images and the system need room too). Unneeded media go first."""
+        free = self.store.free_bytes()
+        if free is None:
+            return
+        reserve = self.store.reserve_bytes()
+        to_write = sum(max(0, size - _size(self.store.part(sha))) for sha, size in missing.items())
+        to_write += PREPARED_ALLOWANCE * sum(1 for s in incoming.slides if s.image is not None)
+        short = to_write + reserve - free
+        if short > 0:
+            usage = self.store.usage()
+            self.store.evict(keep, max(0, usage - short))
+            free = self.store.free_bytes() or 0
+            short = to_write + reserve - free
+        if short > 0:
+            self._forget_refused(incoming, current)
+            raise Refused(f"not enough free space on the disk for the new programme: it needs "
+                          f"{_mb(to_write)} more, {_mb(max(0, free - reserve))} can be used ({_mb(reserve)} "
+                          f"kept free for the board); the current programme plays on")
+
+    def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
+        """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
+        files would only hold the disk full): the disk is as it was before the sync."""
+        playing = set(manifest.media_of(current)) if current else set()
+        for sha in manifest.media_of(incoming):
+            if sha in playing:
+                continue
+            for path in (self.store.media(sha), self.store.part(sha),
+                         self.store.part(sha).with_name(self.store.part(sha).name + ".validator")):
+                if remove(path):
+                    log.info("sync: removed %s (its programme was refused for lack of space)", path.name)
 
     def _deliver(self, prog: programme.Programme, digest: str, prepared_already: bool = False) -> None:
         if not prepared_already:
@@ -355,11 +468,38 @@ def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
     try:
         key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
     except ValueError as exc:
-        raise Refused(f"source.public_key: {exc}") from None
+        raise KeyUnusable(f"source.public_key: {exc}; new content is refused until it is mended") from None
     try:
         signing.verify(key, data, signature)
     except signing.BadSignature as exc:
         raise Refused(str(exc)) from None
+
+
+def _check_fresh(where: str, data: bytes, accepted: bytes | None) -> None:
+    """Signed content must also be fresh: a manifest published before the one this board accepted last
+    is refused, however good its signature (a replayed old manifest could bring back a retracted
+    emergency). The signed `generated_at` is the clock; docs/protocol.md §4 says how to roll back."""
+    if accepted is None:
+        return
+    before = manifest.published_at(accepted)
+    if before is None:
+        return  # the board never had a dated publication from this tree: nothing to compare with
+    now = manifest.published_at(data)
+    if now is None:
+        raise Refused(f"{where}: no readable generated_at, but the manifest this board plays was published at "
+                      f"{_utc(before)}: an older signed manifest cannot be ruled out, refused")
+    if now < before:
+        raise Refused(f"{where}: published at {_utc(now)}, before the manifest this board plays ({_utc(before)}): "
+                      "an older signed manifest is refused (a replay?); to go back to older content, publish it "
+                      "again")
+
+
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 def _read_state(store: Cache) -> _State | None:
