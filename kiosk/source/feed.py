@@ -49,7 +49,9 @@ class Feed:
     # --- before the first frame -------------------------------------------------------------------
     def load_initial(self) -> None:
         """Whatever is already on this device, with no network. Shown at once when its images are
-        already prepared; otherwise the idle screen shows while the content thread prepares them."""
+        already prepared; otherwise it is current at once too, and the content thread prepares its
+        pictures in play order: each slide shows from its first turn after its picture is ready (the
+        player skips the others for now), so the first picture shows as soon as it alone is ready."""
         loaded = self._read_folder() if self.cfg.source.path is not None else self._read_cache()
         if loaded is None:
             return
@@ -61,7 +63,9 @@ class Feed:
         if ready:
             self.deliver(ready)
         else:
-            log.info("preparing %d slides for this screen before they show", len(loaded.slides))
+            log.info("preparing %d slides for this screen; each shows once its picture is ready",
+                     len(loaded.slides))
+            self.deliver(loaded)
             self._pending = loaded
             self._dirty.set()
 
@@ -104,7 +108,7 @@ class Feed:
             return
         from kiosk.source import sync
 
-        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self.prepare)
+        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
 
         def work() -> None:
             self._guarded(self._prepare_pending)  # cached content not yet prepared for this screen: before any sync
@@ -116,6 +120,14 @@ class Feed:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _prepare_synced(self, programme: Programme) -> Programme:
+        """A synced programme (its media verified) is prepared before it replaces the one on screen; with
+        nothing on screen yet (the first sync), it becomes current at once and shows slide by slide as
+        its pictures get ready, instead of leaving the idle screen up until the last one is."""
+        if self.current.get() is programmemod.EMPTY:
+            self.deliver(programme)
+        return self.prepare(programme)
 
     def _prepare_pending(self) -> None:
         pending, self._pending = self._pending, None
