@@ -91,7 +91,8 @@ def test_a_screenshot_from_another_thread_is_read_back_by_the_render_thread(stat
 def test_a_screenshot_while_the_render_thread_is_busy_shows_the_last_frame(status, monkeypatch):
     monkeypatch.setattr("kiosk.screen.display.SHOT_WAIT_SECONDS", 0.05)
     screen = Screen.open((320, 180), 0, status)
-    screen.show(frame(screen.size))
+    on_screen = frame(screen.size)  # the player holds the frame it shows
+    screen.show(on_screen)
     answer = []
     asking = threading.Thread(target=lambda: answer.append(screen.screenshot_png()))
     asking.start()
@@ -117,8 +118,10 @@ def test_crossfade_ends_on_the_new_frame_and_uploads_nothing_per_frame(status):
     assert screen.uploaded_bytes == uploaded + 4 * 320 * 180
 
 
-def test_crossfade_passes_through_a_blend(status):
+@pytest.mark.parametrize("on_gpu", [False, True])
+def test_crossfade_passes_through_a_blend(status, on_gpu):
     screen = Screen.open((320, 180), 0, status)
+    screen.hardware = on_gpu  # two draws a frame (GPU) or one over the last frame (SDL's software target)
     seen = []
     render = screen._render
 
@@ -132,7 +135,8 @@ def test_crossfade_passes_through_a_blend(status):
     assert any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)  # halfway: both frames show
     reds = [r for r, _g, _b in seen]
     assert reds == sorted(reds, reverse=True)  # the old frame only ever fades out
-    assert all(abs(r + b - 255) <= 2 for r, _g, b in seen)  # each frame an exact mix: nothing accumulates
+    # every frame a mix of the two; SDL's software blend rounds down, so mid-fade sums dip a little
+    assert all(0 <= 255 - (r + b) <= 16 for r, _g, b in seen)
 
 
 def test_a_screenshot_during_a_crossfade_is_the_frame_being_faded(status):

@@ -20,18 +20,19 @@ import logging
 import math
 import random
 import re
-import ssl
 import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-
-import requests
+from typing import TYPE_CHECKING
 
 from kiosk.config import Config
 from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
 from kiosk.source.client import TokenError, make_session, next_delay, read_token, reason
+
+if TYPE_CHECKING:  # requests is imported on first use: a board that reports nowhere never loads it
+    import requests
 
 log = logging.getLogger("kiosk.reports")
 
@@ -312,6 +313,8 @@ class Reporter:
         if self._session is None or key != self._session_key:
             if self._session is not None:
                 self._session.close()
+            import ssl
+
             try:
                 self._session = make_session(cfg.source.ca_file)
             except (OSError, ssl.SSLError) as exc:
@@ -336,6 +339,8 @@ class Reporter:
         self, session: requests.Session, url: str, token: str | None, data: bytes, content_type: str
     ) -> bytes:
         """POST and return the answer's body (at most MAX_ANSWER_BYTES); ReportError unless a 2xx."""
+        import requests
+
         headers = {"Content-Type": content_type}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -439,6 +444,8 @@ class Reporter:
 
 def describe(exc: requests.RequestException) -> str:
     """One line for the journal: the kind of failure and its root reason (kiosk.source.client.reason)."""
+    import requests
+
     kinds = (
         (requests.exceptions.SSLError, "TLS error (check source.ca_file)"),
         (requests.exceptions.ConnectTimeout, "timed out connecting"),

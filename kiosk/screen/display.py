@@ -2,8 +2,9 @@
 
 Frames arrive as pygame Surfaces, drawn once off the loop by the renderer (screen.slide). Each is uploaded
 here once, as a texture, when it goes on screen (ahead of its slot where a GPU holds it); from then on
-SDL's renderer puts it on the panel. A crossfade is two textured draws per frame, the new one with alpha,
-and the loop presents: our code blends, converts and uploads nothing per frame. On a Pi the renderer is
+SDL's renderer puts it on the panel. A crossfade is textured draws with alpha each frame (two on a GPU, one
+over the last frame on SDL's software renderer), and the loop presents: our code blends, converts and
+uploads nothing per frame. On a Pi the renderer is
 the GPU's (KMSDRM, OpenGL ES, vsync); where there is no GPU (headless, CI, Xvfb) SDL's software renderer
 composites (screen.gpu chooses, so that no machine runs OpenGL on the CPU).
 
@@ -35,7 +36,8 @@ log = logging.getLogger("kiosk.render.screen")
 
 HEADLESS_SIZE = (1920, 1080)
 FADE_FPS = 60  # fade frames are paced to this rate; with vsync the present itself already waits that long
-SHOT_WAIT_SECONDS = 2.0  # a screenshot waits this long for the render thread, then shows the last frame
+SHOT_WAIT_SECONDS = 4.0  # a screenshot waits this long for the render thread (longer than the loop ever
+# waits for a slide's frames), then shows the frame last put on screen if it is still in memory
 BLEND_NONE, BLEND_ALPHA = 0, 1  # SDL_BLENDMODE_NONE (a plain copy), SDL_BLENDMODE_BLEND
 RENDER_DEVICE_RESET = getattr(pygame, "RENDER_DEVICE_RESET", -1)
 RENDER_TARGETS_RESET = getattr(pygame, "RENDER_TARGETS_RESET", -1)
@@ -98,10 +100,10 @@ class Screen:
         self.size = (phys[1], phys[0]) if self.rotation in (90, 270) else phys  # logical, after rotation
         self._owner = threading.get_ident()
         self._lock = threading.Lock()
-        self._last: pygame.Surface | None = None  # the logical frame on screen, for screenshots
-        self._shown: _Texture | None = None  # the texture on screen
+        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive for screenshots)
+        self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
-        self._layers: list[tuple[video.Texture, int]] = []  # what the screen shows now, bottom first
+        self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
         self._shots: list[_Shot] = []
         self._lost = False
         self.uploaded_bytes = 0  # every byte our code ever uploaded (bench/ reads it)
@@ -215,13 +217,22 @@ class Screen:
             self._ahead = self._upload(frame)
 
     def _on_screen(self, held: _Texture, frame: pygame.Surface) -> None:
-        """`held` is on screen alone: the texture before it is let go (at most on screen + next)."""
+        """`held` is on screen alone: the texture before it is let go (at most on screen + next).
+
+        SDL's software renderer draws into the window's own surface, which keeps the picture until the
+        next draw: there the texture, a second full-screen copy in memory, is let go as well (a window
+        exposed again is presented again, a screenshot reads that surface)."""
         if self._ahead is held:
             self._ahead = None
-        self._shown = held
-        self._layers = [(held.texture, 255)]
+        if self.hardware:
+            self._shown, self._layers = held, [(held.texture, 255)]
+        else:
+            self._shown, self._layers = None, []
         with self._lock:
-            self._last = frame
+            self._last = weakref.ref(frame)
+
+    def _is_on_screen(self, frame: pygame.Surface) -> bool:
+        return self._last is not None and self._last() is frame
 
     # --- drawing ------------------------------------------------------------------------------------
 
@@ -255,6 +266,9 @@ class Screen:
 
     def show(self, frame: pygame.Surface) -> None:
         """Put a logical frame on the screen."""
+        if not self.hardware and self._is_on_screen(frame):
+            self.renderer.present()  # SDL's software target holds it already
+            return
         held = self._texture(frame)
         self._render([(held.texture, 255)])
         self._on_screen(held, frame)
@@ -262,18 +276,26 @@ class Screen:
     def crossfade(self, old: pygame.Surface | None, new: pygame.Surface, duration_ms: int) -> list[float]:
         """Fade from `old` to `new` over `duration_ms`; milliseconds spent on each frame.
 
-        Every frame draws the old texture, then the new one with opacity `progress` (exact: nothing
-        accumulates), and presents; the last frame is the new texture alone. The progress follows the
+        On a GPU every frame draws the old texture, then the new one with opacity `progress`, and
+        presents. SDL's software renderer draws into a window surface that keeps the last frame, so
+        there one draw a frame is enough: the new texture over what is on screen, with the opacity
+        chosen so that the old frame's remaining weight is exactly 1 - progress (the weight actually
+        applied is tracked, so 8-bit rounding never accumulates); that halves the memory traffic of
+        the frame on a CPU. The last frame is the new texture alone, opaque. The progress follows the
         clock: a slow frame shortens the fade instead of stretching it.
         """
         if old is None or old is new or duration_ms <= 0:  # a slide that follows itself: nothing to fade
             self.show(new)
             return []
         start_bytes = self.uploaded_bytes
-        before, after = self._texture(old), self._texture(new)
+        # SDL's software target holds the old frame already: only the new one is drawn over it
+        kept = not self.hardware and self._is_on_screen(old)
+        before = None if kept else self._texture(old)
+        after = self._texture(new)
         fade = Fade(uploaded_before=self.uploaded_bytes - start_bytes)
         during = self.uploaded_bytes
         times: list[float] = []
+        old_weight = 1.0  # share of the old frame in what the software target holds now
         start = time.perf_counter()
         period = 1 / FADE_FPS
         next_frame = start
@@ -283,8 +305,14 @@ class Screen:
             progress = min(1.0, (t0 - start) * 1000 / duration_ms)
             if progress >= 1.0:
                 layers = [(after.texture, 255)]
+            elif self.hardware or (presented is None and before is not None):
+                alpha = round(255 * progress)
+                layers = [(before.texture, 255), (after.texture, alpha)]
+                old_weight = 1 - alpha / 255
             else:
-                layers = [(before.texture, 255), (after.texture, round(255 * progress))]
+                alpha = round(255 * (1 - (1 - progress) / old_weight))
+                layers = [(after.texture, alpha)]
+                old_weight *= 1 - alpha / 255
             self._render(layers)
             now = time.perf_counter()
             times.append((now - t0) * 1000)
@@ -309,7 +337,8 @@ class Screen:
 
     def snapshot(self) -> pygame.Surface:
         """The logical frame on screen, read back from the renderer (on the render thread only)."""
-        self._draw(self._layers)
+        if self.hardware:
+            self._draw(self._layers)  # a GPU's back buffer is undefined after a present: draw it again
         return self._read_back()
 
     def _read_back(self) -> pygame.Surface:
@@ -332,7 +361,7 @@ class Screen:
         Read back from the renderer by the render thread (during a crossfade: the frame being faded);
         when that thread does not come round in time, the last frame it put on screen."""
         if threading.get_ident() == self._owner:
-            surface = self.snapshot() if self._layers else None
+            surface = self.snapshot() if self._last is not None else None
         else:
             shot = _Shot()
             with self._lock:
@@ -343,7 +372,7 @@ class Screen:
             with self._lock:
                 if shot in self._shots:
                     self._shots.remove(shot)
-                surface = shot.surface if shot.surface is not None else self._last
+                surface = shot.surface if shot.surface is not None else self._last and self._last()
         if surface is None:
             raw, size = bytes(3 * self.size[0] * self.size[1]), self.size  # nothing shown yet: black
         else:
@@ -358,18 +387,21 @@ class Screen:
         """Handle pending window events and screenshot requests; False once the display is gone or closed."""
         if self._lost or not pygame.display.get_init():
             return self._gone("display is gone")
-        redraw = bool(self._shots)
+        exposed = False
         for event in pygame.event.get():
             if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
                 return self._gone("display closed")
             if event.type == RENDER_DEVICE_RESET:
                 return self._gone("the GPU was reset: its textures are lost")
             if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
-                redraw = True
-        if redraw and self._layers:
-            self._render(self._layers)
-        elif self._shots:
-            self._serve_shots()
+                exposed = True
+        if self.hardware and self._layers and (exposed or self._shots):
+            self._render(self._layers)  # drawn again, read back if asked, presented
+        else:
+            if self._shots:
+                self._serve_shots()
+            if exposed:  # SDL's software target still holds the frame: present it again
+                self.renderer.present()
         return not self._lost
 
     def _gone(self, why: str) -> bool:
@@ -397,6 +429,11 @@ def _renderer(window: video.Window, names: list[str]) -> tuple[video.Renderer, s
             continue
         index = available.index(name)
         hardware = name != gpu.SOFTWARE
+        if not hardware:
+            # SDL would put the software renderer's window surface on screen through an OpenGL texture
+            # (under X11: Mesa's software OpenGL, ~15 ms of CPU a frame); the window system's own shared
+            # memory image (XShm) costs a fraction of that.
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         for vsync in ((True, False) if hardware else (False,)):
             try:
                 return video.Renderer(window, index=index, accelerated=int(hardware), vsync=vsync), name
