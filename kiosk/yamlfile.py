@@ -71,7 +71,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456
 
 def _key(loader: _Loader, node: yaml.Node) -> object:
     """A key as written: `on:` is the text "on", not true."""
-    if (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool" and node.style is None
+    plain = not node.style  # None from PyYAML's parser, '' from libyaml's
+    if (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool" and plain
             and node.value.lower() in _BOOL_WORDS):
         return node.value
     return loader.construct_object(node, deep=True)
@@ -118,6 +119,16 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
+_FastLoader = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(yaml.CSafeLoader):  # noqa: N801 - libyaml's scanner and parser, the same resolving and building
+        """The same loader on libyaml's C parser: a 1,000-slide programme.yaml in 0.05 s instead of 0.7 s
+        here (seconds on a Pi). A document it refuses is parsed again by the Python parser, so the message
+        a technician reads is always the same one."""
+
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+        yaml_constructors = _Loader.yaml_constructors
+
 
 class YamlError(Exception):
     def __init__(self, problem: Problem):
@@ -127,6 +138,11 @@ class YamlError(Exception):
 
 def loads(text: str, filename: str) -> object:
     """Parse YAML text; syntax errors become a YamlError naming file and line."""
+    if _FastLoader is not None:
+        try:
+            return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a CSafeLoader
+        except (yaml.YAMLError, RecursionError):
+            pass  # the Python parser below says what is wrong, in its words
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:

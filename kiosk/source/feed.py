@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from kiosk.config import Config
+from kiosk.content import media
 from kiosk.content import programme as programmemod
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme
@@ -37,6 +38,8 @@ class Feed:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
+        # a reload after an edit hashes only the pictures that changed
+        self._memo = media.Memo(root=cfg.source.path) if cfg.source.path is not None else None
 
     # --- hand-off ---------------------------------------------------------------------------------
     def deliver(self, programme: programmemod.Programme) -> None:
@@ -85,7 +88,7 @@ class Feed:
 
     def _read_folder(self) -> programmemod.Programme | None:
         try:
-            loaded = programmemod.load_folder(self.cfg.source.path)
+            loaded = programmemod.load_folder(self.cfg.source.path, self._memo)
         except InvalidInput as exc:
             message = "; ".join(str(p) for p in exc.problems)
             log.error("authoring folder not loaded, keeping the current content: %s", message)
