@@ -66,6 +66,7 @@ class Reload:
 
 def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     """Play with `cfg`; `config_problems`: config.yaml is invalid and `cfg` is the last good one."""
+    from kiosk import malloc
     from kiosk.config import remember
     from kiosk.report import device
     from kiosk.report.notify import Notifier
@@ -74,6 +75,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     from kiosk.source import watch
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
+    malloc.return_big_buffers()
     stop = threading.Event()
     status = Status(device=device.Reader(cfg.cache.path))
     current = Current()
