@@ -59,6 +59,7 @@ http {{
   gzip on;  # the manifest travels compressed (what docs/deploy.md asks of a province's server)
   gzip_types application/json;
   gzip_min_length 1000;
+  gzip_comp_level 6;
   types {{ application/json json; }}
   default_type application/octet-stream;
   server {{

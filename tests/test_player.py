@@ -78,6 +78,7 @@ class FakeScreen:
     clock: FakeClock
     size: tuple[int, int] = (1920, 1080)
     shown: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, how, frame)
+    ahead: list[tuple[float, str]] = field(default_factory=list)  # frames handed over before their slot
 
     def show(self, frame) -> None:
         self.shown.append((self.clock.t, "show", frame))
@@ -91,6 +92,9 @@ class FakeScreen:
 
     def pump(self) -> bool:
         return True
+
+    def prepare(self, frame) -> None:
+        self.ahead.append((self.clock.t, frame))
 
     def frames(self) -> list[str]:
         return [frame for _t, _how, frame in self.shown]
@@ -223,6 +227,13 @@ def test_the_idle_screen_turns_at_the_minute_and_leaves_when_content_arrives(tmp
     assert b.screen.shown[:4] == [(0.0, "show", "idle 08:00"), (30.0, "fade", "idle 08:01"),
                                   (90.0, "fade", "idle 08:02"), (95.0, "fade", "a")]
     assert b.plays.ids() == [("a", 5.0, True)]  # the idle screen is no play
+
+
+def test_the_next_slide_goes_to_the_screen_ahead_of_its_slot(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    b.run(25)
+    assert b.screen.ahead[:2] == [(0.0, "b"), (10.0, "a")]  # handed over at the first turn once built
+    assert [f for _t, how, f in b.screen.shown if how == "fade"][:2] == ["b", "a"]
 
 
 def test_a_slide_whose_picture_is_not_ready_is_skipped_for_this_loop_never_waited_for(tmp_path):

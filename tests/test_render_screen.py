@@ -227,3 +227,32 @@ def test_under_x11_the_gpu_counts_only_if_the_x_server_shares_it(tmp_path, monke
 
 def test_without_an_x_server_nothing_is_shared():
     assert gpu.x_server_shares_gpu(":4242") is False
+
+
+def test_a_gpu_holds_the_texture_on_screen_and_the_next_one_uploaded_ahead_no_more(status):
+    screen = Screen.open((320, 180), 0, status)
+    screen.hardware = True  # the GPU's bookkeeping, on SDL's software renderer
+    a, b, c = frame(screen.size, RED), frame(screen.size, BLUE), frame(screen.size, (0, 255, 0))
+    screen.show(a)
+    screen.prepare(b)  # before its slot, on the render thread
+    uploaded = screen.uploaded_bytes
+    screen.crossfade(a, b, 50)
+    assert screen.uploaded_bytes == uploaded  # both textures were there already
+    held = [t for t in (screen._shown, screen._ahead) if t is not None]
+    assert [t.frame() for t in held] == [b]  # a's texture let go once b is on screen alone
+    screen.prepare(c)
+    screen.prepare(c)  # once only
+    assert screen.uploaded_bytes == uploaded + 4 * 320 * 180
+
+
+def test_sdls_software_renderer_keeps_no_second_copy_of_the_frame_on_screen(status):
+    screen = Screen.open((320, 180), 0, status)
+    a, b = frame(screen.size, RED), frame(screen.size, BLUE)
+    screen.show(a)
+    screen.prepare(b)  # no upload ahead: a texture here is one more full-screen copy in memory
+    assert screen._shown is None and screen._ahead is None
+    screen.crossfade(a, b, 50)
+    assert screen._shown is None and screen._ahead is None
+    pygame.event.post(pygame.event.Event(pygame.WINDOWEXPOSED))
+    assert screen.pump()  # exposed: presented again from the window's own surface
+    assert tuple(panel(screen).get_at((5, 5)))[:3] == BLUE and png(screen.screenshot_png()).getpixel((5, 5)) == BLUE
