@@ -34,7 +34,7 @@ class DiskWait:
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        real_range, real_sync = clientmod._sync_file_range, clientmod.os.fdatasync
+        real_range, real_sync = getattr(clientmod, "_sync_file_range", None), clientmod.os.fdatasync
 
         def timed_range(fd, offset, length, flags):
             t0 = time.perf_counter()
