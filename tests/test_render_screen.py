@@ -255,3 +255,23 @@ def test_sdls_software_renderer_keeps_no_second_copy_of_the_frame_on_screen(stat
     pygame.event.post(pygame.event.Event(pygame.WINDOWEXPOSED))
     assert screen.pump()  # exposed: presented again from the window's own surface
     assert tuple(panel(screen).get_at((5, 5)))[:3] == BLUE and png(screen.screenshot_png()).getpixel((5, 5)) == BLUE
+
+
+def test_a_renderer_that_does_not_cover_the_screen_is_refused():
+    from kiosk.screen import display
+
+    class Corner:  # draws into a drawable of the wrong size: the far corner stays black
+        draw_color = (0, 0, 0, 255)
+
+        def clear(self):
+            self.cleared = self.draw_color
+
+        def to_surface(self, area):
+            pixel = pygame.Surface((1, 1))
+            pixel.fill(self.cleared if area.x == 0 else (0, 0, 0))
+            return pixel
+
+    assert display._draws_everywhere(Corner(), (640, 360)) is False
+    pygame.display.init()
+    screen = Screen.offscreen((64, 36))
+    assert display._draws_everywhere(screen.renderer, (64, 36)) is True

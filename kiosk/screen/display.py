@@ -169,14 +169,18 @@ class Screen:
         forced = os.environ.get("SDL_RENDER_DRIVER", "").strip() or None
         names = [info.name for info in video.get_drivers()]
         candidates = gpu.order(driver, names, gpu.has_gpu(driver), forced)
-        window = video.Window("kiosk", size, fullscreen=True)
-        try:
-            renderer, name = _renderer(window, candidates)
-        except pygame.error:
-            window.destroy()
-            raise
-        pygame.mouse.set_visible(False)
-        return window, renderer, name
+        errors = []
+        for name in candidates:  # a window of its own for each: an OpenGL one for the GPU's renderers
+            window = video.Window("kiosk", size, fullscreen=True, opengl=name != gpu.SOFTWARE)
+            try:
+                renderer, name = _renderer(window, [name])
+            except pygame.error as exc:
+                errors.append(str(exc))
+                window.destroy()
+                continue
+            pygame.mouse.set_visible(False)
+            return window, renderer, name
+        raise pygame.error("; ".join(errors) or f"no renderer to try (SDL has {', '.join(names) or 'none'})")
 
     def _report(self, ok: bool) -> None:
         if self.status is not None:
@@ -420,6 +424,21 @@ class Screen:
         pygame.display.quit()
 
 
+def _draws_everywhere(renderer: video.Renderer, size: tuple[int, int]) -> bool:
+    """A renderer that really fills the window: a colour cleared in, read back at opposite corners. A GPU
+    driver that draws into a drawable of the wrong size (seen: OpenGL on an X server that could not change
+    mode for a fullscreen size) would otherwise leave most of the panel black for good."""
+    probe = (10, 200, 30, 255)
+    renderer.draw_color = probe
+    renderer.clear()
+    width, height = size
+    corners = [renderer.to_surface(area=pygame.Rect(x, y, 1, 1)).get_at((0, 0))
+               for x, y in ((0, 0), (width - 1, height - 1))]
+    renderer.draw_color = (0, 0, 0, 255)
+    renderer.clear()
+    return all(tuple(c)[:3] == probe[:3] for c in corners)
+
+
 def _renderer(window: video.Window, names: list[str]) -> tuple[video.Renderer, str]:
     """The first of `names` SDL can create for `window`: hardware ones with vsync where it has it."""
     available = [info.name for info in video.get_drivers()]
@@ -436,7 +455,12 @@ def _renderer(window: video.Window, names: list[str]) -> tuple[video.Renderer, s
             os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         for vsync in ((True, False) if hardware else (False,)):
             try:
-                return video.Renderer(window, index=index, accelerated=int(hardware), vsync=vsync), name
+                renderer = video.Renderer(window, index=index, accelerated=int(hardware), vsync=vsync)
             except pygame.error as exc:
                 errors.append(f"{name}{' with vsync' if vsync else ''}: {exc}")
+                continue
+            if _draws_everywhere(renderer, window.size):
+                return renderer, name
+            errors.append(f"{name}: what it draws does not cover the screen")
+            break
     raise pygame.error("no renderer could be created (" + ("; ".join(errors) or "none available") + ")")
