@@ -438,6 +438,8 @@ def main() -> None:
         if "--x11" in sys.argv:
             os.environ["DISPLAY"] = stack.enter_context(xlab.xvfb())
             os.environ["SDL_VIDEODRIVER"] = "x11"
+            # the in-process benches' window goes before its X server does (else Xlib ends the process)
+            stack.callback(lambda: "pygame" in sys.modules and sys.modules["pygame"].display.quit())
         where = f" (Xvfb {os.environ['DISPLAY']})" if "--x11" in sys.argv else ""
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
               f"{os.environ['SDL_VIDEODRIVER']}{where}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}, "
