@@ -72,9 +72,10 @@ def main() -> None:
             t0 = time.perf_counter()
             screen.show(a if i % 2 else b)
             shows.append((time.perf_counter() - t0) * 1000)
-        print(f"show() of a ready frame (blit + flip): p50 {percentile(shows, 50):.2f} ms, "
+        print(f"show() of a ready frame (texture upload + draw + present): p50 {percentile(shows, 50):.2f} ms, "
               f"p99 {percentile(shows, 99):.2f} ms")
-        print(f"crossfade frame at {size[0]}x{size[1]} (driver {pygame.display.get_driver()}): "
+        print(f"crossfade frame at {size[0]}x{size[1]} (driver {pygame.display.get_driver()}, "
+              f"{screen.renderer_name} renderer): "
               f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
               f"max {max(times):.2f} ms over {len(times)} frames")
         screen.close()

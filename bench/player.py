@@ -1,13 +1,15 @@
-"""Benchmarks of the player as a whole (issue 2 and 4 figures). Prints its figures; asserts nothing.
+"""Benchmarks of the player as a whole. Prints its figures (and the machine's load); asserts nothing.
 
-    python bench/player.py [first-frame|cpu|rss|flips|emergency|download|health|all]
+    python bench/player.py [first-frame|cold-start|cpu|rss|fade|flips|emergency|download|health|all] [--x11]
 
-first-frame, cpu, rss run `kiosk run` as a real process (SDL dummy driver, 1920x1080) and read
-/proc; flips and emergency run the real Player loop in this process, so they can see each flip.
+first-frame, cold-start, cpu, rss run `kiosk run` as a real process (1920x1080) and read /proc; fade,
+flips and emergency run the real Player loop in this process, so they can see each frame. Under SDL's
+dummy driver by default; with --x11 under a fresh Xvfb (Debian's xvfb: an X server with no GPU).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -21,9 +23,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+sys.path.insert(0, str(ROOT / "bench"))
+if "--x11" not in sys.argv:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import xlab  # noqa: E402
+from xlab import loadavg  # noqa: E402
+
+from kiosk.screen.display import FADE_FPS  # noqa: E402
 
 NOTICE = (
     "Ủy ban nhân dân xã thông báo: từ ngày 01/12/2026, bộ phận tiếp nhận và trả kết quả thủ tục hành chính "
@@ -142,6 +151,19 @@ def bench_first_frame() -> None:
     print(f"first frame, warm cache: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s (5 starts)")
 
 
+def bench_cold_start(pictures: int = 500) -> None:
+    """Issue 10: an empty cache and 500 pictures; the first slide shows as soon as its own picture is ready."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = write_config(root, make_folder(root, slides=0, images=pictures, duration=10))
+        t0 = time.monotonic()
+        proc, ready = start(config)
+        first = wait_for_slide(config, t0)
+        stop(proc)
+    print(f"cold start, {pictures} pictures to prepare: first frame (READY=1) {ready:.2f} s, "
+          f"the first slide on screen {first:.2f} s (load {loadavg()})")
+
+
 def bench_cpu(seconds: float = 60.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -152,7 +174,8 @@ def bench_cpu(seconds: float = 60.0) -> None:
         time.sleep(seconds)
         used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - t0
         stop(proc)
-    print(f"CPU while 10-second slides play (crossfade 600 ms), {wall:.0f} s: {100 * used / wall:.2f} % of one core")
+    print(f"CPU while 10-second slides play (crossfade 600 ms), {wall:.0f} s: {100 * used / wall:.2f} % of one core "
+          f"(load {loadavg()})")
 
 
 def bench_rss(seconds: float = 110.0) -> None:
@@ -164,7 +187,7 @@ def bench_rss(seconds: float = 110.0) -> None:
         peak, now = status_kb(proc.pid, "VmHWM"), status_kb(proc.pid, "VmRSS")
         stop(proc)
     print(f"RSS with 100 slides (50 text, 50 images) at 1920x1080 after {seconds:.0f} s: "
-          f"peak {peak / 1024:.1f} MB, now {now / 1024:.1f} MB")
+          f"peak {peak / 1024:.1f} MB, now {now / 1024:.1f} MB (load {loadavg()})")
 
 
 def in_process_player(folder: Path, root: Path, crossfade: int = 600):
@@ -187,6 +210,36 @@ def in_process_player(folder: Path, root: Path, crossfade: int = 600):
     current = Current(loaded)
     frames = FrameBuilder(renderer, status, cfg.device.name)
     return Player(cfg, screen, frames, current, status, stop_event), current, stop_event, screen
+
+
+def bench_fade(fades: int = 12) -> None:
+    """Issue 10: per crossfade, what our code uploads per frame, the frame intervals, frames dropped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        player, _, stop_event, screen = in_process_player(make_folder(root, slides=6, images=3, duration=1.5), root)
+        seen = []
+        real = screen.crossfade
+
+        def crossfade(old, new, duration_ms):
+            times = real(old, new, duration_ms)
+            seen.append(screen.last_fade)
+            if len(seen) >= fades:
+                stop_event.set()
+            return times
+
+        screen.crossfade = crossfade
+        player.run()
+    intervals = sorted(i for fade in seen for i in fade.intervals_ms)
+    period = 1000 / FADE_FPS
+    dropped = sum(round(i / period) - 1 for i in intervals if i > 1.5 * period)
+    frames = sum(fade.frames for fade in seen)
+    during = sum(fade.uploaded_during for fade in seen)
+    before = statistics.mean(fade.uploaded_before for fade in seen)
+    print(f"crossfades ({screen.renderer_name} renderer, {len(seen)} fades of 600 ms, {frames} frames): our code "
+          f"uploaded {during / frames:.0f} bytes a frame (and {before / 1e6:.1f} MB once a fade: the new frame's "
+          f"texture, unless uploaded ahead); frame intervals p50 {statistics.median(intervals):.1f} ms, "
+          f"p95 {intervals[int(0.95 * (len(intervals) - 1))]:.1f} ms, max {intervals[-1]:.1f} ms; "
+          f"{dropped} frames dropped at {FADE_FPS} fps (load {loadavg()})")
 
 
 def bench_flips(seconds: float = 60.0) -> None:
@@ -374,14 +427,26 @@ def bench_health(seconds: float = 30.0, rate: float = 50.0) -> None:
 
 
 def main() -> None:
-    which = sys.argv[1] if len(sys.argv) > 1 else "all"
-    benches = {"first-frame": bench_first_frame, "cpu": bench_cpu, "rss": bench_rss, "flips": bench_flips,
-               "emergency": bench_emergency, "download": bench_download, "health": bench_health}
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
-          f"{os.environ['SDL_VIDEODRIVER']}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}")
-    for name, bench in benches.items():
-        if which in (name, "all"):
-            bench()
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    which = args[0] if args else "all"
+    benches = {"first-frame": bench_first_frame, "cold-start": bench_cold_start, "cpu": bench_cpu,
+               "rss": bench_rss, "fade": bench_fade, "flips": bench_flips, "emergency": bench_emergency,
+               "download": bench_download, "health": bench_health}
+    if which != "all" and which not in benches:
+        raise SystemExit(f"unknown benchmark {which!r}; one of: {', '.join(benches)}, all")
+    with contextlib.ExitStack() as stack:
+        if "--x11" in sys.argv:
+            os.environ["DISPLAY"] = stack.enter_context(xlab.xvfb())
+            os.environ["SDL_VIDEODRIVER"] = "x11"
+            # the in-process benches' window goes before its X server does (else Xlib ends the process)
+            stack.callback(lambda: "pygame" in sys.modules and sys.modules["pygame"].display.quit())
+        where = f" (Xvfb {os.environ['DISPLAY']})" if "--x11" in sys.argv else ""
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
+              f"{os.environ['SDL_VIDEODRIVER']}{where}, fonts: {shutil.which('fc-list') is not None and 'fontconfig'}, "
+              f"load {loadavg()}")
+        for name, bench in benches.items():
+            if which in (name, "all"):
+                bench()
 
 
 if __name__ == "__main__":

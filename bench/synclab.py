@@ -38,6 +38,11 @@ def authoring(folder: Path, images: dict[str, tuple[int, int, int]], junk: dict[
     return folder
 
 
+def loadavg() -> str:
+    """The 1-, 5- and 15-minute load of the machine, noted with every figure (other jobs share it)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def serve(root: Path, work: Path, limit_rate: str | None = None):
     if Nginx.available():
         return Nginx(root, work / "nginx", limit_rate=limit_rate), "nginx"

@@ -7,7 +7,8 @@ Who writes what:
 - the render loop: `beat(next_deadline)` every turn (a deadline at most ~10 s ahead, even while the screen is off:
   systemd's WatchdogSec wants WATCHDOG=1 from the same loop anyway), `slide_started(slide_id)` at every slide start
   (or `update(current_slide=…)`, which counts a change when the value changes), `display_ok`,
-  `display_driver`, `display_size`, `headless` (only when headless was chosen on purpose), `emergency`;
+  `display_driver`, `display_renderer`, `display_size`, `headless` (only when headless was chosen on purpose),
+  `emergency`;
   `display_ok` stays True while the schedule has the screen switched off (the display is there, asleep);
 - the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
 - `kiosk run`, per configuration: `config_warnings` (unwise settings; files named but unusable);
@@ -76,6 +77,7 @@ class Status:
     loop_deadline: float | None = None  # the loop promised to turn again before this (monotonic)
     display_ok: bool = False
     display_driver: str = ""
+    display_renderer: str = ""  # SDL's renderer: "opengles2" or "opengl" (a GPU), "software" (none)
     display_size: tuple[int, int] | None = None
     headless: bool = False  # True only when running without a screen was chosen on purpose (dev mode)
     current_slide: str | None = None
@@ -198,6 +200,7 @@ class Status:
                 "loop_deadline": self.loop_deadline,
                 "display_ok": self.display_ok,
                 "display_driver": self.display_driver,
+                "display_renderer": self.display_renderer,
                 "display_size": self.display_size,
                 "headless": self.headless,
                 "current_slide": self.current_slide,

@@ -56,6 +56,10 @@ http {{
   log_format kiosk '$request_method $uri $status $body_bytes_sent "$http_range"';
   access_log {self.access} kiosk;
   sendfile on;
+  gzip on;  # the manifest travels compressed (what docs/deploy.md asks of a province's server)
+  gzip_types application/json;
+  gzip_min_length 1000;
+  gzip_comp_level 6;
   types {{ application/json json; }}
   default_type application/octet-stream;
   server {{

@@ -159,14 +159,14 @@ def test_check_config_refuses_an_alias_bomb_at_once_and_small(tmp_path):
     from test_yamlfile import alias_bomb
 
     path = write(tmp_path, alias_bomb() + "device: {id: abc, name: x}\nsource: {path: demo}\ndisplay: {size: *i}\n")
-    script = ("import resource, sys\nfrom kiosk.cli.main import main\ncode = main(sys.argv[1:])\n"
-              "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", script, "check-config", "-c", str(path)], cwd=tmp_path,
+    from test_bounded import MEASURED, peak_of
+
+    done = subprocess.run([sys.executable, "-c", MEASURED, "check-config", "-c", str(path)], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
     assert f"{path}:" in done.stderr and "alias bomb" in done.stderr and "Traceback" not in done.stderr
-    peak_kb = int(done.stderr.rsplit("peak_kb", 1)[1])
+    peak_kb = peak_of(done.stderr)
     assert peak_kb < 100 * 1024  # the bound for check-config
 
 

@@ -37,6 +37,7 @@ class FakeScreen:
     clock: FakeClock
     size: tuple[int, int] = (1920, 1080)
     shown: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, how, frame)
+    ahead: list[tuple[float, str]] = field(default_factory=list)  # frames handed over before their slot
 
     def show(self, frame) -> None:
         self.shown.append((self.clock.t, "show", frame))
@@ -50,6 +51,9 @@ class FakeScreen:
 
     def pump(self) -> bool:
         return True
+
+    def prepare(self, frame) -> None:
+        self.ahead.append((self.clock.t, frame))
 
     def frames(self) -> list[str]:
         return [frame for _t, _how, frame in self.shown]
@@ -117,7 +121,7 @@ def programme(*slides: Slide, version: str = "v1") -> Programme:
 
 
 def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600,
-          wall: dt.datetime = START, renderer=None) -> Board:
+          wall: dt.datetime = START, renderer=None, ready=lambda _slide: True) -> Board:
     path = tmp_path / "config.yaml"
     path.write_text(f"device: {{id: thu, name: UBND xã Thử}}\nsource: {{path: {tmp_path}}}\n"
                     f"display:\n  crossfade_ms: {crossfade}\n{extra}", encoding="utf-8")
@@ -126,7 +130,7 @@ def board(tmp_path: Path, prog: Programme, extra: str = "", crossfade: int = 600
     screen = FakeScreen(clock)
     current, status, plays, stop = Current(prog), Status(), Plays(), threading.Event()
     frames = FrameBuilder(renderer or FakeRenderer(), status, cfg.device.name, builder=Immediate(),
-                          speech=Immediate())
+                          speech=Immediate(), ready=ready)
     panel = power.Panel(cfg.display.power)
     player = Player(cfg, screen, frames, current, status, stop, clock=clock, plays=plays, panel=panel,
                     notifier=Notifier(address=""))
@@ -182,6 +186,39 @@ def test_the_idle_screen_turns_at_the_minute_and_leaves_when_content_arrives(tmp
     assert b.screen.shown[:4] == [(0.0, "show", "idle 08:00"), (30.0, "fade", "idle 08:01"),
                                   (90.0, "fade", "idle 08:02"), (95.0, "fade", "a")]
     assert b.plays.ids() == [("a", 5.0, True)]  # the idle screen is no play
+
+
+def test_the_next_slide_goes_to_the_screen_ahead_of_its_slot(tmp_path):
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)))
+    b.run(25)
+    assert b.screen.ahead[:2] == [(0.0, "b"), (10.0, "a")]  # handed over at the first turn once built
+    assert [f for _t, how, f in b.screen.shown if how == "fade"][:2] == ["b", "a"]
+
+
+def test_a_slide_whose_picture_is_not_ready_is_skipped_for_this_loop_never_waited_for(tmp_path):
+    ready = {"b"}  # a cold start: the pictures of a and c are still being prepared
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10), slide("c", 10)), ready=lambda s: s.id in ready)
+    b.clock.at(15, lambda: ready.add("c"))
+    b.clock.at(25, lambda: ready.add("a"))
+    b.run(61)
+    # b at once (alone, it follows itself); each of the others from its first turn after it became ready
+    assert b.screen.frames()[:6] == ["b", "b", "c", "a", "b", "c"]
+    assert [t for t, _h, _f in b.screen.shown[:4]] == [0.0, 10.0, 20.0, 30.0]
+    assert b.status.counters["frames_slipped"] == 0 and not b.status.errors
+
+
+def test_a_cold_start_leaves_the_idle_screen_when_the_first_picture_is_ready(tmp_path):
+    ready: set[str] = set()
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)), ready=lambda s: s.id in ready)
+
+    def prepared(sid: str) -> None:
+        ready.add(sid)
+        b.current.changed.set()  # what the preparer does as each picture gets ready
+
+    b.clock.at(1.3, lambda: prepared("b"))
+    b.clock.at(2.0, lambda: prepared("a"))
+    b.run(30)
+    assert b.screen.shown[:3] == [(0.0, "show", "idle 08:00"), (1.3, "fade", "b"), (11.3, "fade", "a")]
 
 
 def test_screen_power_goes_dark_on_time_and_an_emergency_wakes_it(tmp_path):

@@ -212,3 +212,37 @@ def test_a_damaged_prepared_frame_is_made_again_from_its_picture(tmp_path):
     assert frame.size == SIZE and path.read_bytes() == good  # made again, byte for byte
     bottom = [frame.getpixel((x, 190)) for x in range(0, 200, 10)]
     assert len(set(bottom)) > 5  # noise, not a flat grey
+
+
+def test_pictures_are_prepared_in_play_order_and_each_is_ready_as_soon_as_it_is(tmp_path):
+    pictures = {}
+    for name, colour in (("a", RED), ("b", BLUE), ("c", WHITE)):
+        pictures[name] = tmp_path / f"{name}.png"
+        Image.new("RGB", (40, 30), colour).save(pictures[name])
+    slides = (
+        Slide(id="thuong", type="image", image=ref(pictures["a"])),
+        Slide(id="chu", type="text", title="Thông báo"),
+        Slide(id="uu-tien", type="image", image=ref(pictures["b"]), priority="priority"),
+        Slide(id="khan", type="image", image=ref(pictures["c"]), priority="emergency"),
+    )
+    programme = Programme(slides=slides, version="t")
+    assert [s.id for s in prepare.play_order(programme)] == ["khan", "uu-tien", "thuong", "chu"]
+    woken = []
+    preparer = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False, on_ready=lambda: woken.append(1))
+    seen = []
+    real = prepare.prepare_image
+
+    def watching(media_ref, *args):
+        seen.append([s.id for s in slides if preparer.slide_ready(s)])
+        return real(media_ref, *args)
+
+    prepare.prepare_image = watching
+    try:
+        assert not preparer.ready(programme)
+        assert preparer.prepare(programme).version == "t"
+    finally:
+        prepare.prepare_image = real
+    assert seen == [["chu"], ["chu", "khan"], ["chu", "uu-tien", "khan"]]  # each one ready before the next starts
+    assert all(preparer.slide_ready(s) for s in slides) and len(woken) == 3
+    again = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False)  # the next start
+    assert not again.slide_ready(slides[0]) and again.ready(programme) and again.slide_ready(slides[0])

@@ -99,3 +99,30 @@ def test_every_instant_at_allows_can_be_planned():
         with pytest.raises(ValueError, match="outside the years"):
             clock.parse_instant(text, "Asia/Ho_Chi_Minh")
     assert clock.parse_instant("2026-12-01T08:00+00:00", "Asia/Ho_Chi_Minh") == dt.datetime(2026, 12, 1, 15, 0)
+
+
+def test_render_writes_what_the_screen_presents_pixel_for_pixel(tmp_path):
+    """The PNGs are read back from SDL's renderer (a texture drawn, like on the panel), and equal the
+    pages the renderer drew: presenting through textures changes no pixel."""
+    import datetime as dt
+
+    from PIL import Image, ImageChops
+
+    from kiosk import config
+    from kiosk.cli import render as rendermod
+    from kiosk.screen.slide import Renderer
+
+    (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: Xã Thử}}\nsource: {{path: {ROOT / 'demo'}}}\n"
+                                          f"cache: {{path: {tmp_path / 'cache'}}}\n", encoding="utf-8")
+    cfg = config.load(tmp_path / "config.yaml")
+    at = dt.datetime(2026, 12, 3, 9, 0)
+    paths = rendermod.render_to_dir(cfg, tmp_path / "out", at, (480, 270))
+    assert len(paths) >= 5
+    renderer = Renderer((480, 270), cfg.display, tmp_path / "cache", cfg.device.name)
+    by_id = {s.id: s for s in rendermod.load_programme(cfg).slides}
+    for path in paths:
+        page = renderer.pages(by_id[path.stem[3:]])[0]
+        drawn = Image.frombytes("RGB", page.get_size(), pygame.image.tobytes(page, "RGB"))
+        with Image.open(path) as written:
+            assert ImageChops.difference(drawn, written.convert("RGB")).getbbox() is None, path.name
+    pygame.display.quit()

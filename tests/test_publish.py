@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,7 @@ import pytest
 from PIL import Image
 
 from kiosk.content import manifest
+from kiosk.content import media as mediamod
 from kiosk.problems import InvalidInput
 from kiosk.source import publish, signing
 
@@ -129,3 +131,51 @@ def test_publish_refuses_a_truncated_picture_and_an_out_inside_src(tmp_path):
     with pytest.raises(InvalidInput) as info:
         publish.publish(src, src / "www", None)
     assert "outside the authoring folder" in str(info.value)
+
+
+def test_republishing_reads_no_unchanged_picture_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    monkeypatch.setattr(mediamod, "RACY_SECONDS", -1.0)  # as if the pictures were copied in a while ago
+    images = {f"images/{i}.png": (i * 40, 90, 200 - i * 30) for i in range(5)}
+    slides = "".join(f"  - id: anh-{i}\n    file: images/{i}.png\n" for i in range(5))
+    src = authoring(tmp_path / "src", slides, {name: colour for name, colour in images.items()})
+    publish.publish(src, tmp_path / "out", None)
+    first = tree(tmp_path / "out")
+
+    read = []
+    monkeypatch.setattr(mediamod, "sha256_file", lambda path: read.append(path) or "0" * 64)
+    monkeypatch.setattr(mediamod, "check_decodes", lambda path: read.append(path))
+    monkeypatch.setattr(mediamod, "probe", lambda path: read.append(path))
+    assert "unchanged" in publish.publish(src, tmp_path / "out", None)
+    assert read == [] and tree(tmp_path / "out") == first  # nothing read again, not a byte changed
+    monkeypatch.undo()
+    monkeypatch.setattr(mediamod, "RACY_SECONDS", -1.0)
+
+    # An edit that keeps the size and puts the modification time back is still seen (its ctime moved).
+    edited = src / "images" / "2.png"
+    stat = edited.stat()
+    Image.new("RGB", (32, 24), (1, 2, 3)).save(edited)
+    os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    publish.publish(src, tmp_path / "out", None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))  # no memo at all: the same result
+    publish.publish(src, tmp_path / "fresh", None)
+    assert manifest.content_of((tmp_path / "out" / "manifest.json").read_bytes()) == \
+        manifest.content_of((tmp_path / "fresh" / "manifest.json").read_bytes())
+    sha = json.loads((tmp_path / "out" / "manifest.json").read_bytes())["media"]["images/2.png"]["sha256"]
+    assert sha == mediamod.sha256_file(edited)
+
+
+def test_a_picture_changed_a_moment_ago_is_not_remembered_and_a_broken_memo_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    src = authoring(tmp_path / "src", SLIDES, {"images/le-hoi.png": "red"})  # written just now
+    publish.publish(src, tmp_path / "out", None)
+    memos = tmp_path / "cache-home" / "kiosk" / "publish"
+    assert not memos.exists()  # nothing remembered: a second edit in the same tick could keep its times
+    memos.mkdir(parents=True)
+    (memos / f"{publish._memo_path(src).name}").write_text("{not json")
+    assert "unchanged" in publish.publish(src, tmp_path / "out", None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no" / "such" / "file-as-dir"))
+    (tmp_path / "no" / "such").mkdir(parents=True)
+    (tmp_path / "no" / "such" / "file-as-dir").write_text("")  # a cache that cannot be written: just slower
+    assert "unchanged" in publish.publish(src, tmp_path / "out", None)

@@ -136,7 +136,7 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
     assert board.cycle().ok and board.status.errors == {}
 
 
-def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path, monkeypatch):
+def test_every_request_carries_the_token_and_only_the_manifest_may_come_compressed(tmp_path, monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment is ignored (trust_env = False)
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     src = authoring(tmp_path / "src", {"a.png": "red"})
@@ -149,7 +149,9 @@ def test_every_request_carries_the_token_and_asks_for_plain_bytes(tmp_path, monk
         assert len(server.headers) == 2
         for headers in server.headers:
             assert headers["Authorization"] == "Bearer s3cret-token"
-            assert headers["Accept-Encoding"] == "identity"
+        manifest_request, media_request = server.headers
+        assert manifest_request["Accept-Encoding"] == "gzip"
+        assert media_request["Accept-Encoding"] == "identity"  # ranges and sizes are of the bytes on disk
     finally:
         server.close()
 
@@ -296,3 +298,36 @@ def test_a_board_moved_to_another_tree_fetches_it(tmp_path, serve):
     moved = board.cycle()
     assert moved.ok and moved.changed, moved
     assert [s.id for s in board.ready[-1].slides] == ["tin-0", "tin-1", "anh-b"]
+
+
+def test_the_manifest_travels_compressed_and_an_unchanged_poll_does_no_work_that_grows(tmp_path, monkeypatch):
+    if not Nginx.available():
+        pytest.skip("nginx is not installed")
+    src = authoring(tmp_path / "src", {f"{i:03d}.png": (i, 2 * i, 3 * i) for i in range(120)}, texts=80)
+    publish.publish(src, tmp_path / "out", None)
+    size = (tmp_path / "out" / "manifest.json").stat().st_size
+    server = Nginx(tmp_path / "out", tmp_path / "nginx")  # gzip on for application/json, as deploy.md asks
+    try:
+        board = Board(tmp_path / "board", server.url)
+        first = board.cycle()
+        assert first.ok and first.changed and len(board.ready[-1].slides) == 200
+        (row,) = [r for r in server.log() if r[1] == "/manifest.json"]
+        assert row[3] < size / 4  # compressed on the wire
+        wire = row[3] + server.bytes_served("/media/")  # nginx counts the chunked framing of the gzip stream too
+        assert wire - 100 < first.bytes <= wire  # what the board counts is what crossed the wire
+
+        # An unchanged poll: one conditional request (a weak ETag: gzipped); after the first one (which
+        # reads the new state/ and sees its media whole), no media looked at and state/ only stat'ed,
+        # however many slides the programme has.
+        assert board.cycle().ok
+        looked: list[str] = []
+        monkeypatch.setattr(sync.Cache, "has", lambda self, sha, size: looked.append(sha) or True)
+        monkeypatch.setattr(sync, "_read_state", lambda store: looked.append("state/"))
+        n = len(server.log())
+        for _ in range(3):
+            result = board.cycle()
+            assert result.ok and not result.changed
+        assert [(r[1], r[2]) for r in server.log()[n:]] == [("/manifest.json", 304)] * 3
+        assert looked == []
+    finally:
+        server.close()

@@ -1,6 +1,7 @@
 """Every hostile answer is refused with one clear reason; the old content keeps playing."""
 
 import dataclasses
+import gzip
 import json
 import logging
 
@@ -68,6 +69,14 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
         "redirect nowhere": ({"/manifest.json": redirect("http://[::1/manifest.json")}, "refused"),
         "redirect loop": ({"/manifest.json": redirect("/manifest.json")}, "more than 3 redirects"),
         "manifest 404": ({"/manifest.json": body(HTML, 404, "text/html")}, "not found"),
+        "gzip bomb": ({"/manifest.json": body(gzip.compress(b" " * (64 << 20)), Content_Encoding="gzip")},
+                      "more than the limit"),
+        "damaged gzip": ({"/manifest.json": body(gzip.compress(v2)[:-12], Content_Encoding="gzip")},
+                         "gzip-compressed answer is damaged"),
+        "gzip media": ({"/manifest.json": body(v2), f"/media/{sha}": body(gzip.compress(blob), ctype="image/png",
+                                                                         Content_Encoding="gzip")},
+                       "Content-Encoding 'gzip', which was not asked for"),
+        "brotli manifest": ({"/manifest.json": body(v2, Content_Encoding="br")}, "Content-Encoding 'br'"),
         "no manifest json": ({"/manifest.json": body(b"")}, "empty"),
     }
 

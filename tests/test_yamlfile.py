@@ -1,8 +1,13 @@
 """YAML with line numbers, and YAML 1.1's traps closed once for every file kiosk reads."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from kiosk import yamlfile
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_times_stay_text_and_on_off_keys_stay_keys():
@@ -77,3 +82,35 @@ def test_values_in_messages_are_cut_short():
 
     data = yamlfile.loads(alias_bomb(5), "x.yaml")  # 9**5 strings written out: within the bound
     assert len(shown(data["e"])) < 200 and len(shown("ư" * 10_000)) < 100
+
+
+def lines(value) -> object:
+    """A parsed document with the line of every key and item, to compare two parsers on."""
+    if isinstance(value, yamlfile.LineDict):
+        return {"line": value.line, "items": {k: (value.line_of(k), lines(v)) for k, v in value.items()}}
+    if isinstance(value, yamlfile.LineList):
+        return {"line": value.line, "items": [(value.line_of(i), lines(v)) for i, v in enumerate(value)]}
+    return value
+
+
+@pytest.mark.skipif(yamlfile._FastLoader is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize("name", ["config.yaml", "demo/programme.yaml", "traps"])
+def test_libyaml_and_the_python_parser_give_the_same_document(name):
+    text = ('hours: 22:00-05:00\nat: 22:00\non: 06:00\noff: "22:00"\nyes: no\nd: 2026-02-30\nt: 2026-12-01T08:00\n'
+            'n: [1_000, 0x10, 1:30, .5, -3]\nmerged: {<<: {a: 1}, b: 2}\n') if name == "traps" \
+        else (ROOT / name).read_text(encoding="utf-8")
+    fast = yaml.load(text, Loader=yamlfile._FastLoader)  # noqa: S506
+    slow = yaml.load(text, Loader=yamlfile._Loader)  # noqa: S506
+    assert lines(fast) == lines(slow)
+
+
+def test_a_broken_document_is_described_by_the_same_words_with_or_without_libyaml():
+    try:
+        yamlfile.loads("slides:\n  - id: a\n    title: [unclosed\n", "programme.yaml")
+    except yamlfile.YamlError as exc:
+        problem = exc.problem
+    assert problem.line == 4 and problem.message.startswith("YAML syntax: ")
+    try:
+        yaml.load("slides:\n  - id: a\n    title: [unclosed\n", Loader=yamlfile._Loader)  # noqa: S506
+    except yaml.MarkedYAMLError as exc:
+        assert problem.message == f"YAML syntax: {exc.problem}"

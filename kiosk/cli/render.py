@@ -41,7 +41,11 @@ def load_programme(cfg: Config) -> programmemod.Programme:
 
 
 def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int] | None) -> list[Path]:
-    """Write NN-<slide id>.png per slide in play order; extra pages of long notices go to OUT/pages/."""
+    """Write NN-<slide id>.png per slide in play order; extra pages of long notices go to OUT/pages/.
+
+    Each page goes through the screen's own presentation (a texture drawn by SDL's renderer, offscreen)
+    and is read back from it, like /screenshot.png: the files hold the pixels a board puts on its panel."""
+    from kiosk.screen.display import Screen
     from kiosk.screen.slide import Renderer, save_png
     from kiosk.source import prepare
 
@@ -77,6 +81,12 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "--out", f"cannot write there: {exc.strerror or exc}")]) from None
     renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
+    screen = Screen.offscreen(size)
+
+    def presented(page):
+        screen.show(page)
+        return screen.snapshot()
+
     paths = []
     for number, slide in enumerate(slides, start=1):
         try:
@@ -86,10 +96,10 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             continue
         path = out / f"{number:02d}-{slide.id}.png"
         try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
-            save_png(pages[0], path)
+            save_png(presented(pages[0]), path)
             for index in range(1, len(pages)):
                 (out / "pages").mkdir(exist_ok=True)
-                save_png(pages[index], out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
+                save_png(presented(pages[index]), out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
         except OSError as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)
@@ -98,4 +108,5 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             slow = " (too fast to read: give it a longer duration)" if each < 4 else ""
             print(f"note: {slide.id} has {len(pages)} pages of {each:.1f} s each{slow}; pages 2+ are in "
                   f"{out / 'pages'}", file=sys.stderr)
+    screen.close()
     return paths

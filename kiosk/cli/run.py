@@ -66,6 +66,7 @@ class Reload:
 
 def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     """Play with `cfg`; `config_problems`: config.yaml is invalid and `cfg` is the last good one."""
+    from kiosk import malloc
     from kiosk.config import remember
     from kiosk.report import device
     from kiosk.report.notify import Notifier
@@ -74,6 +75,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
     from kiosk.source import watch
 
     log.info("kiosk %s starting: device %s (%s), config %s", __version__, cfg.device.id, cfg.device.name, cfg.file)
+    malloc.return_big_buffers()
     stop = threading.Event()
     status = Status(device=device.Reader(cfg.cache.path))
     current = Current()
@@ -88,7 +90,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
 
     display = (cfg.display.size, cfg.display.rotation)
     try:
-        screen = Screen.open(*display, status)
+        screen = Screen.open(*display, status, wake=current.changed)  # a screenshot wanted wakes the loop
     except Exception as exc:  # noqa: BLE001 - reported in one line; systemd restarts us
         log.critical("cannot open the display: %s", exc)
         return 1
@@ -112,7 +114,7 @@ def run(cfg: Config, config_problems: list[Problem] | None = None) -> int:
             if (cfg.display.size, cfg.display.rotation) != display:
                 screen.close()
                 display = (cfg.display.size, cfg.display.rotation)
-                screen = Screen.open(*display, status)
+                screen = Screen.open(*display, status, wake=current.changed)
             try:
                 session = Session(cfg, screen, status, current, stop, notifier, reload, panel)
             except SetupError as exc:
@@ -174,8 +176,10 @@ class Session:
         except FontError as exc:
             raise SetupError(f"display.font: {exc}") from None
         # Synced content is evicted by the sync cache; an authoring folder's leftovers are pruned here.
+        # Each picture made ready wakes the player: on a cold start the idle screen gives way to the first one.
         self.preparer = Preparer(screen.size, cfg.display.fit, self.cache_dir, cfg.speech,
-                                 prune=cfg.source.path is not None, status=status, ended=self.ended.is_set)
+                                 prune=cfg.source.path is not None, status=status, ended=self.ended.is_set,
+                                 on_ready=current.changed.set)
 
     def run(self):
         from kiosk.player.frames import FrameBuilder, speech_voice
@@ -190,7 +194,8 @@ class Session:
         reporter = _start_reporter(self.cfg, self.status, self.screen, plays, source)
         speaker = Speaker()
         frames = FrameBuilder(self.renderer, self.status, self.cfg.device.name,
-                              voice=speech_voice(self.cfg.speech, self.cache_dir, speaker, self.status))
+                              voice=speech_voice(self.cfg.speech, self.cache_dir, speaker, self.status),
+                              ready=self.preparer.slide_ready)
         player = Player(self.cfg, self.screen, frames, self.current, self.status, self.stop, speaker=speaker,
                         plays=plays, panel=self.panel, notifier=self.notifier, reload=self.reload.wanted)
         source.start()

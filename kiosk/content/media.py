@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,3 +84,90 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+RACY_SECONDS = 2.0  # a file changed this recently may change again within its timestamp's tick: not remembered
+
+
+class Memo:
+    """What was learnt about picture files (SHA-256, header, whether the whole file decodes), remembered
+    against their identity on disk: size, modification and change times in ns, inode. Any edit changes
+    at least one of them (ctime even when a tool puts mtime back), so a file whose identity is unchanged
+    is not read again. A file changed in the last RACY_SECONDS is not remembered: a second edit in the
+    same timestamp tick could keep its times. Files are named relative to `root` (an authoring folder:
+    the names mean the same on another machine). `entries` is JSON-ready, for a caller that keeps it on
+    disk; `changed` says whether anything was learnt since it was loaded.
+    """
+
+    def __init__(self, entries: dict | None = None, root: Path | None = None):
+        self._prefix = str(Path(root).resolve()) + os.sep if root is not None else None
+        self._known: dict[str, dict] = {}
+        for name, entry in (entries or {}).items():
+            if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("id"), list):
+                self._known[name] = entry
+        self.used: set[str] = set()
+        self.changed = False
+
+    @staticmethod
+    def _identity(path: Path) -> tuple[list, float] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino], max(st.st_mtime, st.st_ctime)
+
+    def _name(self, path: Path) -> str:
+        """Relative to the root for a path inside it (callers pass resolved paths: no resolving here)."""
+        name = str(path)
+        if self._prefix is not None and name.startswith(self._prefix):
+            return name[len(self._prefix):].replace(os.sep, "/")
+        return name
+
+    def _entry(self, path: Path) -> dict:
+        name = self._name(path)
+        self.used.add(name)
+        identity = self._identity(path)
+        entry = self._known.get(name)
+        if identity is None:
+            return {}
+        if entry is None or entry.get("id") != identity[0]:
+            entry = {"id": identity[0]}
+            if time.time() - identity[1] >= RACY_SECONDS:
+                self._known[name] = entry
+            return entry
+        return entry
+
+    def _learnt(self, path: Path, entry: dict) -> None:
+        if self._known.get(self._name(path)) is entry:
+            self.changed = True
+
+    def probe(self, path: Path) -> ImageInfo:
+        entry = self._entry(path)
+        known = entry.get("probe")
+        if isinstance(known, list) and len(known) == 3:
+            return ImageInfo(*known)
+        info = probe(path)
+        entry["probe"] = [info.format, info.width, info.height]
+        self._learnt(path, entry)
+        return info
+
+    def sha256(self, path: Path) -> str:
+        entry = self._entry(path)
+        known = entry.get("sha256")
+        if isinstance(known, str) and len(known) == 64:
+            return known
+        entry["sha256"] = digest = sha256_file(path)
+        self._learnt(path, entry)
+        return digest
+
+    def check_decodes(self, path: Path) -> None:
+        entry = self._entry(path)
+        if entry.get("decodes") is True:
+            return
+        check_decodes(path)
+        entry["decodes"] = True
+        self._learnt(path, entry)
+
+    def entries(self) -> dict:
+        """What is known about the files used since this memo was made."""
+        return {name: entry for name, entry in self._known.items() if name in self.used}

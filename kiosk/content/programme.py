@@ -191,9 +191,11 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     )
 
 
-def folder_media(folder: Path, problems: Problems):
-    """A media resolver for an authoring folder: files must stay inside it."""
+def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = None):
+    """A media resolver for an authoring folder: files must stay inside it. `memo` remembers the hash and
+    header of files already read (a republish or a reload reads only what changed)."""
     root = folder.resolve()
+    memo = memo or media.Memo(root=root)
     hashes: dict[Path, MediaRef] = {}
 
     def resolve(name: str, line: int, where: str) -> MediaRef | None:
@@ -205,12 +207,12 @@ def folder_media(folder: Path, problems: Problems):
             problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
             return None
         try:
-            media.probe(candidate)
+            memo.probe(candidate)
         except ValueError as exc:
             problems.add(line, where, f"{name}: {exc}")
             return None
         if candidate not in hashes:
-            hashes[candidate] = MediaRef(media.sha256_file(candidate), candidate.stat().st_size, candidate, name)
+            hashes[candidate] = MediaRef(memo.sha256(candidate), candidate.stat().st_size, candidate, name)
         return hashes[candidate]
 
     return resolve
@@ -244,16 +246,21 @@ def parse_document(data: object, filename: str, problems: Problems, resolve_medi
     return tuple(slides)
 
 
-def load_folder(folder: Path) -> Programme:
+def load_folder(folder: Path, memo: media.Memo | None = None) -> Programme:
     """An authoring folder as a Programme; bad slides are left out and listed in warnings.
 
     Raises InvalidInput when the folder as a whole cannot be read.
     """
+    return read_folder(folder, memo)[0]
+
+
+def read_folder(folder: Path, memo: media.Memo | None = None) -> tuple[Programme, object]:
+    """load_folder, and the parsed programme.yaml it came from (kiosk publish copies its fields)."""
     path = folder / PROGRAMME_FILE
     try:
         data = yamlfile.load(path)
     except yamlfile.YamlError as exc:
         raise InvalidInput([exc.problem]) from None
     problems = Problems(str(path))
-    slides = parse_document(data, str(path), problems, folder_media(folder, problems))
-    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems))
+    slides = parse_document(data, str(path), problems, folder_media(folder, problems, memo))
+    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems)), data

@@ -23,6 +23,7 @@ itself cannot tell when the clock will become trusted).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.content import windows
@@ -91,15 +92,21 @@ def plan(programme: Programme, at: dt.datetime, dates_trusted: bool = True) -> P
 # --- which slide follows: the player loop's pure decisions ---------------------------------------
 
 
-def next_slide(plan: Plan, previous: str | None) -> Slide | None:
-    """The slide after `previous` in what may play now; the first one when `previous` is gone."""
+def next_slide(plan: Plan, previous: str | None, playable: Callable[[Slide], bool] | None = None) -> Slide | None:
+    """The slide after `previous` in what may play now; the first one when `previous` is gone.
+
+    `playable` (when given) skips the slides that cannot show yet (a picture still being prepared): the
+    next one that can, in order, or None when none can."""
     slides = plan.slides
     if not slides:
         return None
     ids = [slide.id for slide in slides]
-    if previous in ids:
-        return slides[(ids.index(previous) + 1) % len(slides)]
-    return slides[0]
+    start = ids.index(previous) + 1 if previous in ids else 0
+    for step in range(len(slides)):
+        slide = slides[(start + step) % len(slides)]
+        if playable is None or playable(slide):
+            return slide
+    return None
 
 
 def must_interrupt(plan: Plan, showing: Slide | None) -> bool:

@@ -103,15 +103,18 @@ class FrameBuilder:
     """Builds the frames of a slide (or of the idle screen for a minute) on request, ahead of time.
 
     `renderer` draws (`pages(slide)`, `idle(name, at)`); `voice(slide)` makes the sound of a speaking
-    slide or None, on its own thread so an emergency's frames never wait behind espeak-ng.
+    slide or None, on its own thread so an emergency's frames never wait behind espeak-ng; `ready(slide)`
+    says whether a slide can be drawn now (its picture is prepared), so the player skips it otherwise.
     Executors are parameters so tests can build synchronously.
     """
 
     def __init__(self, renderer, status: Status, device_name: str,
                  voice: Callable[[Slide], object | None] | None = None,
                  builder: concurrent.futures.Executor | None = None,
-                 speech: concurrent.futures.Executor | None = None):
+                 speech: concurrent.futures.Executor | None = None,
+                 ready: Callable[[Slide], bool] = lambda _slide: True):
         self.renderer, self.status, self.device_name, self.voice = renderer, status, device_name, voice
+        self.ready = ready
         self._builder = builder or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="builder")
         self._speech = speech or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="speech")
         self._built: dict[tuple, concurrent.futures.Future] = {}

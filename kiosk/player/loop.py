@@ -98,6 +98,7 @@ class Player:
         self.flip_slips: deque[float] = deque(maxlen=SLIPS_KEPT)  # seconds late per planned flip, for bench/
         self._ready_sent = False
         self._next_watchdog = 0.0
+        self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -199,7 +200,7 @@ class Player:
         previous = self.showing.slide.id if self.showing and self.showing.slide else None
         tried: set[str] = set()
         while True:
-            slide = schedule.next_slide(self.plan, previous)
+            slide = schedule.next_slide(self.plan, previous, self.frames.ready)  # not ready yet: skipped this loop
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
@@ -221,9 +222,27 @@ class Player:
             return
         emergency = slide is not None and slide.priority == "emergency"
         self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
-        upcoming = schedule.next_slide(self.plan, slide.id if slide else None)
+        upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
-            self.frames.prebuild(upcoming, programme.version, now.local)
+            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local)
+
+    def _upload_ahead(self) -> None:
+        """The next slide's first frame goes to the screen (a texture, on a GPU) once it is built, before
+        its slot: the slot boundary then only draws."""
+        future, prepare = self._upcoming, getattr(self.screen, "prepare", None)
+        if future is None or not future.done():
+            return
+        self._upcoming = None
+        if prepare is None or future.exception() is not None:
+            return
+        pages = future.result().pages
+        if len(pages):
+            prepare(pages[0])
+
+    def _something_ready(self) -> bool:
+        """While the idle screen shows: a slide of the plan can show now (its picture became ready)."""
+        return bool(self.plan and self.plan.slides) and \
+            schedule.next_slide(self.plan, None, self.frames.ready) is not None
 
     def _hold(self, seconds: float) -> None:
         """Keep the frame on screen `seconds` more, then try again (the clock is read: we may have waited)."""
@@ -341,7 +360,7 @@ class Player:
                 pass  # power first: an emergency wakes the screen, none flashes before it goes dark
             elif schedule.must_interrupt(self.plan, self.showing.slide):
                 self.advance(now, planned=None, interrupt=True)
-            elif self.showing.slide is None and self.plan.slides:
+            elif self.showing.slide is None and self._something_ready():
                 self.advance(now, planned=None)  # content arrived: leave the idle screen at once
         else:
             self._apply_power(now)  # an on/off time of display.power may have come
@@ -353,6 +372,10 @@ class Player:
             self.advance(now, planned=showing.slot_end if showing.due is None else showing.due)
         elif now.mono >= showing.page_end and showing.page + 1 < len(showing.pages):
             self.next_page(now)
+        elif showing.slide is None and self._something_ready():
+            self.advance(now, planned=None)  # a cold start: the first picture is prepared, leave the idle screen
+        if not self.dark:
+            self._upload_ahead()
         if not self.screen.pump():
             log.error("the display was lost; exiting so that systemd restarts the player")
             self.status.update(display_ok=False)

@@ -151,6 +151,7 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "display": {
             "ok": snap.get("display_ok"),
             "driver": snap.get("display_driver"),
+            "renderer": snap.get("display_renderer"),
             "size": snap.get("display_size"),
             "headless": snap.get("headless"),
         },

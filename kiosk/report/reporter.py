@@ -25,20 +25,20 @@ import logging
 import math
 import random
 import re
-import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-
-import requests
-import urllib3
+from typing import TYPE_CHECKING
 
 from kiosk.config import Config
 from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
 from kiosk.source.client import Deadline, TokenError, make_session, next_delay, read_token, reason
+
+if TYPE_CHECKING:  # requests is imported on first use: a board that reports nowhere never loads it
+    import requests
 
 log = logging.getLogger("kiosk.reports")
 
@@ -349,6 +349,8 @@ class Reporter:
         if self._session is None or key != self._session_key:
             if self._session is not None:
                 self._session.close()
+            import ssl
+
             try:
                 self._session = make_session(cfg.source.ca_file)
             except (OSError, ssl.SSLError) as exc:
@@ -374,6 +376,8 @@ class Reporter:
     ) -> bytes:
         """POST and return the answer's body (at most MAX_ANSWER_BYTES; empty when it was cut short or
         unreadable: a 2xx acknowledges whatever its body); ReportError unless a 2xx within the deadline."""
+        import requests
+
         headers = {"Content-Type": content_type, "Accept-Encoding": "identity"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -495,6 +499,8 @@ class Reporter:
 def _answer_body(resp: requests.Response, url: str) -> bytes:
     """The body of a 2xx, at most MAX_ANSWER_BYTES, decompressed at most that far; b"" (and a warning)
     when it is cut short, too long or undecodable: its status already acknowledged the request."""
+    import urllib3
+
     body = bytearray()
     try:
         while len(body) <= MAX_ANSWER_BYTES and (chunk := resp.raw.read(16 * 1024, decode_content=False)):
@@ -527,6 +533,8 @@ def _answer_body(resp: requests.Response, url: str) -> bytes:
 
 def describe(exc: requests.RequestException) -> str:
     """One line for the journal: the kind of failure and its root reason (kiosk.source.client.reason)."""
+    import requests
+
     kinds = (
         (requests.exceptions.SSLError, "TLS error (check source.ca_file)"),
         (requests.exceptions.ConnectTimeout, "timed out connecting"),

@@ -1,7 +1,19 @@
-"""The physical screen: opening it, rotation, showing frames, crossfades, screenshots.
+"""The physical screen: a window, SDL's renderer, and every frame uploaded once as a texture.
 
-Opened once by the player on its render thread; `screenshot_png` is the one
-method other threads (the health endpoint) may call.
+Frames arrive as pygame Surfaces, drawn once off the loop by the renderer (screen.slide). Each is uploaded
+here once, as a texture, when it goes on screen (ahead of its slot where a GPU holds it); from then on
+SDL's renderer puts it on the panel. A crossfade is textured draws with alpha each frame (two on a GPU, one
+over the last frame on SDL's software renderer), and the loop presents: our code blends, converts and
+uploads nothing per frame. On a Pi the renderer is
+the GPU's (KMSDRM, OpenGL ES, vsync); where there is no GPU (headless, CI, Xvfb) SDL's software renderer
+composites (screen.gpu chooses, so that no machine runs OpenGL on the CPU).
+
+What a frame draws is a list of layers, (texture, opacity) bottom first. A zone that changes on its own
+(a clock, a ticker strip, a video frame) becomes a layer of its own, drawn over the slide every frame.
+
+The thread that opens the screen (the player's, the main thread) owns the window and the renderer: every
+SDL call happens there. `screenshot_png` is the one method other threads (the health endpoint, the
+reporter) may call: it asks the owner to read the screen back between two frames and waits for it.
 """
 
 from __future__ import annotations
@@ -11,15 +23,24 @@ import logging
 import os
 import threading
 import time
-import warnings
+import weakref
+from dataclasses import dataclass, field
 
 import pygame
 from PIL import Image
+from pygame._sdl2 import video
+
+from kiosk.screen import gpu
 
 log = logging.getLogger("kiosk.render.screen")
 
 HEADLESS_SIZE = (1920, 1080)
-FADE_FPS = 60  # fade frames are paced to this rate; with vsync the flip itself already waits that long
+FADE_FPS = 60  # fade frames are paced to this rate; with vsync the present itself already waits that long
+SHOT_WAIT_SECONDS = 4.0  # a screenshot waits this long for the render thread (longer than the loop ever
+# waits for a slide's frames), then shows the frame last put on screen if it is still in memory
+BLEND_NONE, BLEND_ALPHA = 0, 1  # SDL_BLENDMODE_NONE (a plain copy), SDL_BLENDMODE_BLEND
+RENDER_DEVICE_RESET = getattr(pygame, "RENDER_DEVICE_RESET", -1)
+RENDER_TARGETS_RESET = getattr(pygame, "RENDER_TARGETS_RESET", -1)
 
 
 def _driver_order() -> list[str]:
@@ -39,26 +60,65 @@ def _driver_order() -> list[str]:
     return order
 
 
-class Screen:
-    """A fullscreen pygame display, or an offscreen surface when there is no screen (headless)."""
+@dataclass
+class Fade:
+    """What the last crossfade cost (bench/ and tests read it)."""
 
-    def __init__(self, display: pygame.Surface, rotation: int, driver: str, headless: bool, status=None):
-        self.display = display
+    frames: int = 0
+    uploaded_before: int = 0  # bytes uploaded to begin it: the new frame's texture, unless it was ahead
+    uploaded_during: int = 0  # bytes uploaded by our code while its frames were drawn: none
+    intervals_ms: list[float] = field(default_factory=list)  # between successive presents
+    draw_ms: list[float] = field(default_factory=list)  # spent issuing and presenting each frame
+
+
+@dataclass
+class _Texture:
+    frame: weakref.ref  # the Surface it was made from (identity only: the texture outlives it if need be)
+    texture: video.Texture
+
+
+class _Shot:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.surface: pygame.Surface | None = None
+
+
+class Screen:
+    """A fullscreen window drawn by SDL's renderer, or an offscreen one when there is no screen."""
+
+    def __init__(self, window: video.Window, renderer: video.Renderer, renderer_name: str, rotation: int,
+                 driver: str, headless: bool, status=None, wake: threading.Event | None = None):
+        self.window, self.renderer, self.renderer_name = window, renderer, renderer_name
+        self.hardware = renderer_name != gpu.SOFTWARE
         self.rotation = rotation % 360
         self.driver = driver
         self.headless = headless
         self.status = status
-        phys = display.get_size()
+        self.wake = wake  # set to have the render thread come round at once (a screenshot is wanted)
+        phys = tuple(window.size)
+        self.physical = phys
         self.size = (phys[1], phys[0]) if self.rotation in (90, 270) else phys  # logical, after rotation
+        self._owner = threading.get_ident()
         self._lock = threading.Lock()
-        self._last: pygame.Surface | None = None  # the logical frame on screen, for screenshots
+        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive for screenshots)
+        self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
+        self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
+        self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
+        self._shots: list[_Shot] = []
         self._lost = False
+        self.uploaded_bytes = 0  # every byte our code ever uploaded (bench/ reads it)
+        self.last_fade: Fade | None = None
+        lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
+        self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
+
+    # --- opening ----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, size: tuple[int, int] | None, rotation: int, status=None) -> Screen:
+    def open(cls, size: tuple[int, int] | None, rotation: int, status=None,
+             wake: threading.Event | None = None) -> Screen:
         """Open the display: fullscreen at native resolution (size None) or `size` (physical pixels).
 
-        Falls back to an offscreen surface when no real display can be opened.
+        Falls back to an offscreen window when no real display can be opened.
         """
         if rotation not in (0, 90, 180, 270):
             raise ValueError(f"rotation must be 0, 90, 180 or 270, got {rotation}")
@@ -70,68 +130,137 @@ class Screen:
             if driver in ("dummy", "offscreen"):
                 break
             try:
-                display = cls._try_driver(driver, size)
-            except pygame.error as exc:
+                window, renderer, name = cls._try_driver(driver, size)
+            except (pygame.error, ValueError) as exc:
                 tried.append(f"{driver}: {exc}")
                 pygame.display.quit()
                 continue
-            screen = cls(display, rotation, driver, headless=False, status=status)
-            log.info("display: %s %dx%d, rotation %d", driver, *display.get_size(), rotation)
+            screen = cls(window, renderer, name, rotation, driver, headless=False, status=status, wake=wake)
+            log.info("display: %s %dx%d, rotation %d, %s renderer", driver, *screen.physical, rotation, name)
             screen._report(True)
             return screen
         if tried:
             log.warning("no display could be opened (%s)", "; ".join(tried))
         log.warning("no screen found: running headless, frames at /screenshot.png%s",
                     "" if on_purpose else " (health reports the display as lost)")
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
-        pygame.display.quit()
-        pygame.display.init()
-        display = pygame.display.set_mode(size or HEADLESS_SIZE)
-        screen = cls(display, rotation, "dummy", headless=on_purpose, status=status)
+        screen = cls.offscreen(size or HEADLESS_SIZE, rotation, status, headless=on_purpose, wake=wake)
         screen._report(False)
         return screen
 
+    @classmethod
+    def offscreen(cls, size: tuple[int, int], rotation: int = 0, status=None, headless: bool = True,
+                  wake: threading.Event | None = None) -> Screen:
+        """A screen that shows nobody (SDL's dummy driver, software renderer): `kiosk render`, tests."""
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        pygame.display.quit()
+        pygame.display.init()
+        window = video.Window("kiosk", size)
+        renderer, name = _renderer(window, [gpu.SOFTWARE])
+        return cls(window, renderer, name, rotation, "dummy", headless=headless, status=status, wake=wake)
+
     @staticmethod
-    def _try_driver(driver: str, size: tuple[int, int] | None) -> pygame.Surface:
+    def _try_driver(driver: str, size: tuple[int, int] | None) -> tuple[video.Window, video.Renderer, str]:
         os.environ["SDL_VIDEODRIVER"] = driver
         pygame.display.quit()
         pygame.display.init()
         if size is None:
             desktop = pygame.display.get_desktop_sizes()
-            size = desktop[0] if desktop else (0, 0)
-        flags = pygame.FULLSCREEN | pygame.NOFRAME
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "no fast renderer available": we pace fades ourselves then
-                display = pygame.display.set_mode(size, flags, vsync=1)
-        except pygame.error:
-            display = pygame.display.set_mode(size, flags)  # drivers without vsync support
-        pygame.mouse.set_visible(False)
-        pygame.display.set_caption("kiosk")
-        return display
+            size = desktop[0] if desktop else HEADLESS_SIZE
+        forced = os.environ.get("SDL_RENDER_DRIVER", "").strip() or None
+        names = [info.name for info in video.get_drivers()]
+        candidates = gpu.order(driver, names, gpu.has_gpu(driver), forced)
+        errors = []
+        for name in candidates:  # a window of its own for each: an OpenGL one for the GPU's renderers
+            window = video.Window("kiosk", size, fullscreen=True, opengl=name != gpu.SOFTWARE)
+            try:
+                renderer, name = _renderer(window, [name])
+            except pygame.error as exc:
+                errors.append(str(exc))
+                window.destroy()
+                continue
+            pygame.mouse.set_visible(False)
+            return window, renderer, name
+        raise pygame.error("; ".join(errors) or f"no renderer to try (SDL has {', '.join(names) or 'none'})")
 
     def _report(self, ok: bool) -> None:
         if self.status is not None:
             self.status.update(display_ok=ok, display_driver=self.driver, display_size=self.size,
-                               headless=self.headless)
+                               display_renderer=self.renderer_name, headless=self.headless)
 
-    # --- frames ---------------------------------------------------------------------------------
+    # --- textures -----------------------------------------------------------------------------------
 
-    def _physical(self, frame: pygame.Surface) -> pygame.Surface:
-        """The frame turned for the panel.
+    def _find(self, frame: pygame.Surface) -> _Texture | None:
+        for held in (self._shown, self._ahead):
+            if held is not None and held.frame() is frame:
+                return held
+        return None
 
-        Rotation turns the picture clockwise, like `xrandr --rotate right` or the
-        Pi's display_rotate=1 for 90: the picture's top lands on the panel's right
-        edge, which is up for a panel mounted turned 90° counter-clockwise.
-        """
-        if frame.get_size() != self.size:
-            frame = pygame.transform.smoothscale(frame.convert() if frame.get_bitsize() != 32 else frame,
-                                                 self.size)
-        if self.rotation:
-            frame = pygame.transform.rotate(frame, -self.rotation)
-        if frame.get_bitsize() != self.display.get_bitsize() or frame.get_masks() != self.display.get_masks():
-            frame = frame.convert(self.display)
-        return frame
+    def _upload(self, frame: pygame.Surface) -> _Texture:
+        """The frame as a texture for the panel: scaled if its size is not the screen's (it always is for
+        the renderer's frames), and turned for a rotated panel here where the GPU will not turn it."""
+        surface = frame
+        if surface.get_size() != self.size:
+            surface = pygame.transform.smoothscale(surface if surface.get_bitsize() == 32 else surface.convert(32),
+                                                   self.size)
+        if self.rotation and not self.hardware:
+            surface = pygame.transform.rotate(surface, -self.rotation)  # once per frame, not per draw
+        texture = video.Texture.from_surface(self.renderer, surface)
+        texture.blend_mode = BLEND_NONE
+        self.uploaded_bytes += 4 * texture.width * texture.height
+        return _Texture(weakref.ref(frame), texture)
+
+    def _texture(self, frame: pygame.Surface) -> _Texture:
+        return self._find(frame) or self._upload(frame)
+
+    def prepare(self, frame: pygame.Surface) -> None:
+        """Upload the next frame before its slot, where a GPU holds textures (on the render thread).
+
+        With SDL's software renderer a texture is one more full-screen copy in memory, for an upload of a
+        few milliseconds: there the frame is uploaded when it is shown."""
+        if self.hardware and self._find(frame) is None:
+            self._ahead = self._upload(frame)
+
+    def _on_screen(self, held: _Texture, frame: pygame.Surface) -> None:
+        """`held` is on screen alone: the texture before it is let go (at most on screen + next).
+
+        SDL's software renderer draws into the window's own surface, which keeps the picture until the
+        next draw: there the texture, a second full-screen copy in memory, is let go as well (a window
+        exposed again is presented again, a screenshot reads that surface)."""
+        if self._ahead is held:
+            self._ahead = None
+        if self.hardware:
+            self._shown, self._layers = held, [(held.texture, 255)]
+        else:
+            self._shown, self._layers = None, []
+        with self._lock:
+            self._last = weakref.ref(frame)
+
+    def _is_on_screen(self, frame: pygame.Surface) -> bool:
+        return self._last is not None and self._last() is frame
+
+    # --- drawing ------------------------------------------------------------------------------------
+
+    def _draw(self, layers: list[tuple[video.Texture, int]]) -> None:
+        renderer = self.renderer
+        if self.hardware or not layers:
+            renderer.draw_color = (0, 0, 0, 255)
+            renderer.clear()  # on a tiled GPU (a Pi's) a clear is cheaper than keeping the last frame
+        for texture, alpha in layers:
+            if alpha <= 0:
+                continue
+            texture.blend_mode = BLEND_NONE if alpha >= 255 else BLEND_ALPHA
+            texture.alpha = min(255, alpha)
+            if self.hardware and self.rotation:
+                texture.draw(dstrect=self._turned, angle=self.rotation)
+            else:
+                texture.draw()
+
+    def _render(self, layers: list[tuple[video.Texture, int]]) -> None:
+        """One frame: the layers drawn, screenshots asked for read back, presented."""
+        self._draw(layers)
+        if self._shots:
+            self._serve_shots()
+        self.renderer.present()
 
     def black(self) -> pygame.Surface:
         """A black frame of the logical size: what a screen switched off on purpose shows."""
@@ -141,50 +270,59 @@ class Screen:
 
     def show(self, frame: pygame.Surface) -> None:
         """Put a logical frame on the screen."""
-        self.display.blit(self._physical(frame), (0, 0))
-        self._flip()
-        with self._lock:
-            self._last = frame
+        if not self.hardware and self._is_on_screen(frame):
+            self.renderer.present()  # SDL's software target holds it already
+            return
+        held = self._texture(frame)
+        self._render([(held.texture, 255)])
+        self._on_screen(held, frame)
 
     def crossfade(self, old: pygame.Surface | None, new: pygame.Surface, duration_ms: int) -> list[float]:
-        """Fade from `old` to `new` over `duration_ms`; milliseconds spent drawing each frame.
+        """Fade from `old` to `new` over `duration_ms`; milliseconds spent on each frame.
 
-        Both frames are put in the display's format once. Each step is ONE
-        alpha blit of the new frame over what is already on screen, with the
-        alpha chosen so the old frame's remaining weight is exactly 1 - progress
-        (the weight actually applied is tracked, so 8-bit rounding never
-        accumulates); the last step is an opaque blit. That halves the memory
-        traffic of "old opaque, then new with alpha" and allocates nothing per
-        frame. The progress follows the clock: a slow frame shortens the fade
-        instead of stretching it.
+        On a GPU every frame draws the old texture, then the new one with opacity `progress`, and
+        presents. SDL's software renderer draws into a window surface that keeps the last frame, so
+        there one draw a frame is enough: the new texture over what is on screen, with the opacity
+        chosen so that the old frame's remaining weight is exactly 1 - progress (the weight actually
+        applied is tracked, so 8-bit rounding never accumulates); that halves the memory traffic of
+        the frame on a CPU. The last frame is the new texture alone, opaque. The progress follows the
+        clock: a slow frame shortens the fade instead of stretching it.
         """
-        if old is None or duration_ms <= 0:
+        if old is None or old is new or duration_ms <= 0:  # a slide that follows itself: nothing to fade
             self.show(new)
             return []
-        src = self._physical(old)
-        dst = self._physical(new)
-        if dst is new:
-            dst = new.copy()  # our own copy: set_alpha must not touch the caller's frame
-        self.display.blit(src, (0, 0))
+        start_bytes = self.uploaded_bytes
+        # SDL's software target holds the old frame already: only the new one is drawn over it
+        kept = not self.hardware and self._is_on_screen(old)
+        before = None if kept else self._texture(old)
+        after = self._texture(new)
+        fade = Fade(uploaded_before=self.uploaded_bytes - start_bytes)
+        during = self.uploaded_bytes
         times: list[float] = []
-        old_weight = 1.0  # share of the old frame in what is on screen now
+        old_weight = 1.0  # share of the old frame in what the software target holds now
         start = time.perf_counter()
         period = 1 / FADE_FPS
         next_frame = start
+        presented = None
         while True:
             t0 = time.perf_counter()
             progress = min(1.0, (t0 - start) * 1000 / duration_ms)
             if progress >= 1.0:
-                dst.set_alpha(None)
-                self.display.blit(dst, (0, 0))
+                layers = [(after.texture, 255)]
+            elif self.hardware or (presented is None and before is not None):
+                alpha = round(255 * progress)
+                layers = [(before.texture, 255), (after.texture, alpha)]
+                old_weight = 1 - alpha / 255
             else:
                 alpha = round(255 * (1 - (1 - progress) / old_weight))
-                if alpha > 0:
-                    dst.set_alpha(alpha)
-                    self.display.blit(dst, (0, 0))
-                    old_weight *= 1 - alpha / 255
-            self._flip()
-            times.append((time.perf_counter() - t0) * 1000)
+                layers = [(after.texture, alpha)]
+                old_weight *= 1 - alpha / 255
+            self._render(layers)
+            now = time.perf_counter()
+            times.append((now - t0) * 1000)
+            if presented is not None:
+                fade.intervals_ms.append((now - presented) * 1000)
+            presented = now
             if progress >= 1.0:
                 break
             next_frame += period  # without vsync nothing else paces us: sleep to the next slot, never spin
@@ -193,47 +331,81 @@ class Screen:
                 time.sleep(delay)
             else:
                 next_frame = time.perf_counter()  # behind (vsync or a slow frame): do not try to catch up
-        dst.set_alpha(None)
-        with self._lock:
-            self._last = new
+        fade.frames, fade.draw_ms = len(times), times
+        fade.uploaded_during = self.uploaded_bytes - during
+        self.last_fade = fade
+        self._on_screen(after, new)
         return times
 
-    def _flip(self) -> None:
-        try:
-            pygame.display.flip()
-        except pygame.error as exc:
-            self._lost = True
-            log.error("display lost: %s", exc)
-            if self.status is not None:
-                self.status.update(display_ok=False)
+    # --- screenshots --------------------------------------------------------------------------------
+
+    def snapshot(self) -> pygame.Surface:
+        """The logical frame on screen, read back from the renderer (on the render thread only)."""
+        if self.hardware:
+            self._draw(self._layers)  # a GPU's back buffer is undefined after a present: draw it again
+        return self._read_back()
+
+    def _read_back(self) -> pygame.Surface:
+        surface = self.renderer.to_surface()
+        if self.rotation:
+            surface = pygame.transform.rotate(surface, self.rotation)  # the panel's pixels, turned back
+        return surface
+
+    def _serve_shots(self) -> None:
+        with self._lock:
+            shots, self._shots = self._shots, []
+        surface = self._read_back()
+        for shot in shots:
+            shot.surface = surface
+            shot.done.set()
 
     def screenshot_png(self) -> bytes:
-        """PNG of the (logical) frame on screen; safe to call from any thread."""
-        with self._lock:
-            frame = self._last
-            raw = pygame.image.tobytes(frame, "RGB") if frame is not None else None
-            size = frame.get_size() if frame is not None else self.size
-        if raw is None:
-            raw = bytes(3 * size[0] * size[1])  # nothing shown yet: black
+        """PNG of the (logical) frame on screen; safe to call from any thread.
+
+        Read back from the renderer by the render thread (during a crossfade: the frame being faded);
+        when that thread does not come round in time, the last frame it put on screen."""
+        if threading.get_ident() == self._owner:
+            surface = self.snapshot() if self._last is not None else None
+        else:
+            shot = _Shot()
+            with self._lock:
+                self._shots.append(shot)
+            if self.wake is not None:
+                self.wake.set()
+            shot.done.wait(SHOT_WAIT_SECONDS)
+            with self._lock:
+                if shot in self._shots:
+                    self._shots.remove(shot)
+                surface = shot.surface if shot.surface is not None else self._last and self._last()
+        if surface is None:
+            raw, size = bytes(3 * self.size[0] * self.size[1]), self.size  # nothing shown yet: black
+        else:
+            raw, size = pygame.image.tobytes(surface, "RGB"), surface.get_size()
         buffer = io.BytesIO()
         Image.frombytes("RGB", size, raw).save(buffer, "PNG", compress_level=1)
         return buffer.getvalue()
 
-    # --- events ---------------------------------------------------------------------------------
+    # --- events -------------------------------------------------------------------------------------
 
     def pump(self) -> bool:
-        """Handle pending window events; False once the display is gone or was closed."""
-        if self._lost or not pygame.display.get_init() or pygame.display.get_surface() is None:
+        """Handle pending window events and screenshot requests; False once the display is gone or closed."""
+        if self._lost or not pygame.display.get_init():
             return self._gone("display is gone")
+        exposed = False
         for event in pygame.event.get():
-            if event.type in (pygame.QUIT, getattr(pygame, "WINDOWCLOSE", -1)):
+            if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
                 return self._gone("display closed")
-            if event.type in (pygame.VIDEOEXPOSE, getattr(pygame, "WINDOWEXPOSED", -1)):
-                with self._lock:
-                    last = self._last
-                if last is not None:
-                    self.display.blit(self._physical(last), (0, 0))
-                    self._flip()
+            if event.type == RENDER_DEVICE_RESET:
+                return self._gone("the GPU was reset: its textures are lost")
+            if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
+                exposed = True
+        if self.hardware and self._layers and (exposed or self._shots):
+            self._render(self._layers)  # drawn again, read back if asked, presented
+        else:
+            if self._shots:
+                self._serve_shots()
+            if exposed:  # SDL's software target still holds the frame: present it again
+                self.renderer.present()
         return not self._lost
 
     def _gone(self, why: str) -> bool:
@@ -245,4 +417,50 @@ class Screen:
         return False
 
     def close(self) -> None:
+        self._shown = self._ahead = None
+        self._layers = []
+        self.renderer = None
+        self.window.destroy()
         pygame.display.quit()
+
+
+def _draws_everywhere(renderer: video.Renderer, size: tuple[int, int]) -> bool:
+    """A renderer that really fills the window: a colour cleared in, read back at opposite corners. A GPU
+    driver that draws into a drawable of the wrong size (seen: OpenGL on an X server that could not change
+    mode for a fullscreen size) would otherwise leave most of the panel black for good."""
+    probe = (10, 200, 30, 255)
+    renderer.draw_color = probe
+    renderer.clear()
+    width, height = size
+    corners = [renderer.to_surface(area=pygame.Rect(x, y, 1, 1)).get_at((0, 0))
+               for x, y in ((0, 0), (width - 1, height - 1))]
+    renderer.draw_color = (0, 0, 0, 255)
+    renderer.clear()
+    return all(tuple(c)[:3] == probe[:3] for c in corners)
+
+
+def _renderer(window: video.Window, names: list[str]) -> tuple[video.Renderer, str]:
+    """The first of `names` SDL can create for `window`: hardware ones with vsync where it has it."""
+    available = [info.name for info in video.get_drivers()]
+    errors = []
+    for name in names:
+        if name not in available:
+            continue
+        index = available.index(name)
+        hardware = name != gpu.SOFTWARE
+        if not hardware:
+            # SDL would put the software renderer's window surface on screen through an OpenGL texture
+            # (under X11: Mesa's software OpenGL, ~15 ms of CPU a frame); the window system's own shared
+            # memory image (XShm) costs a fraction of that.
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+        for vsync in ((True, False) if hardware else (False,)):
+            try:
+                renderer = video.Renderer(window, index=index, accelerated=int(hardware), vsync=vsync)
+            except pygame.error as exc:
+                errors.append(f"{name}{' with vsync' if vsync else ''}: {exc}")
+                continue
+            if _draws_everywhere(renderer, window.size):
+                return renderer, name
+            errors.append(f"{name}: what it draws does not cover the screen")
+            break
+    raise pygame.error("no renderer could be created (" + ("; ".join(errors) or "none available") + ")")

@@ -6,36 +6,40 @@ token file, read at each use so a rotated token applies at once), `next_delay` (
 `reason` (an error's root cause in one line).
 
 `Client` is the content tree's side: one call per protocol step, `get_small` (manifest, signature:
-conditional, size-capped) and `download` (a media file: resumable, hashed on the fly, held to its
-declared size and an overall deadline). Every refusal raises FetchError with a sentence a technician
-can act on.
+conditional, size-capped, the manifest gzip-compressed when the server offers it) and `download` (a
+media file: resumable, hashed on the fly, held to its declared size and an overall deadline). Every
+refusal raises FetchError with a sentence a technician can act on.
+
+requests (with urllib3 and ssl, ~6 MB of a Pi's memory) is imported on first use: a board that plays an
+authoring folder and reports nowhere never loads it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
 import queue
 import re
 import socket
-import ssl
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.util.retry import Retry
 
 from kiosk import durable
 from kiosk.source import cache
 from kiosk.version import __version__
+
+if TYPE_CHECKING:
+    import requests
+    from urllib3.util.retry import Retry
 
 log = logging.getLogger("kiosk.sync")
 # urllib3 logs a warning per retry; the sync logs one line per failed cycle instead (journal stays readable).
@@ -43,7 +47,7 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 CHUNK = 1 << 20
 RESUME_FROM = CHUNK  # smaller files are fetched whole again after a cut (no validator file written)
-SYNC_EVERY = 32 * CHUNK  # fsync a growing .part this often: bounds what a power cut can lose
+WRITE_BACK_EVERY = 8 * CHUNK  # a growing .part goes to the card in steps this big (see _WriteBack)
 
 
 MAX_TOKEN_FILE = 64 * 1024  # a token is one line; the rest of a bigger file is never read
@@ -70,37 +74,50 @@ def read_token(path: Path, key: str) -> str:
     return token
 
 
-class _Adapter(HTTPAdapter):
+_adapter_class = None
+
+
+def _adapter(ca_file: Path | None = None, **kwargs):
     """An HTTPAdapter that keeps hold of its connections, so that a Deadline can cut them; for HTTPS, the
-    system CAs plus source.ca_file (a provincial CA), not instead of them."""
+    system CAs plus source.ca_file (a provincial CA), not instead of them. The class is made on first use,
+    when requests is imported (see the module's docstring)."""
+    global _adapter_class
+    if _adapter_class is None:
+        import ssl
 
-    def __init__(self, ca_file: Path | None = None, **kwargs):
-        self._context = None
-        if ca_file is not None:
-            self._context = ssl.create_default_context()
-            self._context.load_verify_locations(cafile=str(ca_file))
-        self.sockets: weakref.WeakSet = weakref.WeakSet()  # every socket its connections opened
-        super().__init__(**kwargs)
+        from requests.adapters import HTTPAdapter
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    def init_poolmanager(self, *args, **kwargs):
-        if self._context is not None:
-            kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _tracked(HTTPConnectionPool, self.sockets),
-            "https": _tracked(HTTPSConnectionPool, self.sockets),
-        }
+        class Adapter(HTTPAdapter):
+            def __init__(self, ca_file: Path | None = None, **kwargs):
+                self._context = None
+                if ca_file is not None:
+                    self._context = ssl.create_default_context()
+                    self._context.load_verify_locations(cafile=str(ca_file))
+                self.sockets: weakref.WeakSet = weakref.WeakSet()  # every socket its connections opened
+                super().__init__(**kwargs)
 
-    def cut(self) -> None:
-        """Shut down every socket still open: a read or write blocked in another thread returns at once.
+            def init_poolmanager(self, *args, **kwargs):
+                if self._context is not None:
+                    kwargs["ssl_context"] = self._context
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = {
+                    "http": _tracked(HTTPConnectionPool, self.sockets),
+                    "https": _tracked(HTTPSConnectionPool, self.sockets),
+                }
 
-        The sockets themselves are kept, not their connections: http.client lets go of a connection's
-        socket (conn.sock = None) while its response still reads the body from it."""
-        for sock in list(self.sockets):
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's method: under TLS too
-            except OSError:
-                pass
+            def cut(self) -> None:
+                """Shut down every socket still open: a read or write blocked in another thread returns at
+                once. The sockets themselves are kept, not their connections: http.client lets go of a
+                connection's socket (conn.sock = None) while its response still reads the body from it."""
+                for sock in list(self.sockets):
+                    try:
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's method: TLS too
+                    except OSError:
+                        pass
+
+        _adapter_class = Adapter
+    return _adapter_class(ca_file, **kwargs)
 
 
 def _tracked(pool: type, registry: weakref.WeakSet) -> type:
@@ -124,7 +141,7 @@ class Deadline:
     """
 
     def __init__(self, session: requests.Session, seconds: float, stop: threading.Event | None = None):
-        self.adapters = [a for a in session.adapters.values() if isinstance(a, _Adapter)]
+        self.adapters = [a for a in session.adapters.values() if hasattr(a, "cut")]
         self.seconds, self.stop = seconds, stop
         self.expired = False
         self._done = threading.Event()
@@ -149,14 +166,16 @@ class Deadline:
 def make_session(ca_file: Path | None = None, token: str | None = None, retry: Retry | None = None
                  ) -> requests.Session:
     """A Session for the source system. Raises OSError or ssl.SSLError when ca_file is unusable."""
+    import requests
+
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment: only the config counts
     session.headers["User-Agent"] = f"kiosk/{__version__}"
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     retries = retry if retry is not None else 0
-    session.mount("https://", _Adapter(ca_file, max_retries=retries))
-    session.mount("http://", _Adapter(max_retries=retries))
+    session.mount("https://", _adapter(ca_file, max_retries=retries))
+    session.mount("http://", _adapter(max_retries=retries))
     return session
 
 
@@ -203,6 +222,7 @@ class Answer:
     body: bytes = b""
     etag: str | None = None
     last_modified: str | None = None
+    received: int = 0  # bytes that crossed the wire for the body (compressed, when it was)
 
 
 @dataclass
@@ -221,6 +241,8 @@ class Client:
     session: requests.Session = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        from urllib3.util.retry import Retry
+
         retry = Retry(
             total=self.limits.retries, connect=self.limits.retries, read=self.limits.retries,
             status=self.limits.retries, redirect=0, allowed_methods=frozenset({"GET"}),
@@ -240,6 +262,8 @@ class Client:
 
     def _get(self, path: str, headers: dict[str, str], timeout: tuple[float, float]) -> requests.Response:
         """GET following redirects only within the source's own scheme, host and port."""
+        import requests
+
         url = where = self.url(path)
         for _ in range(self.limits.max_redirects + 1):
             try:
@@ -270,10 +294,16 @@ class Client:
         raise FetchError(f"{where}: more than {self.limits.max_redirects} redirects")
 
     def get_small(self, path: str, max_bytes: int, etag: str | None = None,
-                  last_modified: str | None = None, stop: threading.Event | None = None) -> Answer:
-        """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body."""
+                  last_modified: str | None = None, compressed: bool = False,
+                  stop: threading.Event | None = None) -> Answer:
+        """A small file, whole, in memory; 304 when the validators still match. 404 → status 404, empty body.
+
+        `compressed`: the server may send it gzip-compressed (the manifest: a thousand slides are 200 kB
+        of JSON, a tenth of that compressed). Media never are: their sizes and ranges are of the bytes
+        on disk. `max_bytes` holds for the body as it arrives and for what it unpacks to.
+        """
         where = self.url(path)
-        headers = {}
+        headers = {"Accept-Encoding": "gzip"} if compressed else {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -281,7 +311,7 @@ class Client:
         deadline = time.monotonic() + self.limits.small_deadline
         with Deadline(self.session, self.limits.small_deadline, stop) as cut:
             try:
-                return self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified)
+                return self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified, compressed)
             except FetchError:
                 if cut.expired and not (stop is not None and stop.is_set()):
                     raise FetchError(f"{where}: too slow: not complete within {self.limits.small_deadline:g} s") \
@@ -289,7 +319,7 @@ class Client:
                 raise
 
     def _get_small(self, path: str, where: str, headers: dict[str, str], deadline: float, max_bytes: int,
-                   etag: str | None, last_modified: str | None) -> Answer:
+                   etag: str | None, last_modified: str | None, compressed: bool) -> Answer:
         response = self._get(path, headers, (self.limits.connect_timeout, self.limits.read_timeout))
         with response:
             if response.status_code == 304:
@@ -299,20 +329,34 @@ class Client:
             if response.status_code != 200:
                 raise FetchError(f"{where}: the server answered HTTP {response.status_code} {response.reason or ''}"
                                  .rstrip())
+            encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+            if encoding not in ("identity", "") and not (compressed and encoding == "gzip"):
+                raise FetchError(f"{where}: sent with Content-Encoding {encoding[:40]!r}, which was not asked for")
+            unpack = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
             length = _int(response.headers.get("Content-Length"))
             if length is not None and length > max_bytes:
                 raise FetchError(f"{where}: {length} bytes announced, more than the limit of {max_bytes}")
-            body = bytearray()
+            body, received = bytearray(), 0
             try:
                 for chunk in _chunks(response, where, deadline, self.limits.small_deadline):
+                    received += len(chunk)
+                    if unpack is not None:  # never more than the limit unpacked: a gzip bomb stops here
+                        chunk = unpack.decompress(chunk, max_bytes + 1 - len(body))
                     body += chunk
-                    if len(body) > max_bytes:
+                    if len(body) > max_bytes or received > max_bytes:
                         raise FetchError(f"{where}: more than the limit of {max_bytes} bytes")
+                if unpack is not None:
+                    body += unpack.flush()
+                    if not unpack.eof or unpack.unconsumed_tail or len(body) > max_bytes:
+                        raise zlib.error("incomplete or too large")
             except _Cut as exc:
-                raise FetchError(f"{where}: {exc.reason} after {len(body)} bytes") from None
-            if length is not None and len(body) != length:
-                raise FetchError(f"{where}: connection cut after {len(body)} of {length} bytes")
-            return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"))
+                raise FetchError(f"{where}: {exc.reason} after {received} bytes") from None
+            except zlib.error as exc:
+                raise FetchError(f"{where}: the gzip-compressed answer is damaged ({exc})") from None
+            if length is not None and received != length:
+                raise FetchError(f"{where}: connection cut after {received} of {length} bytes")
+            return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"),
+                          received)
 
     def download(self, path: str, sha256: str, size: int, store: cache.Cache,
                  stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> Download:
@@ -365,6 +409,10 @@ class Client:
             deadline = time.monotonic() + self.limits.file_allowance + (size - have) / self.limits.min_rate
             response = self._get(path, headers, (self.limits.connect_timeout, self.limits.read_timeout))
             with response:
+                encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+                if response.status_code in (200, 206) and encoding not in ("identity", ""):
+                    raise FetchError(f"{where}: sent with Content-Encoding {encoding[:40]!r}, which was not asked "
+                                     "for (media must be served as they are)")
                 if response.status_code == 206 and have:
                     total = _content_range_total(response.headers.get("Content-Range"), have)
                     if total != size:
@@ -395,7 +443,7 @@ class Client:
                                      f"{response.reason or ''}".rstrip())
                 mode = "ab" if have else "wb"
                 with open(part, mode) as out:
-                    synced = have
+                    card = _WriteBack(out, have)
                     try:
                         for chunk in _chunks(response, where, deadline, round(deadline - time.monotonic()), stop):
                             if have + len(chunk) > size:
@@ -405,17 +453,14 @@ class Client:
                             have += len(chunk)
                             if progress is not None:
                                 progress(len(chunk))
-                            if have - synced >= SYNC_EVERY:
-                                out.flush()
-                                os.fsync(out.fileno())
-                                synced = have
+                            card.written(have)
                     except _Cut as exc:
                         later = " (will resume)" if size >= RESUME_FROM else ""
                         raise FetchError(f"{where}: {exc.reason} after {have} of {size} bytes{later}") \
                             from None
                     finally:
                         out.flush()
-                        os.fsync(out.fileno())
+                        os.fdatasync(out.fileno())
             if have < size:
                 raise FetchError(f"{where}: connection cut after {have} of {size} bytes")
         got = digest.hexdigest()
@@ -428,6 +473,57 @@ class Client:
         durable.remove(validator_path)
         durable.fsync_dir(final.parent)
         return result
+
+
+class _WriteBack:
+    """Keeps a growing file on the card as it grows, without making the download wait for the card.
+
+    An fsync every 32 MB stalls the receiving loop while the kernel writes all that is dirty, and
+    leaves the whole tail to the final one: on loopback that halved the throughput. Instead, every
+    WRITE_BACK_EVERY bytes the new range is handed to the disk at once (sync_file_range WRITE: starts
+    the writeback and returns), and the range LAG steps back is waited for, which by then is normally
+    written. So at most LAG + 1 ranges (40 MB) are not yet on the card when the power goes (what the
+    next start resumes from; the old fsync bounded it at 32 MB), little is left for the final
+    fdatasync, and dirty pages never pile up in a Pi's small memory. Where sync_file_range is missing,
+    an fdatasync every LAG ranges does the same job, slower.
+    """
+
+    WRITE, WAIT = 2, 1 | 2 | 4  # SYNC_FILE_RANGE_WRITE; WAIT_BEFORE | WRITE | WAIT_AFTER
+    LAG = 4
+
+    def __init__(self, out, start: int):
+        self.out, self.done = out, start
+        self.pending: list[tuple[int, int]] = []  # ranges handed to the disk, not yet waited for
+
+    def written(self, end: int) -> None:
+        if end - self.done < WRITE_BACK_EVERY:
+            return
+        self.out.flush()
+        fd = self.out.fileno()
+        self.pending.append((self.done, end - self.done))
+        self.done = end
+        if _sync_file_range is None:
+            if len(self.pending) > self.LAG:
+                os.fdatasync(fd)
+                self.pending.clear()
+            return
+        _sync_file_range(fd, *self.pending[-1], self.WRITE)
+        if len(self.pending) > self.LAG:
+            _sync_file_range(fd, *self.pending.pop(0), self.WAIT)
+
+
+def _libc_sync_file_range():
+    """Linux's sync_file_range(2), which Python's os module lacks; None elsewhere."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _libc_sync_file_range()
 
 
 class _Hasher:

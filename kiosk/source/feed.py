@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from kiosk.config import Config
+from kiosk.content import media
 from kiosk.content import programme as programmemod
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme
@@ -37,6 +38,8 @@ class Feed:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
+        # a reload after an edit hashes only the pictures that changed
+        self._memo = media.Memo(root=cfg.source.path) if cfg.source.path is not None else None
 
     # --- hand-off ---------------------------------------------------------------------------------
     def deliver(self, programme: programmemod.Programme) -> None:
@@ -49,7 +52,9 @@ class Feed:
     # --- before the first frame -------------------------------------------------------------------
     def load_initial(self) -> None:
         """Whatever is already on this device, with no network. Shown at once when its images are
-        already prepared; otherwise the idle screen shows while the content thread prepares them."""
+        already prepared; otherwise it is current at once too, and the content thread prepares its
+        pictures in play order: each slide shows from its first turn after its picture is ready (the
+        player skips the others for now), so the first picture shows as soon as it alone is ready."""
         loaded = self._read_folder() if self.cfg.source.path is not None else self._read_cache()
         if loaded is None:
             return
@@ -61,7 +66,9 @@ class Feed:
         if ready:
             self.deliver(ready)
         else:
-            log.info("preparing %d slides for this screen before they show", len(loaded.slides))
+            log.info("preparing %d slides for this screen; each shows once its picture is ready",
+                     len(loaded.slides))
+            self.deliver(loaded)
             self._pending = loaded
             self._dirty.set()
 
@@ -81,7 +88,7 @@ class Feed:
 
     def _read_folder(self) -> programmemod.Programme | None:
         try:
-            loaded = programmemod.load_folder(self.cfg.source.path)
+            loaded = programmemod.load_folder(self.cfg.source.path, self._memo)
         except InvalidInput as exc:
             message = "; ".join(str(p) for p in exc.problems)
             log.error("authoring folder not loaded, keeping the current content: %s", message)
@@ -104,7 +111,7 @@ class Feed:
             return
         from kiosk.source import sync
 
-        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self.prepare)
+        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
 
         def work() -> None:
             self._guarded(self._prepare_pending)  # cached content not yet prepared for this screen: before any sync
@@ -116,6 +123,14 @@ class Feed:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _prepare_synced(self, programme: Programme) -> Programme:
+        """A synced programme (its media verified) is prepared before it replaces the one on screen; with
+        nothing on screen yet (the first sync), it becomes current at once and shows slide by slide as
+        its pictures get ready, instead of leaving the idle screen up until the last one is."""
+        if self.current.get() is programmemod.EMPTY:
+            self.deliver(programme)
+        return self.prepare(programme)
 
     def _prepare_pending(self) -> None:
         pending, self._pending = self._pending, None

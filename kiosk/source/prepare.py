@@ -193,15 +193,27 @@ def slide_fit(slide, fit_default: str) -> str:
     return slide.fit or fit_default
 
 
+PLAY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+
+
+def play_order(programme) -> list:
+    """The slides in the order they first play: emergencies, then priority slides, then the others, each
+    in programme order (the schedule's order, before time windows). Preparation follows it, so the
+    first slide to show is the first to be ready."""
+    return sorted(programme.slides, key=lambda slide: PLAY_RANK.get(slide.priority, 2))
+
+
 def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_dir: Path,
-                      should_stop=lambda: False) -> dict[str, str]:
-    """Prepare every image of a programme; {slide id: problem} for the slides that cannot play.
+                      should_stop=lambda: False, on_prepared: Callable[[object], None] = lambda _slide: None
+                      ) -> dict[str, str]:
+    """Prepare every image of a programme, in play order; {slide id: problem} for the slides that cannot play.
 
     The caller skips those slides and reports the problems. `should_stop`: the caller no longer
     wants the result (its configuration was replaced): stop early instead of writing files for nobody.
+    `on_prepared(slide)` is called as each image slide becomes ready to show.
     """
     problems: dict[str, str] = {}
-    for slide in programme.slides:
+    for slide in play_order(programme):
         if should_stop():
             break
         if slide.type != "image" or slide.image is None:
@@ -211,9 +223,12 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+            continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
             problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
             log.error("slide %s: cannot store the prepared image: %s", slide.id, exc)
+            continue
+        on_prepared(slide)
     return problems
 
 
@@ -245,29 +260,53 @@ class Preparer:
     """Gets programmes ready for one screen: pictures scaled (once, kept in the cache), unpreparable
     slides dropped with a warning, and what no programme uses any more pruned (the SD card is small).
 
-    One per configuration; `ended` is set when that configuration is replaced, so a late preparation
-    stops early and never prunes the files of the next one.
+    Pictures are prepared in play order, and `slide_ready` says which slides can already go on screen
+    (the player skips the others for this loop instead of waiting); `on_ready` is called as each one
+    becomes so (it wakes the player). One per configuration; `ended` is set when that configuration is
+    replaced, so a late preparation stops early and never prunes the files of the next one.
     """
 
     def __init__(self, size: tuple[int, int], fit: str, cache_dir: Path, speech_cfg, prune: bool,
-                 status=None, ended: Callable[[], bool] = lambda: False):
+                 status=None, ended: Callable[[], bool] = lambda: False, on_ready: Callable[[], None] = lambda: None):
         self.size, self.fit, self.cache_dir, self.speech_cfg = size, fit, Path(cache_dir), speech_cfg
-        self.prune, self.status, self.ended = prune, status, ended
+        self.prune, self.status, self.ended, self.on_ready = prune, status, ended, on_ready
+        self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
+
+    def _key(self, slide) -> tuple[str, str]:
+        return slide.image.sha256, slide_fit(slide, self.fit)
+
+    def _prepared_one(self, slide) -> None:
+        self._prepared.add(self._key(slide))
+        self.on_ready()
 
     def prepare(self, programme: Programme) -> Programme:
-        problems = prepare_programme(programme, self.size, self.fit, self.cache_dir, should_stop=self.ended)
+        problems = prepare_programme(programme, self.size, self.fit, self.cache_dir, should_stop=self.ended,
+                                     on_prepared=self._prepared_one)
         kept = without_unpreparable(programme, problems)
         if self.ended():
             return kept  # nobody will show it; above all, do not prune the next session's files
         if self.prune:
             self._prune(kept)
+            self._prepared &= {self._key(s) for s in kept.slides if s.type == "image" and s.image is not None}
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
 
     def ready(self, programme: Programme) -> bool:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
-        return all(path.is_file() for path in needed_files(programme, self.size, self.fit, self.cache_dir))
+        whole = True
+        for slide in programme.slides:
+            if slide.type != "image" or slide.image is None or self._key(slide) in self._prepared:
+                continue
+            if prepared_path(slide.image, self.size, slide_fit(slide, self.fit), self.cache_dir).is_file():
+                self._prepared.add(self._key(slide))
+            else:
+                whole = False
+        return whole
+
+    def slide_ready(self, slide) -> bool:
+        """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
+        return slide.type != "image" or slide.image is None or self._key(slide) in self._prepared
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech

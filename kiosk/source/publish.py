@@ -5,11 +5,18 @@ order matters: media first (each by rename), then manifest.json, then its
 signature. Re-publishing unchanged input changes no byte on disk. Media the
 new manifest no longer references stay for GRACE_SECONDS, so a board that is
 half-way through a slow sync of the previous manifest does not meet 404s.
+
+Pictures are hashed and decoded once: what was learnt about each file (its
+SHA-256, header, that it decodes whole) is remembered against its size,
+times and inode in the publishing user's cache (~/.cache/kiosk/publish/, not
+in OUT: those facts belong to this machine's copy of SRC, and OUT is served
+to everyone), so republishing a thousand unchanged pictures reads none of them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -17,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk import durable, yamlfile
+from kiosk import durable
 from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
 from kiosk.problems import InvalidInput, Problem
@@ -26,6 +33,7 @@ from kiosk.source import signing
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
 SIG_FILE = manifest.FILENAME + ".sig"
+MEMO_VERSION = 1
 
 
 def publish(src: Path, out: Path, key: Path | None, now: float | None = None) -> str:
@@ -35,20 +43,22 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if out.resolve().is_relative_to(src.resolve()):
         raise InvalidInput([Problem(str(out), None, "OUT", f"must be outside the authoring folder {str(src)!r}: "
                                     "everything in OUT is served to the boards")])
-    prog = programme.load_folder(src)
+    memo_path = _memo_path(src)
+    memo = mediamod.Memo(_read_memo(memo_path), root=src)
+    prog, raw = programme.read_folder(src, memo)
     if prog.warnings:
         raise InvalidInput(list(prog.warnings))
     damaged = []
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                mediamod.check_decodes(slide.image.path)
+                memo.check_decodes(slide.image.path)
             except ValueError as exc:
                 damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
                                        f"{slide.image.name}: {exc}"))
     if damaged:
         raise InvalidInput(damaged)
-    raw = yamlfile.load(src / programme.PROGRAMME_FILE)  # read again: its slides were just validated
+    _write_memo(memo_path, memo)
     media: dict[str, tuple[str, int]] = {}
     sources: dict[str, Path] = {}
     slides: list[dict] = []
@@ -121,6 +131,38 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed})"
     return (f"{out}: published version {prog.version}: {len(slides)} slides, {len(sources)} media files "
             f"({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), {removed} expired removed, {signed}")
+
+
+def _memo_path(src: Path) -> Path | None:
+    """Where what was learnt about SRC's pictures is kept: the user's cache, one file per folder."""
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.path.expanduser("~"), ".cache")
+                                                  if os.path.expanduser("~") != "~" else "")
+    if not base:
+        return None
+    key = hashlib.sha256(str(src.resolve()).encode()).hexdigest()[:16]
+    return Path(base) / "kiosk" / "publish" / f"{key}.json"
+
+
+def _read_memo(path: Path | None) -> dict:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
+    except (OSError, ValueError):
+        return {}  # none yet, or damaged: everything is read again, and the memo made anew
+    if not isinstance(document, dict) or document.get("version") != MEMO_VERSION:
+        return {}
+    files = document.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _write_memo(path: Path | None, memo: mediamod.Memo) -> None:
+    """Kept only when something was learnt; a cache that cannot be written costs speed, nothing else."""
+    if path is None or not memo.changed:
+        return
+    body = json.dumps({"version": MEMO_VERSION, "files": memo.entries()}, sort_keys=True) + "\n"
+    try:
+        durable.write_atomic(path, body.encode())
+    except OSError:
+        pass
 
 
 def _media_size(media: dict[str, tuple[str, int]], sha: str) -> int:

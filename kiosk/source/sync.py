@@ -46,6 +46,7 @@ DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
 VERIFY_SLICE_SECONDS = 5.0  # hashing of cached media after each cycle (see Syncer._verify_some)
 PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
+MEDIA_RECHECK_SECONDS = 3600.0  # an unchanged poll trusts the media it saw whole this long, then looks again
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ class Syncer:
         self._decoded: tuple[tuple[str, bytes | None], programme.Programme] | None = None
         self._damaged_found = False  # _verify_some removed a damaged file: the next cycle comes at once
         self._all_hashed = False  # every cached file present at start has been hashed in this process
+        # An unchanged poll does no work that grows with the programme: state/ is read again only when
+        # its file changed (a stat), and the media are looked at once an hour, not at every poll.
+        self._state: tuple[tuple[int, ...], _State | None] | None = None  # (stat of state/, state)
+        self._whole_at: tuple[tuple[str, bytes | None], float] | None = None  # media seen whole, when
+        self._ensured = False
 
     # --- the loop ---
 
@@ -210,14 +216,17 @@ class Syncer:
 
     def _cycle(self, counter: _Counter) -> SyncResult:
         client = self._client_now()
-        self.store.ensure()
-        state = _read_state(self.store)
+        if not self._ensured:  # folders made, a crash's temp files removed: once, not at every poll
+            self.store.ensure()
+            self._ensured = True
+        state = self._read_state()
         current = self._whole(state)  # the programme now in state/, if complete
         # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
         same_source = state is not None and state.url == self.cfg.source.url
         validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
-        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, stop=self._stop)
-        counter.bytes += len(answer.body)
+        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, compressed=True,
+                                  stop=self._stop)
+        counter.bytes += answer.received
         if answer.status == 404:
             raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
         if answer.status == 304 and validators == (None, None):
@@ -239,8 +248,8 @@ class Syncer:
             if signature is None:
                 raise
             # The publisher may have replaced manifest and signature between our two requests: ask once more.
-            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, stop=self._stop)
-            counter.bytes += len(answer.body)
+            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, compressed=True, stop=self._stop)
+            counter.bytes += answer.received
             data, signature = answer.body, self._signature(client, counter)
             _check_signature(self.cfg, data, signature)
         try:
@@ -249,6 +258,7 @@ class Syncer:
             raise Refused(_first_line(exc)) from None
         if self.cfg.source.public_key:
             _check_fresh(client.url(manifest.FILENAME), data, state.data if state is not None else None)
+        self.store.ensure()  # the folders may have gone since the first cycle
         self._fetch_media(client, incoming, current, counter)
         try:
             prepared = self.prepare(incoming)
@@ -287,6 +297,7 @@ class Syncer:
                 continue
             if not self.store.verified(entry.name, size):
                 self._damaged_found = True
+                self._whole_at = None  # the next poll looks at the media again, and fetches this one
         self._all_hashed = True
 
     def _client_now(self) -> Client:
@@ -312,13 +323,27 @@ class Syncer:
         if not self.cfg.source.public_key:
             return None
         answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES, stop=self._stop)
-        counter.bytes += len(answer.body)
+        counter.bytes += answer.received
         return answer.body if answer.status == 200 else None
+
+    def _read_state(self) -> _State | None:
+        """state/ as last committed; read again only when its manifest file changed (one stat a poll)."""
+        try:
+            st = (self.store.state_dir / STATE_MANIFEST).stat()
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except OSError:
+            key = None
+        if key is not None and self._state is not None and self._state[0] == key:
+            return self._state[1]
+        state = _read_state(self.store)
+        self._state = (key, state) if key is not None else None
+        return state
 
     def _whole(self, state: _State | None) -> programme.Programme | None:
         if state is None:
             return None
-        if self._decoded is not None and self._decoded[0] == (state.digest, state.signature):
+        key = (state.digest, state.signature)
+        if self._decoded is not None and self._decoded[0] == key:
             prog = self._decoded[1]  # polls every minute: decode and verify the same bytes only once
         else:
             try:
@@ -331,9 +356,14 @@ class Syncer:
                 prog = manifest.decode(state.data, self.store.media_dir)
             except InvalidInput:
                 return None
-            self._decoded = ((state.digest, state.signature), prog)
+            self._decoded = (key, prog)
+        seen = self._whole_at
+        if seen is not None and seen[0] == key and time.monotonic() - seen[1] < MEDIA_RECHECK_SECONDS:
+            return prog  # this process verified and committed these media, and only it evicts
         if all(self.store.has(sha, size) for sha, size in manifest.media_of(prog).items()):
+            self._whole_at = (key, time.monotonic())
             return prog  # (the bytes are hashed in the background: _verify_some)
+        self._whole_at = None
         return None
 
     def _fetch_media(self, client: Client, incoming: programme.Programme, current: programme.Programme | None,
@@ -437,6 +467,7 @@ class Syncer:
         for old in state_dir.glob("manifest-*.json"):
             if old.name != f"manifest-{digest}.json":
                 remove(old)
+        self._state = None  # read again (once) at the next cycle
 
 
 class _Counter:
