@@ -104,7 +104,7 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
         return prog
     slides = tuple(kept)
     return programme.Programme(slides=slides, version=programme.version_of(slides),
-                               warnings=prog.warnings + tuple(dropped))
+                               warnings=prog.warnings + tuple(dropped), format=prog.format)
 
 
 def load_cached(cfg: Config) -> programme.Programme | None:
