@@ -283,6 +283,13 @@ def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnin
             warnings.append(Problem(filename, None, first.path or where, f"{first.message}{more}: slide skipped"))
             continue
         slides.append(slide)
+    if raw_slides and not slides:
+        # Nothing left to play is not "the rest plays": keep the last good programme and say why, rather than
+        # blank a board that is merely too old for everything published (the journal and the hub show it).
+        first = warnings[-len(raw_slides)]
+        more = f" (and {len(raw_slides) - 1} more)" if len(raw_slides) > 1 else ""
+        problems.add(None, first.path, f"{first.message}{more}; no slide of this manifest can be played by this "
+                     "board, so none of it is taken")
     return tuple(slides)
 
 
