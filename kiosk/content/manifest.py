@@ -207,7 +207,8 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         if fmt == 1:
             problems.add(None, str(key), f"unknown key; a format 1 manifest has {', '.join(TOP_KEYS)}")
         else:  # a future `ticker`-like key must not blank a board: what it adds is simply not shown
-            warnings.append(Problem(filename, None, shown(key)[:80], "unknown key, ignored (published for newer "
+            name = key if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) else shown(key)[:80]
+            warnings.append(Problem(filename, None, name, "unknown key, ignored (published for newer "
                                     "boards: upgrade kiosk to show it)"))
     version = document.get("version")
     if not isinstance(version, str) or not VERSION.match(version):

@@ -130,10 +130,11 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     signed = "signed" if private is not None else "unsigned"
     notes = "".join(f"\n  slide {sid}: not in {manifest.FILENAME} for boards before 0.2: uses {', '.join(found)}"
                     for sid, found in left_out)
+    total = sum(size for _sha, size in media.values())
     if not changed and not copied:
         return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed}){notes}"
     return (f"{out}: published version {prog.version}: {len(slides)} slides ({len(slides1)} for boards before "
-            f"0.2), {len(sources)} media files ({_mb(sum(size for _sha, size in media.values()))}), {copied} copied ({_mb(copied_bytes)}), "
+            f"0.2), {len(sources)} media files ({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), "
             f"{removed} expired removed, {signed}{notes}")
 
 
