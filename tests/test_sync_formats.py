@@ -343,3 +343,23 @@ def test_a_server_without_manifest_v2_that_answers_404_as_html_still_falls_back(
         assert not failed.ok and "HTTP 503" in failed.error and len(board.ready) == 1
     finally:
         server.close()
+
+
+def test_a_top_level_key_of_programme_yaml_travels_in_format_2_only(tmp_path, monkeypatch):
+    """As issue 11's `ticker:` will: programme.yaml gains a top-level key, and publish carries it without being told."""
+    real = programme.read_folder
+
+    def with_ticker(folder, memo=None):
+        prog, data = real(folder, memo)
+        data["ticker"] = {"text": "Chào mừng Đại hội"}
+        return prog, data
+
+    monkeypatch.setattr(programme, "read_folder", with_ticker)
+    src = authoring(tmp_path / "src", {})
+    summary = publish.publish(src, tmp_path / "out", None)
+    assert "\n  ticker: not in manifest.json for boards before 0.2" in summary
+    v1, v2 = (json.loads((tmp_path / "out" / name).read_bytes()) for name in ("manifest.json", "manifest.v2.json"))
+    assert "ticker" not in v1 and v2["ticker"] == {"text": "Chào mừng Đại hội"}
+    prog = manifest.decode((tmp_path / "out" / "manifest.v2.json").read_bytes(), tmp_path)
+    if "ticker" not in manifest.TOP_KEYS:  # this board does not show tickers: ignored, with a warning, and plays
+        assert [s.id for s in prog.slides] == ["tin-0"] and "ticker: unknown key, ignored" in str(prog.warnings[0])

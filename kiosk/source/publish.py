@@ -91,10 +91,13 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                                         str(exc))]) from None
 
     # What boards before 0.2 are given: the slides that use nothing beyond format 1, whole, and their media.
+    # Top-level keys of programme.yaml besides slides (a later `ticker:`) travel in format 2 only.
+    extra = {k: v for k, v in raw.items() if k != "slides" and v is not None} if isinstance(raw, dict) else {}
     left_out = [(fields["id"], found) for fields in slides if (found := manifest.beyond_format1(fields))]
     slides1 = [fields for fields in slides if not manifest.beyond_format1(fields)]
     media1 = {name: media[name] for name in sorted({f["file"] for f in slides1 if "file" in f})}
-    trees = [(manifest.FILENAME_V2, SIG_FILE_V2, 2, media, slides), (manifest.FILENAME, SIG_FILE, 1, media1, slides1)]
+    trees = [(manifest.FILENAME_V2, SIG_FILE_V2, 2, media, slides, extra),
+             (manifest.FILENAME, SIG_FILE, 1, media1, slides1, {})]
 
     olds = {name: _read(out / name) for name, *_ in trees}
     # generated_at is a signed tree's freshness (boards refuse an older one): always later than the manifests it
@@ -105,7 +108,11 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if before is not None and when <= before:
         when = before.replace(microsecond=0) + dt.timedelta(seconds=1)
     generated = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    datas = {name: manifest.encode(prog.version, m, s, generated, fmt=fmt) for name, _sig, fmt, m, s in trees}
+    try:
+        datas = {name: manifest.encode(prog.version, m, s, generated, fmt=fmt, extra=x)
+                 for name, _sig, fmt, m, s, x in trees}
+    except ValueError as exc:
+        raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), None, "", str(exc))]) from None
     if all(olds[name] is not None and manifest.content_of(olds[name]) == manifest.content_of(data)
            and manifest.published_at(olds[name]) == before for name, data in datas.items()):
         datas = dict(olds)  # unchanged content keeps its bytes, generated_at included (the same in both)
@@ -128,8 +135,9 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             from None
 
     signed = "signed" if private is not None else "unsigned"
-    notes = "".join(f"\n  slide {sid}: not in {manifest.FILENAME} for boards before 0.2: uses {', '.join(found)}"
-                    for sid, found in left_out)
+    notes = "".join(f"\n  {key}: not in {manifest.FILENAME} for boards before 0.2" for key in extra)
+    notes += "".join(f"\n  slide {sid}: not in {manifest.FILENAME} for boards before 0.2: uses {', '.join(found)}"
+                     for sid, found in left_out)
     total = sum(size for _sha, size in media.values())
     if not changed and not copied:
         return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed}){notes}"
