@@ -363,3 +363,16 @@ def test_a_top_level_key_of_programme_yaml_travels_in_format_2_only(tmp_path, mo
     prog = manifest.decode((tmp_path / "out" / "manifest.v2.json").read_bytes(), tmp_path)
     if "ticker" not in manifest.TOP_KEYS:  # this board does not show tickers: ignored, with a warning, and plays
         assert [s.id for s in prog.slides] == ["tin-0"] and "ticker: unknown key, ignored" in str(prog.warnings[0])
+
+
+def test_publish_mends_a_tree_that_kiosk_0_1_0_published_into_after_it(tmp_path, old_code):
+    src = authoring(tmp_path / "src", {"a.png": "red"})
+    out = tmp_path / "out"
+    publish.publish(src, out, None, now=1_000_000)
+    authoring(src, {"a.png": "red"}, texts=2)
+    made = old_kiosk(old_code, "-m", "kiosk", "publish", str(src), str(out))  # a second, older publishing machine
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert len(manifest.decode((out / "manifest.v2.json").read_bytes(), tmp_path).slides) == 2  # now stale
+    summary = publish.publish(src, out, None)
+    assert "manifest.json had been published after manifest.v2.json" in summary
+    assert len(manifest.decode((out / "manifest.v2.json").read_bytes(), tmp_path).slides) == 3

@@ -135,7 +135,13 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             from None
 
     signed = "signed" if private is not None else "unsigned"
-    notes = "".join(f"\n  {key}: not in {manifest.FILENAME} for boards before 0.2" for key in extra)
+    v1_at, v2_at = (manifest.published_at(olds[n]) if olds[n] else None
+                    for n in (manifest.FILENAME, manifest.FILENAME_V2))
+    mended = ""
+    if v1_at is not None and v2_at is not None and v1_at > v2_at:  # publish before 0.2 wrote manifest.json alone
+        mended = (f"\n  {manifest.FILENAME} had been published after {manifest.FILENAME_V2} (by kiosk publish before "
+                  "0.2?): boards from 0.2 were reading older content; both are one publication again")
+    notes = mended + "".join(f"\n  {key}: not in {manifest.FILENAME} for boards before 0.2" for key in extra)
     notes += "".join(f"\n  slide {sid}: not in {manifest.FILENAME} for boards before 0.2: uses {', '.join(found)}"
                      for sid, found in left_out)
     total = sum(size for _sha, size in media.values())
