@@ -35,8 +35,12 @@ BOARD_0_1_0 = "f11c8d3d212eb83885a2e42e6fbf498592e0d495"  # main before format 2
 def old_code(tmp_path_factory) -> Path:
     """kiosk 0.1.0's code, from git. Never skipped: without it, compatibility with the field is unproven."""
     where = tmp_path_factory.mktemp("kiosk-0.1.0")
-    run = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", BOARD_0_1_0, "kiosk"],
-                         capture_output=True, timeout=60)
+    try:
+        run = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", BOARD_0_1_0, "kiosk"],
+                             capture_output=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail("git is not installed: it is needed to take kiosk 0.1.0 out of the history "
+                    "(apt-get install git). This test is never skipped.", pytrace=False)
     if run.returncode != 0:
         pytest.fail(f"cannot take kiosk 0.1.0 (commit {BOARD_0_1_0}) out of git in {ROOT}: "
                     f"{run.stderr.decode(errors='replace').strip()}. A shallow clone lacks it: "
