@@ -55,7 +55,7 @@ class Frozen:
 
 # Format 1 exactly as kiosk 0.1.0 reads it. Never edit this: a 0.1.0 board refuses a whole manifest with a key
 # it does not know, so manifest.json may hold only these. New keys, types and values go into kiosk.programme
-# alone and are format 2 by not being here (tests/test_format1.py checks this against 0.1.0's own code).
+# alone and are format 2 by not being here (tests/test_sync_formats.py checks this against 0.1.0's own code).
 # A key listed here must never change meaning or grammar; a new meaning needs a new key.
 FORMAT1 = Frozen(
     top_keys=frozenset({"format", "version", "generated_at", "media", "slides"}),
