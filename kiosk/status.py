@@ -10,7 +10,7 @@ Who writes what:
   `display_driver`, `display_renderer`, `display_size`, `headless` (only when headless was chosen on purpose),
   `emergency`;
   `display_ok` stays True while the schedule has the screen switched off (the display is there, asleep);
-- the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
+- the programme pointer's producers: `content_version`, `content_format`, `slide_count`, `content_warnings`;
 - `kiosk run`, per configuration: `config_warnings` (unwise settings; files named but unusable);
 - sync: `sync_finished(ok, error=…, changed=…, bytes_downloaded=…)` (or `update(last_sync=SyncFacts(…))`),
   `cache_bytes`, `cache_files`;
@@ -83,6 +83,7 @@ class Status:
     current_slide: str | None = None
     slide_started_wall: float | None = None
     content_version: str | None = None
+    content_format: int | None = None  # the manifest format the programme was read from (None: a folder, or none)
     slide_count: int = 0
     content_warnings: tuple[str, ...] = ()
     config_warnings: tuple[str, ...] = ()  # config.yaml: unwise settings, files it names that cannot be used
@@ -206,6 +207,7 @@ class Status:
                 "current_slide": self.current_slide,
                 "slide_started_at": self.slide_started_wall,
                 "content_version": self.content_version,
+                "content_format": self.content_format,
                 "slide_count": self.slide_count,
                 "content_warnings": list(self.content_warnings),
                 "config_warnings": list(self.config_warnings),

@@ -116,7 +116,7 @@ def summary(body: dict, timezone: str | None = None) -> str:
     count = _number(body.get("slide_count"))
     facts = [
         ("slide", f"{_text(body.get('current_slide'))} ({int(count) if count is not None else 0} in programme)"),
-        ("content", _text(body.get("content_version"))),
+        ("content", _text(body.get("content_version")) + _format(body.get("content_format"))),
         ("last sync", sync_text),
         ("screen", "off (by schedule)" if power == "off" else "on"),
         ("uptime", _uptime(body.get("uptime_s"))),
@@ -139,6 +139,15 @@ def _text(value: object, missing: str = "-") -> str:
         return missing
     line = " ".join(value.split())
     return line if len(line) <= 200 else line[:199] + "…"
+
+
+def _format(value: object) -> str:
+    """Which manifest the content came from: a technician sees at once a tree published for old boards."""
+    if value == 2:
+        return " (manifest format 2)"
+    if value == 1:
+        return " (manifest format 1: manifest.json, a tree for boards before 0.2)"
+    return ""
 
 
 def _texts(value: object) -> list[str]:

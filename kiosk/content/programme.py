@@ -60,6 +60,7 @@ class Programme:
     slides: tuple[Slide, ...]
     version: str  # a digest of everything that affects what is shown
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    format: int | None = field(default=None, compare=False)  # the manifest format it was read from; None: a folder
 
 
 EMPTY = Programme(slides=(), version="empty")

@@ -36,6 +36,17 @@ def fields(snapshot: dict, device_id: str, timezone: str, now: float) -> dict:
     }
 
 
+MAX_WARNINGS = 20  # a thousand skipped slides must not make a heartbeat of 300 kB
+MAX_WARNING_CHARS = 300
+
+
+def _capped(warnings: list[str]) -> list[str]:
+    kept = [w if len(w) <= MAX_WARNING_CHARS else w[:MAX_WARNING_CHARS - 1] + "…" for w in warnings[:MAX_WARNINGS]]
+    if len(warnings) > MAX_WARNINGS:
+        kept.append(f"… and {len(warnings) - MAX_WARNINGS} more (the board's /healthz lists them all)")
+    return kept
+
+
 def build(snapshot: dict, cfg: Config, now: float) -> dict:
     """The whole heartbeat: the SPEC fields and what a fleet page needs besides. The reporter adds
     `plays_queued`, `plays_dropped_total` and `command_results` to the snapshot it passes in."""
@@ -50,6 +61,10 @@ def build(snapshot: dict, cfg: Config, now: float) -> dict:
         "errors": dict(snapshot.get("errors") or {}),
         "plays_queued": snapshot.get("plays_queued"),
         "plays_dropped_total": snapshot.get("plays_dropped_total"),
+        # Which manifest format the board reads (2: manifest.v2.json; 1: manifest.json, a tree published for
+        # boards before 0.2; null: an authoring folder or nothing yet), and what of it it cannot play.
+        "content_format": snapshot.get("content_format"),
+        "content_warnings": _capped(snapshot.get("content_warnings") or []),
     })
     extra = {k: v for k, v in device.items() if k not in ("disk_free_bytes", "cpu_temp_c")}
     if extra:
