@@ -41,6 +41,7 @@ COUNTERS = (
     "plays_recorded",  # play records written to the durable queue
     "plays_uploaded",  # play records acknowledged by the source system
     "plays_dropped",  # play records dropped because the queue was full
+    "plays_refused",  # play records the report server refused alone (HTTP 422), dropped
     "heartbeats_ok",
     "heartbeats_failed",
     "reloads_ok",  # config / authoring folder reloads taken

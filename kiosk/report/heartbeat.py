@@ -43,6 +43,7 @@ def build(snapshot: dict, cfg: Config, now: float) -> dict:
     body = fields(snapshot, cfg.device.id, cfg.schedule.timezone, now)
     body.update({
         "device_name": cfg.device.name,
+        "heartbeat_seconds": cfg.health.heartbeat_seconds,
         "display_ok": snapshot.get("display_ok"),
         "power": snapshot.get("power"),
         "emergency": bool(snapshot.get("emergency")),

@@ -128,6 +128,10 @@ class KioskCollector(Collector):
         yield _counter(
             "plays_dropped", "Play records dropped because the queue was full.", counters.get("plays_dropped", 0)
         )
+        yield _counter(
+            "plays_refused", "Play records the report server refused alone (HTTP 422), dropped.",
+            counters.get("plays_refused", 0),
+        )
         heartbeats = CounterMetricFamily("kiosk_heartbeats", "Heartbeats sent, by result.", labels=["result"])
         heartbeats.add_metric(["ok"], counters.get("heartbeats_ok", 0))
         heartbeats.add_metric(["failed"], counters.get("heartbeats_failed", 0))
