@@ -36,6 +36,20 @@ def fields(snapshot: dict, device_id: str, timezone: str, now: float) -> dict:
     }
 
 
+def channels(snapshot: dict, timezone: str) -> list[dict]:
+    """Each of source.channels: name, url, version and slides of its last good programme, its last
+    sync ({at, ok, error}) and its current error (docs/reports.md)."""
+    errors = snapshot.get("errors") or {}
+    out = []
+    for c in snapshot.get("channels") or []:
+        sync = c.get("last_sync") or {}
+        out.append({"name": c.get("name"), "url": c.get("url"), "version": c.get("version"),
+                    "slides": c.get("slides"),
+                    "last_sync": {"at": iso(sync.get("at"), timezone), "ok": sync.get("ok"), "error": sync.get("error")},
+                    "error": errors.get(f"sync:{c.get('name')}")})
+    return out
+
+
 def build(snapshot: dict, cfg: Config, now: float) -> dict:
     """The whole heartbeat: the SPEC fields and what a fleet page needs besides. The reporter adds
     `plays_queued`, `plays_dropped_total` and `command_results` to the snapshot it passes in."""
@@ -55,6 +69,8 @@ def build(snapshot: dict, cfg: Config, now: float) -> dict:
     extra = {k: v for k, v in device.items() if k not in ("disk_free_bytes", "cpu_temp_c")}
     if extra:
         body["device"] = extra
+    if snapshot.get("channels"):
+        body["channels"] = channels(snapshot, cfg.schedule.timezone)
     if snapshot.get("command_results"):
         body["command_results"] = list(snapshot["command_results"])
     return body
