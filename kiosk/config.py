@@ -459,7 +459,8 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
         if not isinstance(item, dict):
             problems.add(item_line(i), where, f"expected a mapping (name:, url:, public_key:), got {_kind(item)}")
             continue
-        at = item.line_of if isinstance(item, yamlfile.LineDict) else (lambda _k, _l=item_line(i): _l)
+        here = item_line(i)
+        at = item.line_of if isinstance(item, yamlfile.LineDict) else (lambda _k, _l=here: _l)
         for key in item:
             if key not in CHANNEL_KEYS:
                 problems.add(at(key), f"{where}.{key}", "unknown key" + _did_you_mean(key, list(CHANNEL_KEYS)))

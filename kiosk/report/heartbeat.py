@@ -43,10 +43,9 @@ def channels(snapshot: dict, timezone: str) -> list[dict]:
     out = []
     for c in snapshot.get("channels") or []:
         sync = c.get("last_sync") or {}
+        last = {"at": iso(sync.get("at"), timezone), "ok": sync.get("ok"), "error": sync.get("error")}
         out.append({"name": c.get("name"), "url": c.get("url"), "version": c.get("version"),
-                    "slides": c.get("slides"),
-                    "last_sync": {"at": iso(sync.get("at"), timezone), "ok": sync.get("ok"), "error": sync.get("error")},
-                    "error": errors.get(f"sync:{c.get('name')}")})
+                    "slides": c.get("slides"), "last_sync": last, "error": errors.get(f"sync:{c.get('name')}")})
     return out
 
 
