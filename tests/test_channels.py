@@ -224,6 +224,10 @@ def test_three_trees_synced_verified_merged_and_reported(tmp_path, serve):
     assert body["channels"][0]["last_sync"]["at"].endswith("+07:00") and body["channels"][0]["error"] is None
     _, healthz = health.report(snap, 0.0, "test-board", "Bảng tin", "Asia/Ho_Chi_Minh")
     assert [c["name"] for c in healthz["channels"]] == ["tinh", "xa"]
+    from kiosk.cli import status as cli_status
+
+    shown = cli_status.summary(healthz, "Asia/Ho_Chi_Minh")
+    assert f"channel tinh: {facts['tinh']['version']}, synced " in shown and ", ok (http://127.0.0.1:" in shown
 
     # a cold boot without network: every tree's last good programme, from its own state
     for server in world.servers.values():
@@ -333,3 +337,70 @@ def test_the_state_of_a_channel_no_longer_followed_is_removed(tmp_path, serve):
     fewer.channels.clean()
     assert [p.name.split("-")[0] for p in (cfg.cache.path / "channels").iterdir()] == ["tinh"]
     assert json.loads((cfg.cache.path / "state" / "manifest.json").read_bytes())["slides"]
+
+
+def wait_for(condition, seconds: float = 20.0) -> bool:
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_feed_plays_the_merged_programme_and_prunes_no_channels_frames(tmp_path, serve):
+    from kiosk.content.current import Current
+    from kiosk.source.feed import Feed
+    from kiosk.source.prepare import Preparer
+
+    world = Province(tmp_path, serve)
+    cfg = world.board()
+    status, current = Status(), Current()
+    preparer = Preparer((64, 36), "fit", cfg.cache.path, cfg.speech, prune=True, status=status)
+    feed = Feed(cfg, current, status, preparer.prepare, preparer.ready)
+    feed.load_initial()
+    feed.start()
+    try:
+        assert wait_for(lambda: [s.id for s in current.get().slides] == OWN + TINH + XA)
+        assert wait_for(lambda: preparer.ready(current.get()))
+        first = status.snapshot()["channels"][1]["version"]
+        authoring(world.src["xa"], {"xa.png": "yellow"})  # only the commune's tree changes
+        world.publish("xa")
+        feed.sync_now.set()
+        assert wait_for(lambda: status.snapshot()["channels"][1]["version"] != first)
+        assert wait_for(lambda: preparer.ready(current.get()))
+        merged = current.get()
+        assert [s.id for s in merged.slides] == OWN + TINH + XA
+        from kiosk.source.prepare import prepared_path
+
+        for slide_ in merged.slides:  # the province's and the board's frames were not pruned
+            if slide_.image is not None:
+                assert prepared_path(slide_.image, (64, 36), "fit", cfg.cache.path).is_file(), slide_.id
+    finally:
+        feed.close()
+    # a restart without network plays the merged programme at once
+    for server in world.servers.values():
+        server.close()
+    again = Current()
+    Feed(cfg, again, Status(), preparer.prepare, preparer.ready).load_initial()
+    assert [s.id for s in again.get().slides] == OWN + TINH + XA
+
+
+def test_freshness_of_signed_manifests_is_kept_per_channel(tmp_path, serve):
+    import shutil
+
+    world = Province(tmp_path, serve)
+    trees = Trees(world.board())
+    trees.cycle()
+    old = tmp_path / "old-tinh"
+    shutil.copytree(world.out["tinh"], old)
+    authoring(world.src["tinh"], {"tinh.png": "green", "logo.png": "white"}, texts=2)
+    world.publish("tinh")
+    assert trees.cycle()["tinh"].changed
+    for name in ("manifest.json", "manifest.json.sig"):  # a replay of the province's older, well-signed manifest
+        shutil.copy(old / name, world.out["tinh"] / name)
+    results = trees.cycle()
+    assert not results["tinh"].ok and "an older signed manifest is refused" in results["tinh"].error
+    assert results[None].ok and results["xa"].ok and "tinh:tin-1" in trees.ids
