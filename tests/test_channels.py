@@ -404,3 +404,24 @@ def test_freshness_of_signed_manifests_is_kept_per_channel(tmp_path, serve):
     results = trees.cycle()
     assert not results["tinh"].ok and "an older signed manifest is refused" in results["tinh"].error
     assert results[None].ok and results["xa"].ok and "tinh:tin-1" in trees.ids
+
+
+def test_kiosk_render_and_sync_once_on_a_board_with_channels(tmp_path, serve):
+    import os
+    import subprocess
+    import sys
+
+    world = Province(tmp_path, serve)
+    cfg = world.board()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "SDL_VIDEODRIVER": "dummy"}
+    sync_run = subprocess.run([sys.executable, "-m", "kiosk", "sync", "--once", "-c", str(cfg.file)],
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert sync_run.returncode == 0, sync_run.stderr
+    assert len(sync_run.stdout.splitlines()) == 1 and "channel xa: manifest changed" in sync_run.stdout
+    out = tmp_path / "png"
+    render = subprocess.run([sys.executable, "-m", "kiosk", "render", "--out", str(out), "--size", "320x180",
+                             "--at", "2026-12-02T09:00", "-c", str(cfg.file)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert render.returncode == 0, render.stderr
+    names = sorted(p.name for p in out.glob("*.png"))
+    assert names[0] == "01-tin-0.png" and "04-tinh:tin-0.png" in names and names[-1] == "08-xa:anh-xa.png"
