@@ -131,6 +131,18 @@ class Status:
             else:
                 self.errors[part] = message
 
+    def follow_channels(self, urls: dict[str, str]) -> None:
+        """The channels now configured (name → url): facts and errors of others are dropped (a reload)."""
+        with self._lock:
+            for name in list(self.channels):
+                if urls.get(name) != self.channels[name]["url"]:
+                    del self.channels[name]
+            for part in [p for p in self.errors if p.startswith("sync:") and p[5:] not in urls]:
+                del self.errors[part]
+            for name, url in urls.items():
+                self.channels.setdefault(name, {"name": name, "url": url, "version": None, "slides": None,
+                                                "last_sync": {"at": None, "ok": None, "error": None}})
+
     def channel_facts(self, name: str, **facts) -> None:
         """Facts of one channel (kiosk.source.channels): `url`, `version`, `slides`, `last_sync`
         ({at, ok, error}); its current error is errors["sync:<name>"]."""

@@ -255,13 +255,17 @@ def test_one_channel_down_keeps_its_content_while_the_others_update(tmp_path, se
     assert any("sync:xa" in w for w in health.assess(snap, 0.0)[1])
 
 
-def test_a_commune_key_cannot_forge_the_provinces_content(tmp_path, serve):
+def test_a_commune_key_cannot_forge_the_provinces_content(tmp_path, serve, caplog):
+    import logging
+
     world = Province(tmp_path, serve)
     trees = Trees(world.board())
     trees.cycle()
     authoring(world.src["tinh"], {"tinh.png": "black"}, texts=3)  # forged "province" content ...
     world.publish("tinh", key="xa")  # ... signed with the commune's key
-    results = trees.cycle()
+    with caplog.at_level(logging.WARNING, "kiosk.sync"):
+        results = trees.cycle()
+    assert any(r.getMessage().startswith("sync: channel tinh: refused: ") for r in caplog.records)
     assert not results["tinh"].ok and "does not match" in results["tinh"].error
     assert results[None].ok and results["xa"].ok
     assert trees.ids == OWN + TINH + XA  # the province's last good content plays on
@@ -425,3 +429,19 @@ def test_kiosk_render_and_sync_once_on_a_board_with_channels(tmp_path, serve):
     assert render.returncode == 0, render.stderr
     names = sorted(p.name for p in out.glob("*.png"))
     assert names[0] == "01-tin-0.png" and "04-tinh:tin-0.png" in names and names[-1] == "08-xa:anh-xa.png"
+
+
+def test_a_reload_drops_the_facts_and_errors_of_channels_no_longer_followed():
+    status = Status()
+    status.follow_channels({"tinh": "http://a/", "xa": "http://b/"})
+    status.set_error("sync:xa", "cannot connect")
+    status.channel_facts("xa", version="v1")
+    status.follow_channels({"tinh": "http://a/", "xa": "http://c/"})  # another tree under the same name
+    assert [c["version"] for c in status.snapshot()["channels"]] == [None, None]
+    status.follow_channels({"tinh": "http://a/"})
+    snap = status.snapshot()
+    assert [c["name"] for c in snap["channels"]] == ["tinh"] and "sync:xa" not in snap["errors"]
+    assert "channels" not in heartbeat.build({**Status().snapshot(), "errors": {}},
+                                             config.validate({"device": {"id": "a", "name": "b"},
+                                                              "source": {"url": "http://x/"}}, Path("c.yaml")),
+                                             AT.timestamp())

@@ -15,6 +15,8 @@ two syncs never share the media folder at once; `sync_now` wakes all of them.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import logging
@@ -34,6 +36,31 @@ from kiosk.status import Status, SyncFacts
 log = logging.getLogger("kiosk.sync")
 
 CHANNELS_DIR = "channels"
+_tree: contextvars.ContextVar[str | None] = contextvars.ContextVar("kiosk_channel", default=None)
+
+
+class _NameTheChannel(logging.Filter):
+    """The journal lines of a channel's sync say which channel (`sync: channel xa: refused: …`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = _tree.get()
+        if name is not None and isinstance(record.msg, str) and record.msg.startswith("sync: ") \
+                and not record.msg.startswith("sync: channel "):
+            record.msg = f"sync: channel {name}: {record.msg[6:]}"
+        return True
+
+
+_NAMER = _NameTheChannel()
+log.addFilter(_NAMER)
+
+
+@contextlib.contextmanager
+def _naming(name: str | None):
+    token = _tree.set(name)
+    try:
+        yield
+    finally:
+        _tree.reset(token)
 
 
 def state_folder(channel: ChannelConfig) -> str:
@@ -98,7 +125,7 @@ class Channels:
             store = Cache(root.root, state=state, pinned=lambda name=channel.name: self._needed(name))
             self.trees.append(_Tree(channel.name, channel_config(cfg, channel), store))
             self._layers[channel.name] = None
-            status.channel_facts(channel.name, url=channel.url)
+        status.follow_channels({c.name: c.url for c in cfg.source.channels})
         self._staged: tuple[str | None, Programme, Programme] | None = None
 
     # --- the merged programme ---------------------------------------------------------------------
@@ -129,7 +156,8 @@ class Channels:
         found = False
         for tree in self.trees:
             try:
-                prog = sync.load_cached(tree.cfg, tree.store)
+                with _naming(tree.name):
+                    prog = sync.load_cached(tree.cfg, tree.store)
             except Exception as exc:  # noqa: BLE001 - one damaged state must not cost the other trees
                 log.error("sync: cached content of %s unusable: %s", _label(tree.name), exc)
                 prog = None
@@ -170,7 +198,8 @@ class Channels:
         """One cycle of every tree, in order (`kiosk sync --once`, tests)."""
         out = []
         for tree in self.trees:
-            out.append((tree.name, self._syncer(tree).cycle()))
+            with _naming(tree.name):
+                out.append((tree.name, self._syncer(tree).cycle()))
         return out
 
     def run(self, stop: threading.Event, wake: threading.Event) -> None:
@@ -182,7 +211,8 @@ class Channels:
                     if stop.is_set():
                         break
                     if tree.due <= time.monotonic():
-                        tree.due = time.monotonic() + self._syncer(tree).step(stop)
+                        with _naming(tree.name):
+                            tree.due = time.monotonic() + self._syncer(tree).step(stop)
                 while not stop.is_set():
                     remaining = min(t.due for t in self.trees) - time.monotonic()
                     if remaining <= 0:

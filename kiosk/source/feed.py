@@ -38,6 +38,7 @@ class Feed:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
+        status.follow_channels({c.name: c.url for c in cfg.source.channels})  # a reload may have changed them
         # a reload after an edit hashes only the pictures that changed
         self._memo = media.Memo(root=cfg.source.path) if cfg.source.path is not None else None
 
