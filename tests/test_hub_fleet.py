@@ -76,3 +76,9 @@ def test_what_the_board_sends_is_what_the_hub_reads(tmp_path):
     view = fleet.view(seen, NOW, LIMITS, None)
     assert view.state != "silent" and view.interval == 300  # 600 s is two of this board's periods
     assert view.throttled is True and "throttled" in view.problems
+
+
+def test_a_board_following_channels_is_up_to_date_when_one_of_its_trees_is():
+    channels = [{"name": "tinh", "version": "v7"}, {"name": "xa", "version": None}]
+    assert fleet.view(board(content_version="merged", channels=channels), NOW, LIMITS, "v7").up_to_date is True
+    assert fleet.view(board(content_version="merged", channels=channels), NOW, LIMITS, "v8").up_to_date is False
