@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import fcntl
 import hashlib
 import logging
 import shutil
@@ -36,6 +37,7 @@ from kiosk.status import Status, SyncFacts
 log = logging.getLogger("kiosk.sync")
 
 CHANNELS_DIR = "channels"
+BUSY_RETRY_SECONDS = 5.0
 _tree: contextvars.ContextVar[str | None] = contextvars.ContextVar("kiosk_channel", default=None)
 
 
@@ -52,6 +54,27 @@ class _NameTheChannel(logging.Filter):
 
 _NAMER = _NameTheChannel()
 log.addFilter(_NAMER)
+
+
+class Busy(Exception):
+    """Another process (`kiosk sync --once` beside the player) is syncing this cache's trees."""
+
+
+@contextlib.contextmanager
+def _exclusive(cache: Cache):
+    """One process at a time syncs the trees of a cache: they share its media folder, and one process's
+    eviction must not remove a file another is downloading (each tree's own lock covers only its state)."""
+    folder = cache.root / CHANNELS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("another sync of this cache is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -197,9 +220,13 @@ class Channels:
     def cycle_all(self) -> list[tuple[str | None, sync.SyncResult]]:
         """One cycle of every tree, in order (`kiosk sync --once`, tests)."""
         out = []
-        for tree in self.trees:
-            with _naming(tree.name):
-                out.append((tree.name, self._syncer(tree).cycle()))
+        try:
+            with _exclusive(self.trees[0].store):
+                for tree in self.trees:
+                    with _naming(tree.name):
+                        out.append((tree.name, self._syncer(tree).cycle()))
+        except (Busy, OSError) as exc:
+            return [(tree.name, sync.SyncResult(ok=False, error=str(exc))) for tree in self.trees]
         return out
 
     def run(self, stop: threading.Event, wake: threading.Event) -> None:
@@ -211,8 +238,7 @@ class Channels:
                     if stop.is_set():
                         break
                     if tree.due <= time.monotonic():
-                        with _naming(tree.name):
-                            tree.due = time.monotonic() + self._syncer(tree).step(stop)
+                        tree.due = time.monotonic() + self._step(tree, stop)
                 while not stop.is_set():
                     remaining = min(t.due for t in self.trees) - time.monotonic()
                     if remaining <= 0:
@@ -226,6 +252,14 @@ class Channels:
             for tree in self.trees:
                 if tree.syncer is not None:
                     tree.syncer.close()
+
+    def _step(self, tree: _Tree, stop: threading.Event) -> float:
+        try:
+            with _exclusive(tree.store), _naming(tree.name):
+                return self._syncer(tree).step(stop)
+        except (Busy, OSError) as exc:  # a technician's sync --once: this tree's turn comes a little later
+            log.info("sync: %s: %s; trying again in %g s", _label(tree.name), exc, BUSY_RETRY_SECONDS)
+            return BUSY_RETRY_SECONDS
 
     def clean(self) -> None:
         """State folders of channels no longer configured are removed (their media go with eviction)."""
@@ -247,6 +281,7 @@ def sync_once(cfg: Config) -> tuple[bool, str]:
     level = log.level
     log.setLevel(logging.CRITICAL)  # the summary line is the whole output (SPEC)
     try:
+        trees.load_cached()  # what each tree holds is pinned before any of them evicts
         results = trees.cycle_all()
     finally:
         log.setLevel(level)
