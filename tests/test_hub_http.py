@@ -216,7 +216,7 @@ def test_the_board_page_shows_each_channel_the_board_reports(hub):
     assert [c["name"] for c in stored] == ["tinh", "xa"] and stored[0]["slides"] == 3
     page = signed_in(hub, "minh").get(hub.url + "boards/an-khuong", timeout=10).text
     assert "Kênh nội dung" in page and page.count('class="channel"') == 2
-    assert "<code>4b527eb236ec520b</code> · 3 trang" in page and "https://tinh.example/bangtin/" in page
+    assert "<code>4b527eb236ec520b</code> · 3 tin" in page and "https://tinh.example/bangtin/" in page
     assert "lỗi: cannot connect (&lt;refused&gt;)" in page and "https://xa.example/&lt;b&gt;" in page
     bad = heartbeat_body("an-khuong", channels=[{"name": 7}])
     answer = post(hub, "devices/an-khuong/heartbeat", bad, hub.token)
