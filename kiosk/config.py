@@ -468,11 +468,11 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
         for key, convert in (("name", _string), ("url", _url), ("public_key", _public_key),
                              ("token_file", _existing_file)):
             value = item.get(key)
+            got[key] = None
             if value is None:
                 if key != "token_file":
                     why = " (each channel is verified with its own key)" if key == "public_key" else ""
                     problems.add(item_line(i), f"{where}.{key}", "is required" + why)
-                got[key] = None
                 continue
             try:
                 got[key] = convert(value, base)
@@ -483,24 +483,24 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
                     got[key] = _path(value, base) if key == "token_file" else value.strip()
                     continue
                 problems.add(at(key), f"{where}.{key}", str(exc))
+                continue
+            if key == "name" and not CHANNEL_NAME.match(got[key]):
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key][:40]!r} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)")
                 got[key] = None
-        name, url = got["name"], got["url"]
-        if isinstance(name, str):
-            if not CHANNEL_NAME.match(name):
-                problems.add(at("name"), f"{where}.name",
-                             f"{name[:40]!r} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)")
-            elif name in names:
-                problems.add(at("name"), f"{where}.name",
-                             f"{name!r} is already the name of source.channels[{names[name]}]: names must differ")
-            else:
-                names[name] = i
-        if isinstance(url, str):
-            if url in urls:
-                problems.add(at("url"), f"{where}.url", f"{url} is already followed by {urls[url]}")
-            else:
-                urls[url] = where
+            elif key == "name" and got[key] in names:
+                first = names[got[key]]
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key]!r} is already the name of source.channels[{first}]: names must differ")
+            elif key == "name":
+                names[got[key]] = i
+            elif key == "url" and got[key] in urls:
+                problems.add(at(key), f"{where}.url", f"{got[key]} is already followed by {urls[got[key]]}")
+            elif key == "url":
+                urls[got[key]] = where
         if all(got[k] is not None for k in ("name", "url", "public_key")):
-            out.append(ChannelConfig(name=name, url=url, public_key=got["public_key"], token_file=got["token_file"]))
+            out.append(ChannelConfig(name=got["name"], url=got["url"], public_key=got["public_key"],
+                                     token_file=got["token_file"]))
     return tuple(out)
 
 
