@@ -210,6 +210,8 @@ def test_three_trees_synced_verified_merged_and_reported(tmp_path, serve):
     cache = cfg.cache.path
     logo = [s.image.sha256 for s in trees.delivered[-1].slides if s.id == "anh-logo"][0]
     assert (cache / "media" / logo).is_file() and results["tinh"].files == 1  # the logo both trees use: fetched once
+    again = trees.cycle()  # an unchanged poll of three trees: a conditional request each, nothing fetched
+    assert all(r.ok and not r.changed and r.bytes == 0 and r.files == 0 for r in again.values()), again
     states = sorted(p.name for p in (cache / "channels").iterdir() if p.is_dir())
     assert [s.split("-")[0] for s in states] == ["tinh", "xa"]
     for state in states:
