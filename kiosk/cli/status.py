@@ -126,6 +126,17 @@ def summary(body: dict, timezone: str | None = None) -> str:
         ("version", _text(body.get("version"))),
     ]
     lines += [f"  {label + ':':<11}{value}" for label, value in facts]
+    channels = body.get("channels")
+    for channel in (channels if isinstance(channels, list) else [])[:16]:
+        channel = _mapping(channel)
+        last = _mapping(channel.get("last_sync"))
+        error = channel.get("error") or (last.get("error") if last.get("ok") is False else None)
+        when = "never synced" if last.get("at") is None else f"synced {_local(last['at'], timezone)}"
+        outcome = f"FAILED: {_text(error, '?')}" if error or last.get("ok") is False else "ok"
+        if last.get("at") is None and last.get("ok") is None:
+            outcome = "waiting"
+        lines.append(f"  channel {_text(channel.get('name'))}: {_text(channel.get('version'))}, {when}, {outcome}"
+                     f" ({_text(channel.get('url'))})")
     return "\n".join(lines)
 
 

@@ -171,4 +171,6 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "started_at": iso(snap.get("started_at")),
         "device": snap.get("device"),
     }
+    if snap.get("channels"):
+        body["channels"] = heartbeat.channels(snap, timezone)
     return healthy, body

@@ -126,11 +126,12 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
                                warnings=prog.warnings + tuple(dropped), format=prog.format)
 
 
-def load_cached(cfg: Config) -> programme.Programme | None:
-    """The last good programme from state/, if whole: every media file present, signature still valid."""
+def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme | None:
+    """The last good programme from state/, if whole: every media file present, signature still valid.
+    `store`: a channel's (kiosk.source.channels); by default the board's own."""
     if cfg.source.url is None:
         return None
-    store = Cache(cfg.cache.path)
+    store = store or Cache(cfg.cache.path)
     state = _read_state(store)
     if state is None:
         return None
@@ -157,7 +158,9 @@ class Syncer:
     """The background sync of one board. `run` loops; `cycle` is one step (used by tests and sync --once)."""
 
     def __init__(self, cfg: Config, status: Status, on_ready: Callable[[programme.Programme], None],
-                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None):
+                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None,
+                 store: Cache | None = None):
+        """`store`: a channel's cache, with its own state/ (kiosk.source.channels); by default the board's."""
         if cfg.source.url is None:
             raise ValueError("Syncer needs source.url")
         self.cfg = cfg
@@ -165,7 +168,7 @@ class Syncer:
         self.on_ready = on_ready
         self.prepare = prepare
         self.limits = limits or Limits()
-        self.store = Cache(cfg.cache.path)
+        self.store = store or Cache(cfg.cache.path)
         self._client: Client | None = None
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
@@ -203,6 +206,25 @@ class Syncer:
                     break
         if self._client is not None:
             self._client.close()
+
+    def step(self, stop: threading.Event) -> float:
+        """One cycle, for a caller that runs several Syncers in turn (kiosk.source.channels); the seconds
+        until this one's next cycle (poll with jitter, backoff on failure, at once after damage)."""
+        self._stop = stop
+        result = self.cycle()
+        self._failures = 0 if result.ok else self._failures + 1
+        poll = self.cfg.source.poll_seconds
+        delay = next_delay(poll, self._failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+        if self._damaged_found:
+            self._damaged_found, delay = False, 0.0
+        return delay
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    _failures = 0
 
     def cycle(self) -> SyncResult:
         """One whole sync; never raises. The outcome is also written to status and, on failure, the log."""
@@ -488,7 +510,7 @@ class Syncer:
     def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
         """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
         files would only hold the disk full): the disk is as it was before the sync."""
-        playing = set(manifest.media_of(current)) if current else set()
+        playing = (set(manifest.media_of(current)) if current else set()) | self.store.kept_by_others()
         for sha in manifest.media_of(incoming):
             if sha in playing:
                 continue
