@@ -46,6 +46,10 @@ class DisplayConfig:
     fit: str
     crossfade_ms: int
     power: object | None  # filled by kiosk.screen.power when configured
+    header: bool = True  # the band at the top: board name, logo, weekday, date and time
+    ticker: bool = True  # the band at the bottom scrolling the programme's ticker (when it has one)
+    ticker_speed: float = 120.0  # pixels per second on a 1080-line screen (scaled with the screen)
+    logo: Path | None = None  # a picture shown in the header beside the board's name
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,12 @@ class SpeechConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    url: str | None  # shown as a QR code on every slide
+    label: str
+
+
+@dataclass(frozen=True)
 class Config:
     file: Path
     device: DeviceConfig
@@ -83,6 +93,7 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    feedback: FeedbackConfig = FeedbackConfig(None, "")
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
@@ -154,6 +165,41 @@ def _existing_dir(value: object, base: Path) -> Path:
     if not path.is_dir():
         raise _Invalid(f"folder {str(path)!r} does not exist")
     return path
+
+
+def _flag(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {shown(value)}")
+    return value
+
+
+def _image_file(value: object, base: Path) -> Path:
+    """A picture the board shows itself (display.logo): checked here, so a wrong file shows in check-config."""
+    from kiosk.content import media
+
+    path = _existing_file(value, base)
+    try:
+        media.probe(path)
+    except ValueError as exc:
+        raise _Invalid(f"{str(path)!r}: {exc}") from None
+    return path
+
+
+def _link(value: object, base: Path) -> str:
+    """A URL people scan from the board (feedback.url): http(s) only, short enough for a QR code."""
+    from kiosk.content import programme
+
+    try:
+        return programme.check_link(_string(value, base))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def _label(value: object, base: Path) -> str:
+    text = _string(value, base)
+    if len(text) > 80:
+        raise _Invalid(f"has {len(text)} characters, at most 80: it is printed under the QR code")
+    return text
 
 
 def _font(value: object, base: Path) -> str:
@@ -292,6 +338,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "fit": Key(_choice("fit", "fill"), "fit"),
         "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
         "power": Key(_power),
+        "header": Key(_flag, True),
+        "ticker": Key(_flag, True),
+        "ticker_speed": Key(_number(20, 600), 120.0),
+        "logo": Key(_image_file),
     },
     "cache": {
         "path": Key(_writable_dir, "media_cache"),
@@ -309,6 +359,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
     },
+    "feedback": {
+        "url": Key(_link),
+        "label": Key(_label, "Quét mã để góp ý"),
+    },
 }
 
 
@@ -321,7 +375,7 @@ def _did_you_mean(word: object, choices: list[str]) -> str:
 # it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
 # back. A board must not stay dark at boot because a token was deleted or a key file damaged.
 DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
-                        "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
+                        "display.logo", "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
 
 
 def validate(data: object, file: Path, degrade: bool = False) -> Config:
@@ -377,7 +431,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
                         (name != "cache.path" or _path(raw, base).is_dir()):
                     degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
                                  if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
-                    converted[key] = _path(raw, base) if key.endswith(("_file", "path")) else raw.strip()
+                    converted[key] = _path(raw, base) if key.endswith(("_file", "path", "logo")) else raw.strip()
                     continue
                 problems.add(key_line(key), name, str(exc))
                 converted[key] = None
@@ -413,6 +467,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
+        feedback=FeedbackConfig(**values["feedback"]),
     )
 
 

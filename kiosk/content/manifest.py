@@ -22,7 +22,7 @@ FILENAME = "manifest.json"
 MAX_BYTES = 4 * 1024 * 1024  # a thousand slides are well under 1 MB; more is a broken or hostile server
 MAX_MEDIA_BYTES = 2 * 1024**3  # one file larger than this is not a bulletin-board image
 MAX_NAME = 255
-TOP_KEYS = ("format", "version", "generated_at", "media", "slides")
+TOP_KEYS = ("format", "version", "generated_at", "media", "slides", "ticker")  # ticker: optional
 VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")  # \Z: "$" would let a final newline in
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # how media are named: the hex SHA-256 of their bytes
 
@@ -41,8 +41,10 @@ def check_name(name: object) -> str | None:
     return None
 
 
-def encode(version: str, media: dict[str, tuple[str, int]], slides: list[dict], generated_at: str) -> bytes:
-    """Canonical manifest bytes. `slides` are the authoring fields, already validated."""
+def encode(version: str, media: dict[str, tuple[str, int]], slides: list[dict], generated_at: str,
+           ticker: tuple[str, ...] = ()) -> bytes:
+    """Canonical manifest bytes. `slides` are the authoring fields, already validated; `ticker` is written
+    only when there is one (a programme without one keeps its bytes)."""
     document = {
         "format": FORMAT,
         "version": version,
@@ -50,6 +52,8 @@ def encode(version: str, media: dict[str, tuple[str, int]], slides: list[dict], 
         "media": {name: {"sha256": sha, "size": size} for name, (sha, size) in media.items()},
         "slides": [{key: jsonable(value) for key, value in slide.items()} for slide in slides],
     }
+    if ticker:
+        document["ticker"] = list(ticker)
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
 
 
@@ -146,7 +150,10 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
     slides = programme.parse_document({"slides": raw_slides}, filename, problems, resolve)
     if problems:
         raise InvalidInput(problems.items)
-    return programme.Programme(slides=slides, version=programme.version_of(slides))
+    ticker_problems = Problems(filename)  # a wrong ticker is left out, said; the slides play
+    ticker = programme.parse_ticker(document, ticker_problems)
+    return programme.Programme(slides=slides, version=programme.version_of(slides, ticker), ticker=ticker,
+                               warnings=tuple(ticker_problems))
 
 
 def media_of(prog: programme.Programme) -> dict[str, int]:

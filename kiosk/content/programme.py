@@ -29,6 +29,11 @@ MAX_DURATION = 3600
 MAX_BODY = 200_000
 MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
+DOCUMENT_KEYS = ("slides", "ticker")
+# The ticker scrolls at display.ticker_speed (120 px/s at 1080 lines): 2,000 characters already take some
+# seven minutes to pass once. More is a document pasted in the wrong place, and would cost memory to draw.
+MAX_TICKER = 2_000
+MAX_TICKER_ITEMS = 50
 
 SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
 
@@ -60,6 +65,7 @@ class Programme:
     slides: tuple[Slide, ...]
     version: str  # a digest of everything that affects what is shown
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    ticker: tuple[str, ...] = ()  # the top-level `ticker:` lines, scrolled in the band at the bottom
 
 
 EMPTY = Programme(slides=(), version="empty")
@@ -70,7 +76,7 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def version_of(slides: tuple[Slide, ...]) -> str:
+def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
     def plain(slide: Slide) -> dict:
         w = slide.window
         return {
@@ -80,8 +86,27 @@ def version_of(slides: tuple[Slide, ...]) -> str:
             "window": repr(w),
         }
 
-    blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
+    plains: list = [plain(s) for s in slides]
+    if ticker:  # a programme without a ticker keeps the version it always had
+        plains.append({"ticker": list(ticker)})
+    blob = json.dumps(plains, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# A QR code of version 10 (57 modules, error correction M) holds 213 bytes, still scannable from 1.5 m at
+# the size the board draws it; a longer URL makes modules too small to read. Use a short link instead.
+MAX_LINK = 200
+
+
+def check_link(text: str) -> str:
+    """A URL to show as a QR code (a slide's `link:`, feedback.url); ValueError saying what is wrong."""
+    text = text.strip()
+    if not re.match(r"^https?://[^/\s]+\S*\Z", text):
+        raise ValueError(f"{shown(text)} is not an http:// or https:// URL (without spaces)")
+    if len(text.encode()) > MAX_LINK:
+        raise ValueError(f"has {len(text.encode())} bytes, at most {MAX_LINK}: too long for a QR code that can be "
+                         "scanned from the board; use a shorter link")
+    return text
 
 
 def clean_text(text: str) -> str:
@@ -224,8 +249,8 @@ def parse_document(data: object, filename: str, problems: Problems, resolve_medi
         raise InvalidInput([Problem(filename, 1, "slides", "programme.yaml must have slides: (a list of slides)")])
     line_of = data.line_of if isinstance(data, yamlfile.LineDict) else (lambda _k: 1)
     for key in data:
-        if key != "slides":
-            problems.add(line_of(key), str(key), "unknown key; programme.yaml has only slides:")
+        if key not in DOCUMENT_KEYS:
+            problems.add(line_of(key), str(key), f"unknown key; programme.yaml has {', '.join(DOCUMENT_KEYS)}")
     raw_slides = data["slides"]
     if raw_slides is None:
         raw_slides = []
@@ -263,4 +288,36 @@ def read_folder(folder: Path, memo: media.Memo | None = None) -> tuple[Programme
         raise InvalidInput([exc.problem]) from None
     problems = Problems(str(path))
     slides = parse_document(data, str(path), problems, folder_media(folder, problems, memo))
-    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems)), data
+    ticker = parse_ticker(data, problems)
+    return Programme(slides=slides, version=version_of(slides, ticker), warnings=tuple(problems),
+                     ticker=ticker), data
+
+
+def parse_ticker(data: object, problems: Problems) -> tuple[str, ...]:
+    """The top-level `ticker:` (a text or a list of texts) as its lines; () with a problem when it is wrong:
+    the slides play without a ticker rather than not at all."""
+    raw = data.get("ticker") if isinstance(data, dict) else None
+    if raw is None:
+        return ()
+    line = data.line_of("ticker") if isinstance(data, yamlfile.LineDict) else None
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > MAX_TICKER_ITEMS:
+        problems.add(line, "ticker", f"has {len(items)} items, at most {MAX_TICKER_ITEMS}; the ticker is left out")
+        return ()
+    lines: list[str] = []
+    for index, item in enumerate(items):
+        where = f"ticker[{index}]" if isinstance(raw, list) else "ticker"
+        try:
+            text = " ".join(_text(item).split())  # one line: it scrolls
+        except ValueError as exc:
+            problems.add(line, where, f"{exc}; the ticker is left out")
+            return ()
+        if text:
+            lines.append(text)
+    total = sum(len(t) for t in lines)
+    if total > MAX_TICKER:
+        problems.add(line, "ticker", f"has {total:,} characters, at most {MAX_TICKER:,} (it would take "
+                     f"{total * 26 / 120 / 60:.0f} minutes to pass once): shorten it, or make it a slide; "
+                     "the ticker is left out")
+        return ()
+    return tuple(lines)

@@ -92,7 +92,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if before is not None and when <= before:
         when = before.replace(microsecond=0) + dt.timedelta(seconds=1)
     generated = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    data = manifest.encode(prog.version, media, slides, generated)
+    data = manifest.encode(prog.version, media, slides, generated, prog.ticker)
     if old is not None and manifest.content_of(old) == manifest.content_of(data):
         data = old  # unchanged content keeps its bytes, generated_at included
     signature = signing.sign(private, data) if private is not None else None
