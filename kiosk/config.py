@@ -374,8 +374,9 @@ def _did_you_mean(word: object, choices: list[str]) -> str:
 # Files a board can play without, for a while: each part that reads one says what is wrong with it when
 # it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
 # back. A board must not stay dark at boot because a token was deleted or a key file damaged.
+# The cache: only a folder that exists (a card gone read-only plays on); the logo: the header goes without it.
 DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
-                        "display.logo", "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
+                        "display.logo", "cache.path"})
 
 
 def validate(data: object, file: Path, degrade: bool = False) -> Config:

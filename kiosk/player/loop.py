@@ -99,6 +99,7 @@ class Player:
         self._ready_sent = False
         self._next_watchdog = 0.0
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
+        self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -167,6 +168,7 @@ class Player:
             log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
                         "duration or a shorter text", slide.id, len(pages), duration, per_page)
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
+        self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
             fade = self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
             first_flip = now.mono + (fade[0] / 1000 if fade else 0.0)
@@ -204,7 +206,7 @@ class Player:
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
-            frames = self.frames.get(slide, programme.version, now.local, wait)
+            frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
                 log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
                 if self.showing is not None:
@@ -224,7 +226,7 @@ class Player:
         self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
         upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
-            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local)
+            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local, **self._ticker(programme))
 
     def _upload_ahead(self) -> None:
         """The next slide's first frame goes to the screen (a texture, on a GPU) once it is built, before
@@ -273,6 +275,32 @@ class Player:
         self.screen.show(frame)
         showing.page_end = now.mono + per_page
 
+    # --- zones: the parts that change while a slide stands --------------------------------------------
+    @staticmethod
+    def _ticker(programme: Programme) -> dict:
+        """The programme's ticker for the frame builder (nothing when it has none: the plain call)."""
+        return {"ticker": programme.ticker} if programme.ticker else {}
+
+    def _set_zones(self, shown, now: Now) -> None:
+        set_zones = getattr(self.screen, "set_zones", None)
+        if set_zones is None:
+            return
+        set_zones(list(shown), now.mono, now.local)
+        self._zone_due = now.mono if shown else math.inf  # drawn at once, then when they ask
+
+    def _zone_frames(self, wake_at: float) -> None:
+        """Sleep until `wake_at`, drawing the zones' frames on the way, each at its instant (the ticker's
+        60 a second, the clock's at the minute). A wake-up (new content, a screenshot) ends the wait."""
+        refresh = getattr(self.screen, "refresh", None)
+        while not self.stop.is_set():
+            if refresh is None or self.dark or self._zone_due >= wake_at:
+                self.clock.sleep_until(self.wake, wake_at)
+                return
+            if self.clock.sleep_until(self.wake, self._zone_due):
+                return
+            now = self.now()
+            self._zone_due = max(refresh(now.mono, now.local), now.mono + 0.001)
+
     def _speak(self, sound) -> None:
         """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""
         if self.speaker is None:
@@ -316,6 +344,7 @@ class Player:
             self._record_play(self.showing, now, cut_short=True)
         state = self.panel.set(False) if self.panel is not None else power.OFF_BLACK
         black = self.screen.black()
+        self._set_zones((), now)
         self.screen.show(black)
         self._speak(None)
         self.showing = Showing(None, [black], 0, math.inf, math.inf, now.wall, now.mono, "")
@@ -404,7 +433,7 @@ class Player:
                 wake_at = self.turn()
                 if wake_at is None:
                     return 1
-                self.clock.sleep_until(self.wake, wake_at)
+                self._zone_frames(wake_at)
             return 0
         finally:
             self.finish()

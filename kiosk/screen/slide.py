@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.screen import fonts, text
+from kiosk.screen import bands, fonts, text
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -40,10 +40,10 @@ LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (á»
 class _TextPages(Sequence):
     """The pages of a text slide: laid out once, each drawn when asked for (see Renderer.pages)."""
 
-    def __init__(self, renderer: Renderer, slide, now: dt.datetime | None):
-        self._renderer, self._slide, self._now = renderer, slide, now
+    def __init__(self, renderer: Renderer, slide, now: dt.datetime | None, geo: bands.Geometry):
+        self._renderer, self._slide, self._now, self._geo = renderer, slide, now, geo
         self._files = renderer.fonts.for_text(nfc(slide.title) + nfc(slide.body))
-        self._layout = renderer.layout(slide)
+        self._layout = renderer.layout(slide, geo)
 
     def __len__(self) -> int:
         return len(self._layout.pages)
@@ -55,7 +55,19 @@ class _TextPages(Sequence):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now)
+        return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now, self._geo)
+
+
+def _into(picture: pygame.Surface, size: tuple[int, int], fit: str) -> pygame.Surface:
+    """A prepared full-screen picture scaled into the area the bands leave: whole (fit) or cropped (fill)."""
+    w, h = picture.get_size()
+    scale = (max if fit == "fill" else min)(size[0] / w, size[1] / h)
+    scaled = pygame.transform.smoothscale(picture, (max(1, round(w * scale)), max(1, round(h * scale))))
+    if fit != "fill":
+        return scaled
+    crop = pygame.Rect(0, 0, *size)
+    crop.center = scaled.get_rect().center
+    return scaled.subsurface(crop.clip(scaled.get_rect())).copy()
 
 
 def save_png(frame: pygame.Surface, path: Path) -> None:
@@ -93,21 +105,51 @@ class Renderer:
         self.footer_h = round(58 * self.unit)
         self.min_size, self.max_size = text.legible_sizes(self.size)
         self._gradient: pygame.Surface | None = None  # 1 pixel wide; scaled out for every frame
+        self._header: bands.Header | None = None  # the zones, kept across slides: the ticker never restarts
+        self._ticker: bands.Ticker | None = None
 
     # --- public ---------------------------------------------------------------------------------
 
-    def pages(self, slide, now: dt.datetime | None = None) -> Sequence[pygame.Surface]:
+    def pages(self, slide, now: dt.datetime | None = None, ticker: tuple[str, ...] = ()) -> Sequence[pygame.Surface]:
         """Full-screen frames for a slide: several for a long notice (they share its duration).
 
         A sequence drawn on demand: the layout is decided once, here, and each page is drawn when it
         is indexed, and not kept (a 100,000-character notice is 148 full-screen pages: 1.2 GB at
         1080p if drawn ahead). `now` (naive local time), when given, is printed in the footer: pass it
         only if the frames are redrawn every minute, a stale clock misleads.
+        `ticker`: the programme's ticker lines, which take a band at the bottom (display.ticker).
         Raises ValueError when an image slide's picture cannot be loaded.
         """
+        geo = self.geometry(slide, ticker)
         if slide.type == "image":
-            return [self._ready(self._image_page(slide))]
-        return _TextPages(self, slide, now)
+            return [self._ready(self._image_page(slide, geo))]
+        return _TextPages(self, slide, now, geo)
+
+    # --- the hall's bands -----------------------------------------------------------------------
+
+    def geometry(self, slide, ticker: tuple[str, ...] = ()) -> bands.Geometry:
+        """Which bands stand with `slide`: none for an emergency (it takes the whole screen)."""
+        emergency = slide is not None and slide.priority == "emergency"
+        header = bool(getattr(self.display_cfg, "header", False)) and not emergency
+        scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not emergency
+        return bands.geometry(self.size, header, scrolls)
+
+    def zones(self, slide, ticker: tuple[str, ...] = ()) -> list:
+        """The zones that change while `slide` stands (screen.zones): the header clock, the ticker."""
+        geo = self.geometry(slide, ticker)
+        out: list = []
+        if geo.header_h:
+            if self._header is None or self._header.rect != geo.header_rect:
+                files = self.fonts.for_text(self.device_name + bands.vietnamese_stamp(dt.datetime(2026, 1, 1)))
+                self._header = bands.Header(geo, files, self.device_name, getattr(self.display_cfg, "logo", None))
+            out.append(self._header)
+        if geo.ticker_h:
+            if self._ticker is None or self._ticker.lines != ticker or self._ticker.rect != geo.ticker_rect:
+                files = self.fonts.for_text(" ".join(ticker))
+                speed = float(getattr(self.display_cfg, "ticker_speed", 120.0))
+                self._ticker = bands.Ticker(geo, files, ticker, speed)
+            out.append(self._ticker)
+        return out
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
@@ -137,12 +179,20 @@ class Renderer:
         self._blit_line(frame, date_font, vietnamese_date(now), GOLD, None, y, center=True)
         return self._ready(frame)
 
-    def layout(self, slide) -> text.Layout:
-        """The layout decision for a text slide (also used by tests and `kiosk render`)."""
+    def layout(self, slide, geo: bands.Geometry | None = None) -> text.Layout:
+        """The layout decision for a text slide (also used by tests and `kiosk render`).
+
+        With a header the page marker has its own line under the text: it is taken only by a notice
+        that needs pages."""
         title, body = nfc(slide.title), nfc(slide.body)
         files = self.fonts.for_text(title + body)
-        box = self._text_box(slide.priority == "emergency")
-        return self._layout(title, body, (box.width, box.height), files)
+        geo = geo or self.geometry(slide)
+        box = self._text_box(slide.priority == "emergency", geo)
+        lay = self._layout(title, body, (box.width, box.height), files)
+        if lay.paged and geo.header_h:
+            box = self._text_box(slide.priority == "emergency", geo, paged=True)
+            lay = self._layout(title, body, (box.width, box.height), files)
+        return lay
 
     # --- text slides ----------------------------------------------------------------------------
 
@@ -155,17 +205,34 @@ class Renderer:
 
         return text.layout(title, body, box, measure, line_height, self.min_size, self.max_size)
 
-    def _text_box(self, emergency: bool) -> pygame.Rect:
+    def _text_box(self, emergency: bool, geo: bands.Geometry | None = None, paged: bool = False) -> pygame.Rect:
         w, h = self.size
-        top = self.margin_top + (self._emergency_band_h() if emergency else 0)
-        bottom = h - self.footer_h - round(40 * self.unit)
+        geo = geo or bands.geometry(self.size, False, False)
+        top = self.margin_top + (self._emergency_band_h() if emergency else 0) + geo.header_h
+        if geo.header_h:  # no footer: the header names the board and tells the time
+            bottom = h - geo.ticker_h - round(40 * self.unit) - (self._pager_h() if paged else 0)
+        else:
+            bottom = h - self.footer_h - geo.ticker_h - round(40 * self.unit)
         return pygame.Rect(self.margin_x, top, w - 2 * self.margin_x, bottom - top)
 
+    def _pager_h(self) -> int:
+        return round(self._line_h(self._pager_font()) * 1.2)
+
+    def _pager_font(self) -> pygame.font.Font:
+        return self.fonts.font(max(bands.MIN_TEXT_PX, round(30 * self.unit)), True)
+
+    def _pager(self, frame: pygame.Surface, pager: str, geo: bands.Geometry) -> None:
+        """The page marker's one place with a header: under the text, at the left margin, above the ticker."""
+        font = self._pager_font()
+        y = self.size[1] - geo.ticker_h - round(40 * self.unit) - self._pager_h() + round(self._pager_h() * 0.2)
+        self._blit_line(frame, font, pager, MUTED, self.margin_x, y)
+
     def _text_page(self, slide, lay: text.Layout, number: int, files: fonts.FontFiles,
-                   now: dt.datetime | None) -> pygame.Surface:
+                   now: dt.datetime | None, geo: bands.Geometry | None = None) -> pygame.Surface:
         """Page `number` (from 1) of a text slide laid out as `lay`."""
         emergency = slide.priority == "emergency"
-        box = self._text_box(emergency)
+        geo = geo or self.geometry(slide)
+        box = self._text_box(emergency, geo, paged=lay.paged and bool(geo.header_h))
         title_color = YELLOW if emergency else GOLD
         page = lay.pages[number - 1]
         frame = self._background("emergency" if emergency else "text")
@@ -183,7 +250,11 @@ class Renderer:
             rule_w = min(box.width, round(260 * self.unit))
             pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
         pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
-        self._footer(frame, now, pager, emergency)
+        if geo.header_h:
+            if pager:
+                self._pager(frame, pager, geo)
+        else:
+            self._footer(frame, now, pager, emergency, geo)
         return self._ready(frame)
 
     def _emergency_band_h(self) -> int:
@@ -211,10 +282,11 @@ class Renderer:
             frame.blit(surf, surf.get_rect(center=(tx + tri // 2, cy + round(8 * u))))
         self._blit_line(frame, font, label, WHITE, x + tri + gap, cy - font.get_height() // 2)
 
-    def _footer(self, frame: pygame.Surface, now: dt.datetime | None, pager: str, emergency: bool) -> None:
+    def _footer(self, frame: pygame.Surface, now: dt.datetime | None, pager: str, emergency: bool,
+                geo: bands.Geometry | None = None) -> None:
         w, h = self.size
         u = self.unit
-        top = h - self.footer_h
+        top = h - self.footer_h - (geo.ticker_h if geo else 0)
         frame.fill(RED_DARK if emergency else FOOTER_BG, (0, top, w, self.footer_h))
         font = self.fonts.font(round(30 * u), False, self.fonts.for_text(self.device_name))
         y = top + (self.footer_h - font.get_height()) // 2
@@ -232,7 +304,7 @@ class Renderer:
 
     # --- image slides ---------------------------------------------------------------------------
 
-    def _image_page(self, slide) -> pygame.Surface:
+    def _image_page(self, slide, geo: bands.Geometry | None = None) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
             image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
@@ -241,16 +313,21 @@ class Renderer:
         picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
-        frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
+        area = frame.get_rect()
+        if geo is not None and (geo.header_h or geo.ticker_h):  # the picture in what the bands leave
+            area = pygame.Rect(0, geo.header_h, self.size[0], self.size[1] - geo.header_h - geo.ticker_h)
+            picture = _into(picture, area.size, fit)
+        frame.blit(picture, picture.get_rect(center=area.center))
         if slide.title:
-            self._caption(frame, nfc(slide.title))
+            self._caption(frame, nfc(slide.title), area)
         if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame
             pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
             self._emergency_band(frame)
         return frame
 
-    def _caption(self, frame: pygame.Surface, caption: str) -> None:
+    def _caption(self, frame: pygame.Surface, caption: str, area: pygame.Rect | None = None) -> None:
         w, h = self.size
+        h = area.bottom if area is not None else h
         u = self.unit
         files = self.fonts.for_text(caption)
         font = self.fonts.font(round(52 * u), True, files)
