@@ -173,7 +173,8 @@ def test_a_body_beyond_200000_characters_is_refused_with_a_reason(tmp_path):
 
 
 def test_a_ticker_is_a_text_or_a_list_of_texts_and_changes_the_version(tmp_path):
-    one = programme.load_folder(folder(tmp_path, "ticker: Lịch cắt điện thôn Phú Lộc\nslides:\n  - {id: a, title: T}\n"))
+    one = programme.load_folder(folder(tmp_path, "ticker: Lịch cắt điện thôn Phú Lộc\n"
+                                                 "slides:\n  - {id: a, title: T}\n"))
     assert one.ticker == ("Lịch cắt điện thôn Phú Lộc",) and not one.warnings
     many = programme.load_folder(folder(tmp_path, "ticker:\n  - 'Một  hai'\n  - Ba\nslides:\n  - {id: a, title: T}\n"))
     assert many.ticker == ("Một hai", "Ba")

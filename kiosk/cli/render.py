@@ -81,7 +81,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             old.unlink()  # a preview shows one moment: files of an earlier one would mislead
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "--out", f"cannot write there: {exc.strerror or exc}")]) from None
-    renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
+    renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name, feedback=cfg.feedback)
     screen = Screen.offscreen(size)
 
     mono = time.monotonic()
@@ -96,6 +96,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         return screen.snapshot()
 
     paths = []
+    said: set[str] = set()
     for number, slide in enumerate(slides, start=1):
         try:
             pages = renderer.pages(slide, ticker=programme.ticker)
@@ -104,6 +105,10 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
             continue
         path = out / f"{number:02d}-{slide.id}.png"
+        hidden = renderer.qr_hidden(slide)
+        if hidden and hidden not in said:
+            said.add(hidden)
+            print(f"note: {hidden}", file=sys.stderr)
         try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
             save_png(presented(pages[0], shown), path)
             for index in range(1, len(pages)):

@@ -172,7 +172,7 @@ class Session:
             log.error("%s", message)
             status.set_error("cache", message)
         try:
-            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
+            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name, feedback=cfg.feedback)
         except FontError as exc:
             raise SetupError(f"display.font: {exc}") from None
         # Synced content is evicted by the sync cache; an authoring folder's leftovers are pruned here.

@@ -35,7 +35,7 @@ DOCUMENT_KEYS = ("slides", "ticker")
 MAX_TICKER = 2_000
 MAX_TICKER_ITEMS = 50
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Slide:
     window: windows.Window = windows.ALWAYS
     speak: bool = False
     fit: str | None = None  # None: display.fit
+    link: str | None = None  # a web address shown as a QR code with the slide (instead of feedback.url)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
             "window": repr(w),
-        }
+        } | ({"link": slide.link} if slide.link else {})
 
     plains: list = [plain(s) for s in slides]
     if ticker:  # a programme without a ticker keeps the version it always had
@@ -194,6 +195,13 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
         bad("fit", f"must be fit or fill, got {shown(fit)}")
+    link = raw.get("link")
+    if link is not None:
+        try:
+            link = check_link(link) if isinstance(link, str) else _not_text(link)
+        except ValueError as exc:
+            bad("link", str(exc))
+            link = None
     when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
@@ -212,8 +220,12 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         return None
     return Slide(
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
-        priority=priority, window=when, speak=speak, fit=fit,
+        priority=priority, window=when, speak=speak, fit=fit, link=link,
     )
+
+
+def _not_text(value: object) -> str:
+    raise ValueError(f"must be a web address (http:// or https://), got {shown(value)}")
 
 
 def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = None):

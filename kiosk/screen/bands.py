@@ -46,6 +46,9 @@ class Geometry:
     ticker_h: int
     header_font: int
     ticker_font: int
+    qr_link: str = ""  # the address shown as a QR code with this slide ("" none)
+    qr_side: int = 0  # its side in pixels
+    qr_label: str = ""
 
     @property
     def header_rect(self) -> zones.Rect:

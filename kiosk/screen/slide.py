@@ -11,11 +11,12 @@ import datetime as dt
 import logging
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pygame
 
-from kiosk.screen import bands, fonts, text
+from kiosk.screen import bands, fonts, qr, text
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -90,13 +91,14 @@ def vietnamese_date(now: dt.datetime) -> str:
 class Renderer:
     """Draws slides, the idle screen and the emergency style at one logical screen size."""
 
-    def __init__(self, size: tuple[int, int], display_cfg, cache_dir: Path, device_name: str = ""):
+    def __init__(self, size: tuple[int, int], display_cfg, cache_dir: Path, device_name: str = "", feedback=None):
         if not pygame.font.get_init():
             pygame.font.init()
         self.size = (int(size[0]), int(size[1]))
         self.display_cfg = display_cfg
         self.cache_dir = Path(cache_dir)
         self.device_name = device_name
+        self.feedback = feedback  # config.FeedbackConfig: its url as a QR code on every slide
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
@@ -132,7 +134,66 @@ class Renderer:
         emergency = slide is not None and slide.priority == "emergency"
         header = bool(getattr(self.display_cfg, "header", False)) and not emergency
         scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not emergency
-        return bands.geometry(self.size, header, scrolls)
+        geo = bands.geometry(self.size, header, scrolls)
+        link, label = self.link_of(slide)
+        side = qr.side_for(link, self.size) if link else 0
+        return replace(geo, qr_link=link, qr_side=side, qr_label=label) if side else geo
+
+    def link_of(self, slide) -> tuple[str, str]:
+        """The address shown as a QR code with `slide`, and its label: the slide's own link, else the feedback
+        address (not on an emergency, which takes the whole screen); ("", "") for none."""
+        if slide is not None and getattr(slide, "link", None):
+            return slide.link, ""
+        url = getattr(self.feedback, "url", None)
+        if url and slide is not None and slide.priority != "emergency":
+            return url, getattr(self.feedback, "label", "")
+        return "", ""
+
+    def qr_hidden(self, slide) -> str | None:
+        """Why the slide's QR code is not drawn on this screen (None: it is, or there is none)."""
+        link, _label = self.link_of(slide)
+        if link and not qr.side_for(link, self.size):
+            return (f"the QR code of {link} is hidden: a {self.size[0]}x{self.size[1]} panel is too small for a code "
+                    "that can be scanned")
+        return None
+
+    def _qr_card(self, geo: bands.Geometry) -> tuple[int, int]:
+        """(width, height) the code and its label take, with their margin to the text."""
+        if not geo.qr_side:
+            return 0, 0
+        label_h = self._line_h(self._qr_font()) * 2 if geo.qr_label else 0
+        return geo.qr_side + round(40 * self.unit), geo.qr_side + label_h + round(30 * self.unit)
+
+    def _qr_font(self) -> pygame.font.Font:
+        return self.fonts.font(max(bands.MIN_TEXT_PX, round(24 * self.unit)), False)
+
+    def _draw_qr(self, frame: pygame.Surface, geo: bands.Geometry, top: bool = False) -> None:
+        """The code at the bottom right of the slide area, its label under it: where text never goes. `top`:
+        at the top right (a picture's caption is at the bottom)."""
+        if not geo.qr_side:
+            return
+        w, h = self.size
+        font = self._qr_font()
+        label_lines = text.Wrapper(lambda t, s, b: font.size(t)[0]).wrap(
+            geo.qr_label, font.get_height(), False, round(geo.qr_side * 1.5))[:2] if geo.qr_label else []
+        label_h = self._line_h(font) * len(label_lines)
+        x = w - self.margin_x - geo.qr_side
+        y = h - geo.ticker_h - round(24 * self.unit) - label_h - geo.qr_side
+        if not geo.header_h:
+            y -= self.footer_h
+        if top:
+            y = geo.header_h + round(24 * self.unit)
+            if label_lines:  # over a picture: the label on a dark card of its own
+                lw = max(font.size(line)[0] for line in label_lines) + round(16 * self.unit)
+                card = pygame.Surface((lw, label_h + round(8 * self.unit)), pygame.SRCALPHA)
+                card.fill((0, 0, 0, 178))
+                frame.blit(card, (x + (geo.qr_side - lw) // 2, y + geo.qr_side))
+        frame.blit(qr.surface(geo.qr_link, geo.qr_side), (x, y))
+        y += geo.qr_side + round(4 * self.unit)
+        for line in label_lines:
+            lw = font.size(line)[0]
+            self._blit_line(frame, font, line, WHITE, x + (geo.qr_side - lw) // 2, y)
+            y += self._line_h(font)
 
     def zones(self, slide, ticker: tuple[str, ...] = ()) -> list:
         """The zones that change while `slide` stands (screen.zones): the header clock, the ticker."""
@@ -213,7 +274,13 @@ class Renderer:
             bottom = h - geo.ticker_h - round(40 * self.unit) - (self._pager_h() if paged else 0)
         else:
             bottom = h - self.footer_h - geo.ticker_h - round(40 * self.unit)
-        return pygame.Rect(self.margin_x, top, w - 2 * self.margin_x, bottom - top)
+        card_w, card_h = self._qr_card(geo)
+        right = w - self.margin_x
+        if card_w and w >= h:  # landscape: the code has a column of its own, right of the text
+            right -= card_w
+        elif card_h:  # portrait: a row of its own, under the text
+            bottom = min(bottom, h - geo.ticker_h - card_h - (0 if geo.header_h else self.footer_h))
+        return pygame.Rect(self.margin_x, top, right - self.margin_x, bottom - top)
 
     def _pager_h(self) -> int:
         return round(self._line_h(self._pager_font()) * 1.2)
@@ -250,6 +317,7 @@ class Renderer:
             rule_w = min(box.width, round(260 * self.unit))
             pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
         pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
+        self._draw_qr(frame, geo)
         if geo.header_h:
             if pager:
                 self._pager(frame, pager, geo)
@@ -320,6 +388,8 @@ class Renderer:
         frame.blit(picture, picture.get_rect(center=area.center))
         if slide.title:
             self._caption(frame, nfc(slide.title), area)
+        if geo is not None:
+            self._draw_qr(frame, geo, top=True)
         if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame
             pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
             self._emergency_band(frame)
