@@ -1,0 +1,148 @@
+"""Benchmarks of the hall's zones (issue 11). Prints its figures and the machine's load; asserts nothing.
+
+    python bench/hall.py [cpu|smooth|all] [--runs N] [--seconds S] [--x11]
+
+cpu: `kiosk run` as a real process at 1920x1080, utime+stime from /proc over S seconds (default 60), for
+  header + clock + ticker, header + clock alone, and neither; N runs each (default 3), min-max.
+smooth: the real Player loop and Screen in this process with header and ticker; every zone frame is
+  timed: the distribution of per-frame scroll steps (pixels) and of frame intervals (p50, p99, max).
+Under SDL's dummy driver by default; with --x11 under a fresh Xvfb (no GPU: SDL's software renderer).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+if "--x11" not in sys.argv:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import player as playerbench  # noqa: E402
+import xlab  # noqa: E402
+from xlab import loadavg  # noqa: E402
+
+TICKER = ("Ủy ban nhân dân xã An Khương tiếp công dân sáng thứ Năm hằng tuần, từ 7 giờ 30 đến 11 giờ.",
+          "Lịch cắt điện: thôn Phú Lộc, 8 giờ đến 11 giờ ngày 03/12/2026.",
+          "Đường dây nóng phòng chống thiên tai: 0235 3 888 999.")
+
+
+def option(name: str, default: float) -> float:
+    if name in sys.argv:
+        return float(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
+def folder_with_ticker(root: Path, ticker: bool) -> Path:
+    folder = playerbench.make_folder(root, slides=6, images=3, duration=10)
+    if ticker:
+        text = (folder / "programme.yaml").read_text(encoding="utf-8")
+        lines = "".join(f"  - \"{t}\"\n" for t in TICKER)
+        (folder / "programme.yaml").write_text("ticker:\n" + lines + text, encoding="utf-8")
+    return folder
+
+
+def config_with(root: Path, folder: Path, header: bool) -> Path:
+    path = playerbench.write_config(root, folder)
+    text = path.read_text(encoding="utf-8").replace(
+        "crossfade_ms: 600}", f"crossfade_ms: 600, header: {str(header).lower()}}}")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cpu_once(header: bool, ticker: bool, seconds: float) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = config_with(root, folder_with_ticker(root, ticker), header)
+        proc, _ = playerbench.start(config)
+        time.sleep(5)  # settle: first slides built, caches warm
+        before, t0 = playerbench.cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(seconds)
+        used, wall = playerbench.cpu_seconds(proc.pid) - before, time.monotonic() - t0
+        playerbench.stop(proc)
+    return 100 * used / wall
+
+
+def bench_cpu() -> None:
+    runs, seconds = int(option("--runs", 3)), option("--seconds", 60)
+    for label, header, ticker in (("header + clock + ticker", True, True), ("header + clock, no ticker", True, False),
+                                  ("neither (issue 10's board)", False, False)):
+        figures = []
+        for _ in range(runs):
+            load = loadavg()
+            figures.append(cpu_once(header, ticker, seconds))
+            print(f"  cpu {label}: {figures[-1]:.2f} % of one core over {seconds:.0f} s (load before {load})",
+                  flush=True)
+        print(f"CPU, 1920x1080, 10 s slides with 600 ms crossfades, {label}: {min(figures):.2f}-{max(figures):.2f} % "
+              f"of one core ({runs} runs of {seconds:.0f} s)", flush=True)
+
+
+def bench_smooth() -> None:
+    seconds = option("--seconds", 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = folder_with_ticker(root, True)
+        player, _current, stop_event, screen = playerbench.in_process_player(folder, root)
+        times: list[float] = []
+        offsets: list[int] = []
+        real = screen.refresh
+
+        def refresh(mono, local):
+            due = real(mono, local)
+            times.append(time.perf_counter())
+            ticker = next((z for z in screen._zones if hasattr(z, "scroll")), None)
+            if ticker is not None:
+                offsets.append(ticker.scroll.offset(mono))
+            return due
+
+        screen.refresh = refresh
+        timer = threading.Timer(seconds, stop_event.set)
+        timer.start()
+        load = loadavg()
+        player.run()
+        timer.cancel()
+    intervals = sorted((b - a) * 1000 for a, b in zip(times, times[1:], strict=False))
+    steps = collections.Counter()
+    for a, b in zip(offsets, offsets[1:], strict=False):
+        step = b - a
+        if step < -100:  # the loop came round
+            continue
+        steps[step] += 1
+    p99 = intervals[int(0.99 * (len(intervals) - 1))]
+    shown = ", ".join(f"{k} px: {v}" for k, v in sorted(steps.items()))
+    print(f"ticker smoothness ({screen.renderer_name} renderer, {seconds:.0f} s, {len(times)} zone frames): "
+          f"frame interval p50 {statistics.median(intervals):.1f} ms, p99 {p99:.1f} ms, max {intervals[-1]:.1f} ms "
+          f"(crossfades and slide changes included); per-frame scroll steps {shown} (load before {load})")
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and not a.replace(".", "").isdigit()]
+    which = args[0] if args else "all"
+    benches = {"cpu": bench_cpu, "smooth": bench_smooth}
+    if which != "all" and which not in benches:
+        raise SystemExit(f"unknown benchmark {which!r}; one of: {', '.join(benches)}, all")
+    with contextlib.ExitStack() as stack:
+        if "--x11" in sys.argv:
+            os.environ["DISPLAY"] = stack.enter_context(xlab.xvfb())
+            os.environ["SDL_VIDEODRIVER"] = "x11"
+            stack.callback(lambda: "pygame" in sys.modules and sys.modules["pygame"].display.quit())
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SDL_VIDEODRIVER="
+              f"{os.environ['SDL_VIDEODRIVER']}, load {loadavg()}", flush=True)
+        for name, bench in benches.items():
+            if which in (name, "all"):
+                bench()
+
+
+if __name__ == "__main__":
+    main()
