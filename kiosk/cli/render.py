@@ -105,6 +105,9 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
             continue
         path = out / f"{number:02d}-{slide.id}.png"
+        cut = renderer.caption_warning(slide, programme.ticker)
+        if cut:
+            print(f"warning: {cut}", file=sys.stderr)
         hidden = renderer.qr_hidden(slide)
         if hidden and hidden not in said:
             said.add(hidden)

@@ -35,7 +35,8 @@ DOCUMENT_KEYS = ("slides", "ticker")
 MAX_TICKER = 2_000
 MAX_TICKER_ITEMS = 50
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link",
+              "image") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
-    image: MediaRef | None = None
+    image: MediaRef | None = None  # an image slide's file:, or a text slide's image: (beside or above the text)
     duration: float = 10.0
     priority: str = "normal"
     window: windows.Window = windows.ALWAYS
@@ -208,6 +209,12 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     image = None
     if kind == "text" and raw.get("file") is not None:
         bad("file", "is for image slides: remove it, or write type: image")
+    if kind == "text" and raw.get("image") is not None:
+        image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
+        if image is None and resolve_media is not None:
+            ok = False
+    if kind == "image" and raw.get("image") is not None:
+        bad("image", "is for a picture beside a text; an image slide's picture is file:")
     if kind == "image":
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
@@ -222,6 +229,16 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
         priority=priority, window=when, speak=speak, fit=fit, link=link,
     )
+
+
+def _picture(name: object, ok: bool, resolve_media, line_of, where: str, bad) -> MediaRef | None:
+    """A text slide's `image:`, resolved like an image slide's file:."""
+    if not isinstance(name, str) or not name.strip():
+        bad("image", "must be a path inside the folder (a picture to show beside the text)")
+        return None
+    if not ok or resolve_media is None:
+        return None
+    return resolve_media(name.strip(), line_of("image"), f"{where}.image")
 
 
 def _not_text(value: object) -> str:

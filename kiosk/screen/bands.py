@@ -49,6 +49,7 @@ class Geometry:
     qr_link: str = ""  # the address shown as a QR code with this slide ("" none)
     qr_side: int = 0  # its side in pixels
     qr_label: str = ""
+    picture: zones.Rect | None = None  # where a text slide's picture goes (its own aspect, bars trimmed)
 
     @property
     def header_rect(self) -> zones.Rect:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.screen import bands, fonts, qr, text
+from kiosk.screen import bands, fonts, qr, text, zones
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -137,7 +137,48 @@ class Renderer:
         geo = bands.geometry(self.size, header, scrolls)
         link, label = self.link_of(slide)
         side = qr.side_for(link, self.size) if link else 0
-        return replace(geo, qr_link=link, qr_side=side, qr_label=label) if side else geo
+        if side:
+            geo = replace(geo, qr_link=link, qr_side=side, qr_label=label)
+        if slide is not None and slide.type == "text" and slide.image is not None:
+            geo = replace(geo, picture=self._picture_rect(slide, geo))
+        return geo
+
+    def _picture_rect(self, slide, geo: bands.Geometry) -> zones.Rect:
+        """Where a text slide's picture goes: beside the text (landscape, right) or above it (portrait), as
+        large as its share of the slide area allows at its own aspect. Raises ValueError when its file
+        cannot be read."""
+        area = self._text_box(slide.priority == "emergency", replace(geo, picture=None))
+        pw, ph = prepare.oriented_size(slide.image)
+        w, h = self.size
+        if w >= h:
+            box = pygame.Rect(area.right - round(area.width * 0.42), area.top, round(area.width * 0.42), area.height)
+        else:
+            box = pygame.Rect(area.left, area.top, area.width, round(area.height * 0.4))
+        scale = min(box.width / pw, box.height / ph)
+        rect = pygame.Rect(0, 0, max(1, round(pw * scale)), max(1, round(ph * scale)))
+        if w >= h:
+            rect.midright = box.midright
+        else:
+            rect.midtop = box.midtop
+        return (rect.x, rect.y, rect.width, rect.height)
+
+    def _draw_picture(self, frame: pygame.Surface, slide, geo: bands.Geometry) -> None:
+        """A text slide's picture, from its prepared copy (bars trimmed), with a thin gold frame."""
+        box = prepare.picture_box(self.size)
+        try:
+            image = prepare.open_prepared(slide.image, box, "fit", self.cache_dir)
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+        prepared = pygame.image.frombytes(image.tobytes(), image.size, "RGB")
+        pw, ph = prepare.oriented_size(slide.image)
+        scale = min(box[0] / pw, box[1] / ph)
+        inner = pygame.Rect(0, 0, max(1, round(pw * scale)), max(1, round(ph * scale)))
+        inner.center = (box[0] // 2, box[1] // 2)
+        picture = prepared.subsurface(inner.clip(prepared.get_rect()))
+        target = pygame.Rect(geo.picture)
+        frame.blit(pygame.transform.smoothscale(picture, target.size), target)
+        edge = max(1, round(3 * self.unit))
+        pygame.draw.rect(frame, GOLD, target.inflate(2 * edge, 2 * edge), edge)
 
     def link_of(self, slide) -> tuple[str, str]:
         """The address shown as a QR code with `slide`, and its label: the slide's own link, else the feedback
@@ -280,6 +321,12 @@ class Renderer:
             right -= card_w
         elif card_h:  # portrait: a row of its own, under the text
             bottom = min(bottom, h - geo.ticker_h - card_h - (0 if geo.header_h else self.footer_h))
+        if geo.picture is not None:  # the picture's side (landscape) or top (portrait) is not the text's
+            gap = round(48 * self.unit)
+            if w >= h:
+                right = geo.picture[0] - gap
+            else:
+                top = geo.picture[1] + geo.picture[3] + gap
         return pygame.Rect(self.margin_x, top, right - self.margin_x, bottom - top)
 
     def _pager_h(self) -> int:
@@ -305,6 +352,8 @@ class Renderer:
         frame = self._background("emergency" if emergency else "text")
         if emergency:
             self._emergency_band(frame)
+        if geo.picture is not None:
+            self._draw_picture(frame, slide, geo)
         # a single page is centred vertically; pages of a long notice start at the top, like a document
         top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
         for line in page.lines:
@@ -395,14 +444,50 @@ class Renderer:
             self._emergency_band(frame)
         return frame
 
+    CAPTION_SHARE = 0.36  # of the picture's height: a caption never hides more of it
+    CAPTION_LINES = 3
+
+    def caption_layout(self, caption: str, area_h: int | None = None) -> tuple[pygame.font.Font, list[str], bool]:
+        """The caption's font and lines: the largest size (52 at 1080 lines, down to the smallest legible
+        one) at which it fits in at most three lines and 30 % of the picture; True when even that is not
+        enough and its end is cut (kiosk render and kiosk publish say so)."""
+        u = self.unit
+        files = self.fonts.for_text(caption)
+        width = self.size[0] - 2 * self.margin_x
+        room = (area_h or self.size[1]) * self.CAPTION_SHARE - 2 * round(26 * u)
+        largest, smallest = max(self.min_size, round(52 * u)), self.min_size
+        for size in range(largest, smallest - 1, -max(1, round(2 * u))):
+            font = self.fonts.font(size, True, files)
+            lines = text.Wrapper(lambda t, _s, _b, f=font: f.size(t)[0]).wrap(caption, size, True, width)
+            if len(lines) <= self.CAPTION_LINES and len(lines) * self._line_h(font) <= room:
+                return font, lines, False
+        font = self.fonts.font(smallest, True, files)
+        lines = text.Wrapper(lambda t, _s, _b: font.size(t)[0]).wrap(caption, smallest, True, width)
+        keep = max(1, min(self.CAPTION_LINES, int(room // self._line_h(font))))
+        kept = lines[:keep]
+        last = kept[-1].split()
+        while len(last) > 1 and font.size(" ".join(last) + " …")[0] > width:
+            last.pop()
+        kept[-1] = " ".join(last).rstrip(" .,;:") + " …"
+        return font, kept, True
+
+    def caption_warning(self, slide, ticker: tuple[str, ...] = ()) -> str | None:
+        """What of an image slide's caption is cut on this screen (None: it fits whole)."""
+        if slide.type != "image" or not slide.title:
+            return None
+        geo = self.geometry(slide, ticker)
+        _font, _lines, cut = self.caption_layout(nfc(slide.title), self.size[1] - geo.header_h - geo.ticker_h)
+        if cut:
+            return (f"slide {slide.id}: its caption (title) is too long for a {self.size[0]}x{self.size[1]} screen "
+                    f"even in {self.CAPTION_LINES} lines at the smallest legible size: its end is cut; shorten it "
+                    "or make it a text slide with image:")
+        return None
+
     def _caption(self, frame: pygame.Surface, caption: str, area: pygame.Rect | None = None) -> None:
         w, h = self.size
         h = area.bottom if area is not None else h
         u = self.unit
-        files = self.fonts.for_text(caption)
-        font = self.fonts.font(round(52 * u), True, files)
-        width = w - 2 * self.margin_x
-        lines = text.Wrapper(lambda t, s, b: font.size(t)[0]).wrap(caption, font.get_height(), True, width)[:2]
+        font, lines, _cut = self.caption_layout(caption, area.height if area is not None else None)
         pad = round(26 * u)
         band_h = len(lines) * self._line_h(font) + 2 * pad
         band = pygame.Surface((w, band_h), pygame.SRCALPHA)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +60,8 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if damaged:
         raise InvalidInput(damaged)
     _write_memo(memo_path, memo)
+    for note in caption_warnings(prog):
+        print(f"warning: {note}", file=sys.stderr)
     media: dict[str, tuple[str, int]] = {}
     sources: dict[str, Path] = {}
     slides: list[dict] = []
@@ -69,12 +72,14 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         out_fields = {k: v for k, v in fields.items() if v is not None}
         out_fields["type"] = slide.type
         out_fields.pop("file", None)
+        out_fields.pop("image", None)
         if slide.image is not None:
+            key = "file" if slide.type == "image" else "image"  # a text slide's picture is its image:
             name = slide.image.path.resolve().relative_to(root).as_posix()
             if manifest.check_name(name):
-                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of("file"),
-                                            f"slides ({slide.id}).file", f"{name!r} {manifest.check_name(name)}")])
-            out_fields["file"] = name
+                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of(key),
+                                            f"slides ({slide.id}).{key}", f"{name!r} {manifest.check_name(name)}")])
+            out_fields[key] = name
             media[name] = (slide.image.sha256, slide.image.size)
             sources[slide.image.sha256] = slide.image.path
         try:
@@ -131,6 +136,19 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed})"
     return (f"{out}: published version {prog.version}: {len(slides)} slides, {len(sources)} media files "
             f"({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), {removed} expired removed, {signed}")
+
+
+# Of the screens boards have, a 1366x768 panel fits the fewest characters in a caption's three lines at the
+# smallest legible size (kiosk.screen.slide): about 150. A longer caption is cut there; `kiosk render
+# --size` shows exactly what each screen does with it.
+MAX_CAPTION = 150
+
+
+def caption_warnings(prog) -> list[str]:
+    """Image slides whose caption (title) is likely too long to show whole on some boards."""
+    return [f"slide {slide.id}: its caption (title) has {len(slide.title)} characters; beyond about {MAX_CAPTION} it "
+            "is cut on small screens (check with kiosk render --size 1366x768); shorten it or make it a text slide "
+            "with image:" for slide in prog.slides if slide.type == "image" and len(slide.title) > MAX_CAPTION]
 
 
 def _memo_path(src: Path) -> Path | None:
