@@ -104,7 +104,9 @@ class Renderer:
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
         self.margin_x = round(max(w, h) * 0.045 if w >= h else w * 0.06)
         self.margin_top = round(64 * self.unit)
-        self.footer_h = round(58 * self.unit)
+        # the footer (with display.header off) keeps a legible size on a small LED panel
+        self.footer_font_px = max(bands.MIN_TEXT_PX, round(30 * self.unit))
+        self.footer_h = max(round(58 * self.unit), round(self.footer_font_px * 1.7))
         self.min_size, self.max_size = text.legible_sizes(self.size)
         self._gradient: pygame.Surface | None = None  # 1 pixel wide; scaled out for every frame
         self._header: bands.Header | None = None  # the zones, kept across slides: the ticker never restarts
@@ -405,7 +407,7 @@ class Renderer:
         u = self.unit
         top = h - self.footer_h - (geo.ticker_h if geo else 0)
         frame.fill(RED_DARK if emergency else FOOTER_BG, (0, top, w, self.footer_h))
-        font = self.fonts.font(round(30 * u), False, self.fonts.for_text(self.device_name))
+        font = self.fonts.font(self.footer_font_px, False, self.fonts.for_text(self.device_name))
         y = top + (self.footer_h - font.get_height()) // 2
         if self.device_name:
             self._blit_line(frame, font, self.device_name, MUTED, self.margin_x, y)
@@ -416,7 +418,7 @@ class Renderer:
                 stamp = f"{now:%H:%M}"  # a narrow (portrait) screen: the time alone
             self._blit_line(frame, font, stamp, MUTED, w - self.margin_x - font.size(stamp)[0], y)
         if pager:
-            bold = self.fonts.font(round(30 * u), True)
+            bold = self.fonts.font(self.footer_font_px, True)
             self._blit_line(frame, bold, pager, WHITE, None, y, center=True)
 
     # --- image slides ---------------------------------------------------------------------------
