@@ -94,24 +94,15 @@ def bench_smooth() -> None:
         root = Path(tmp)
         folder = folder_with_ticker(root, True)
         player, _current, stop_event, screen = playerbench.in_process_player(folder, root)
-        times: list[float] = []
-        offsets: list[int] = []
-        real = screen.refresh
-
-        def refresh(mono, local):
-            due = real(mono, local)
-            times.append(time.perf_counter())
-            ticker = next((z for z in screen._zones if hasattr(z, "scroll")), None)
-            if ticker is not None:
-                offsets.append(ticker.scroll.offset(mono))
-            return due
-
-        screen.refresh = refresh
+        screen.zone_log = log = []
         timer = threading.Timer(seconds, stop_event.set)
         timer.start()
         load = loadavg()
         player.run()
         timer.cancel()
+        ticker = next(z for z in frames_zones(player) if hasattr(z, "scroll"))
+    times = [t for t, _mono in log]
+    offsets = [ticker.scroll.offset(mono) for _t, mono in log]
     intervals = sorted((b - a) * 1000 for a, b in zip(times, times[1:], strict=False))
     steps = collections.Counter()
     for a, b in zip(offsets, offsets[1:], strict=False):
@@ -123,7 +114,13 @@ def bench_smooth() -> None:
     shown = ", ".join(f"{k} px: {v}" for k, v in sorted(steps.items()))
     print(f"ticker smoothness ({screen.renderer_name} renderer, {seconds:.0f} s, {len(times)} zone frames): "
           f"frame interval p50 {statistics.median(intervals):.1f} ms, p99 {p99:.1f} ms, max {intervals[-1]:.1f} ms "
-          f"(crossfades and slide changes included); per-frame scroll steps {shown} (load before {load})")
+          f"(every frame with the ticker, crossfades included); per-frame scroll steps {shown} (load before {load})")
+
+
+def frames_zones(player) -> list:
+    """The zones the renderer made (the ticker is one object for the whole run)."""
+    renderer = player.frames.renderer
+    return [z for z in (renderer._header, renderer._ticker) if z is not None]
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ TRUST_RECHECK_SECONDS = 30.0
 MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline counts in frames_slipped
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
+ZONE_LATE_SECONDS = 0.012  # a zone frame woken later than this is drawn for now, not for when it was due
 SLIPS_KEPT = 10_000  # flip_slips keeps the latest: bench/ reads them, a board runs for months
 
 
@@ -299,7 +300,9 @@ class Player:
             if self.clock.sleep_until(self.wake, self._zone_due):
                 return
             now = self.now()
-            self._zone_due = max(refresh(now.mono, now.local), now.mono + 0.001)
+            # drawn for the instant it was due when the wake-up is only a little late: even steps
+            mono = self._zone_due if now.mono - self._zone_due < ZONE_LATE_SECONDS else now.mono
+            self._zone_due = max(refresh(mono, now.local), now.mono + 0.001)
 
     def _speak(self, sound) -> None:
         """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""

@@ -114,6 +114,7 @@ class Screen:
         self._zone_textures: dict[int, tuple[weakref.ref, video.Texture]] = {}  # by id of the piece's surface
         self._zone_clock: tuple[float, dt.datetime, float] | None = None  # (mono, local, perf_counter) last given
         self.zone_frames = 0  # frames drawn for zones alone (bench/ reads it)
+        self.zone_log: list | None = None  # bench/ sets a list: (perf_counter, mono) of every frame with zones
         lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
         self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
 
@@ -462,6 +463,8 @@ class Screen:
         if not self._zones:
             return
         mono, local = self._zone_time()
+        if self.zone_log is not None:
+            self.zone_log.append((time.perf_counter(), mono))
         used: dict[int, tuple[weakref.ref, video.Texture]] = {}
         for zone in self._zones:
             for piece in zone.pieces(mono, local):

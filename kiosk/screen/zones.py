@@ -59,8 +59,10 @@ class Scroll:
 
     The text enters at the strip's right edge and leaves at its left, then comes again: one loop is the
     text's width plus a gap (at least the strip's width, so a short text crosses the whole strip). The
-    position is a function of time alone (from `origin`), rounded to whole pixels: a late frame shows
-    where the text is now, the speed never drifts. Frames are asked for `fps` times a second.
+    position is a function of time alone (from `origin`), rounded to whole pixels: the player draws each
+    frame for the instant it was due (so a wake-up a few milliseconds late moves the text by the same
+    step as the others), a frame missed shows the text where it is now, and the speed never drifts.
+    Frames are asked for `fps` times a second, on a grid from the origin.
     """
 
     def __init__(self, widths: Sequence[int], strip: Rect, speed: float, fps: float, gap: int):
