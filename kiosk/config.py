@@ -75,6 +75,13 @@ class ScheduleConfig:
 class SpeechConfig:
     voice: str
     rate: int
+    emergency_repeat_minutes: float = 10.0  # an emergency standing on screen is spoken again this often
+
+
+@dataclass(frozen=True)
+class SoundConfig:
+    volume: int = 100  # percent
+    quiet_hours: tuple | None = None  # (start, end) dt.time: silent but for emergencies; end <= start wraps
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Config:
     schedule: ScheduleConfig
     speech: SpeechConfig
     feedback: FeedbackConfig = FeedbackConfig(None, "")
+    sound: SoundConfig = SoundConfig()
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
@@ -200,6 +208,20 @@ def _label(value: object, base: Path) -> str:
     if len(text) > 80:
         raise _Invalid(f"has {len(text)} characters, at most 80: it is printed under the QR code")
     return text
+
+
+def _hours(value: object, base: Path) -> tuple:
+    """"HH:MM-HH:MM" (may wrap past midnight: "21:00-06:00"), read like a slide's hours:."""
+    from kiosk.content import windows
+
+    text = _string(value, base)
+    try:
+        span = windows.parse_span(text)
+    except ValueError:
+        raise _Invalid(f"expected HH:MM-HH:MM (e.g. \"21:00-06:00\"), got {shown(text)}") from None
+    if span is None:
+        raise _Invalid("a whole day of quiet would silence the board: give the hours people sleep")
+    return span
 
 
 def _font(value: object, base: Path) -> str:
@@ -358,6 +380,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "speech": {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
+        "emergency_repeat_minutes": Key(_number(0, 1440), 10.0),
+    },
+    "sound": {
+        "volume": Key(_number(0, 100, integer=True), 100),
+        "quiet_hours": Key(_hours),
     },
     "feedback": {
         "url": Key(_link),
@@ -469,6 +496,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
         feedback=FeedbackConfig(**values["feedback"]),
+        sound=SoundConfig(**values["sound"]),
     )
 
 

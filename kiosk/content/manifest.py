@@ -138,7 +138,7 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         problems.add(None, "slides", f"must be a list of slides, got {type(raw_slides).__name__}")
         raise InvalidInput(problems.items)
 
-    def resolve(name: str, line: int | None, where: str) -> programme.MediaRef | None:
+    def resolve(name: str, line: int | None, where: str, _kind: str = "image") -> programme.MediaRef | None:
         entry = table.get(name)
         if entry is None:
             reason = check_name(name)
@@ -158,7 +158,7 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
 
 def media_of(prog: programme.Programme) -> dict[str, int]:
     """The media files a programme needs: sha256 -> size."""
-    return {s.image.sha256: s.image.size for s in prog.slides if s.image is not None}
+    return {ref.sha256: ref.size for s in prog.slides for ref in (s.image, s.audio) if ref is not None}
 
 
 def _media_table(raw: object, problems: Problems) -> dict[str, tuple[str, int]]:

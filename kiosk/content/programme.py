@@ -36,7 +36,7 @@ MAX_TICKER = 2_000
 MAX_TICKER_ITEMS = 50
 
 SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link",
-              "image") + windows.KEYS
+              "image", "audio") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Slide:
     speak: bool = False
     fit: str | None = None  # None: display.fit
     link: str | None = None  # a web address shown as a QR code with the slide (instead of feedback.url)
+    audio: MediaRef | None = None  # a sound played while the slide shows (it stays until the sound ends)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
             "window": repr(w),
-        } | ({"link": slide.link} if slide.link else {})
+        } | ({"link": slide.link} if slide.link else {}) | ({"audio": slide.audio.sha256} if slide.audio else {})
 
     plains: list = [plain(s) for s in slides]
     if ticker:  # a programme without a ticker keeps the version it always had
@@ -213,6 +214,15 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
         if image is None and resolve_media is not None:
             ok = False
+    audio = None
+    if raw.get("audio") is not None:
+        name = raw.get("audio")
+        if not isinstance(name, str) or not name.strip():
+            bad("audio", f"must be a path inside the folder (a {media.AUDIO_FORMATS} file)")
+        elif ok and resolve_media is not None:
+            audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
+            if audio is None:
+                ok = False
     if kind == "image" and raw.get("image") is not None:
         bad("image", "is for a picture beside a text; an image slide's picture is file:")
     if kind == "image":
@@ -227,7 +237,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         return None
     return Slide(
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
-        priority=priority, window=when, speak=speak, fit=fit, link=link,
+        priority=priority, window=when, speak=speak, fit=fit, link=link, audio=audio,
     )
 
 
@@ -252,7 +262,7 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
     memo = memo or media.Memo(root=root)
     hashes: dict[Path, MediaRef] = {}
 
-    def resolve(name: str, line: int, where: str) -> MediaRef | None:
+    def resolve(name: str, line: int, where: str, kind: str = "image") -> MediaRef | None:
         candidate = (root / name).resolve()
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
             problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
@@ -261,7 +271,10 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
             problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
             return None
         try:
-            memo.probe(candidate)
+            if kind == "audio":
+                media.probe_audio(candidate)
+            else:
+                memo.probe(candidate)
         except ValueError as exc:
             problems.add(line, where, f"{name}: {exc}")
             return None

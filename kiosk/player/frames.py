@@ -159,7 +159,8 @@ class FrameBuilder:
     def _build(self, slide: Slide | None, at: dt.datetime, ticker: tuple[str, ...] = ()) -> Frames:
         if slide is None:
             return Frames([self.renderer.idle(self.device_name, at)])
-        sound = self._speech.submit(self.voice, slide) if slide.speak and self.voice is not None else None
+        heard = slide.speak or getattr(slide, "audio", None) is not None
+        sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
         pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
         zones = getattr(self.renderer, "zones", None)
         return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else ())
@@ -170,11 +171,20 @@ class FrameBuilder:
 
 
 def speech_voice(speech_cfg, cache_dir: Path, speaker, status: Status) -> Callable[[Slide], object | None]:
-    """The `voice` of a FrameBuilder: espeak-ng's WAV (cached) loaded by the speaker. A failure leaves the
-    slide silent, never off screen."""
+    """The `voice` of a FrameBuilder: a slide's `audio:` file, or espeak-ng's WAV (cached), loaded by the
+    speaker. A failure leaves the slide silent, never off screen, and says which slide and why."""
     from kiosk.source import speech
 
     def voice(slide: Slide) -> object | None:
+        if slide.audio is not None:
+            try:
+                sound = speaker.load(slide.audio.path)
+            except Exception as exc:  # noqa: BLE001 - no audio device, a file that does not decode, …
+                log.warning("slide %s will play without its sound: %s: %s", slide.id, slide.audio.name, exc)
+                status.set_error(f"audio:{slide.id}", f"{slide.audio.name}: {exc}")
+                return None
+            status.set_error(f"audio:{slide.id}", None)
+            return sound
         try:
             path = speech.synthesize(speech.text_of(slide), speech_cfg.voice, speech_cfg.rate,
                                      Path(cache_dir) / "speech")

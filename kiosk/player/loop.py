@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from kiosk import clock as clockmod
 from kiosk.config import Config
-from kiosk.content import schedule
+from kiosk.content import schedule, windows
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
 from kiosk.player.frames import FrameBuilder, Frames, PageError
@@ -101,6 +101,7 @@ class Player:
         self._next_watchdog = 0.0
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
         self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
+        self._spoken: dict[str, float] = {}  # emergency id -> monotonic instant it was last announced
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -164,10 +165,6 @@ class Player:
         if self.showing is not None:
             self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
         duration = slide.duration if slide is not None else IDLE_SECONDS
-        per_page = duration / max(1, len(pages))
-        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
-            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
-                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
         self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
@@ -177,7 +174,12 @@ class Player:
             self.screen.show(pages[0])
             first_flip = self.clock.monotonic()
         flipped = self.clock.monotonic()  # a measurement: the slide is wholly on screen
-        self._speak(frames.sound)
+        heard = self._speak(frames.sound, slide, now)
+        duration = max(duration, heard)  # a recorded announcement is heard to its end
+        per_page = duration / max(1, len(pages))
+        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
+                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
         if planned is not None:  # how late the change began to show, against the slot's deadline
             slip = max(0.0, first_flip - planned)
             self.flip_slips.append(slip)
@@ -304,16 +306,44 @@ class Player:
             mono = self._zone_due if now.mono - self._zone_due < ZONE_LATE_SECONDS else now.mono
             self._zone_due = max(refresh(mono, now.local), now.mono + 0.001)
 
-    def _speak(self, sound) -> None:
-        """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""
+    def _speak(self, sound, slide: Slide | None = None, now: Now | None = None) -> float:
+        """Start the slide's sound (its audio: file or its speech) if it is ready, made ahead with the frames;
+        the seconds it lasts (0: none). The last slide's sound stops, except an emergency's own while it
+        stands. Quiet hours (sound.quiet_hours) silence all but emergencies; an emergency begins with the
+        chime and is heard again only every speech.emergency_repeat_minutes while it stands."""
         if self.speaker is None:
-            return
+            return 0.0
+        emergency = slide is not None and slide.priority == "emergency"
+        if not emergency:
+            self._spoken.clear()  # an emergency that comes again later is announced again
+        elif now is not None and not self._repeat_due(slide, now):
+            return 0.0  # it still stands: its announcement keeps playing, or waits for its next turn
         self.speaker.stop()
-        if sound is not None:
-            if sound.done() and sound.result() is not None:
-                self.speaker.play(sound.result())
-            elif not sound.done():
-                log.info("speech not ready in time for this showing; the slide plays silent")
+        if sound is None or slide is None or now is None:
+            return 0.0
+        if not sound.done():
+            log.info("sound of slide %s not ready in time for this showing; the slide plays silent", slide.id)
+            return 0.0
+        loaded = sound.result()
+        if loaded is None:
+            return 0.0
+        quiet = getattr(self.cfg, "sound", None) and self.cfg.sound.quiet_hours
+        if quiet and not emergency and windows.in_span(quiet, now.local):
+            return 0.0
+        self.speaker.play(loaded, chime=emergency) if emergency else self.speaker.play(loaded)
+        if emergency:
+            self._spoken[slide.id] = now.mono
+        length = getattr(loaded, "get_length", None)
+        seconds = float(length()) if callable(length) else 0.0
+        return seconds + (float(getattr(self.speaker, "chime_seconds", 0.0)) if emergency else 0.0)
+
+    def _repeat_due(self, slide: Slide, now: Now) -> bool:
+        """An emergency standing on screen is announced again once its repeat interval has passed."""
+        last = self._spoken.get(slide.id)
+        if last is None:
+            return True
+        every = self.cfg.speech.emergency_repeat_minutes * 60
+        return every > 0 and now.mono - last >= every - 0.5
 
     # --- screen power -------------------------------------------------------------------------------
     def _power_wanted(self, now: Now) -> bool:

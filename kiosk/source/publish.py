@@ -82,6 +82,15 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             out_fields[key] = name
             media[name] = (slide.image.sha256, slide.image.size)
             sources[slide.image.sha256] = slide.image.path
+        out_fields.pop("audio", None)
+        if slide.audio is not None:  # a sound goes into the media table like a picture
+            name = slide.audio.path.resolve().relative_to(root).as_posix()
+            if manifest.check_name(name):
+                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of("audio"),
+                                            f"slides ({slide.id}).audio", f"{name!r} {manifest.check_name(name)}")])
+            out_fields["audio"] = name
+            media[name] = (slide.audio.sha256, slide.audio.size)
+            sources[slide.audio.sha256] = slide.audio.path
         try:
             slides.append({k: manifest.jsonable(v) for k, v in out_fields.items()})
         except ValueError as exc:
