@@ -1,11 +1,13 @@
 """Benchmarks of the hall's zones (issue 11). Prints its figures and the machine's load; asserts nothing.
 
-    python bench/hall.py [cpu|smooth|all] [--runs N] [--seconds S] [--x11]
+    python bench/hall.py [cpu|smooth|sound|all] [--runs N] [--seconds S] [--x11]
 
 cpu: `kiosk run` as a real process at 1920x1080, utime+stime from /proc over S seconds (default 60), for
   header + clock + ticker, header + clock alone, and neither; N runs each (default 3), min-max.
 smooth: the real Player loop and Screen in this process with header and ticker; every zone frame is
   timed: the distribution of per-frame scroll steps (pixels) and of frame intervals (p50, p99, max).
+sound: the real loop with real espeak-ng speech (new text each run) and a WAV announcement: whether each
+  slide's sound was ready at its slot and how long before, and the loop's longest turn.
 Under SDL's dummy driver by default; with --x11 under a fresh Xvfb (no GPU: SDL's software renderer).
 """
 
@@ -117,6 +119,92 @@ def bench_smooth() -> None:
           f"(every frame with the ticker, crossfades included); per-frame scroll steps {shown} (load before {load})")
 
 
+def bench_sound() -> None:
+    """Speech and audio made ahead: at each slot, was the slide's sound ready, and how long before."""
+    import math as _math
+    import struct
+    import wave
+
+    from kiosk import config as configmod
+    from kiosk.content import programme
+    from kiosk.content.current import Current
+    from kiosk.player.frames import FrameBuilder, speech_voice
+    from kiosk.player.loop import Player
+    from kiosk.screen.display import Screen
+    from kiosk.screen.slide import Renderer
+    from kiosk.screen.sound import Speaker
+    from kiosk.source import speech
+    from kiosk.status import Status
+
+    seconds = option("--seconds", 40)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = root / "noi-dung"
+        folder.mkdir()
+        with wave.open(str(folder / "loa.wav"), "wb") as out:  # a 3-second announcement
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(22050)
+            out.writeframes(b"".join(struct.pack("<h", int(6000 * _math.sin(i / 9))) for i in range(3 * 22050)))
+        lines = ["slides:"]
+        for n in range(4):  # new text every run: nothing comes from the speech cache
+            lines += [f"  - id: noi-{n}", f"    title: Thông báo số {n + 1} lúc {time.time():.0f}", "    body: |",
+                      f"      {playerbench.NOTICE}", "    speak: true", "    duration: 4"]
+        lines += ["  - id: loa", "    title: Phát thanh", "    audio: loa.wav", "    duration: 2"]
+        (folder / "programme.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        cfg = configmod.load(playerbench.write_config(root, folder))
+        status, stop_event = Status(), threading.Event()
+        screen = Screen.open(cfg.display.size, cfg.display.rotation, status)
+        renderer = Renderer(screen.size, cfg.display, cfg.cache.path, cfg.device.name)
+        speaker = Speaker(1.0, chime=speech.chime_wav())
+        frames = FrameBuilder(renderer, status, cfg.device.name,
+                              voice=speech_voice(cfg.speech, cfg.cache.path, speaker, status))
+        player = Player(cfg, screen, frames, Current(programme.load_folder(folder)), status, stop_event,
+                        speaker=speaker)
+        done_at: dict[int, float] = {}
+        real_build = frames._build
+
+        def build(slide, at, ticker=()):
+            built = real_build(slide, at, ticker)
+            if built.sound is not None:
+                built.sound.add_done_callback(lambda f: done_at.setdefault(id(f), time.monotonic()))
+            return built
+
+        frames._build = build
+        seen: list[tuple[str, bool, float]] = []
+        real_speak = player._speak
+
+        def speak(sound, slide=None, now=None):
+            if sound is not None and slide is not None:
+                ready = sound.done()
+                lead = time.monotonic() - done_at.get(id(sound), time.monotonic())
+                seen.append((slide.id, ready, lead))
+            return real_speak(sound, slide, now)
+
+        player._speak = speak
+        turns: list[float] = []
+        real_turn = player.turn
+
+        def turn():
+            t0 = time.perf_counter()
+            result = real_turn()
+            turns.append(time.perf_counter() - t0)
+            return result
+
+        player.turn = turn
+        timer = threading.Timer(seconds, stop_event.set)
+        timer.start()
+        load = loadavg()
+        player.run()
+        timer.cancel()
+    ready = [lead for _sid, ok, lead in seen if ok]
+    late = [sid for sid, ok, _lead in seen if not ok]
+    print(f"speech and audio ({seconds:.0f} s, {len(seen)} slots with sound, new text each run): "
+          f"{len(ready)} ready at their slot ({min(ready, default=0):.2f}-{max(ready, default=0):.2f} s ahead), "
+          f"{len(late)} not ({', '.join(late) or 'none'}: those play silent, never waited for); the loop's longest "
+          f"turn {max(turns) * 1000:.1f} ms (load before {load})")
+
+
 def frames_zones(player) -> list:
     """The zones the renderer made (the ticker is one object for the whole run)."""
     renderer = player.frames.renderer
@@ -126,7 +214,7 @@ def frames_zones(player) -> list:
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--") and not a.replace(".", "").isdigit()]
     which = args[0] if args else "all"
-    benches = {"cpu": bench_cpu, "smooth": bench_smooth}
+    benches = {"cpu": bench_cpu, "smooth": bench_smooth, "sound": bench_sound}
     if which != "all" and which not in benches:
         raise SystemExit(f"unknown benchmark {which!r}; one of: {', '.join(benches)}, all")
     with contextlib.ExitStack() as stack:

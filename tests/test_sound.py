@@ -164,3 +164,45 @@ def test_an_emergency_is_announced_with_the_chime_and_again_every_few_minutes(tm
     b.run(300)
     assert [t for t, _s, _c in b.player.speaker.played] == [0.0, 120.0, 240.0]  # not at every 30 s slot
     assert all(chime for _t, _s, chime in b.player.speaker.played)
+
+
+class Later:
+    """A speech thread that finishes when the test says."""
+
+    def __init__(self):
+        self.pending = []
+
+    def submit(self, fn, *args):
+        import concurrent.futures
+
+        future = concurrent.futures.Future()
+        self.pending.append((future, fn, args))
+        return future
+
+    def finish(self):
+        for future, fn, args in self.pending:
+            future.set_result(fn(*args))
+        self.pending = []
+
+    def shutdown(self, **_kw):
+        pass
+
+
+def test_a_sound_made_just_after_its_slot_began_still_plays(tmp_path):
+    b = heard_board(tmp_path, programme(speaking("a", 5), speaking("b", 5)), seconds=6.0)
+    later = Later()
+    b.player.frames._speech = later
+    b.clock.at(1.5, later.finish)  # a's speech is made 1.5 s into its slot (b's, made ahead, with it)
+    b.run(14)
+    assert b.player.speaker.played[0][0] == pytest.approx(1.5, abs=0.11)  # started at once when made
+    assert b.screen.shown[1][0] == pytest.approx(7.5, abs=0.11)  # a held until its sound ended (1.5 + 6)
+    assert b.player.speaker.played[1][0] == pytest.approx(7.5, abs=0.11)  # b's was ready at its slot
+
+
+def test_a_sound_made_too_late_never_holds_the_screen(tmp_path):
+    b = heard_board(tmp_path, programme(speaking("a", 5), slide("b", 5)), seconds=6.0)
+    later = Later()
+    b.player.frames._speech = later
+    b.clock.at(4.0, later.finish)  # past LATE_SOUND_SECONDS: a plays silent, its slot is not stretched
+    b.run(8)
+    assert b.player.speaker.played == [] and b.screen.shown[1][0] == 5.0

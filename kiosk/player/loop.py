@@ -45,6 +45,7 @@ TRUST_RECHECK_SECONDS = 30.0
 MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline counts in frames_slipped
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
+LATE_SOUND_SECONDS = 3.0  # a slide's sound made after its slot began still starts this long into it
 ZONE_LATE_SECONDS = 0.012  # a zone frame woken later than this is drawn for now, not for when it was due
 SLIPS_KEPT = 10_000  # flip_slips keeps the latest: bench/ reads them, a board runs for months
 
@@ -102,6 +103,7 @@ class Player:
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
         self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
         self._spoken: dict[str, float] = {}  # emergency id -> monotonic instant it was last announced
+        self._pending_sound = None  # (future, slide, since): a sound not made yet when its slide showed
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -321,10 +323,13 @@ class Player:
         self.speaker.stop()
         if sound is None or slide is None or now is None:
             return 0.0
-        if not sound.done():
-            log.info("sound of slide %s not ready in time for this showing; the slide plays silent", slide.id)
+        if not sound.done():  # made on the speech thread: it may still start early in the slot (turn)
+            self._pending_sound = (sound, slide, now.mono)
             return 0.0
-        loaded = sound.result()
+        return self._play(sound.result(), slide, now, emergency)
+
+    def _play(self, loaded, slide: Slide, now: Now, emergency: bool) -> float:
+        self._pending_sound = None
         if loaded is None:
             return 0.0
         quiet = getattr(self.cfg, "sound", None) and self.cfg.sound.quiet_hours
@@ -336,6 +341,23 @@ class Player:
         length = getattr(loaded, "get_length", None)
         seconds = float(length()) if callable(length) else 0.0
         return seconds + (float(getattr(self.speaker, "chime_seconds", 0.0)) if emergency else 0.0)
+
+    def _late_sound(self, now: Now) -> None:
+        """A sound not ready when its slide went on screen starts once it is, within LATE_SOUND_SECONDS of the
+        slot's start (the slot then lasts to its end); later than that the slide plays silent."""
+        pending, showing = self._pending_sound, self.showing
+        if pending is None or showing is None or showing.slide is not pending[1]:
+            self._pending_sound = None
+            return
+        sound, slide, since = pending
+        if now.mono - since > LATE_SOUND_SECONDS:
+            log.info("sound of slide %s not ready in time for this showing; the slide plays silent", slide.id)
+            self._pending_sound = None
+            return
+        if sound.done():
+            heard = self._play(sound.result(), slide, now, slide.priority == "emergency")
+            if heard and len(showing.pages) <= 1:
+                showing.slot_end = showing.page_end = max(showing.slot_end, now.mono + heard)
 
     def _repeat_due(self, slide: Slide, now: Now) -> bool:
         """An emergency standing on screen is announced again once its repeat interval has passed."""
@@ -438,6 +460,7 @@ class Player:
             self.advance(now, planned=None)  # a cold start: the first picture is prepared, leave the idle screen
         if not self.dark:
             self._upload_ahead()
+            self._late_sound(now)
         if not self.screen.pump():
             log.error("the display was lost; exiting so that systemd restarts the player")
             self.status.update(display_ok=False)
@@ -446,6 +469,8 @@ class Player:
         showing = self.showing
         more_pages = showing.page + 1 < len(showing.pages)
         deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
+        if self._pending_sound is not None:
+            deadline = min(deadline, now.mono + PAGE_RETRY_SECONDS)  # look again soon: is the sound made?
         wake_at = min(deadline, now.mono + min(self._until_plan_change(now), self._until_power_change(now),
                                                PUMP_SECONDS))
         self.status.beat(max(wake_at, now.mono) + PUMP_SECONDS)
