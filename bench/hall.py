@@ -182,6 +182,16 @@ def bench_sound() -> None:
             return real_speak(sound, slide, now)
 
         player._speak = speak
+        started: list[tuple[str, float]] = []
+        real_play = player._play
+
+        def play(loaded, slide, now, emergency):
+            showing = player.showing
+            into = now.mono - showing.started_mono if showing is not None and showing.slide is slide else 0.0
+            started.append((slide.id, max(0.0, into)))
+            return real_play(loaded, slide, now, emergency)
+
+        player._play = play
         turns: list[float] = []
         real_turn = player.turn
 
@@ -199,10 +209,12 @@ def bench_sound() -> None:
         timer.cancel()
     ready = [lead for _sid, ok, lead in seen if ok]
     late = [sid for sid, ok, _lead in seen if not ok]
+    late_started = [f"{sid} {into:.2f} s into its slot" for sid, into in started if into > 0.05]
     print(f"speech and audio ({seconds:.0f} s, {len(seen)} slots with sound, new text each run): "
           f"{len(ready)} ready at their slot ({min(ready, default=0):.2f}-{max(ready, default=0):.2f} s ahead), "
-          f"{len(late)} not ({', '.join(late) or 'none'}: those play silent, never waited for); the loop's longest "
-          f"turn {max(turns) * 1000:.1f} ms (load before {load})")
+          f"{len(late)} not ({', '.join(late) or 'none'}; started late: {', '.join(late_started) or 'none'}; the "
+          f"loop never waits for a sound); the loop's longest turn {max(turns) * 1000:.1f} ms, a 600 ms crossfade "
+          f"included (load before {load})")
 
 
 def frames_zones(player) -> list:

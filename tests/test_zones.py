@@ -149,3 +149,18 @@ def test_a_logo_is_drawn_beside_the_name(tmp_path):
     red = band.get_at((30, geo.header_h // 2))
     assert red[0] > 240 and red[1] < 10 and red[2] < 10
     pygame.display.quit()
+
+
+def test_a_logo_that_is_not_an_image_is_refused_by_check_config_and_played_without_at_start(tmp_path):
+    from kiosk import config
+
+    bad = tmp_path / "logo.png"
+    bad.write_text("not a picture")
+    path = tmp_path / "config.yaml"
+    path.write_text(f"device: {{id: t, name: X}}\nsource: {{path: {tmp_path}}}\ndisplay: {{logo: {bad}}}\n",
+                    encoding="utf-8")
+    with pytest.raises(config.InvalidInput) as exc:
+        config.load(path)
+    assert "display.logo" in str(exc.value.problems[0]) and "not an image" in str(exc.value.problems[0])
+    degraded = config.load(path, degrade=True)  # how `kiosk run` boots: the board plays, says why
+    assert degraded.display.logo == bad and "display.logo" in str(degraded.degraded[0])
