@@ -164,3 +164,20 @@ def test_a_logo_that_is_not_an_image_is_refused_by_check_config_and_played_witho
     assert "display.logo" in str(exc.value.problems[0]) and "not an image" in str(exc.value.problems[0])
     degraded = config.load(path, degrade=True)  # how `kiosk run` boots: the board plays, says why
     assert degraded.display.logo == bad and "display.logo" in str(degraded.degraded[0])
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_zones_land_in_their_place_on_a_rotated_panel(renderer, rotation):
+    physical = (540, 960) if rotation in (90, 270) else (960, 540)
+    screen = Screen.offscreen(physical, rotation)
+    try:
+        assert screen.size == (960, 540)
+        shown = renderer.zones(slide(), ("Lịch cắt điện",))
+        screen.set_zones(shown, 10.0, NOW)
+        screen.show(renderer.pages(slide(), ticker=("Lịch cắt điện",))[0])
+        frame = screen.snapshot()  # read back and turned to the logical frame, as the audience sees it
+        assert frame.get_size() == (960, 540)
+        assert frame.get_at((480, 1))[:3] == bands.HEADER_BG and frame.get_at((5, 539))[:3] == bands.TICKER_BG
+        assert frame.get_at((480, 270))[:3] != bands.HEADER_BG  # the slide between them
+    finally:
+        screen.close()

@@ -16,16 +16,12 @@ from pathlib import Path
 import pygame
 
 from kiosk.screen import zones
+from kiosk.screen.palette import FOOTER_BG, GOLD, MUTED, RED, RED_DARK, WEEKDAYS, WHITE
 
 log = logging.getLogger("kiosk.render.bands")
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-HEADER_BG = (4, 15, 33)
-TICKER_BG = (120, 0, 8)
-GOLD = (255, 205, 64)
-RED = (200, 16, 28)
-WHITE = (255, 255, 255)
-MUTED = (178, 196, 222)
+HEADER_BG = FOOTER_BG
+TICKER_BG = RED_DARK
 SEPARATOR = "   •   "
 SEGMENT_MAX = 1024  # pixels: a ticker segment is one texture; a Pi 3's GPU takes 2048 at most
 TICKER_FPS = 60

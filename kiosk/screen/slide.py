@@ -17,24 +17,24 @@ from pathlib import Path
 import pygame
 
 from kiosk.screen import bands, fonts, qr, text, zones
+from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this module's names too
+    BLACK,
+    EMERGENCY_BG,
+    FOOTER_BG,
+    GOLD,
+    MUTED,
+    NAVY_BOTTOM,
+    NAVY_TOP,
+    RED,
+    RED_DARK,
+    WEEKDAYS,
+    WHITE,
+    YELLOW,
+)
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-
-# A palette a commune hall can read from the back row: deep blue, white, the gold of the flag's star.
-NAVY_TOP = (12, 39, 76)
-NAVY_BOTTOM = (6, 22, 46)
-FOOTER_BG = (4, 15, 33)
-GOLD = (255, 205, 64)
-WHITE = (255, 255, 255)
-MUTED = (178, 196, 222)
-RED = (200, 16, 28)
-RED_DARK = (120, 0, 8)
-EMERGENCY_BG = (12, 0, 0)
-YELLOW = (255, 230, 40)
-BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
