@@ -60,6 +60,10 @@ class DisplayConfig:
     fit: str
     crossfade_ms: int
     power: object | None  # filled by kiosk.screen.power when configured
+    header: bool = True  # the band at the top: board name, logo, weekday, date and time
+    ticker: bool = True  # the band at the bottom scrolling the programme's ticker (when it has one)
+    ticker_speed: float = 120.0  # pixels per second on a 1080-line screen (scaled with the screen)
+    logo: Path | None = None  # a picture shown in the header beside the board's name
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,19 @@ class ScheduleConfig:
 class SpeechConfig:
     voice: str
     rate: int
+    emergency_repeat_minutes: float = 10.0  # an emergency standing on screen is spoken again this often
+
+
+@dataclass(frozen=True)
+class SoundConfig:
+    volume: int = 100  # percent
+    quiet_hours: tuple | None = None  # (start, end) dt.time: silent but for emergencies; end <= start wraps
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    url: str | None  # shown as a QR code on every slide
+    label: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,8 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    feedback: FeedbackConfig = FeedbackConfig(None, "")
+    sound: SoundConfig = SoundConfig()
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
@@ -168,6 +187,55 @@ def _existing_dir(value: object, base: Path) -> Path:
     if not path.is_dir():
         raise _Invalid(f"folder {str(path)!r} does not exist")
     return path
+
+
+def _flag(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {shown(value)}")
+    return value
+
+
+def _image_file(value: object, base: Path) -> Path:
+    """A picture the board shows itself (display.logo): checked here, so a wrong file shows in check-config."""
+    from kiosk.content import media
+
+    path = _existing_file(value, base)
+    try:
+        media.probe(path)
+    except ValueError as exc:
+        raise _Invalid(f"{str(path)!r}: {exc}") from None
+    return path
+
+
+def _link(value: object, base: Path) -> str:
+    """A URL people scan from the board (feedback.url): http(s) only, short enough for a QR code."""
+    from kiosk.content import programme
+
+    try:
+        return programme.check_link(_string(value, base))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def _label(value: object, base: Path) -> str:
+    text = _string(value, base)
+    if len(text) > 80:
+        raise _Invalid(f"has {len(text)} characters, at most 80: it is printed under the QR code")
+    return text
+
+
+def _hours(value: object, base: Path) -> tuple:
+    """"HH:MM-HH:MM" (may wrap past midnight: "21:00-06:00"), read like a slide's hours:."""
+    from kiosk.content import windows
+
+    text = _string(value, base)
+    try:
+        span = windows.parse_span(text)
+    except ValueError:
+        raise _Invalid(f"expected HH:MM-HH:MM (e.g. \"21:00-06:00\"), got {shown(text)}") from None
+    if span is None:
+        raise _Invalid("a whole day of quiet would silence the board: give the hours people sleep")
+    return span
 
 
 def _font(value: object, base: Path) -> str:
@@ -307,6 +375,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "fit": Key(_choice("fit", "fill"), "fit"),
         "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
         "power": Key(_power),
+        "header": Key(_flag, True),
+        "ticker": Key(_flag, True),
+        "ticker_speed": Key(_number(20, 600), 120.0),
+        "logo": Key(_image_file),
     },
     "cache": {
         "path": Key(_writable_dir, "media_cache"),
@@ -323,6 +395,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "speech": {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
+        "emergency_repeat_minutes": Key(_number(0, 1440), 10.0),
+    },
+    "sound": {
+        "volume": Key(_number(0, 100, integer=True), 100),
+        "quiet_hours": Key(_hours),
+    },
+    "feedback": {
+        "url": Key(_link),
+        "label": Key(_label, "Quét mã để góp ý"),
     },
 }
 
@@ -335,8 +416,9 @@ def _did_you_mean(word: object, choices: list[str]) -> str:
 # Files a board can play without, for a while: each part that reads one says what is wrong with it when
 # it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
 # back. A board must not stay dark at boot because a token was deleted or a key file damaged.
+# The cache: only a folder that exists (a card gone read-only plays on); the logo: the header goes without it.
 DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
-                        "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
+                        "display.logo", "cache.path"})
 
 
 def validate(data: object, file: Path, degrade: bool = False) -> Config:
@@ -392,7 +474,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
                         (name != "cache.path" or _path(raw, base).is_dir()):
                     degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
                                  if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
-                    converted[key] = _path(raw, base) if key.endswith(("_file", "path")) else raw.strip()
+                    converted[key] = _path(raw, base) if key.endswith(("_file", "path", "logo")) else raw.strip()
                     continue
                 problems.add(key_line(key), name, str(exc))
                 converted[key] = None
@@ -430,6 +512,8 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
+        feedback=FeedbackConfig(**values["feedback"]),
+        sound=SoundConfig(**values["sound"]),
     )
 
 

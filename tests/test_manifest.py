@@ -181,3 +181,20 @@ def test_a_final_newline_does_not_sneak_into_a_name(tmp_path, field, change):
     with pytest.raises(InvalidInput) as caught:
         manifest.decode(raw(document), tmp_path)
     assert field in str(caught.value)
+
+
+def test_the_ticker_travels_in_the_manifest(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "programme.yaml").write_text("ticker: [Lịch cắt điện, Đường dây nóng 0235 3 888 999]\n"
+                                        "slides:\n  - {id: a, title: Lịch}\n", encoding="utf-8")
+    publish.publish(src, tmp_path / "out", None)
+    data = (tmp_path / "out" / "manifest.v2.json").read_bytes()  # a top-level key boards before 0.2 refuse
+    assert "ticker" not in json.loads((tmp_path / "out" / "manifest.json").read_bytes())
+    decoded = manifest.decode(data, tmp_path / "cache")
+    assert decoded.ticker == ("Lịch cắt điện", "Đường dây nóng 0235 3 888 999")
+    assert decoded.version == programme.load_folder(src).version
+    document = json.loads(data)
+    document["ticker"] = "x" * 5000  # a wrong ticker from a server: left out, said, the slides play
+    wrong = manifest.decode(json.dumps(document).encode(), tmp_path / "cache")
+    assert wrong.ticker == () and wrong.slides and "ticker" in str(wrong.warnings[0])

@@ -245,7 +245,7 @@ FUTURE = [
 
 
 def test_format2_plays_what_it_understands_and_reports_each_skipped_slide(tmp_path, serve, caplog):
-    _src, out = newer_tree(tmp_path, FUTURE, ticker={"text": "Chào mừng"})
+    _src, out = newer_tree(tmp_path, FUTURE, banner={"text": "Chào mừng"})
     server = serve(out)
     board = Board(tmp_path / "board", server.url)
     with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
@@ -255,7 +255,7 @@ def test_format2_plays_what_it_understands_and_reports_each_skipped_slide(tmp_pa
         assert [s.id for s in prog.slides] == ["tin-0", "anh-a"]
         warnings = [str(w) for w in prog.warnings]
         assert len(warnings) == 4 and warnings == list(result.skipped)
-        assert "ticker: unknown key, ignored" in warnings[0]
+        assert "banner: unknown key, ignored" in warnings[0]
         assert "slides[2] (phong-su): uses type 'hologram'" in warnings[1] and "slide skipped" in warnings[1]
         assert "slides[3] (lich-hop): uses `qr`" in warnings[2]
         assert "slides[4] (sai-gia-tri).duration: must be a number of seconds" in warnings[3]
@@ -350,23 +350,23 @@ def test_a_server_without_manifest_v2_that_answers_404_as_html_still_falls_back(
 
 
 def test_a_top_level_key_of_programme_yaml_travels_in_format_2_only(tmp_path, monkeypatch):
-    """As issue 11's `ticker:` will: programme.yaml gains a top-level key, and publish carries it without being told."""
+    """As `ticker:` did (issue 11): programme.yaml gains a top-level key, and publish carries it without being
+    told; a board that does not know it yet ignores it with a warning, and plays."""
     real = programme.read_folder
 
-    def with_ticker(folder, memo=None):
+    def with_banner(folder, memo=None):
         prog, data = real(folder, memo)
-        data["ticker"] = {"text": "Chào mừng Đại hội"}
+        data["banner"] = {"text": "Chào mừng Đại hội"}
         return prog, data
 
-    monkeypatch.setattr(programme, "read_folder", with_ticker)
+    monkeypatch.setattr(programme, "read_folder", with_banner)
     src = authoring(tmp_path / "src", {})
     summary = publish.publish(src, tmp_path / "out", None)
-    assert "\n  ticker: not in manifest.json for boards before 0.2" in summary
+    assert "\n  banner: not in manifest.json for boards before 0.2" in summary
     v1, v2 = (json.loads((tmp_path / "out" / name).read_bytes()) for name in ("manifest.json", "manifest.v2.json"))
-    assert "ticker" not in v1 and v2["ticker"] == {"text": "Chào mừng Đại hội"}
+    assert "banner" not in v1 and v2["banner"] == {"text": "Chào mừng Đại hội"}
     prog = manifest.decode((tmp_path / "out" / "manifest.v2.json").read_bytes(), tmp_path)
-    if "ticker" not in manifest.TOP_KEYS:  # this board does not show tickers: ignored, with a warning, and plays
-        assert [s.id for s in prog.slides] == ["tin-0"] and "ticker: unknown key, ignored" in str(prog.warnings[0])
+    assert [s.id for s in prog.slides] == ["tin-0"] and "banner: unknown key, ignored" in str(prog.warnings[0])
 
 
 def test_publish_mends_a_tree_that_kiosk_0_1_0_published_into_after_it(tmp_path, old_code):

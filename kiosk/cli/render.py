@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from kiosk.config import Config
@@ -84,26 +85,43 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             old.unlink()  # a preview shows one moment: files of an earlier one would mislead
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "--out", f"cannot write there: {exc.strerror or exc}")]) from None
-    renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name)
+    renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name, feedback=cfg.feedback)
     screen = Screen.offscreen(size)
 
-    def presented(page):
+    mono = time.monotonic()
+
+    def presented(page, shown=()):
+        for zone in shown:
+            preview = getattr(zone, "preview", None)
+            if preview is not None:
+                preview(mono)  # a ticker mid-way, as a passer-by sees it, not empty before its text enters
+        screen.set_zones(list(shown), mono, at)
         screen.show(page)
         return screen.snapshot()
 
     paths = []
+    said: set[str] = set()
     for number, slide in enumerate(slides, start=1):
         try:
-            pages = renderer.pages(slide)
+            pages = renderer.pages(slide, ticker=programme.ticker)
+            shown = renderer.zones(slide, programme.ticker)
         except ValueError as exc:  # a picture that cannot be loaded: the board skips it too
             print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
             continue
         path = out / f"{number:02d}-{slide.id}.png"
+        cut = renderer.caption_warning(slide, programme.ticker)
+        if cut:
+            print(f"warning: {cut}", file=sys.stderr)
+        hidden = renderer.qr_hidden(slide)
+        if hidden and hidden not in said:
+            said.add(hidden)
+            print(f"note: {hidden}", file=sys.stderr)
         try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
-            save_png(presented(pages[0]), path)
+            save_png(presented(pages[0], shown), path)
             for index in range(1, len(pages)):
                 (out / "pages").mkdir(exist_ok=True)
-                save_png(presented(pages[index]), out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
+                save_png(presented(pages[index], shown),
+                         out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
         except OSError as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)

@@ -172,7 +172,7 @@ class Session:
             log.error("%s", message)
             status.set_error("cache", message)
         try:
-            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
+            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name, feedback=cfg.feedback)
         except FontError as exc:
             raise SetupError(f"display.font: {exc}") from None
         # Synced content is evicted by the sync cache; an authoring folder's leftovers are pruned here.
@@ -186,13 +186,14 @@ class Session:
         from kiosk.player.loop import Player
         from kiosk.screen.sound import Speaker
         from kiosk.source.feed import Feed
+        from kiosk.source.speech import chime_wav as speech_chime
 
         source = Feed(self.cfg, self.current, self.status, self.preparer.prepare, self.preparer.ready)
         source.load_initial()
         plays = _open_plays(self.cfg, self.status)
         server = _start_health(self.cfg, self.status, self.screen)
         reporter = _start_reporter(self.cfg, self.status, self.screen, plays, source)
-        speaker = Speaker()
+        speaker = Speaker(self.cfg.sound.volume / 100, chime=speech_chime())
         frames = FrameBuilder(self.renderer, self.status, self.cfg.device.name,
                               voice=speech_voice(self.cfg.speech, self.cache_dir, speaker, self.status),
                               ready=self.preparer.slide_ready)

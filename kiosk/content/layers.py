@@ -53,4 +53,5 @@ def merge(layers: Sequence[Layer]) -> Programme:
         for layer in present for slide in layer.programme.slides
     )
     warnings = tuple(w for layer in present for w in layer.programme.warnings)
-    return Programme(slides=slides, version=version_of(slides), warnings=warnings)
+    ticker = tuple(line for layer in present for line in layer.programme.ticker)  # in layer order, like slides
+    return Programme(slides=slides, version=version_of(slides, ticker), warnings=warnings, ticker=ticker)

@@ -38,7 +38,7 @@ FILENAME_V2 = "manifest.v2.json"  # format 2: boards from 0.2.0 ask for it first
 MAX_BYTES = 4 * 1024 * 1024  # a thousand slides are well under 1 MB; more is a broken or hostile server
 MAX_MEDIA_BYTES = 2 * 1024**3  # one file larger than this is not a bulletin-board image
 MAX_NAME = 255
-TOP_KEYS = ("format", "version", "generated_at", "media", "slides")  # what this board knows at the top (format 2)
+TOP_KEYS = ("format", "version", "generated_at", "media", "slides", "ticker")  # known at the top (format 2)
 VERSION = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")  # \Z: "$" would let a final newline in
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # how media are named: the hex SHA-256 of their bytes
 
@@ -223,7 +223,8 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         raise InvalidInput(problems.items)
 
     def resolver(found: Problems):
-        def resolve(name: str, line: int | None, where: str) -> programme.MediaRef | None:
+        def resolve(name: str, line: int | None, where: str, _kind: str = "image"
+                    ) -> programme.MediaRef | None:
             entry = table.get(name)
             if entry is None:
                 reason = check_name(name)
@@ -243,8 +244,10 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         slides = _tolerant_slides(raw_slides, filename, problems, warnings, resolver)
     if problems:
         raise InvalidInput(problems.items)
-    return programme.Programme(slides=slides, version=programme.version_of(slides), warnings=tuple(warnings),
-                               format=fmt)
+    ticker_problems = Problems(filename)  # a wrong ticker is left out, said; the slides play
+    ticker = programme.parse_ticker(document, ticker_problems) if fmt != 1 else ()
+    return programme.Programme(slides=slides, version=programme.version_of(slides, ticker), ticker=ticker,
+                               warnings=tuple(warnings) + tuple(ticker_problems), format=fmt)
 
 
 def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnings: list[Problem],
@@ -296,7 +299,7 @@ def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnin
 
 def media_of(prog: programme.Programme) -> dict[str, int]:
     """The media files a programme needs: sha256 -> size."""
-    return {s.image.sha256: s.image.size for s in prog.slides if s.image is not None}
+    return {ref.sha256: ref.size for s in prog.slides for ref in (s.image, s.audio) if ref is not None}
 
 
 def _media_table(raw: object, problems: Problems) -> dict[str, tuple[str, int]]:

@@ -66,6 +66,37 @@ def probe(path: Path) -> ImageInfo:
     return ImageInfo(fmt, width, height)
 
 
+MAX_AUDIO_BYTES = 200 * 1024 * 1024  # an hour of MP3 is some 60 MB; more is not an announcement
+AUDIO_FORMATS = "WAV, OGG or MP3"
+
+
+def probe_audio(path: Path) -> str:
+    """The format of a sound file (WAV, OGG, MP3) from its first bytes; ValueError with a user-facing reason.
+    Whether it decodes is known when it is loaded, ahead of its slot (a slide whose sound does not load
+    plays silent, and says so)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except IsADirectoryError:
+        raise ValueError("is a folder, not a sound file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ValueError("the file is empty")
+    if size > MAX_AUDIO_BYTES:
+        raise ValueError(f"is {size // (1024 * 1024)} MB, at most {MAX_AUDIO_BYTES // (1024 * 1024)} MB of sound")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"OggS":
+        return "OGG"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    raise ValueError(f"not a sound file ({AUDIO_FORMATS})")
+
+
 def check_decodes(path: Path) -> None:
     """Decode the whole file (JPEGs at 1/8 scale: every byte is still read), so a truncated or corrupt
     picture is refused by `kiosk publish` instead of being skipped on every board."""

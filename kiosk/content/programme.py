@@ -29,8 +29,14 @@ MAX_DURATION = 3600
 MAX_BODY = 200_000
 MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
+DOCUMENT_KEYS = ("slides", "ticker")
+# The ticker scrolls at display.ticker_speed (120 px/s at 1080 lines): 2,000 characters already take some
+# seven minutes to pass once. More is a document pasted in the wrong place, and would cost memory to draw.
+MAX_TICKER = 2_000
+MAX_TICKER_ITEMS = 50
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link",
+              "image", "audio") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,14 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
-    image: MediaRef | None = None
+    image: MediaRef | None = None  # an image slide's file:, or a text slide's image: (beside or above the text)
     duration: float = 10.0
     priority: str = "normal"
     window: windows.Window = windows.ALWAYS
     speak: bool = False
     fit: str | None = None  # None: display.fit
+    link: str | None = None  # a web address shown as a QR code with the slide (instead of feedback.url)
+    audio: MediaRef | None = None  # a sound played while the slide shows (it stays until the sound ends)
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Programme:
     version: str  # a digest of everything that affects what is shown
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     format: int | None = field(default=None, compare=False)  # the manifest format it was read from; None: a folder
+    ticker: tuple[str, ...] = ()  # the top-level `ticker:` lines, scrolled in the band at the bottom
 
 
 EMPTY = Programme(slides=(), version="empty")
@@ -71,7 +80,7 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def version_of(slides: tuple[Slide, ...]) -> str:
+def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
     def plain(slide: Slide) -> dict:
         w = slide.window
         return {
@@ -79,10 +88,29 @@ def version_of(slides: tuple[Slide, ...]) -> str:
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
             "window": repr(w),
-        }
+        } | ({"link": slide.link} if slide.link else {}) | ({"audio": slide.audio.sha256} if slide.audio else {})
 
-    blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
+    plains: list = [plain(s) for s in slides]
+    if ticker:  # a programme without a ticker keeps the version it always had
+        plains.append({"ticker": list(ticker)})
+    blob = json.dumps(plains, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# A QR code of version 10 (57 modules, error correction M) holds 213 bytes, still scannable from 1.5 m at
+# the size the board draws it; a longer URL makes modules too small to read. Use a short link instead.
+MAX_LINK = 200
+
+
+def check_link(text: str) -> str:
+    """A URL to show as a QR code (a slide's `link:`, feedback.url); ValueError saying what is wrong."""
+    text = text.strip()
+    if not re.match(r"^https?://[^/\s]+\S*\Z", text):
+        raise ValueError(f"{shown(text)} is not an http:// or https:// URL (without spaces)")
+    if len(text.encode()) > MAX_LINK:
+        raise ValueError(f"has {len(text.encode())} bytes, at most {MAX_LINK}: too long for a QR code that can be "
+                         "scanned from the board; use a shorter link")
+    return text
 
 
 def clean_text(text: str) -> str:
@@ -170,12 +198,34 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
         bad("fit", f"must be fit or fill, got {shown(fit)}")
+    link = raw.get("link")
+    if link is not None:
+        try:
+            link = check_link(link) if isinstance(link, str) else _not_text(link)
+        except ValueError as exc:
+            bad("link", str(exc))
+            link = None
     when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
     image = None
     if kind == "text" and raw.get("file") is not None:
         bad("file", "is for image slides: remove it, or write type: image")
+    if kind == "text" and raw.get("image") is not None:
+        image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
+        if image is None and resolve_media is not None:
+            ok = False
+    audio = None
+    if raw.get("audio") is not None:
+        name = raw.get("audio")
+        if not isinstance(name, str) or not name.strip():
+            bad("audio", f"must be a path inside the folder (a {media.AUDIO_FORMATS} file)")
+        elif ok and resolve_media is not None:
+            audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
+            if audio is None:
+                ok = False
+    if kind == "image" and raw.get("image") is not None:
+        bad("image", "is for a picture beside a text; an image slide's picture is file:")
     if kind == "image":
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
@@ -188,8 +238,22 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         return None
     return Slide(
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
-        priority=priority, window=when, speak=speak, fit=fit,
+        priority=priority, window=when, speak=speak, fit=fit, link=link, audio=audio,
     )
+
+
+def _picture(name: object, ok: bool, resolve_media, line_of, where: str, bad) -> MediaRef | None:
+    """A text slide's `image:`, resolved like an image slide's file:."""
+    if not isinstance(name, str) or not name.strip():
+        bad("image", "must be a path inside the folder (a picture to show beside the text)")
+        return None
+    if not ok or resolve_media is None:
+        return None
+    return resolve_media(name.strip(), line_of("image"), f"{where}.image")
+
+
+def _not_text(value: object) -> str:
+    raise ValueError(f"must be a web address (http:// or https://), got {shown(value)}")
 
 
 def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = None):
@@ -199,7 +263,7 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
     memo = memo or media.Memo(root=root)
     hashes: dict[Path, MediaRef] = {}
 
-    def resolve(name: str, line: int, where: str) -> MediaRef | None:
+    def resolve(name: str, line: int, where: str, kind: str = "image") -> MediaRef | None:
         candidate = (root / name).resolve()
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
             problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
@@ -208,7 +272,10 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
             problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
             return None
         try:
-            memo.probe(candidate)
+            if kind == "audio":
+                media.probe_audio(candidate)
+            else:
+                memo.probe(candidate)
         except ValueError as exc:
             problems.add(line, where, f"{name}: {exc}")
             return None
@@ -225,8 +292,8 @@ def parse_document(data: object, filename: str, problems: Problems, resolve_medi
         raise InvalidInput([Problem(filename, 1, "slides", "programme.yaml must have slides: (a list of slides)")])
     line_of = data.line_of if isinstance(data, yamlfile.LineDict) else (lambda _k: 1)
     for key in data:
-        if key != "slides":
-            problems.add(line_of(key), str(key), "unknown key; programme.yaml has only slides:")
+        if key not in DOCUMENT_KEYS:
+            problems.add(line_of(key), str(key), f"unknown key; programme.yaml has {', '.join(DOCUMENT_KEYS)}")
     raw_slides = data["slides"]
     if raw_slides is None:
         raw_slides = []
@@ -264,4 +331,36 @@ def read_folder(folder: Path, memo: media.Memo | None = None) -> tuple[Programme
         raise InvalidInput([exc.problem]) from None
     problems = Problems(str(path))
     slides = parse_document(data, str(path), problems, folder_media(folder, problems, memo))
-    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems)), data
+    ticker = parse_ticker(data, problems)
+    return Programme(slides=slides, version=version_of(slides, ticker), warnings=tuple(problems),
+                     ticker=ticker), data
+
+
+def parse_ticker(data: object, problems: Problems) -> tuple[str, ...]:
+    """The top-level `ticker:` (a text or a list of texts) as its lines; () with a problem when it is wrong:
+    the slides play without a ticker rather than not at all."""
+    raw = data.get("ticker") if isinstance(data, dict) else None
+    if raw is None:
+        return ()
+    line = data.line_of("ticker") if isinstance(data, yamlfile.LineDict) else None
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > MAX_TICKER_ITEMS:
+        problems.add(line, "ticker", f"has {len(items)} items, at most {MAX_TICKER_ITEMS}; the ticker is left out")
+        return ()
+    lines: list[str] = []
+    for index, item in enumerate(items):
+        where = f"ticker[{index}]" if isinstance(raw, list) else "ticker"
+        try:
+            text = " ".join(_text(item).split())  # one line: it scrolls
+        except ValueError as exc:
+            problems.add(line, where, f"{exc}; the ticker is left out")
+            return ()
+        if text:
+            lines.append(text)
+    total = sum(len(t) for t in lines)
+    if total > MAX_TICKER:
+        problems.add(line, "ticker", f"has {total:,} characters, at most {MAX_TICKER:,} (it would take "
+                     f"{total * 26 / 120 / 60:.0f} minutes to pass once): shorten it, or make it a slide; "
+                     "the ticker is left out")
+        return ()
+    return tuple(lines)

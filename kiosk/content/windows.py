@@ -253,6 +253,19 @@ def _span(text: str) -> tuple[dt.time, dt.time] | None:
     return start, end
 
 
+def parse_span(text: str) -> tuple[dt.time, dt.time] | None:
+    """"HH:MM-HH:MM" as (start, end), as `hours:` reads it (config.yaml's sound.quiet_hours too); None for
+    the whole day. ValueError when it is not such a text."""
+    return _span(text)
+
+
+def in_span(span: tuple[dt.time, dt.time], at: dt.datetime) -> bool:
+    """Whether `at` falls in [start, end), wrapping past midnight when end <= start."""
+    start, end = span
+    now = at.time()
+    return start <= now < end if start < end else now >= start or now < end
+
+
 def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
     """once: a date (that whole day), "DATE HH:MM-HH:MM", or an ISO interval "START/END"."""
     example = 'a date like 2026-12-05, "2026-12-05 19:00-21:30" or "2026-12-05T19:00/2026-12-06T02:00"'

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from kiosk import clock as clockmod
 from kiosk.config import Config
-from kiosk.content import schedule
+from kiosk.content import schedule, windows
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
 from kiosk.player.frames import FrameBuilder, Frames, PageError
@@ -45,6 +45,8 @@ TRUST_RECHECK_SECONDS = 30.0
 MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline counts in frames_slipped
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
+LATE_SOUND_SECONDS = 3.0  # a slide's sound made after its slot began still starts this long into it
+ZONE_LATE_SECONDS = 0.012  # a zone frame woken later than this is drawn for now, not for when it was due
 SLIPS_KEPT = 10_000  # flip_slips keeps the latest: bench/ reads them, a board runs for months
 
 
@@ -99,6 +101,9 @@ class Player:
         self._ready_sent = False
         self._next_watchdog = 0.0
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
+        self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
+        self._spoken: dict[str, float] = {}  # emergency id -> monotonic instant it was last announced
+        self._pending_sound = None  # (future, slide, since): a sound not made yet when its slide showed
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -163,11 +168,8 @@ class Player:
         if self.showing is not None:
             self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
         duration = slide.duration if slide is not None else IDLE_SECONDS
-        per_page = duration / max(1, len(pages))
-        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
-            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
-                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
+        self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
             fade = self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
             first_flip = now.mono + (fade[0] / 1000 if fade else 0.0)
@@ -175,7 +177,12 @@ class Player:
             self.screen.show(pages[0])
             first_flip = self.clock.monotonic()
         flipped = self.clock.monotonic()  # a measurement: the slide is wholly on screen
-        self._speak(frames.sound)
+        heard = self._speak(frames.sound, slide, now)
+        duration = max(duration, heard)  # a recorded announcement is heard to its end
+        per_page = duration / max(1, len(pages))
+        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
+                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
         if planned is not None:  # how late the change began to show, against the slot's deadline
             slip = max(0.0, first_flip - planned)
             self.flip_slips.append(slip)
@@ -205,7 +212,7 @@ class Player:
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
-            frames = self.frames.get(slide, programme.version, now.local, wait)
+            frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
                 log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
                 if self.showing is not None:
@@ -225,7 +232,7 @@ class Player:
         self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
         upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
-            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local)
+            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local, **self._ticker(programme))
 
     def _upload_ahead(self) -> None:
         """The next slide's first frame goes to the screen (a texture, on a GPU) once it is built, before
@@ -274,16 +281,92 @@ class Player:
         self.screen.show(frame)
         showing.page_end = now.mono + per_page
 
-    def _speak(self, sound) -> None:
-        """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""
-        if self.speaker is None:
+    # --- zones: the parts that change while a slide stands --------------------------------------------
+    @staticmethod
+    def _ticker(programme: Programme) -> dict:
+        """The programme's ticker for the frame builder (nothing when it has none: the plain call)."""
+        return {"ticker": programme.ticker} if programme.ticker else {}
+
+    def _set_zones(self, shown, now: Now) -> None:
+        set_zones = getattr(self.screen, "set_zones", None)
+        if set_zones is None:
             return
+        set_zones(list(shown), now.mono, now.local)
+        self._zone_due = now.mono if shown else math.inf  # drawn at once, then when they ask
+
+    def _zone_frames(self, wake_at: float) -> None:
+        """Sleep until `wake_at`, drawing the zones' frames on the way, each at its instant (the ticker's
+        60 a second, the clock's at the minute). A wake-up (new content, a screenshot) ends the wait."""
+        refresh = getattr(self.screen, "refresh", None)
+        while not self.stop.is_set():
+            if refresh is None or self.dark or self._zone_due >= wake_at:
+                self.clock.sleep_until(self.wake, wake_at)
+                return
+            if self.clock.sleep_until(self.wake, self._zone_due):
+                return
+            now = self.now()
+            # drawn for the instant it was due when the wake-up is only a little late: even steps
+            mono = self._zone_due if now.mono - self._zone_due < ZONE_LATE_SECONDS else now.mono
+            self._zone_due = max(refresh(mono, now.local), now.mono + 0.001)
+
+    def _speak(self, sound, slide: Slide | None = None, now: Now | None = None) -> float:
+        """Start the slide's sound (its audio: file or its speech) if it is ready, made ahead with the frames;
+        the seconds it lasts (0: none). The last slide's sound stops, except an emergency's own while it
+        stands. Quiet hours (sound.quiet_hours) silence all but emergencies; an emergency begins with the
+        chime and is heard again only every speech.emergency_repeat_minutes while it stands."""
+        if self.speaker is None:
+            return 0.0
+        emergency = slide is not None and slide.priority == "emergency"
+        if not emergency:
+            self._spoken.clear()  # an emergency that comes again later is announced again
+        elif now is not None and not self._repeat_due(slide, now):
+            return 0.0  # it still stands: its announcement keeps playing, or waits for its next turn
         self.speaker.stop()
-        if sound is not None:
-            if sound.done() and sound.result() is not None:
-                self.speaker.play(sound.result())
-            elif not sound.done():
-                log.info("speech not ready in time for this showing; the slide plays silent")
+        if sound is None or slide is None or now is None:
+            return 0.0
+        if not sound.done():  # made on the speech thread: it may still start early in the slot (turn)
+            self._pending_sound = (sound, slide, now.mono)
+            return 0.0
+        return self._play(sound.result(), slide, now, emergency)
+
+    def _play(self, loaded, slide: Slide, now: Now, emergency: bool) -> float:
+        self._pending_sound = None
+        if loaded is None:
+            return 0.0
+        quiet = getattr(self.cfg, "sound", None) and self.cfg.sound.quiet_hours
+        if quiet and not emergency and windows.in_span(quiet, now.local):
+            return 0.0
+        self.speaker.play(loaded, chime=emergency) if emergency else self.speaker.play(loaded)
+        if emergency:
+            self._spoken[slide.id] = now.mono
+        length = getattr(loaded, "get_length", None)
+        seconds = float(length()) if callable(length) else 0.0
+        return seconds + (float(getattr(self.speaker, "chime_seconds", 0.0)) if emergency else 0.0)
+
+    def _late_sound(self, now: Now) -> None:
+        """A sound not ready when its slide went on screen starts once it is, within LATE_SOUND_SECONDS of the
+        slot's start (the slot then lasts to its end); later than that the slide plays silent."""
+        pending, showing = self._pending_sound, self.showing
+        if pending is None or showing is None or showing.slide is not pending[1]:
+            self._pending_sound = None
+            return
+        sound, slide, since = pending
+        if now.mono - since > LATE_SOUND_SECONDS:
+            log.info("sound of slide %s not ready in time for this showing; the slide plays silent", slide.id)
+            self._pending_sound = None
+            return
+        if sound.done():
+            heard = self._play(sound.result(), slide, now, slide.priority == "emergency")
+            if heard and len(showing.pages) <= 1:
+                showing.slot_end = showing.page_end = max(showing.slot_end, now.mono + heard)
+
+    def _repeat_due(self, slide: Slide, now: Now) -> bool:
+        """An emergency standing on screen is announced again once its repeat interval has passed."""
+        last = self._spoken.get(slide.id)
+        if last is None:
+            return True
+        every = self.cfg.speech.emergency_repeat_minutes * 60
+        return every > 0 and now.mono - last >= every - 0.5
 
     # --- screen power -------------------------------------------------------------------------------
     def _power_wanted(self, now: Now) -> bool:
@@ -317,6 +400,7 @@ class Player:
             self._record_play(self.showing, now, cut_short=True)
         state = self.panel.set(False) if self.panel is not None else power.OFF_BLACK
         black = self.screen.black()
+        self._set_zones((), now)
         self.screen.show(black)
         self._speak(None)
         self.showing = Showing(None, [black], 0, math.inf, math.inf, now.wall, now.mono, "")
@@ -377,6 +461,7 @@ class Player:
             self.advance(now, planned=None)  # a cold start: the first picture is prepared, leave the idle screen
         if not self.dark:
             self._upload_ahead()
+            self._late_sound(now)
         if not self.screen.pump():
             log.error("the display was lost; exiting so that systemd restarts the player")
             self.status.update(display_ok=False)
@@ -385,6 +470,8 @@ class Player:
         showing = self.showing
         more_pages = showing.page + 1 < len(showing.pages)
         deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
+        if self._pending_sound is not None:
+            deadline = min(deadline, now.mono + PAGE_RETRY_SECONDS)  # look again soon: is the sound made?
         wake_at = min(deadline, now.mono + min(self._until_plan_change(now), self._until_power_change(now),
                                                PUMP_SECONDS))
         self.status.beat(max(wake_at, now.mono) + PUMP_SECONDS)
@@ -405,7 +492,7 @@ class Player:
                 wake_at = self.turn()
                 if wake_at is None:
                     return 1
-                self.clock.sleep_until(self.wake, wake_at)
+                self._zone_frames(wake_at)
             return 0
         finally:
             self.finish()

@@ -18,8 +18,10 @@ reporter) may call: it asks the owner to read the screen back between two frames
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import math
 import os
 import threading
 import time
@@ -30,7 +32,7 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
-from kiosk.screen import gpu
+from kiosk.screen import gpu, zones
 
 log = logging.getLogger("kiosk.render.screen")
 
@@ -108,6 +110,11 @@ class Screen:
         self._lost = False
         self.uploaded_bytes = 0  # every byte our code ever uploaded (bench/ reads it)
         self.last_fade: Fade | None = None
+        self._zones: list = []  # zones drawn over the slide every frame (screen.zones), set with each slide
+        self._zone_textures: dict[int, tuple[weakref.ref, video.Texture]] = {}  # by id of the piece's surface
+        self._zone_clock: tuple[float, dt.datetime, float] | None = None  # (mono, local, perf_counter) last given
+        self.zone_frames = 0  # frames drawn for zones alone (bench/ reads it)
+        self.zone_log: list | None = None  # bench/ sets a list: (perf_counter, mono) of every frame with zones
         lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
         self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
 
@@ -258,6 +265,7 @@ class Screen:
     def _render(self, layers: list[tuple[video.Texture, int]]) -> None:
         """One frame: the layers drawn, screenshots asked for read back, presented."""
         self._draw(layers)
+        self._draw_zones()
         if self._shots:
             self._serve_shots()
         self.renderer.present()
@@ -343,6 +351,7 @@ class Screen:
         """The logical frame on screen, read back from the renderer (on the render thread only)."""
         if self.hardware:
             self._draw(self._layers)  # a GPU's back buffer is undefined after a present: draw it again
+            self._draw_zones()
         return self._read_back()
 
     def _read_back(self) -> pygame.Surface:
@@ -416,12 +425,93 @@ class Screen:
             self.status.update(display_ok=False)
         return False
 
+    # --- zones ------------------------------------------------------------------------------------
+
+    def set_zones(self, shown: list, mono: float, local: dt.datetime) -> None:
+        """The zones that stand with the slide now going on screen (none: the slide alone), at this instant."""
+        self._zones = list(shown)
+        self._zone_clock = (mono, local, time.perf_counter())
+        if not self._zones:
+            self._zone_textures.clear()
+
+    def refresh(self, mono: float, local: dt.datetime) -> float:
+        """Draw the zones as they are at this instant and present; the monotonic instant of the next
+        change of any of them (math.inf without zones). Only the zones are drawn where SDL's software
+        target keeps the slide; a GPU draws the slide's texture again under them (a textured draw)."""
+        self._zone_clock = (mono, local, time.perf_counter())
+        if not self._zones:
+            return math.inf
+        if self.hardware:
+            self._draw(self._layers)
+        self._draw_zones()
+        if self._shots:
+            self._serve_shots()
+        self.renderer.present()
+        self.zone_frames += 1
+        return min(zone.due(mono, local) for zone in self._zones)
+
+    def _zone_time(self) -> tuple[float, dt.datetime]:
+        """The zones' instant for a frame the display draws by itself (a crossfade's): the last refresh's,
+        moved on by the time since."""
+        if self._zone_clock is None:
+            return time.monotonic(), dt.datetime.now()
+        mono, local, perf = self._zone_clock
+        moved = time.perf_counter() - perf
+        return mono + moved, local + dt.timedelta(seconds=moved)
+
+    def _draw_zones(self) -> None:
+        if not self._zones:
+            return
+        mono, local = self._zone_time()
+        if self.zone_log is not None:
+            self.zone_log.append((time.perf_counter(), mono))
+        used: dict[int, tuple[weakref.ref, video.Texture]] = {}
+        for zone in self._zones:
+            for piece in zone.pieces(mono, local):
+                texture = self._zone_texture(piece.surface, used)
+                surface_size = piece.surface.get_size()
+                src = piece.src or (0, 0, *surface_size)
+                texture.draw(srcrect=_turn(src, surface_size, self.rotation),
+                             dstrect=self._physical(_turn(piece.dst, self.size, self.rotation)))
+        self._zone_textures = used  # what no zone handed over this frame is let go
+
+    def _physical(self, rect: zones.Rect) -> zones.Rect:
+        """A rect of the turned logical frame on the panel (centred where the panel is larger)."""
+        turned_w, turned_h = (self.size[1], self.size[0]) if self.rotation in (90, 270) else self.size
+        dx, dy = (self.physical[0] - turned_w) // 2, (self.physical[1] - turned_h) // 2
+        return (rect[0] + dx, rect[1] + dy, rect[2], rect[3])
+
+    def _zone_texture(self, surface, used: dict) -> video.Texture:
+        held = self._zone_textures.get(id(surface)) or used.get(id(surface))
+        if held is None or held[0]() is not surface:
+            turned = pygame.transform.rotate(surface, -self.rotation) if self.rotation else surface
+            texture = video.Texture.from_surface(self.renderer, turned)
+            texture.blend_mode = BLEND_NONE
+            self.uploaded_bytes += 4 * texture.width * texture.height
+            held = (weakref.ref(surface), texture)
+        used[id(surface)] = held
+        return held[1]
+
     def close(self) -> None:
+        self._zones, self._zone_textures = [], {}
         self._shown = self._ahead = None
         self._layers = []
         self.renderer = None
         self.window.destroy()
         pygame.display.quit()
+
+
+def _turn(rect: zones.Rect, size: tuple[int, int], rotation: int) -> zones.Rect:
+    """`rect` of a surface of `size`, where it is once the surface is turned clockwise by `rotation`."""
+    x, y, w, h = rect
+    width, height = size
+    if rotation == 90:
+        return (height - y - h, x, h, w)
+    if rotation == 180:
+        return (width - x - w, height - y - h, w, h)
+    if rotation == 270:
+        return (y, width - x - w, h, w)
+    return rect
 
 
 def _draws_everywhere(renderer: video.Renderer, size: tuple[int, int]) -> bool:

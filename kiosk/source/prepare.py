@@ -193,6 +193,36 @@ def slide_fit(slide, fit_default: str) -> str:
     return slide.fit or fit_default
 
 
+def picture_box(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a text slide's picture is prepared at: beside the text on a landscape screen (about 40 % of
+    its width), above it on a portrait one (about a third of its height). The renderer fits it into the
+    room the bands leave."""
+    w, h = size
+    return (round(w * 0.4), round(h * 0.7)) if w >= h else (round(w * 0.88), round(h * 0.34))
+
+
+def oriented_size(ref) -> tuple[int, int]:
+    """The picture's width and height as it is seen (EXIF orientation applied), from its header alone.
+    ValueError when it cannot be read."""
+    try:
+        with Image.open(ref.path) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112, 1) in _ROTATING_ORIENTATIONS:
+                width, height = height, width
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
+        raise ValueError(f"not a readable image ({exc})") from None
+    return max(1, width), max(1, height)
+
+
+def prepared_as(slide, size: tuple[int, int], fit_default: str) -> tuple[tuple[int, int], str] | None:
+    """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none."""
+    if slide.image is None:
+        return None
+    if slide.type == "image":
+        return size, slide_fit(slide, fit_default)
+    return picture_box(size), "fit"
+
+
 PLAY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
 
 
@@ -216,10 +246,11 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
     for slide in play_order(programme):
         if should_stop():
             break
-        if slide.type != "image" or slide.image is None:
+        wanted = prepared_as(slide, size, fit_default)
+        if wanted is None:
             continue
         try:
-            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+            prepare_image(slide.image, *wanted, cache_dir)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
@@ -235,9 +266,9 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
 def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
     """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
     return {
-        prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+        prepared_path(slide.image, *wanted, cache_dir)
         for slide in programme.slides
-        if slide.type == "image" and slide.image is not None
+        if (wanted := prepared_as(slide, size, fit_default)) is not None
     }
 
 
@@ -273,7 +304,8 @@ class Preparer:
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
 
     def _key(self, slide) -> tuple[str, str]:
-        return slide.image.sha256, slide_fit(slide, self.fit)
+        size, fit = prepared_as(slide, self.size, self.fit)
+        return slide.image.sha256, f"{fit}-{size[0]}x{size[1]}"
 
     def _prepared_one(self, slide) -> None:
         self._prepared.add(self._key(slide))
@@ -287,7 +319,7 @@ class Preparer:
             return kept  # nobody will show it; above all, do not prune the next session's files
         if self.prune:
             self._prune(kept)
-            self._prepared &= {self._key(s) for s in kept.slides if s.type == "image" and s.image is not None}
+            self._prepared &= {self._key(s) for s in kept.slides if s.image is not None}
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -296,9 +328,9 @@ class Preparer:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
         whole = True
         for slide in programme.slides:
-            if slide.type != "image" or slide.image is None or self._key(slide) in self._prepared:
+            if slide.image is None or self._key(slide) in self._prepared:
                 continue
-            if prepared_path(slide.image, self.size, slide_fit(slide, self.fit), self.cache_dir).is_file():
+            if prepared_path(slide.image, *prepared_as(slide, self.size, self.fit), self.cache_dir).is_file():
                 self._prepared.add(self._key(slide))
             else:
                 whole = False
@@ -306,7 +338,7 @@ class Preparer:
 
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
-        return slide.type != "image" or slide.image is None or self._key(slide) in self._prepared
+        return slide.image is None or self._key(slide) in self._prepared
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech

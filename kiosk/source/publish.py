@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,6 +67,8 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if damaged:
         raise InvalidInput(damaged)
     _write_memo(memo_path, memo)
+    for note in caption_warnings(prog):
+        print(f"warning: {note}", file=sys.stderr)
     media: dict[str, tuple[str, int]] = {}
     sources: dict[str, Path] = {}
     slides: list[dict] = []
@@ -76,14 +79,25 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         out_fields = {k: v for k, v in fields.items() if v is not None}
         out_fields["type"] = slide.type
         out_fields.pop("file", None)
+        out_fields.pop("image", None)
         if slide.image is not None:
+            key = "file" if slide.type == "image" else "image"  # a text slide's picture is its image:
             name = slide.image.path.resolve().relative_to(root).as_posix()
             if manifest.check_name(name):
-                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of("file"),
-                                            f"slides ({slide.id}).file", f"{name!r} {manifest.check_name(name)}")])
-            out_fields["file"] = name
+                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of(key),
+                                            f"slides ({slide.id}).{key}", f"{name!r} {manifest.check_name(name)}")])
+            out_fields[key] = name
             media[name] = (slide.image.sha256, slide.image.size)
             sources[slide.image.sha256] = slide.image.path
+        out_fields.pop("audio", None)
+        if slide.audio is not None:  # a sound goes into the media table like a picture
+            name = slide.audio.path.resolve().relative_to(root).as_posix()
+            if manifest.check_name(name):
+                raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of("audio"),
+                                            f"slides ({slide.id}).audio", f"{name!r} {manifest.check_name(name)}")])
+            out_fields["audio"] = name
+            media[name] = (slide.audio.sha256, slide.audio.size)
+            sources[slide.audio.sha256] = slide.audio.path
         try:
             slides.append({k: manifest.jsonable(v) for k, v in out_fields.items()})
         except ValueError as exc:
@@ -92,7 +106,10 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
 
     # What boards before 0.2 are given: the slides that use nothing beyond format 1, whole, and their media.
     # Top-level keys of programme.yaml besides slides (a later `ticker:`) travel in format 2 only.
-    extra = {k: v for k, v in raw.items() if k != "slides" and v is not None} if isinstance(raw, dict) else {}
+    extra = {k: v for k, v in raw.items() if k not in ("slides", "ticker") and v is not None} \
+        if isinstance(raw, dict) else {}
+    if prog.ticker:  # as validated: its lines, a wrong one already left out (and said)
+        extra["ticker"] = list(prog.ticker)
     left_out = [(fields["id"], found) for fields in slides if (found := manifest.beyond_format1(fields))]
     slides1 = [fields for fields in slides if not manifest.beyond_format1(fields)]
     media1 = {name: media[name] for name in sorted({f["file"] for f in slides1 if "file" in f})}
@@ -171,6 +188,19 @@ def _write_pair(out: Path, path: Path, sig_path: Path, data: bytes, old: bytes |
         durable.fsync_dir(out)
         changed = True
     return changed
+
+
+# Of the screens boards have, a 1366x768 panel fits the fewest characters in a caption's three lines at the
+# smallest legible size (kiosk.screen.slide): about 150. A longer caption is cut there; `kiosk render
+# --size` shows exactly what each screen does with it.
+MAX_CAPTION = 150
+
+
+def caption_warnings(prog) -> list[str]:
+    """Image slides whose caption (title) is likely too long to show whole on some boards."""
+    return [f"slide {slide.id}: its caption (title) has {len(slide.title)} characters; beyond about {MAX_CAPTION} it "
+            "is cut on small screens (check with kiosk render --size 1366x768); shorten it or make it a text slide "
+            "with image:" for slide in prog.slides if slide.type == "image" and len(slide.title) > MAX_CAPTION]
 
 
 def _memo_path(src: Path) -> Path | None:

@@ -122,8 +122,8 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
     if not dropped:
         return prog
     slides = tuple(kept)
-    return programme.Programme(slides=slides, version=programme.version_of(slides),
-                               warnings=prog.warnings + tuple(dropped), format=prog.format)
+    return programme.Programme(slides=slides, version=programme.version_of(slides, prog.ticker),
+                               warnings=prog.warnings + tuple(dropped), ticker=prog.ticker, format=prog.format)
 
 
 def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme | None:
