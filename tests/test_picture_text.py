@@ -28,7 +28,7 @@ def test_a_text_slide_carries_its_picture_through_publish_and_the_manifest(tmp_p
     folder = programme.load_folder(src)
     assert folder.slides[0].type == "text" and folder.slides[0].image.name == "images/red.jpg"
     publish.publish(src, tmp_path / "out", None)
-    decoded = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path / "out" / "media")
+    decoded = manifest.decode((tmp_path / "out" / "manifest.v2.json").read_bytes(), tmp_path / "out" / "media")
     assert decoded.slides[0].image.sha256 == folder.slides[0].image.sha256 and decoded.version == folder.version
     assert manifest.media_of(decoded) == {folder.slides[0].image.sha256: folder.slides[0].image.size}
 

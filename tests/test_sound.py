@@ -69,7 +69,7 @@ def test_an_announcement_travels_in_the_media_table_like_a_picture(tmp_path):
     prog = programmemod.load_folder(src)
     assert prog.slides[0].audio.name == "loa.wav" and not prog.warnings
     publish.publish(src, tmp_path / "out", None)
-    decoded = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path / "out" / "media")
+    decoded = manifest.decode((tmp_path / "out" / "manifest.v2.json").read_bytes(), tmp_path / "out" / "media")
     ref = decoded.slides[0].audio
     assert ref.sha256 == prog.slides[0].audio.sha256 and manifest.media_of(decoded) == {ref.sha256: ref.size}
     assert (tmp_path / "out" / "media" / ref.sha256).read_bytes() == (src / "loa.wav").read_bytes()
