@@ -74,6 +74,12 @@ class SpeechConfig:
 
 
 @dataclass(frozen=True)
+class SoundConfig:
+    volume: int  # 0..100, of the file's own level
+    quiet_hours: tuple[tuple[int, int], tuple[int, int]] | None  # ((h, m), (h, m)): nothing is heard between
+
+
+@dataclass(frozen=True)
 class Config:
     file: Path
     device: DeviceConfig
@@ -83,6 +89,7 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    sound: SoundConfig = SoundConfig(volume=100, quiet_hours=None)
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
@@ -248,6 +255,20 @@ def _power(value: object, base: Path) -> object:
         raise _Invalid(str(exc)) from None
 
 
+QUIET_HOURS = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*\Z")
+
+
+def _quiet_hours(value: object, base: Path) -> object:
+    text = _string(value, base)
+    match = QUIET_HOURS.match(text)
+    if not match:
+        raise _Invalid(f"{text!r} must be a span of the day HH:MM-HH:MM, e.g. 21:30-06:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (h1, m1) == (h2, m2):
+        raise _Invalid(f"{text!r} starts and ends at the same minute; remove it to always allow sound")
+    return (h1, m1), (h2, m2)
+
+
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
@@ -308,6 +329,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "speech": {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
+    },
+    "sound": {
+        "volume": Key(_number(0, 100, integer=True), 100),
+        "quiet_hours": Key(_quiet_hours),
     },
 }
 
@@ -413,6 +438,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
+        sound=SoundConfig(**values["sound"]),
     )
 
 

@@ -93,10 +93,13 @@ class Pages(Sequence):
 
 @dataclass(frozen=True)
 class Frames:
-    """A slide ready for its slot: its pages (several for a long notice) and, for `speak: true`, its voice."""
+    """A slide ready for its slot: its pages (several for a long notice), for `speak: true` its voice, and
+    for a video its moving picture (`motion`, played by the screen over the first page) and length."""
 
     pages: Sequence
     sound: concurrent.futures.Future | None = None
+    motion: object | None = None
+    length: float | None = None  # seconds: how long the motion lasts once through
 
 
 class FrameBuilder:
@@ -155,7 +158,10 @@ class FrameBuilder:
         if slide is None:
             return Frames([self.renderer.idle(self.device_name, at)])
         sound = self._speech.submit(self.voice, slide) if slide.speak and self.voice is not None else None
-        return Frames(Pages(self.renderer.pages(slide), self._builder), sound)
+        pages = Pages(self.renderer.pages(slide), self._builder)
+        motion = getattr(self.renderer, "motion", None)
+        moving = motion(slide) if motion is not None and slide.type == "video" else None
+        return Frames(pages, sound, moving, getattr(moving, "length", None))
 
     def close(self) -> None:
         self._builder.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.screen import fonts, text
+from kiosk.content import video
+from kiosk.screen import clip, fonts, text
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -105,9 +106,18 @@ class Renderer:
         only if the frames are redrawn every minute, a stale clock misleads.
         Raises ValueError when an image slide's picture cannot be loaded.
         """
-        if slide.type == "image":
+        if slide.type in ("image", "video"):  # a video's frame is its first picture (screen.motion plays it)
             return [self._ready(self._image_page(slide))]
         return _TextPages(self, slide, now)
+
+    def motion(self, slide) -> clip.Video:
+        """A video slide's moving picture, played over its first picture (`pages`); the file is looked at
+        again here (it was checked when it was accepted). ValueError when it cannot be played."""
+        info = video.probe(slide.image.path)
+        fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
+        loop = slide.duration is not None and slide.duration > info.seconds + 0.5
+        return clip.Video(Path(slide.image.path), (info.width, info.height), info.seconds, info.fps,
+                          info.audio is not None, self.size, fit, loop, slide.image.name)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
@@ -235,13 +245,15 @@ class Renderer:
     def _image_page(self, slide) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
-            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
+            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
         picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
         frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
+        if slide.type == "video":
+            return frame  # what a video slide shows under its moving picture: nothing drawn over it
         if slide.title:
             self._caption(frame, nfc(slide.title))
         if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame

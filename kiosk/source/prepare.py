@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
-from kiosk.content import media
+from kiosk.content import media, video
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.problems import Problem
@@ -51,18 +51,22 @@ def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path
     return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-{fit}.{SUFFIX}"
 
 
-def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
-    """The prepared frame for `ref`, made now unless already in the cache.
+MEDIA_TYPES = ("image", "video")  # slides with a file, prepared as a full-screen frame (a video's: its first)
+
+
+def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Path:
+    """The prepared frame for `ref`, made now unless already in the cache; of a video (`kind`), its first
+    picture (what shows while the video starts, what `kiosk render` writes).
 
     Raises ValueError with a user-facing reason for unreadable, truncated,
-    unsupported or oversized images.
+    unsupported or oversized images and videos.
     """
     if fit not in FITS:
         raise ValueError(f"fit must be fit or fill, got {fit!r}")
     target = prepared_path(ref, size, fit, cache_dir)
     if target.is_file():
         return target
-    frame = render_frame(Path(ref.path), size, fit)
+    frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
     target.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(frame, target)
     return target
@@ -86,6 +90,20 @@ def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
         raise ValueError(f"not a usable image: {reason}") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
         raise ValueError(f"not a usable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def first_picture(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
+    """A video's first picture as an RGB frame of exactly `size`, the file checked whole first (video.probe)."""
+    import av
+
+    video.probe(path)
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                return _scaled(frame.to_image(), size, fit)
+    except av.FFmpegError as exc:
+        raise ValueError(f"cannot be decoded ({exc})") from None
+    raise ValueError("has no picture")
 
 
 def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) -> Image.Image:
@@ -114,19 +132,19 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) 
     return _scaled(image, size, fit)
 
 
-def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Image.Image:
+def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Image.Image:
     """The prepared frame of `ref`, decoded whole (RGB, exactly `size`): what the screen shows.
 
     A prepared file that is missing, truncated or otherwise damaged (a power cut, a failing card) is
     made again from the media file once, instead of being shown half grey. ValueError when it cannot be.
     """
-    path = prepare_image(ref, size, fit, cache_dir)
+    path = prepare_image(ref, size, fit, cache_dir, kind)
     try:
         return _decoded(path, size)
     except ValueError as exc:
         log.warning("prepared image %s is damaged (%s); preparing it again", path.name, exc)
         path.unlink(missing_ok=True)
-    return _decoded(prepare_image(ref, size, fit, cache_dir), size)
+    return _decoded(prepare_image(ref, size, fit, cache_dir, kind), size)
 
 
 def _decoded(path: Path, size: tuple[int, int]) -> Image.Image:
@@ -216,10 +234,10 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
     for slide in play_order(programme):
         if should_stop():
             break
-        if slide.type != "image" or slide.image is None:
+        if slide.type not in MEDIA_TYPES or slide.image is None:
             continue
         try:
-            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir, slide.type)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
@@ -237,7 +255,7 @@ def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: 
     return {
         prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
         for slide in programme.slides
-        if slide.type == "image" and slide.image is not None
+        if slide.type in MEDIA_TYPES and slide.image is not None
     }
 
 
@@ -287,7 +305,7 @@ class Preparer:
             return kept  # nobody will show it; above all, do not prune the next session's files
         if self.prune:
             self._prune(kept)
-            self._prepared &= {self._key(s) for s in kept.slides if s.type == "image" and s.image is not None}
+            self._prepared &= {self._key(s) for s in kept.slides if s.type in MEDIA_TYPES and s.image is not None}
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -296,7 +314,7 @@ class Preparer:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
         whole = True
         for slide in programme.slides:
-            if slide.type != "image" or slide.image is None or self._key(slide) in self._prepared:
+            if slide.type not in MEDIA_TYPES or slide.image is None or self._key(slide) in self._prepared:
                 continue
             if prepared_path(slide.image, self.size, slide_fit(slide, self.fit), self.cache_dir).is_file():
                 self._prepared.add(self._key(slide))
@@ -306,7 +324,7 @@ class Preparer:
 
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
-        return slide.type != "image" or slide.image is None or self._key(slide) in self._prepared
+        return slide.type not in MEDIA_TYPES or slide.image is None or self._key(slide) in self._prepared
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech

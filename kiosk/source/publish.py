@@ -50,7 +50,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         raise InvalidInput(list(prog.warnings))
     damaged = []
     for slide in prog.slides:
-        if slide.image is not None:
+        if slide.image is not None and slide.type == "image":  # a video was decoded when probed
             try:
                 memo.check_decodes(slide.image.path)
             except ValueError as exc:
