@@ -65,3 +65,49 @@ def make(path: Path, seconds: float = 2.0, size: tuple[int, int] = (160, 90), fp
             for packet in sound.encode():
                 out.mux(packet)
     return path
+
+
+def sound_only(path: Path, seconds: float = 1.0) -> Path:
+    """An MP4 with an AAC track and no picture."""
+    with av.open(str(path), "w", format="mp4") as out:
+        sound = out.add_stream("aac", rate=48000)
+        sound.layout = "stereo"
+        for start in range(0, round(seconds * 48000), 1024):
+            frame = av.AudioFrame(format="fltp", layout="stereo", samples=1024)
+            for plane in frame.planes:
+                plane.update(bytes(plane.buffer_size))
+            frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in sound.encode():
+            out.mux(packet)
+    return path
+
+
+def sparse(path: Path, size: tuple[int, int], last_second: float, codec: str = "libx264",
+           container: str = "mp4") -> Path:
+    """Two pictures: one at 0 and one at `last_second` (a 10-hour video in a few kilobytes), of `size`."""
+    width, height = size
+    with av.open(str(path), "w", format=container) as out:
+        video = out.add_stream(codec, rate=25)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.time_base = Fraction(1, 25)
+        if codec == "libx264":
+            video.options = {"preset": "ultrafast"}
+        for pts in (0, round(last_second * 25)):
+            frame = av.VideoFrame(width, height, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes(plane.buffer_size))
+            frame.pts, frame.time_base = pts, Fraction(1, 25)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+    return path
+
+
+def cut(path: Path, out: Path, fraction: float) -> Path:
+    """The first `fraction` of a file's bytes: a copy interrupted."""
+    data = path.read_bytes()
+    out.write_bytes(data[: int(len(data) * fraction)])
+    return out

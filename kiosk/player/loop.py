@@ -71,6 +71,7 @@ class Showing:
     started_mono: float
     version: str
     due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
+    failed: bool = False  # its video stopped before its slot's end: the play was cut short
     moving: bool = False  # a moving zone (a video) plays over the frame: the screen says when it next changes
 
 
@@ -165,7 +166,11 @@ class Player:
         pages = frames.pages
         now = self.now()  # the slide goes on screen now: its frames may have been waited for
         if self.showing is not None:
-            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
+            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5
+                              or self.showing.failed)
+            gone = self.showing.slide
+            if gone is not None and gone.type == "video" and not self.showing.failed:
+                self.status.set_error(f"video:{gone.id}", None)  # it played through this time
         duration = IDLE_SECONDS if slide is None else slide.duration if slide.duration is not None else \
             frames.length or VIDEO_UNKNOWN_SECONDS  # a video without duration: its own length
         per_page = duration / max(1, len(pages))
@@ -309,10 +314,11 @@ class Player:
         error = getattr(self.screen, "zone_error", None)
         name = showing.slide.id if showing.slide else "idle"
         if error:
-            self.status.set_error(f"slide:{name}", f"the video stopped while playing: {error}")
+            self.status.set_error(f"video:{name}", f"the video stopped while playing: {error}")
         if now.mono < showing.slot_end - VIDEO_END_SLACK_SECONDS:
             if error:
                 log.warning("slide %s: its slot ends %.1f s early", name, showing.slot_end - now.mono)
+                showing.failed = True
             showing.slot_end = showing.page_end = now.mono
         return None
 
