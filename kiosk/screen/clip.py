@@ -28,7 +28,7 @@ log = logging.getLogger("kiosk.render.video")
 
 QUEUE_FRAMES = 6  # pictures decoded ahead: 0.2 s at 30 fps, ~18 MB at 1080p
 AUDIO_RATE, AUDIO_CHANNELS = 48000, 2
-AUDIO_AHEAD_SECONDS = 1.0  # the decoder waits when this much sound is queued and no picture is wanted
+AUDIO_AHEAD_SECONDS = 1.0  # the sound is decoded this far ahead of what is heard
 NO_PICTURE_RECHECK = 0.02  # the decoder is behind: look again this soon (it also wakes the loop)
 LATE_FRAMES = 1.0  # a picture shown more than this many frame intervals after its time counts as late
 
@@ -89,12 +89,13 @@ class Clip(Zone):
         self._frozen = False
         self._texture: sdl.YUVTexture | None = None
         self._audio: sdl.AudioQueue | None = None
-        self._audio_done = False  # all the sound of the file (or of this loop) is queued
+        self._audio_done = False  # all the sound of the file is queued (or its track failed)
         self._t0: float | None = None  # monotonic instant of time 0, without sound
         self._last_clock: tuple[float, float] | None = None  # (clock, now) last read
         self._heard: tuple[float, float] | None = None  # (seconds heard, when that was first seen)
         self._interval = 1 / video.fps if video.fps else 1 / 30
         self._thread: threading.Thread | None = None
+        self._sound_thread: threading.Thread | None = None
 
     # --- the render thread --------------------------------------------------------------------------
 
@@ -111,6 +112,9 @@ class Clip(Zone):
         self.stats.audio = self._audio is not None
         self._thread = threading.Thread(target=self._decode, name="video", daemon=True)
         self._thread.start()
+        if self._audio is not None:
+            self._sound_thread = threading.Thread(target=self._sound, name="video-sound", daemon=True)
+            self._sound_thread.start()
 
     def _open_audio(self) -> sdl.AudioQueue | None:
         try:
@@ -236,8 +240,9 @@ class Clip(Zone):
     def stop(self) -> None:
         self._ended = True
         self._silence()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
+        for thread in (self._thread, self._sound_thread):
+            if thread is not None:
+                thread.join(timeout=1.0)
         with self._cv:
             self._queue.clear()
         if self._texture is not None:
@@ -261,60 +266,64 @@ class Clip(Zone):
 
     def _decode(self) -> None:
         try:
-            self._decode_file()
+            self._decode_pictures()
         except Exception as exc:  # noqa: BLE001 - FFmpeg's errors on damaged files are many
             self._put(_Failed(f"{self.video.name}: {exc}"))
 
-    def _decode_file(self) -> None:
+    def _decode_pictures(self) -> None:
+        """The pictures, from a demuxer of their own: a file whose sound is stored far from its pictures
+        (muxed badly) then never starves one while the other fills its queue."""
         import av
 
         offset = 0.0
         with av.open(str(self.video.path)) as container:
-            vstream = container.streams.video[0]
-            vstream.thread_type = "AUTO"  # frame threads: every core decodes
-            astream = container.streams.audio[0] if self._audio is not None and container.streams.audio else None
-            if self._audio is not None and astream is None:
-                self._audio_done = True
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"  # frame threads: every core decodes
             while not self._stopping:
-                resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE) if astream else None
-                end = self._decode_once(container, vstream, astream, resampler, offset)
-                if self._stopping:
-                    return
+                for packet in container.demux(stream):
+                    for frame in packet.decode():
+                        if frame.format.name not in ("yuv420p", "yuvj420p"):
+                            frame = frame.reformat(format="yuv420p")  # 10-bit, 4:2:2, …: once, here
+                        if frame.time is not None and not self._put((offset + float(frame.time), frame)):
+                            return
+                    if self._stopping:
+                        return
                 if not self.video.loop:
-                    self._audio_done = True
                     self._put(_END)
                     return
-                end = max(end, self.video.seconds)
-                if self._audio is not None:  # silence up to the end of this round: the next starts together
-                    gap = offset + end - self._audio.pushed / self._audio.bytes_per_second
-                    if gap > 0:
-                        self._audio.push(bytes(int(gap * AUDIO_RATE) * 4))
-                offset += end
+                offset += self.video.seconds
                 container.seek(0)
 
-    def _decode_once(self, container, vstream, astream, resampler, offset: float) -> float:
-        """One pass through the file; when its last picture ends, in the file's seconds."""
-        end = 0.0
-        streams = [vstream] + ([astream] if astream is not None else [])
-        for packet in container.demux(*streams):
-            if self._stopping:
-                return end
-            if packet.stream is vstream:
-                for frame in packet.decode():
-                    if frame.format.name not in ("yuv420p", "yuvj420p"):
-                        frame = frame.reformat(format="yuv420p")  # 10-bit, 4:2:2, …: once, here
-                    t = float(frame.time) if frame.time is not None else end
-                    end = max(end, t + self._interval)
-                    if not self._put((offset + t, frame)):
-                        return end
-            else:
-                for frame in packet.decode():
-                    for out in resampler.resample(frame):
-                        self._audio.push(bytes(out.planes[0])[: out.samples * 4])
-                while self._audio.queued_seconds() > AUDIO_AHEAD_SECONDS + QUEUE_FRAMES * self._interval \
-                        and not self._stopping and len(self._queue) >= QUEUE_FRAMES:
-                    time.sleep(0.02)
-        if resampler is not None:
-            for out in resampler.resample(None):
-                self._audio.push(bytes(out.planes[0])[: out.samples * 4])
-        return end
+    def _sound(self) -> None:
+        """The sound, resampled to what the device takes, kept about AUDIO_AHEAD_SECONDS ahead of what is
+        heard. A sound track that fails leaves the pictures playing on the monotonic clock."""
+        import av
+
+        audio = self._audio
+        offset = 0.0
+        try:
+            with av.open(str(self.video.path)) as container:
+                stream = container.streams.audio[0]
+                while not self._stopping:
+                    resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
+                    for packet in container.demux(stream):
+                        for frame in packet.decode():
+                            for out in resampler.resample(frame):
+                                audio.push(bytes(out.planes[0])[: out.samples * 4])
+                        while audio.queued_seconds() > AUDIO_AHEAD_SECONDS and not self._stopping:
+                            time.sleep(0.05)
+                        if self._stopping:
+                            return
+                    for out in resampler.resample(None):
+                        audio.push(bytes(out.planes[0])[: out.samples * 4])
+                    if not self.video.loop:
+                        return
+                    offset += self.video.seconds  # silence to the end of the round: the next starts together
+                    gap = offset - audio.pushed / audio.bytes_per_second
+                    if gap > 0:
+                        audio.push(bytes(int(gap * AUDIO_RATE) * 4))
+                    container.seek(0)
+        except Exception as exc:  # noqa: BLE001 - the pictures go on without it
+            log.warning("video %s: its sound stopped (%s)", self.video.name, exc)
+        finally:
+            self._audio_done = True
