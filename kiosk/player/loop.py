@@ -295,8 +295,11 @@ class Player:
             return
         self.speaker.stop()
         if sound is not None:
-            if sound.done() and sound.result() is not None:
-                self.speaker.play(sound.result())
+            level = volume.level(getattr(self.cfg, "sound", None), self.now().local)
+            if level <= 0:
+                log.info("sound.quiet_hours (or sound.volume 0): the slide is not read aloud")
+            elif sound.done() and sound.result() is not None:
+                self.speaker.play(sound.result(), level)
             elif not sound.done():
                 log.info("speech not ready in time for this showing; the slide plays silent")
 

@@ -380,8 +380,8 @@ class Screen:
             due = zone.due()
             if due is None:
                 self.zone_error = zone.error
-                zone.stop()
                 self._zones.remove(zone)
+                self._stopped(zone)
             elif due <= now + 0.001:
                 changed = zone.update(now) or changed
         if changed:
@@ -397,7 +397,14 @@ class Screen:
     def _stop_zones(self) -> None:
         zones, self._zones = self._zones, []
         for zone in zones:
-            zone.stop()
+            self._stopped(zone)
+
+    def _stopped(self, zone: Zone) -> None:
+        zone.stop()
+        stats = getattr(zone, "stats", None)
+        if stats is not None and self.status is not None:
+            self.status.count("video_pictures_dropped", stats.dropped)
+            self.status.count("video_pictures_late", stats.late)
 
     def snapshot(self) -> pygame.Surface:
         """The logical frame on screen, read back from the renderer (on the render thread only)."""

@@ -18,7 +18,9 @@ class Speaker:
             pygame.mixer.init()
         return pygame.mixer.Sound(str(path))
 
-    def play(self, sound: pygame.mixer.Sound) -> None:
+    def play(self, sound: pygame.mixer.Sound, level: float = 1.0) -> None:
+        """Play at `level` (0..1: sound.volume)."""
+        sound.set_volume(level)
         sound.play()
 
     def stop(self) -> None:
