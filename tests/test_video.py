@@ -204,7 +204,7 @@ def test_a_video_damaged_past_its_header_ends_with_the_reason(screen, files, tmp
     assert screen.last_clip.stats.shown < 120  # it ended long before its 8 s
 
 
-def test_a_looping_video_goes_round_until_it_is_stopped(screen, files):
+def test_a_looping_video_goes_round_then_fades_out_without_a_black_frame(screen, files):
     import pygame
 
     wake = threading.Event()
@@ -220,7 +220,16 @@ def test_a_looping_video_goes_round_until_it_is_stopped(screen, files):
         wake.clear()
     text = pygame.Surface(screen.size)
     text.fill((0, 0, 255))
+    seen = []
+    real = screen._render
+
+    def render(layers):  # every frame of the fade read back in its middle: never black
+        real(layers)
+        seen.append(tuple(screen.renderer.to_surface(area=pygame.Rect(160, 90, 1, 1)).get_at((0, 0)))[:3])
+
+    screen._render = render
     screen.crossfade(still, text, 100)  # a fade out of the moving picture
+    assert seen and (0, 0, 0) not in seen and seen[-1] == (0, 0, 255)
     assert screen.animate() is None  # the new frame ended the video
     import io
     assert Image.open(io.BytesIO(screen.screenshot_png())).convert("RGB").getpixel((10, 10)) == (0, 0, 255)
@@ -400,3 +409,16 @@ def test_kiosk_render_writes_a_videos_first_picture(tmp_path, files):
     image = Image.open(out / "02-vp9.png").convert("RGB")
     assert image.size == (640, 360)
     assert image.getpixel((40, 180))[0] < image.getpixel((600, 180))[0] - 60
+
+
+def test_a_video_on_a_turned_screen_is_turned_with_it(files):
+    from kiosk.screen.display import Screen
+
+    turned = Screen.offscreen((180, 320), rotation=90)  # a portrait panel: the logical screen is 320x180
+    try:
+        assert turned.size == (320, 180)
+        _play(turned, _clip(files["h264.mp4"], turned.size))
+        assert turned.zone_error is None
+        assert _grey_ramp(turned.screenshot_png())  # read back and turned back: left dark, right light
+    finally:
+        turned.close()
