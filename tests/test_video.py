@@ -422,3 +422,22 @@ def test_a_video_on_a_turned_screen_is_turned_with_it(files):
         assert _grey_ramp(turned.screenshot_png())  # read back and turned back: left dark, right light
     finally:
         turned.close()
+
+
+def test_a_board_syncs_a_published_video_and_plays_it(tmp_path, files):
+    src = _authoring(tmp_path / "src", files, ["vp9.webm"])
+    (src / "programme.yaml").write_text("slides:\n  - id: vp9\n    file: vp9.webm\n    duration: 30\n",
+                                        encoding="utf-8")
+    publish.publish(src, tmp_path / "www", None)
+    server = StaticServer(tmp_path / "www")
+    port = free_port()
+    player = Player(write_config(tmp_path, f"  url: {server.url}\n  poll_seconds: 5", port), port)
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "vp9", 30)
+        assert player.wait_until(lambda: _grey_ramp(player.get("/screenshot.png")[1]), 10)
+    finally:
+        code, out = player.stop()
+        server.close()
+    assert code == 0, out
+    assert "Traceback" not in out
