@@ -30,6 +30,8 @@ QUEUE_FRAMES = 6  # pictures decoded ahead: 0.2 s at 30 fps, ~18 MB at 1080p
 AUDIO_RATE, AUDIO_CHANNELS = 48000, 2
 AUDIO_AHEAD_SECONDS = 1.0  # the sound is decoded this far ahead of what is heard
 NO_PICTURE_RECHECK = 0.02  # the decoder is behind: look again this soon (it also wakes the loop)
+CATCH_UP_SECONDS = 0.5  # a decoder this far behind the clock skips the frames nothing refers to
+SEEK_SECONDS = 2.0  # and this far behind, it jumps ahead to a key frame (at most once in this long)
 LATE_FRAMES = 1.0  # a picture shown more than this many frame intervals after its time counts as late
 
 
@@ -95,6 +97,8 @@ class Clip(Zone):
         self._heard: tuple[float, float] | None = None  # (seconds heard, when that was first seen)
         self._interval = 1 / video.fps if video.fps else 1 / 30
         self._thread: threading.Thread | None = None
+        self._position = 0.0  # the clock when a picture was last shown (the decoder thread reads it)
+        self._skipping = False
         self._sound_thread: threading.Thread | None = None
 
     # --- the render thread --------------------------------------------------------------------------
@@ -105,7 +109,7 @@ class Clip(Zone):
             self._renderer = sdl.renderer_of(place.window)
         except OSError as exc:  # no SDL to bind: the first picture stays for the slot
             log.warning("video %s: cannot be played here (%s); its first picture stays", self.video.name, exc)
-            self._ended = True
+            self._frozen = True  # the slot runs its course on the still
             return
         if self.video.has_sound:  # at volume 0 too (quiet hours): the sound still keeps the time
             self._audio = self._open_audio()
@@ -167,6 +171,8 @@ class Clip(Zone):
         if self._ended or self._frozen:
             return False
         position = self.clock(now)
+        if position is not None:
+            self._position = position  # the decoder thread compares its pictures with it
         picked = None
         with self._cv:
             while self._queue:
@@ -275,16 +281,29 @@ class Clip(Zone):
         (muxed badly) then never starves one while the other fills its queue."""
         import av
 
-        offset = 0.0
+        offset, next_seek = 0.0, 0.0
         with av.open(str(self.video.path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"  # frame threads: every core decodes
             while not self._stopping:
                 for packet in container.demux(stream):
                     for frame in packet.decode():
+                        if frame.time is None:
+                            continue
+                        at = offset + float(frame.time)
+                        if self._position - at > SEEK_SECONDS and time.monotonic() >= next_seek:
+                            # far behind (a stall): jump to the key frame before where the sound is
+                            next_seek = time.monotonic() + SEEK_SECONDS
+                            target = self._position + 0.5 - offset
+                            log.info("video %s: %.1f s behind its sound; jumping ahead", self.video.name,
+                                     self._position - at)
+                            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                            break
+                        if self._behind(stream, at):
+                            continue
                         if frame.format.name not in ("yuv420p", "yuvj420p"):
                             frame = frame.reformat(format="yuv420p")  # 10-bit, 4:2:2, …: once, here
-                        if frame.time is not None and not self._put((offset + float(frame.time), frame)):
+                        if not self._put((at, frame)):
                             return
                     if self._stopping:
                         return
@@ -293,6 +312,25 @@ class Clip(Zone):
                     return
                 offset += self.video.seconds
                 container.seek(0)
+
+    def _behind(self, stream, at: float) -> bool:
+        """A decoder that cannot keep up (a slow board, a busy one) catches up instead of drifting behind the
+        sound: pictures already past their time are not queued, and while it lags by more than CATCH_UP
+        seconds the frames nothing refers to are not even decoded. True: leave this picture out."""
+        lag = self._position - at
+        skipping = lag > CATCH_UP_SECONDS
+        if skipping != self._skipping:
+            self._skipping = skipping
+            try:
+                stream.codec_context.skip_frame = "NONREF" if skipping else "DEFAULT"
+            except (AttributeError, ValueError):  # an older PyAV: the pictures are still left out below
+                pass
+            if skipping:
+                log.info("video %s: %.1f s behind its sound; skipping pictures to catch up", self.video.name, lag)
+        if lag > self._interval:
+            self.stats.dropped += 1
+            return True
+        return False
 
     def _sound(self) -> None:
         """The sound, resampled to what the device takes, kept about AUDIO_AHEAD_SECONDS ahead of what is
