@@ -1,6 +1,8 @@
 """Video slides: CPU of the whole player, dropped and late pictures, sound/picture offset, and the switches.
 
-    python bench/video.py [1080|720|switch|all] [--seconds 60] [--runs 3] [--x11]
+    python bench/video.py [decode|1080|720|switch|all] [--seconds 60] [--runs 3] [--x11]
+
+decode: FFmpeg's H.264 decoder alone on the same files: CPU seconds per second of video.
 
 1080 / 720: one video slide (H.264 30 fps with an AAC track, 20 s, looped for the slot) played by the
 real Player loop in this process on a 1920x1080 screen, for --seconds, --runs times. Prints per run: the
@@ -176,6 +178,26 @@ def bench_playing(height: str, seconds: float) -> None:
           f"(sound clock: {stats.audio}; load {loadavg()})")
 
 
+def bench_decode(height: str) -> None:
+    """The decoder alone, as fast as it goes: CPU seconds per second of video is the share of one core it
+    needs to keep up, whatever else the machine is doing (the wall time is not: it waits for the CPU)."""
+    import av
+
+    source = clip_file(height)
+    t0, c0 = time.monotonic(), cpu()
+    pictures = 0
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _frame in container.decode(stream):
+            pictures += 1
+    used, wall = cpu() - c0, time.monotonic() - t0
+    seconds = pictures / 30
+    print(f"decode only, {height}p30 H.264 ({pictures} pictures, {seconds:.0f} s of video): "
+          f"{100 * used / seconds:.0f} % of a core to keep up; {seconds / wall:.1f}x real time here "
+          f"(load {loadavg()})")
+
+
 def bench_switch(rounds: int = 3) -> None:
     import pygame
 
@@ -225,15 +247,21 @@ def bench_switch(rounds: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", nargs="?", default="all", choices=["1080", "720", "switch", "all"])
+    parser.add_argument("what", nargs="?", default="all", choices=["1080", "720", "decode", "switch", "all"])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--x11", action="store_true")
     args = parser.parse_args()
     with (xlab.xvfb() if args.x11 else _nothing()):
-        for what in (["1080", "720", "switch"] if args.what == "all" else [args.what]):
+        for what in (["decode", "1080", "720", "switch"] if args.what == "all" else [args.what]):
             for _ in range(args.runs):
-                bench_switch() if what == "switch" else bench_playing(what, args.seconds)
+                if what == "decode":
+                    bench_decode("1080")
+                    bench_decode("720")
+                elif what == "switch":
+                    bench_switch()
+                else:
+                    bench_playing(what, args.seconds)
 
 
 class _nothing:
