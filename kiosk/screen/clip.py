@@ -31,7 +31,9 @@ AUDIO_RATE, AUDIO_CHANNELS = 48000, 2
 AUDIO_AHEAD_SECONDS = 1.0  # the sound is decoded this far ahead of what is heard
 NO_PICTURE_RECHECK = 0.02  # the decoder is behind: look again this soon (it also wakes the loop)
 CATCH_UP_SECONDS = 0.5  # a decoder this far behind the clock skips the frames nothing refers to
-SEEK_SECONDS = 2.0  # and this far behind, it jumps ahead to a key frame (at most once in this long)
+SEEK_SECONDS = 2.0  # and this far behind, it jumps ahead to a key frame (at most every 2 x this)
+SEEK_AHEAD_SECONDS = 1.0  # how far past the clock that jump aims: the time to get there and decode
+MAX_LEFT_OUT = 4  # late pictures left out in a row at most
 LATE_FRAMES = 1.0  # a picture shown more than this many frame intervals after its time counts as late
 
 
@@ -99,6 +101,7 @@ class Clip(Zone):
         self._thread: threading.Thread | None = None
         self._position = 0.0  # the clock when a picture was last shown (the decoder thread reads it)
         self._skipping = False
+        self._left_out = 0  # late pictures left out in a row
         self._sound_thread: threading.Thread | None = None
 
     # --- the render thread --------------------------------------------------------------------------
@@ -292,12 +295,13 @@ class Clip(Zone):
                             continue
                         at = offset + float(frame.time)
                         if self._position - at > SEEK_SECONDS and time.monotonic() >= next_seek:
-                            # far behind (a stall): jump to the key frame before where the sound is
-                            next_seek = time.monotonic() + SEEK_SECONDS
-                            target = self._position + 0.5 - offset
+                            # far behind (a stall, a board too slow for this file): on to the first key
+                            # frame after where the sound will be, so nothing decoded there is late
+                            next_seek = time.monotonic() + 2 * SEEK_SECONDS
+                            target = self._position + SEEK_AHEAD_SECONDS - offset
                             log.info("video %s: %.1f s behind its sound; jumping ahead", self.video.name,
                                      self._position - at)
-                            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                            container.seek(int(target / stream.time_base), stream=stream, backward=False)
                             break
                         if self._behind(stream, at):
                             continue
@@ -327,9 +331,11 @@ class Clip(Zone):
                 pass
             if skipping:
                 log.info("video %s: %.1f s behind its sound; skipping pictures to catch up", self.video.name, lag)
-        if lag > self._interval:
+        if lag > self._interval and self._left_out < MAX_LEFT_OUT:
+            self._left_out += 1
             self.stats.dropped += 1
             return True
+        self._left_out = 0  # one in MAX_LEFT_OUT + 1 is shown however late: the picture keeps moving
         return False
 
     def _sound(self) -> None:
