@@ -301,7 +301,7 @@ class Clip(Zone):
                             target = self._position + SEEK_AHEAD_SECONDS - offset
                             log.info("video %s: %.1f s behind its sound; jumping ahead", self.video.name,
                                      self._position - at)
-                            container.seek(int(target / stream.time_base), stream=stream, backward=False)
+                            self._seek(container, stream, target)
                             break
                         if self._behind(stream, at):
                             continue
@@ -316,6 +316,19 @@ class Clip(Zone):
                     return
                 offset += self.video.seconds
                 container.seek(0)
+
+    @staticmethod
+    def _seek(container, stream, target: float) -> None:
+        """To the first key frame at or after `target` (seconds of the file); with none after it (near the
+        end), to the one before it; with neither, on from where it is."""
+        import av
+
+        for backward in (False, True):
+            try:
+                container.seek(int(target / stream.time_base), stream=stream, backward=backward)
+                return
+            except av.FFmpegError:
+                continue
 
     def _behind(self, stream, at: float) -> bool:
         """A decoder that cannot keep up (a slow board, a busy one) catches up instead of drifting behind the
