@@ -147,6 +147,18 @@ def screen():
     shown.close()
 
 
+@pytest.fixture(params=[False, True], ids=["software", "gpu-way"])
+def either(request):
+    """A screen drawing SDL's software way (one draw over the last frame) or the GPU's (every layer each
+    frame), both on SDL's software renderer."""
+    from kiosk.screen.display import Screen
+
+    shown = Screen.offscreen((320, 180))
+    shown.hardware = request.param
+    yield shown
+    shown.close()
+
+
 def _clip(path: Path, screen_size, loop=False, fit="fit"):
     from kiosk.screen import clip
 
@@ -205,7 +217,8 @@ def test_a_video_damaged_past_its_header_ends_with_the_reason(screen, files, tmp
     assert screen.last_clip.stats.shown < 120  # it ended long before its 8 s
 
 
-def test_a_looping_video_goes_round_then_fades_out_without_a_black_frame(screen, files):
+def test_a_looping_video_goes_round_then_fades_out_without_a_black_frame(either, files):
+    screen = either
     import pygame
 
     wake = threading.Event()
@@ -412,10 +425,12 @@ def test_kiosk_render_writes_a_videos_first_picture(tmp_path, files):
     assert image.getpixel((40, 180))[0] < image.getpixel((600, 180))[0] - 60
 
 
-def test_a_video_on_a_turned_screen_is_turned_with_it(files):
+@pytest.mark.parametrize("on_gpu", [False, True], ids=["software", "gpu-way"])
+def test_a_video_on_a_turned_screen_is_turned_with_it(files, on_gpu):
     from kiosk.screen.display import Screen
 
     turned = Screen.offscreen((180, 320), rotation=90)  # a portrait panel: the logical screen is 320x180
+    turned.hardware = on_gpu
     try:
         assert turned.size == (320, 180)
         _play(turned, _clip(files["h264.mp4"], turned.size))

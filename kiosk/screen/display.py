@@ -107,6 +107,7 @@ class Screen:
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
         self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
         self._zones: list[Zone] = []  # what changes over the frame on screen (a video), drawn over it
+        self._ended: set[Zone] = set()  # of those, the ones that changed for the last time (still drawn)
         self.zone_error: str | None = None  # why the last zone to end ended early, if it did
         self.last_clip: clip.Clip | None = None  # bench/ and tests read what it measured
         self._shots: list[_Shot] = []
@@ -376,18 +377,20 @@ class Screen:
             return None
         now = time.monotonic() if now is None else now
         changed = False
-        for zone in list(self._zones):
+        for zone in self._zones:
+            if zone in self._ended:
+                continue
             due = zone.due()
-            if due is None:
+            if due is None:  # it stays drawn, at its last picture, until another frame goes on screen
                 self.zone_error = zone.error
-                self._zones.remove(zone)
-                self._stopped(zone)
+                self._ended.add(zone)
+                zone.freeze()
             elif due <= now + 0.001:
                 changed = zone.update(now) or changed
         if changed:
             self._render(self._scene() if self.hardware else [(ZONES, 255)])
-        dues = [d for d in (zone.due() for zone in self._zones) if d is not None]
-        return min(dues) if dues else (None if not self._zones else now)
+        dues = [d for d in (zone.due() for zone in self._zones if zone not in self._ended) if d is not None]
+        return min(dues) if dues else None
 
     def set_volume(self, volume: float) -> None:
         for zone in self._zones:
@@ -396,6 +399,7 @@ class Screen:
 
     def _stop_zones(self) -> None:
         zones, self._zones = self._zones, []
+        self._ended = set()
         for zone in zones:
             self._stopped(zone)
 
