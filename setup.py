@@ -29,6 +29,7 @@ setup(
         "cryptography>=42",
         "segno>=1.6",
         "tzdata",
+        "av>=12",  # PyAV (FFmpeg): video slides; its wheels bundle FFmpeg, aarch64 included
     ],
     extras_require={
         "hub": HUB,

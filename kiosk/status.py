@@ -35,6 +35,8 @@ from kiosk.version import __version__
 COUNTERS = (
     "slide_changes",  # a slide went on screen
     "frames_slipped",  # the render loop missed a frame deadline (the lead's loop counts these)
+    "video_pictures_dropped",  # a video's picture skipped: a later one was due before it could be shown
+    "video_pictures_late",  # a video's picture shown more than a frame interval after its time
     "sync_ok",
     "sync_failed",
     "bytes_downloaded",

@@ -152,7 +152,7 @@ def test_ids_are_short_and_numbers_get_a_hint(tmp_path):
 def test_a_text_slide_with_a_file_is_a_mistake(tmp_path):
     text = "slides:\n  - id: a\n    type: text\n    title: x\n    file: a.jpg\n"
     prog = programme.load_folder(folder(tmp_path, text))
-    assert "file: is for image slides" in str(prog.warnings[0])
+    assert "file: is for image and video slides" in str(prog.warnings[0])
 
 
 def test_a_slide_id_with_a_final_newline_is_refused(tmp_path):

@@ -199,6 +199,16 @@ class Memo:
         entry["decodes"] = True
         self._learnt(path, entry)
 
+    def remember(self, path: Path, key: str, compute):
+        """What `compute()` learns about `path` (JSON-ready), kept under `key` (another kind of file: a video's
+        probe); its exceptions are not remembered."""
+        entry = self._entry(path)
+        if key in entry:
+            return entry[key]
+        entry[key] = value = compute()
+        self._learnt(path, entry)
+        return value
+
     def entries(self) -> dict:
         """What is known about the files used since this memo was made."""
         return {name: entry for name, entry in self._known.items() if name in self.used}

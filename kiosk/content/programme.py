@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.content import media, windows
+from kiosk.content import media, video, windows
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
-TYPES = ("text", "image")
+TYPES = ("text", "image", "video")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
@@ -53,8 +53,9 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
-    image: MediaRef | None = None  # an image slide's file:, or a text slide's image: (beside or above the text)
-    duration: float = 10.0
+    # an image slide's file:, a text slide's image: (beside or above the text), or a video slide's video
+    image: MediaRef | None = None
+    duration: float | None = 10.0  # None: a video slide lasts as long as its video
     priority: str = "normal"
     window: windows.Window = windows.ALWAYS
     speak: bool = False
@@ -166,9 +167,11 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
         length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
         bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
-    kind = raw.get("type", "image" if "file" in raw else "text")
+    named = raw.get("file")
+    guessed = "video" if isinstance(named, str) and named.lower().endswith(video.SUFFIXES) else "image"
+    kind = raw.get("type", guessed if "file" in raw else "text")
     if kind not in TYPES:
-        bad("type", f"must be text or image, got {shown(kind)}")
+        bad("type", f"must be text, image or video, got {shown(kind)}")
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
@@ -185,8 +188,10 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
         bad("", "a text slide needs a title or a body")
-    duration = raw.get("duration", 10)
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
+    # A video lasts its own length unless duration says otherwise (then it loops, or is cut)
+    duration = raw.get("duration", None if kind == "video" else 10)
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not 1 <= duration <= MAX_DURATION):
         bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {shown(duration)}")
         duration = 10
     priority = raw.get("priority", "normal")
@@ -210,7 +215,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         ok = False
     image = None
     if kind == "text" and raw.get("file") is not None:
-        bad("file", "is for image slides: remove it, or write type: image")
+        bad("file", "is for image and video slides: remove it, or write type: image or type: video")
     if kind == "text" and raw.get("image") is not None:
         image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
         if image is None and resolve_media is not None:
@@ -224,20 +229,23 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
             audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
             if audio is None:
                 ok = False
-    if kind == "image" and raw.get("image") is not None:
-        bad("image", "is for a picture beside a text; an image slide's picture is file:")
-    if kind == "image":
+    if kind in ("image", "video") and raw.get("image") is not None:
+        bad("image", f"is for a picture beside a text; {'an image' if kind == 'image' else 'a video'} slide's "
+            "own file is file:")
+    if kind in ("image", "video"):
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
-            bad("file", "an image slide needs file: (a path inside the folder)")
+            bad("file", f"an {kind} slide needs file: (a path inside the folder)" if kind == "image" else
+                "a video slide needs file: (an MP4, MKV or WebM file inside the folder)")
         elif ok and resolve_media is not None:
-            image = resolve_media(name.strip(), line_of("file"), f"{where}.file")
+            image = resolve_media(name.strip(), line_of("file"), f"{where}.file", kind)
             if image is None:
                 ok = False
     if not ok:
         return None
     return Slide(
-        id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
+        id=sid, type=kind, title=title, body=body, image=image,
+        duration=float(duration) if duration is not None else None,
         priority=priority, window=when, speak=speak, fit=fit, link=link, audio=audio,
     )
 
@@ -274,6 +282,8 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
         try:
             if kind == "audio":
                 media.probe_audio(candidate)
+            elif kind == "video":
+                video.remembered(memo, candidate)
             else:
                 memo.probe(candidate)
         except ValueError as exc:

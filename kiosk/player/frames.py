@@ -94,11 +94,14 @@ class Pages(Sequence):
 @dataclass(frozen=True)
 class Frames:
     """A slide ready for its slot: its pages (several for a long notice), for `speak: true` its voice, and
-    the zones that change while it stands (the header clock, the ticker: screen.zones)."""
+    the zones that change while it stands (the header clock, the ticker: screen.zones); for a video its moving
+    picture (`motion`, played by the screen over the first page) and length."""
 
     pages: Sequence
     sound: concurrent.futures.Future | None = None
     zones: Sequence = ()
+    motion: object | None = None
+    length: float | None = None  # seconds: how long the motion lasts once through
 
 
 class FrameBuilder:
@@ -163,7 +166,10 @@ class FrameBuilder:
         sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
         pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
         zones = getattr(self.renderer, "zones", None)
-        return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else ())
+        motion = getattr(self.renderer, "motion", None)
+        moving = motion(slide) if motion is not None and slide.type == "video" else None
+        return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else (), moving,
+                      getattr(moving, "length", None))
 
     def close(self) -> None:
         self._builder.shutdown(wait=False, cancel_futures=True)

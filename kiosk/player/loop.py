@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from kiosk import clock as clockmod
 from kiosk.config import Config
-from kiosk.content import schedule, windows
+from kiosk.content import schedule
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
+from kiosk.player import volume
 from kiosk.player.frames import FrameBuilder, Frames, PageError
 from kiosk.report.notify import Notifier
 from kiosk.report.plays import Play
@@ -47,6 +48,8 @@ SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline count
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
 LATE_SOUND_SECONDS = 3.0  # a slide's sound made after its slot began still starts this long into it
 ZONE_LATE_SECONDS = 0.012  # a zone frame woken later than this is drawn for now, not for when it was due
+VIDEO_UNKNOWN_SECONDS = 10.0  # a video whose length could not be learnt (it ends its slot when it ends)
+VIDEO_END_SLACK_SECONDS = 0.5  # a video ending this close to its slot's end ends it on time
 SLIPS_KEPT = 10_000  # flip_slips keeps the latest: bench/ reads them, a board runs for months
 
 
@@ -70,6 +73,8 @@ class Showing:
     started_mono: float
     version: str
     due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
+    failed: bool = False  # its video stopped before its slot's end: the play was cut short
+    moving: bool = False  # a moving zone (a video) plays over the frame: the screen says when it next changes
 
 
 class Player:
@@ -100,6 +105,7 @@ class Player:
         self.flip_slips: deque[float] = deque(maxlen=SLIPS_KEPT)  # seconds late per planned flip, for bench/
         self._ready_sent = False
         self._next_watchdog = 0.0
+        self._volume = 1.0  # the level the playing video was last given
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
         self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
         self._spoken: dict[str, float] = {}  # emergency id -> monotonic instant it was last announced
@@ -166,8 +172,13 @@ class Player:
         pages = frames.pages
         now = self.now()  # the slide goes on screen now: its frames may have been waited for
         if self.showing is not None:
-            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
-        duration = slide.duration if slide is not None else IDLE_SECONDS
+            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5
+                              or self.showing.failed)
+            gone = self.showing.slide
+            if gone is not None and gone.type == "video" and not self.showing.failed:
+                self.status.set_error(f"video:{gone.id}", None)  # it played through this time
+        duration = IDLE_SECONDS if slide is None else slide.duration if slide.duration is not None else \
+            frames.length or VIDEO_UNKNOWN_SECONDS  # a video without duration: its own length
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
         self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
@@ -183,6 +194,11 @@ class Player:
         if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
             log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
                         "duration or a shorter text", slide.id, len(pages), duration, per_page)
+        play = getattr(self.screen, "play", None)
+        moving = frames.motion is not None and play is not None
+        if moving:  # the video starts over its first picture, which is on screen now
+            self._volume = volume.level(getattr(self.cfg, "sound", None), now.local)
+            play(frames.motion, self._volume)
         if planned is not None:  # how late the change began to show, against the slot's deadline
             slip = max(0.0, first_flip - planned)
             self.flip_slips.append(slip)
@@ -192,7 +208,7 @@ class Player:
             per_page = duration = 60.0 - now.local.second - now.local.microsecond / 1e6
         self.showing = Showing(slide=slide, pages=pages, page=0, page_end=now.mono + per_page,
                                slot_end=now.mono + duration, started_wall=now.wall, started_mono=flipped,
-                               version=self.current.get().version)
+                               version=self.current.get().version, moving=moving)
         self.status.slide_started(slide.id if slide else None)
         if not self._ready_sent:
             self._ready_sent = True
@@ -333,9 +349,8 @@ class Player:
         self._pending_sound = None
         if loaded is None:
             return 0.0
-        quiet = getattr(self.cfg, "sound", None) and self.cfg.sound.quiet_hours
-        if quiet and not emergency and windows.in_span(quiet, now.local):
-            return 0.0
+        if volume.level(getattr(self.cfg, "sound", None), now.local, emergency) <= 0:
+            return 0.0  # sound.quiet_hours (all but emergencies), or sound.volume 0
         self.speaker.play(loaded, chime=emergency) if emergency else self.speaker.play(loaded)
         if emergency:
             self._spoken[slide.id] = now.mono
@@ -367,6 +382,28 @@ class Player:
             return True
         every = self.cfg.speech.emergency_repeat_minutes * 60
         return every > 0 and now.mono - last >= every - 0.5
+
+    def _animate(self, showing: Showing, now: Now) -> float | None:
+        """The moving zone brought up to date by the screen; when its next picture is due. A video that has
+        ended (or failed: nothing on screen may freeze) ends its slot now."""
+        level = volume.level(getattr(self.cfg, "sound", None), now.local)
+        if level != self._volume:  # sound.quiet_hours began or ended, or sound.volume was changed
+            self._volume = level
+            self.screen.set_volume(level)
+        due = self.screen.animate(self.clock.monotonic())  # a crossfade may have passed since `now`
+        if due is not None:
+            return due
+        showing.moving = False
+        error = getattr(self.screen, "zone_error", None)
+        name = showing.slide.id if showing.slide else "idle"
+        if error:
+            self.status.set_error(f"video:{name}", f"the video stopped while playing: {error}")
+        if now.mono < showing.slot_end - VIDEO_END_SLACK_SECONDS:
+            if error:
+                log.warning("slide %s: its slot ends %.1f s early", name, showing.slot_end - now.mono)
+                showing.failed = True
+            showing.slot_end = showing.page_end = now.mono
+        return None
 
     # --- screen power -------------------------------------------------------------------------------
     def _power_wanted(self, now: Now) -> bool:
@@ -459,6 +496,8 @@ class Player:
             self.next_page(now)
         elif showing.slide is None and self._something_ready():
             self.advance(now, planned=None)  # a cold start: the first picture is prepared, leave the idle screen
+        showing = self.showing
+        motion_due = self._animate(showing, now) if showing.moving and not self.dark else None
         if not self.dark:
             self._upload_ahead()
             self._late_sound(now)
@@ -472,6 +511,8 @@ class Player:
         deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
         if self._pending_sound is not None:
             deadline = min(deadline, now.mono + PAGE_RETRY_SECONDS)  # look again soon: is the sound made?
+        if showing.moving and motion_due is not None:
+            deadline = min(deadline, motion_due)  # the video's next picture
         wake_at = min(deadline, now.mono + min(self._until_plan_change(now), self._until_power_change(now),
                                                PUMP_SECONDS))
         self.status.beat(max(wake_at, now.mono) + PUMP_SECONDS)

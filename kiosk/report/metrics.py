@@ -78,6 +78,10 @@ class KioskCollector(Collector):
             None if beat is None or deadline is None else deadline - beat,
         )
         yield _counter("frames_slipped", "Frames the render loop showed late.", counters.get("frames_slipped", 0))
+        yield _counter("video_pictures_dropped", "Video pictures skipped because a later one was already due.",
+                       counters.get("video_pictures_dropped", 0))
+        yield _counter("video_pictures_late", "Video pictures shown more than a frame interval late.",
+                       counters.get("video_pictures_late", 0))
         yield _gauge("display_ok", "1 when the display is up.", snap.get("display_ok"))
         yield _gauge("headless", "1 when running without a screen on purpose (development mode).", snap.get("headless"))
         yield _gauge(

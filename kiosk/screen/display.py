@@ -32,7 +32,8 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
-from kiosk.screen import gpu, zones
+from kiosk.screen import clip, gpu, zones
+from kiosk.screen.motion import Place, Zone
 
 log = logging.getLogger("kiosk.render.screen")
 
@@ -43,6 +44,7 @@ SHOT_WAIT_SECONDS = 4.0  # a screenshot waits this long for the render thread (l
 BLEND_NONE, BLEND_ALPHA = 0, 1  # SDL_BLENDMODE_NONE (a plain copy), SDL_BLENDMODE_BLEND
 RENDER_DEVICE_RESET = getattr(pygame, "RENDER_DEVICE_RESET", -1)
 RENDER_TARGETS_RESET = getattr(pygame, "RENDER_TARGETS_RESET", -1)
+ZONES = "zones"  # in a list of layers: where the moving zones are drawn
 
 
 def _driver_order() -> list[str]:
@@ -106,6 +108,10 @@ class Screen:
         self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
         self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
+        self._moving: list[Zone] = []  # what moves over the frame on screen (a video), drawn over it
+        self._ended: set[Zone] = set()  # of those, the ones that changed for the last time (still drawn)
+        self.zone_error: str | None = None  # why the last zone to end ended early, if it did
+        self.last_clip: clip.Clip | None = None  # bench/ and tests read what it measured
         self._shots: list[_Shot] = []
         self._lost = False
         self.uploaded_bytes = 0  # every byte our code ever uploaded (bench/ reads it)
@@ -235,6 +241,7 @@ class Screen:
         exposed again is presented again, a screenshot reads that surface)."""
         if self._ahead is held:
             self._ahead = None
+        self._stop_zones()
         if self.hardware:
             self._shown, self._layers = held, [(held.texture, 255)]
         else:
@@ -253,6 +260,10 @@ class Screen:
             renderer.draw_color = (0, 0, 0, 255)
             renderer.clear()  # on a tiled GPU (a Pi's) a clear is cheaper than keeping the last frame
         for texture, alpha in layers:
+            if texture is ZONES:
+                for zone in self._moving:
+                    zone.paint()
+                continue
             if alpha <= 0:
                 continue
             texture.blend_mode = BLEND_NONE if alpha >= 255 else BLEND_ALPHA
@@ -303,6 +314,9 @@ class Screen:
         # SDL's software target holds the old frame already: only the new one is drawn over it
         kept = not self.hardware and self._is_on_screen(old)
         before = None if kept else self._texture(old)
+        for zone in self._moving:  # a video fades out at its last picture, silent
+            zone.freeze()
+        under = [(ZONES, 255)] if self._moving and self.hardware else []
         after = self._texture(new)
         fade = Fade(uploaded_before=self.uploaded_bytes - start_bytes)
         during = self.uploaded_bytes
@@ -319,7 +333,7 @@ class Screen:
                 layers = [(after.texture, 255)]
             elif self.hardware or (presented is None and before is not None):
                 alpha = round(255 * progress)
-                layers = [(before.texture, 255), (after.texture, alpha)]
+                layers = [(before.texture, 255), *under, (after.texture, alpha)]
                 old_weight = 1 - alpha / 255
             else:
                 alpha = round(255 * (1 - (1 - progress) / old_weight))
@@ -347,10 +361,67 @@ class Screen:
 
     # --- screenshots --------------------------------------------------------------------------------
 
+    # --- zones: what changes while the slide stands -------------------------------------------------
+
+    def _scene(self) -> list:
+        return self._layers + ([(ZONES, 255)] if self._moving else [])
+
+    def play(self, motion, volume: float = 1.0) -> None:
+        """Start a moving zone over the frame on screen: a video slide's Video (screen.clip), or any Zone.
+        It ends when another frame goes on screen."""
+        self._stop_zones()
+        zone = clip.Clip(motion, self.wake, volume) if isinstance(motion, clip.Video) else motion
+        if isinstance(zone, clip.Clip):
+            self.last_clip = zone
+        self.zone_error = None
+        zone.start(Place(self.window, self.size, self.physical, self.rotation),
+                   time.monotonic())
+        self._moving.append(zone)
+
+    def animate(self, now: float | None = None) -> float | None:
+        """Bring the moving zones up to date and present if they changed; the monotonic instant the next
+        change is due, or None when nothing moves (any more: `zone_error` says if one failed)."""
+        if not self._moving:
+            return None
+        now = time.monotonic() if now is None else now
+        changed = False
+        for zone in self._moving:
+            if zone in self._ended:
+                continue
+            due = zone.due()
+            if due is None:  # it stays drawn, at its last picture, until another frame goes on screen
+                self.zone_error = zone.error
+                self._ended.add(zone)
+                zone.freeze()
+            elif due <= now + 0.001:
+                changed = zone.update(now) or changed
+        if changed:
+            self._render(self._scene() if self.hardware else [(ZONES, 255)])
+        dues = [d for d in (zone.due() for zone in self._moving if zone not in self._ended) if d is not None]
+        return min(dues) if dues else None
+
+    def set_volume(self, volume: float) -> None:
+        for zone in self._moving:
+            if hasattr(zone, "set_volume"):
+                zone.set_volume(volume)
+
+    def _stop_zones(self) -> None:
+        zones, self._moving = self._moving, []
+        self._ended = set()
+        for zone in zones:
+            self._stopped(zone)
+
+    def _stopped(self, zone: Zone) -> None:
+        zone.stop()
+        stats = getattr(zone, "stats", None)
+        if stats is not None and self.status is not None:
+            self.status.count("video_pictures_dropped", stats.dropped)
+            self.status.count("video_pictures_late", stats.late)
+
     def snapshot(self) -> pygame.Surface:
         """The logical frame on screen, read back from the renderer (on the render thread only)."""
         if self.hardware:
-            self._draw(self._layers)  # a GPU's back buffer is undefined after a present: draw it again
+            self._draw(self._scene())  # a GPU's back buffer is undefined after a present: draw it again
             self._draw_zones()
         return self._read_back()
 
@@ -409,7 +480,7 @@ class Screen:
             if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
                 exposed = True
         if self.hardware and self._layers and (exposed or self._shots):
-            self._render(self._layers)  # drawn again, read back if asked, presented
+            self._render(self._scene())  # drawn again, read back if asked, presented
         else:
             if self._shots:
                 self._serve_shots()
@@ -494,6 +565,7 @@ class Screen:
 
     def close(self) -> None:
         self._zones, self._zone_textures = [], {}
+        self._stop_zones()
         self._shown = self._ahead = None
         self._layers = []
         self.renderer = None

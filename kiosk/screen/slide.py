@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.screen import bands, fonts, qr, text, zones
+from kiosk.content import video
+from kiosk.screen import bands, clip, fonts, qr, text, zones
 from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this module's names too
     BLACK,
     EMERGENCY_BG,
@@ -125,18 +126,21 @@ class Renderer:
         Raises ValueError when an image slide's picture cannot be loaded.
         """
         geo = self.geometry(slide, ticker)
-        if slide.type == "image":
+        if slide.type in ("image", "video"):  # a video's frame is its first picture (screen.motion plays it)
             return [self._ready(self._image_page(slide, geo))]
         return _TextPages(self, slide, now, geo)
 
     # --- the hall's bands -----------------------------------------------------------------------
 
     def geometry(self, slide, ticker: tuple[str, ...] = ()) -> bands.Geometry:
-        """Which bands stand with `slide`: none for an emergency (it takes the whole screen)."""
-        emergency = slide is not None and slide.priority == "emergency"
-        header = bool(getattr(self.display_cfg, "header", False)) and not emergency
-        scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not emergency
+        """Which bands stand with `slide`: none for an emergency or a video (each takes the whole screen: the
+        video's moving picture is drawn over the whole frame, screen.motion)."""
+        whole = slide is not None and (slide.priority == "emergency" or slide.type == "video")
+        header = bool(getattr(self.display_cfg, "header", False)) and not whole
+        scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not whole
         geo = bands.geometry(self.size, header, scrolls)
+        if slide is not None and slide.type == "video":
+            return geo
         link, label = self.link_of(slide)
         side = qr.side_for(link, self.size) if link else 0
         if side:
@@ -254,6 +258,15 @@ class Renderer:
                 self._ticker = bands.Ticker(geo, files, ticker, speed)
             out.append(self._ticker)
         return out
+
+    def motion(self, slide) -> clip.Video:
+        """A video slide's moving picture, played over its first picture (`pages`); the file is looked at
+        again here (it was checked when it was accepted). ValueError when it cannot be played."""
+        info = video.probe(slide.image.path)
+        fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
+        loop = slide.duration is not None and slide.duration > info.seconds + 0.5
+        return clip.Video(Path(slide.image.path), (info.width, info.height), info.seconds, info.fps,
+                          info.audio is not None, self.size, fit, loop, slide.image.name)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
@@ -426,7 +439,7 @@ class Renderer:
     def _image_page(self, slide, geo: bands.Geometry | None = None) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
-            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
+            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
         picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
@@ -437,6 +450,8 @@ class Renderer:
             area = pygame.Rect(0, geo.header_h, self.size[0], self.size[1] - geo.header_h - geo.ticker_h)
             picture = _into(picture, area.size, fit)
         frame.blit(picture, picture.get_rect(center=area.center))
+        if slide.type == "video":
+            return frame  # what a video slide shows under its moving picture: nothing drawn over it
         if slide.title:
             self._caption(frame, nfc(slide.title), area)
         if geo is not None:

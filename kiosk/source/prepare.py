@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
-from kiosk.content import media
+from kiosk.content import media, video
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.problems import Problem
@@ -51,18 +51,22 @@ def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path
     return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-{fit}.{SUFFIX}"
 
 
-def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
-    """The prepared frame for `ref`, made now unless already in the cache.
+MEDIA_TYPES = ("image", "video")  # slides with a file, prepared as a full-screen frame (a video's: its first)
+
+
+def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Path:
+    """The prepared frame for `ref`, made now unless already in the cache; of a video (`kind`), its first
+    picture (what shows while the video starts, what `kiosk render` writes).
 
     Raises ValueError with a user-facing reason for unreadable, truncated,
-    unsupported or oversized images.
+    unsupported or oversized images and videos.
     """
     if fit not in FITS:
         raise ValueError(f"fit must be fit or fill, got {fit!r}")
     target = prepared_path(ref, size, fit, cache_dir)
     if target.is_file():
         return target
-    frame = render_frame(Path(ref.path), size, fit)
+    frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
     target.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(frame, target)
     return target
@@ -86,6 +90,20 @@ def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
         raise ValueError(f"not a usable image: {reason}") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
         raise ValueError(f"not a usable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def first_picture(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
+    """A video's first picture as an RGB frame of exactly `size`, the file checked whole first (video.probe)."""
+    import av
+
+    video.probe(path)
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                return _scaled(frame.to_image(), size, fit)
+    except av.FFmpegError as exc:
+        raise ValueError(f"cannot be decoded ({exc})") from None
+    raise ValueError("has no picture")
 
 
 def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) -> Image.Image:
@@ -114,19 +132,19 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) 
     return _scaled(image, size, fit)
 
 
-def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Image.Image:
+def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Image.Image:
     """The prepared frame of `ref`, decoded whole (RGB, exactly `size`): what the screen shows.
 
     A prepared file that is missing, truncated or otherwise damaged (a power cut, a failing card) is
     made again from the media file once, instead of being shown half grey. ValueError when it cannot be.
     """
-    path = prepare_image(ref, size, fit, cache_dir)
+    path = prepare_image(ref, size, fit, cache_dir, kind)
     try:
         return _decoded(path, size)
     except ValueError as exc:
         log.warning("prepared image %s is damaged (%s); preparing it again", path.name, exc)
         path.unlink(missing_ok=True)
-    return _decoded(prepare_image(ref, size, fit, cache_dir), size)
+    return _decoded(prepare_image(ref, size, fit, cache_dir, kind), size)
 
 
 def _decoded(path: Path, size: tuple[int, int]) -> Image.Image:
@@ -218,9 +236,9 @@ def prepared_as(slide, size: tuple[int, int], fit_default: str) -> tuple[tuple[i
     """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none."""
     if slide.image is None:
         return None
-    if slide.type == "image":
+    if slide.type in MEDIA_TYPES:  # the picture, or a video's first picture, full screen
         return size, slide_fit(slide, fit_default)
-    return picture_box(size), "fit"
+    return picture_box(size), "fit"  # a text slide's picture, beside or above its text
 
 
 PLAY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
@@ -250,7 +268,7 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
         if wanted is None:
             continue
         try:
-            prepare_image(slide.image, *wanted, cache_dir)
+            prepare_image(slide.image, *wanted, cache_dir, slide.type)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)

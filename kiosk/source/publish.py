@@ -58,7 +58,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         raise InvalidInput(list(prog.warnings))
     damaged = []
     for slide in prog.slides:
-        if slide.image is not None:
+        if slide.image is not None and slide.type == "image":  # a video was decoded when probed
             try:
                 memo.check_decodes(slide.image.path)
             except ValueError as exc:
@@ -81,7 +81,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         out_fields.pop("file", None)
         out_fields.pop("image", None)
         if slide.image is not None:
-            key = "file" if slide.type == "image" else "image"  # a text slide's picture is its image:
+            key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
             name = slide.image.path.resolve().relative_to(root).as_posix()
             if manifest.check_name(name):
                 raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of(key),

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kiosk.config import Config
-from kiosk.content import manifest, media, programme
+from kiosk.content import manifest, media, programme, video
 from kiosk.durable import remove, write_atomic
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
@@ -112,7 +112,7 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                media.probe(slide.image.path)
+                (video.probe if slide.type == "video" else media.probe)(slide.image.path)
             except ValueError as exc:
                 log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
                 dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
