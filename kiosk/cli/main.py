@@ -75,15 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
-        path = configmod.find(args.config)
-        if not path.is_file():
-            print(configmod.problem_for_missing(path), file=sys.stderr)
-            return 2
-        cfg = configmod.load(path)
-        for warning in cfg.warnings:
-            print(warning, file=sys.stderr)
-        print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
-        return 0
+        from kiosk.cli import check
+
+        return check.main(args.config)
     if args.command == "keygen":
         from kiosk.source import signing
 

@@ -28,10 +28,15 @@ def logical_size(cfg: Config, size: tuple[int, int] | None) -> tuple[int, int]:
 
 def load_programme(cfg: Config) -> programmemod.Programme:
     if cfg.source.path is not None:
-        loaded = programmemod.load_folder(cfg.source.path)
-        for warning in loaded.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        return loaded
+        from kiosk.cli import check
+
+        checked = programmemod.check_folder(cfg.source.path)
+        for problem in checked.problems:
+            print(problem if problem in checked.errors else check.as_warning(problem), file=sys.stderr)
+        line = check.will_not_play(checked, str(cfg.source.path / programmemod.PROGRAMME_FILE))
+        if line:
+            print(line, file=sys.stderr)
+        return checked.programme
     from kiosk.source import sync
 
     cached = sync.load_cached(cfg)
@@ -67,7 +72,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         cache_dir = Path(tempfile.mkdtemp(prefix="kiosk-render-"))
     problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir)
     for slide_id, message in problems.items():
-        print(f"warning: slide {slide_id} skipped: {message}", file=sys.stderr)
+        print(f"slide {slide_id} will not play: {message}", file=sys.stderr)
     programme = prepare.without_unpreparable(programme, problems)
     plan = schedule.plan(programme, at, dates_trusted=True)
     slides = plan.emergency or plan.loop
@@ -92,7 +97,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         try:
             pages = renderer.pages(slide)
         except ValueError as exc:  # a picture that cannot be loaded: the board skips it too
-            print(f"warning: slide {slide.id} skipped: {exc}", file=sys.stderr)
+            print(f"slide {slide.id} will not play: {exc}", file=sys.stderr)
             continue
         path = out / f"{number:02d}-{slide.id}.png"
         try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages

@@ -264,3 +264,60 @@ def read_folder(folder: Path, memo: media.Memo | None = None) -> tuple[Programme
     problems = Problems(str(path))
     slides = parse_document(data, str(path), problems, folder_media(folder, problems, memo))
     return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems)), data
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """What an authoring folder holds, and everything wrong with it, the way a board would meet it."""
+
+    programme: Programme
+    raw: object  # the parsed programme.yaml
+    errors: tuple[Problem, ...]  # each one keeps a slide (or the whole folder) off the screen
+    warnings: tuple[Problem, ...]  # nothing is lost, but the editor should know (an unknown top-level key)
+    not_playing: tuple[str, ...]  # the slides that will not play: their ids, or slides[N] where the id is bad
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Errors and warnings in the order the file was read (the pictures' decoding comes last)."""
+        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
+
+
+def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
+    """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
+
+    `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
+    never disagree about a folder. Raises InvalidInput when programme.yaml itself cannot be read."""
+    memo = memo or media.Memo(root=folder.resolve())
+    prog, raw = read_folder(folder, memo)
+    filename = str(folder / PROGRAMME_FILE)
+    errors = [p for p in prog.warnings if p.path.startswith("slides")]
+    warnings = [p for p in prog.warnings if not p.path.startswith("slides")]
+    raw_slides = raw.get("slides") if isinstance(raw, dict) else None
+    raw_slides = raw_slides if isinstance(raw_slides, list) else []
+    kept = []
+    for slide in prog.slides:
+        if slide.image is None:
+            kept.append(slide)
+            continue
+        try:
+            memo.check_decodes(slide.image.path)
+        except ValueError as exc:
+            fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
+            line = fields.line_of("file") if isinstance(fields, yamlfile.LineDict) else None
+            errors.append(Problem(filename, line, f"slides ({slide.id}).file", f"{slide.image.name}: {exc}"))
+            continue
+        kept.append(slide)
+    playing = {s.id for s in kept}
+    not_playing = []
+    for index, fields in enumerate(raw_slides):
+        sid = fields.get("id") if isinstance(fields, dict) else None
+        if isinstance(sid, str) and SLIDE_ID.match(sid):
+            if sid not in playing:
+                not_playing.append(sid)
+            else:
+                playing.discard(sid)  # a second slide with this id does not play
+        else:
+            not_playing.append(f"slides[{index}]")
+    if len(kept) != len(prog.slides):
+        prog = Programme(slides=tuple(kept), version=version_of(tuple(kept)), warnings=prog.warnings)
+    return FolderCheck(prog, raw, tuple(errors), tuple(warnings), tuple(not_playing))

@@ -45,19 +45,10 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                                     "everything in OUT is served to the boards")])
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
-    prog, raw = programme.read_folder(src, memo)
-    if prog.warnings:
-        raise InvalidInput(list(prog.warnings))
-    damaged = []
-    for slide in prog.slides:
-        if slide.image is not None:
-            try:
-                memo.check_decodes(slide.image.path)
-            except ValueError as exc:
-                damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
-                                       f"{slide.image.name}: {exc}"))
-    if damaged:
-        raise InvalidInput(damaged)
+    checked = programme.check_folder(src, memo)
+    if checked.problems:
+        raise InvalidInput(checked.problems)
+    prog, raw = checked.programme, checked.raw
     _write_memo(memo_path, memo)
     media: dict[str, tuple[str, int]] = {}
     sources: dict[str, Path] = {}

@@ -1,0 +1,61 @@
+"""`kiosk check-config`: everything the board will read, checked at once (config.yaml, and with
+`source.path` the authoring folder: programme.yaml and every file it names)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kiosk import config as configmod
+from kiosk.content import programme as programmemod
+from kiosk.problems import InvalidInput, Problem
+
+
+def as_warning(problem: Problem) -> str:
+    """A warning line: the SPEC's `FILE:LINE: key.path: message`, the message marked as a warning."""
+    if problem.message.startswith("warning:"):
+        return str(problem)
+    return str(Problem(problem.file, problem.line, problem.path, f"warning: {problem.message}"))
+
+
+def will_not_play(checked: programmemod.FolderCheck, filename: str) -> str | None:
+    """The one line that says which slides stay off the screen, or None when all of them play."""
+    if not checked.not_playing:
+        return None
+    total = len(checked.programme.slides) + len(checked.not_playing)
+    return f"{filename}: {len(checked.not_playing)} of {total} slides will not play: {', '.join(checked.not_playing)}"
+
+
+def main(config_arg: str | None) -> int:
+    """Exit 0 when nothing is wrong (warnings allowed), 2 when anything is an error."""
+    path = configmod.find(config_arg)
+    if not path.is_file():
+        print(configmod.problem_for_missing(path), file=sys.stderr)
+        return 2
+    cfg = configmod.load(path)  # InvalidInput: the caller prints every problem, exit 2
+    errors, warnings = 0, len(cfg.warnings)
+    for warning in cfg.warnings:
+        print(as_warning(warning), file=sys.stderr)
+    print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
+    if cfg.source.path is not None:
+        folder = Path(cfg.source.path)
+        filename = str(folder / programmemod.PROGRAMME_FILE)
+        try:
+            checked = programmemod.check_folder(folder)
+        except InvalidInput as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            print(f"{filename}: nothing will play until this is fixed", file=sys.stderr)
+            errors += max(1, len(exc.problems))
+        else:
+            for problem in checked.problems:
+                print(problem if problem in checked.errors else as_warning(problem), file=sys.stderr)
+            errors, warnings = errors + len(checked.errors), warnings + len(checked.warnings)
+            line = will_not_play(checked, filename)
+            if line:
+                print(line, file=sys.stderr)
+            if not checked.errors:
+                print(f"{filename}: OK ({len(checked.programme.slides)} slides)")
+    if errors or warnings:
+        print(f"{errors} errors, {warnings} warnings", file=sys.stderr)
+    return 2 if errors else 0
