@@ -105,7 +105,8 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             ) from None
         if key in result and key not in from_merge:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {shown(key)}", key_node.start_mark
+                None, None, f"{shown(key)} is written twice here (also on line {result.key_lines[key]}): "
+                "keep one of them", key_node.start_mark
             )
         from_merge.discard(key)  # a key written here overrides one merged in; merged ones, each other
         if index < merged:
@@ -215,14 +216,140 @@ def loads(text: str, filename: str) -> object:
         raise YamlError(Problem(filename, line, "", f"contains {char}, which YAML does not allow: remove it")) \
             from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(Problem(filename, line, "", f"YAML syntax: {what}")) from None
+        try:
+            line, message = explain(exc, text)
+        except Exception:  # noqa: BLE001 - a reading of the text that went wrong must not hide the error itself
+            mark = exc.problem_mark or exc.context_mark
+            line, message = (mark.line + 1 if mark else None), exc.problem or exc.context or "invalid YAML"
+        raise YamlError(Problem(filename, line, "", f"YAML syntax: {message}")) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(filename, None, "", f"YAML: {exc}")) from None
     except RecursionError:
         raise YamlError(Problem(filename, None, "", "YAML nested too deeply")) from None
+
+
+# --- PyYAML's errors in a technician's words ----------------------------------------------------
+# PyYAML names the token where parsing became impossible, which is often not the line that is wrong: a key
+# dedented to the left margin is valid YAML (a new top-level key), and the error comes lines later. So the
+# text around the error is read again, as a person reads indentation, to find the line to fix and say how.
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _content(lines: list[str], before: int) -> list[int]:
+    """Indexes of the lines before `before` that hold something (not blank, not a comment), nearest first."""
+    return [i for i in range(before - 1, -1, -1) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+
+
+def _levels(lines: list[str], index: int) -> list[tuple[int, int]]:
+    """The indentations open above line `index` (its parents' and siblings'), with a line that has each."""
+    levels: list[tuple[int, int]] = []
+    lowest = None
+    for i in _content(lines, index):
+        text = lines[i]
+        here = [_indent(text)]
+        rest = text.lstrip(" ")
+        if rest.startswith("- ") and rest[2:].strip():  # "- id: a": the item's keys start after the dash
+            here.append(_indent(text) + 2 + _indent(rest[2:]))
+        for level in here:
+            if (lowest is None or level < lowest or level in here[1:]) and level not in (lv for lv, _ in levels):
+                levels.append((level, i))
+        lowest = min(here) if lowest is None else min(lowest, min(here))
+        if lowest == 0:
+            break
+    return levels
+
+
+def _column_fix(lines: list[str], index: int, found: int) -> str:
+    """Where line `index`, indented `found` spaces, should start: the nearest open indentation above it."""
+    levels = [(lv, i) for lv, i in _levels(lines, index) if lv != found]
+    if not levels:
+        return "start it at the left margin (column 1)"
+    level, ref = min(levels, key=lambda item: (abs(item[0] - found), -item[0]))
+    return f"start it at column {level + 1} ({level} spaces), like line {ref + 1}"
+
+
+def _dedented_above(lines: list[str], index: int) -> int | None:
+    """A line above `index` that is indented less than `index` and the lines before it: the real mistake
+    when a key slipped left (to a place where it still reads as YAML) and the next line no longer fits."""
+    found = _indent(lines[index])
+    above = _content(lines, index)
+    for position, i in enumerate(above):
+        if _indent(lines[i]) < found:
+            if position == 0 and lines[i].rstrip().endswith(":"):
+                return None  # the first line of the block this line opens
+            if any(_indent(lines[j]) == found for j in above[position + 1:]):
+                return i
+            return None
+    return None
+
+
+def _quote_example(line: str) -> str:
+    """`name: "UBND "xã" An"` as it should be written: the whole value in single quotes."""
+    key, _sep, value = line.strip().partition(": ")
+    value = value.strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return f"{key}: '{value}'" if "'" not in value else f'{key}: "{value}"'
+
+
+def explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """The line to fix and what to do, for one of PyYAML's errors (its own words where none fits)."""
+    lines = text.split("\n")
+    mark, context = exc.problem_mark, exc.context_mark
+    problem, where = exc.problem or "", exc.context or ""
+    if mark is None:
+        return (context.line + 1 if context else None), problem or where or "invalid YAML"
+    index = min(mark.line, len(lines) - 1)
+    here = lines[index] if lines else ""
+    column = mark.column
+    if "'\\t'" in problem or "\t" in problem:
+        return index + 1, (f"a tab at column {column + 1}: YAML indents with spaces only; "
+                           "replace the tab with spaces")
+    if "quoted scalar" in where and context is not None:
+        quote = lines[context.line][context.column] if context.column < len(lines[context.line]) else '"'
+        return context.line + 1, (f"the quote {quote} opened at column {context.column + 1} is never closed: "
+                                  f"end the text with {quote}, or remove the quote")
+    if "flow sequence" in where or "flow mapping" in where:
+        opened, closing = ("[", "]") if "sequence" in where else ("{", "}")
+        line = context.line + 1 if context else index + 1
+        return line, f"the {opened} opened on this line is never closed: end it with {closing}"
+    if "simple key" in where and "':'" in problem and context is not None:
+        return context.line + 1, "a key without ':': write it as key: value (a colon, then a space)"
+    for i in (range(context.line, index + 1) if context else ()):
+        stripped = lines[i].lstrip(" ")
+        if stripped.startswith("-") and len(stripped) > 1 and stripped[1] not in " -":
+            return i + 1, "a dash needs a space after it: write - id: …, not -id: …"
+    for i in (range(context.line, index) if context else ()):  # a quote left open, closed by a later line's
+        value = lines[i].partition(": ")[2].strip() or lines[i].lstrip(" ")[2:].strip()
+        if value[:1] in ('"', "'") and lines[i].count(value[0]) % 2:
+            return i + 1, (f"the quote {value[0]} opened on this line is not closed on it: end the text with "
+                           f"{value[0]}, or remove the quote")
+    if problem.startswith("expected <block end>") or problem == "mapping values are not allowed here":
+        slipped = _dedented_above(lines, index)
+        if slipped is not None:
+            above = _content(lines, slipped)
+            level = _levels(lines, slipped)[0][0] if above else 0  # where the line above has its keys
+            return slipped + 1, ("this line is indented less than the lines before and after it: start it at "
+                                 f"column {level + 1} ({level} spaces), like line {above[0] + 1 if above else 1}")
+    if problem == "mapping values are not allowed here":
+        before = here[:column]
+        key_end = before.find(": ")
+        if key_end >= 0 and before[:key_end].strip() and before[:key_end].strip()[0] not in "\"'":
+            key, value = before[:key_end].strip().lstrip("- "), here[key_end + 2:].strip()
+            return index + 1, (f"the value of {key} contains ': ', which YAML reads as another key: "
+                               f'put the value in quotes: {key}: "{value}"')
+        previous = _content(lines, index)
+        ref = previous[0] + 1 if previous else index
+        return index + 1, (f"indented more than line {ref} above it: " + _column_fix(lines, index, _indent(here)))
+    if problem.startswith("expected <block end>"):
+        if "'<scalar>'" in problem and column > _indent(here):
+            return index + 1, ("text after the closing quote: to have quotes inside a value, put the whole value "
+                               f"in the other kind of quotes: {_quote_example(here)}")
+        return index + 1, (f"indented {_indent(here)} spaces, which fits no list or key above it: "
+                           + _column_fix(lines, index, _indent(here)))
+    return index + 1, problem or where or "invalid YAML"
 
 
 def load(path: Path) -> object:
