@@ -18,6 +18,7 @@ from pathlib import Path
 from kiosk import yamlfile
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
+LANGUAGES = ("vi", "en")
 DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
 
 
@@ -36,6 +37,7 @@ class SourceConfig:
     ca_file: Path | None
     poll_seconds: float
     public_key: str | None
+    reports: bool = True  # false: no heartbeats or plays are sent (a server that takes none)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class SpeechConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    language: str  # the language of every message a person reads: vi or en (default: from the locale)
+
+
+@dataclass(frozen=True)
 class Config:
     file: Path
     device: DeviceConfig
@@ -83,13 +90,14 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    ui: UiConfig = UiConfig("en")
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
 
     @property
     def report_url(self) -> str | None:
-        return self.source.report_url or self.source.url
+        return (self.source.report_url or self.source.url) if self.source.reports else None
 
 
 class _Invalid(Exception):
@@ -208,6 +216,30 @@ def _choice(*choices: object) -> Converter:
     return convert
 
 
+def _bool(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false; got {shown(value)}")
+    return value
+
+
+def _language(value: object, _base: Path) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text not in LANGUAGES:
+        raise _Invalid(f"must be one of {', '.join(LANGUAGES)}; got {shown(value)}")
+    return text
+
+
+def default_language() -> str:
+    """vi when the locale says Vietnamese (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, as gettext reads them)."""
+    import os
+
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "vi" if value.split(":")[0].lower().startswith("vi") else "en"
+    return "en"
+
+
 def _size(value: object, _base: Path) -> tuple[int, int] | None:
     text = str(value).strip().lower()
     if text == "auto":
@@ -284,6 +316,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ca_file": Key(_existing_file),
         "poll_seconds": Key(_number(5, 86400), 60.0),
         "public_key": Key(_public_key),
+        "reports": Key(_bool, True),
     },
     "display": {
         "size": Key(_size, "auto"),
@@ -308,6 +341,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "speech": {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
+    },
+    "ui": {
+        "language": Key(_language),  # None: default_language(), from the locale
     },
 }
 
@@ -413,6 +449,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
+        ui=UiConfig(language=values["ui"]["language"] or default_language()),
     )
 
 

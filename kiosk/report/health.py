@@ -78,6 +78,8 @@ def findings(snap: dict, now: float) -> list[Finding]:
     if content_warnings:
         more = f" (+{len(content_warnings) - 1} more)" if len(content_warnings) > 1 else ""
         warn("content_warnings", f"content warning: {content_warnings[0]}{more}")
+    if snap.get("reports_not_taken"):
+        warn("reports_not_taken", f"config: {snap['reports_not_taken']}")
     for warning in snap.get("config_warnings") or []:
         warn("config_warning", f"config: {warning}")
     if snap.get("clock_synced") is False:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # requests is imported on first use: a board that reports now
 log = logging.getLogger("kiosk.reports")
 
 RETRY_FIRST = 5.0  # seconds before the first retry after a failure; doubles on each further failure
+NOT_TAKEN = frozenset({404, 405, 501})  # the server has no such resource or method: a plain web server, a wrong URL
+NOT_TAKEN_BACKOFF = 3600.0  # asked again hourly: a URL does not start taking reports by itself
 RETRY_AFTER_MAX = 3600.0  # the most a server's Retry-After may hold us back
 FLUSH_SECONDS = 60.0  # plays are written to disk at least this often (or after FLUSH_BATCH plays)
 PLAYS_BATCH = 500  # plays per upload request
@@ -137,9 +139,11 @@ def parse_commands(body: bytes) -> tuple[list[Command], list[str]]:
 class ReportError(Exception):
     """A request to the source system failed; the message is for the journal and the heartbeat."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None,
+                 url: str | None = None):
         super().__init__(message)
         self.status = status
+        self.url = url
         self.retry_after = retry_after
 
 
@@ -320,10 +324,17 @@ class Reporter:
             drained = self._upload_plays(session, cfg, token)
         except ReportError as exc:
             retry_after = exc.retry_after
-            self._failed(str(exc))
+            if exc.status in NOT_TAKEN:
+                self._not_taken(exc)
+                retry_after = max(retry_after or 0.0, NOT_TAKEN_BACKOFF)
+            else:
+                self._failed(str(exc))
         else:
             if self.failures:
                 log.info("reports: the server answers again (after %d failed cycles)", self.failures)
+            if self.status.reports_not_taken is not None:
+                log.info("reports: %s takes reports now", cfg.report_url)
+                self.status.update(reports_not_taken=None)
             self.failures = 0
             self.status.set_error("reports", None)
         period = cfg.health.heartbeat_seconds
@@ -343,6 +354,18 @@ class Reporter:
         if self.failures == 1 or math.log2(self.failures).is_integer():  # 1, 2, 4, 8, … : a quiet journal
             log.warning("reports: %s (failure %d; plays stay queued: %d)", message, self.failures, self.queue.count())
         self.status.set_error("reports", message)
+
+    def _not_taken(self, exc: ReportError) -> None:
+        """A server that does not take reports is a configuration matter, not an outage: said once, in full,
+        with the remedy, then asked again hourly (the board stays healthy; plays wait on disk)."""
+        self.failures = 0
+        self.status.set_error("reports", None)
+        message = (f"{exc.url} answers HTTP {exc.status}: this server does not take reports (a plain web "
+                   "server?); set source.report_url to the source system's report address, or "
+                   "source.reports: false to send none")
+        if self.status.reports_not_taken != message:
+            log.warning("reports: %s; plays stay on disk (%d), asked again in an hour", message, self.queue.count())
+        self.status.update(reports_not_taken=message)
 
     def _session_for(self, cfg: Config) -> requests.Session:
         key = (cfg.source.ca_file,)
@@ -391,7 +414,7 @@ class Reporter:
                         hint = f" (redirected to {where}: set source.report_url to the final URL)" if where else ""
                         raise ReportError(
                             f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint,
-                            status=resp.status_code,
+                            status=resp.status_code, url=url,
                             retry_after=parse_retry_after(resp.headers.get("Retry-After"), self._wall()),
                         )
                     body = _answer_body(resp, url)
