@@ -30,7 +30,7 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
-from kiosk.screen import gpu
+from kiosk.screen import gpu, quiet
 
 log = logging.getLogger("kiosk.render.screen")
 
@@ -55,7 +55,7 @@ def _driver_order() -> list[str]:
         order.append("x11")
     order.append("kmsdrm")  # Pi OS Lite: no desktop, straight to the HDMI output
     for name in ("x11", "wayland"):
-        if name not in order:
+        if name not in order and (name != "wayland" or quiet.wayland_can_connect()):
             order.append(name)
     return order
 
@@ -139,10 +139,13 @@ class Screen:
             log.info("display: %s %dx%d, rotation %d, %s renderer", driver, *screen.physical, rotation, name)
             screen._report(True)
             return screen
-        if tried:
-            log.warning("no display could be opened (%s)", "; ".join(tried))
-        log.warning("no screen found: running headless, frames at /screenshot.png%s",
-                    "" if on_purpose else " (health reports the display as lost)")
+        if on_purpose:
+            log.warning("running headless on purpose (SDL_VIDEODRIVER=%s): playing off-screen, the frame is at "
+                        "/screenshot.png on the health endpoint", os.environ.get("SDL_VIDEODRIVER", "").strip())
+        else:
+            log.warning("no screen could be opened (%s): running headless, playing off-screen with the frame at "
+                        "/screenshot.png on the health endpoint, and reporting the display as lost",
+                        "; ".join(tried) or "no video driver")
         screen = cls.offscreen(size or HEADLESS_SIZE, rotation, status, headless=on_purpose, wake=wake)
         screen._report(False)
         return screen

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.screen import quiet
+
 
 class Speaker:
     def load(self, path: Path) -> pygame.mixer.Sound:
         """A sound ready to play (called on the speech thread). Raises pygame.error without audio."""
         if not pygame.mixer.get_init():
+            quiet.silence_alsa()
             pygame.mixer.init()
         return pygame.mixer.Sound(str(path))
 
