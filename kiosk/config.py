@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import yamlfile
+from kiosk import i18n, yamlfile
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
-LANGUAGES = ("vi", "en")
+LANGUAGES = i18n.LANGUAGES
 DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
 
 
@@ -227,17 +227,6 @@ def _language(value: object, _base: Path) -> str:
     if text not in LANGUAGES:
         raise _Invalid(f"must be one of {', '.join(LANGUAGES)}; got {shown(value)}")
     return text
-
-
-def default_language() -> str:
-    """vi when the locale says Vietnamese (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, as gettext reads them)."""
-    import os
-
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return "vi" if value.split(":")[0].lower().startswith("vi") else "en"
-    return "en"
 
 
 def _size(value: object, _base: Path) -> tuple[int, int] | None:
@@ -449,7 +438,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
-        ui=UiConfig(language=values["ui"]["language"] or default_language()),
+        ui=UiConfig(language=values["ui"]["language"] or i18n.default_language()),
     )
 
 
@@ -546,3 +535,16 @@ def last_good(path: Path) -> Config | None:
         return validate(yamlfile.load(copy), path, degrade=True)  # a file it names may be gone since
     except (InvalidInput, yamlfile.YamlError, OSError, UnicodeDecodeError):
         return None
+
+
+def language_of(path: Path) -> str:
+    """The ui.language a config file asks for, read before (and whether or not) the file is valid, so that
+    even its problems are told in that language; the locale's where it says nothing usable."""
+    try:
+        data = yamlfile.load(path)
+    except (yamlfile.YamlError, OSError):
+        return i18n.default_language()
+    ui = data.get("ui") if isinstance(data, dict) else None
+    chosen = ui.get("language") if isinstance(ui, dict) else None
+    chosen = chosen.strip().lower() if isinstance(chosen, str) else None
+    return chosen if chosen in LANGUAGES else i18n.default_language()

@@ -63,7 +63,7 @@ def test_a_good_folder_is_ok_and_a_warning_alone_exits_0(tmp_path):
     folder(tmp_path, "slides:\n  - id: tot\n    file: images/ok.jpg\n")
     done = kiosk("check-config", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    assert done.stdout.splitlines()[1].endswith("programme.yaml: OK (1 slides)")
+    assert done.stdout.splitlines()[1].endswith("programme.yaml: OK (1 slide)")
     folder(tmp_path / "w", "extra: 1\nslides:\n  - id: tot\n    file: images/ok.jpg\n")
     warned = kiosk("check-config", cwd=tmp_path / "w")
     assert warned.returncode == 0 and "extra: warning: unknown key" in warned.stderr

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from kiosk import config as configmod
 from kiosk.content import programme as programmemod
+from kiosk.i18n import _, ngettext
 from kiosk.problems import InvalidInput, Problem
 
 
 def as_warning(problem: Problem) -> str:
     """A warning line: the SPEC's `FILE:LINE: key.path: message`, the message marked as a warning."""
-    if problem.message.startswith("warning:"):
+    prefix = _("warning:")
+    if problem.message.startswith(("warning:", prefix)):
         return str(problem)
-    return str(Problem(problem.file, problem.line, problem.path, f"warning: {problem.message}"))
+    return str(Problem(problem.file, problem.line, problem.path, f"{prefix} {problem.message}"))
 
 
 def will_not_play(checked: programmemod.FolderCheck, filename: str) -> str | None:
@@ -23,7 +25,9 @@ def will_not_play(checked: programmemod.FolderCheck, filename: str) -> str | Non
     if not checked.not_playing:
         return None
     total = len(checked.programme.slides) + len(checked.not_playing)
-    return f"{filename}: {len(checked.not_playing)} of {total} slides will not play: {', '.join(checked.not_playing)}"
+    return ngettext("{file}: {count} of {total} slides will not play: {slides}",
+                    "{file}: {count} of {total} slides will not play: {slides}", len(checked.not_playing)).format(
+        file=filename, count=len(checked.not_playing), total=total, slides=", ".join(checked.not_playing))
 
 
 def main(config_arg: str | None) -> int:
@@ -36,7 +40,7 @@ def main(config_arg: str | None) -> int:
     errors, warnings = 0, len(cfg.warnings)
     for warning in cfg.warnings:
         print(as_warning(warning), file=sys.stderr)
-    print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
+    print(_("{file}: OK (device {id}, {name})").format(file=path, id=cfg.device.id, name=cfg.device.name))
     if cfg.source.path is not None:
         folder = Path(cfg.source.path)
         filename = str(folder / programmemod.PROGRAMME_FILE)
@@ -45,7 +49,7 @@ def main(config_arg: str | None) -> int:
         except InvalidInput as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-            print(f"{filename}: nothing will play until this is fixed", file=sys.stderr)
+            print(_("{file}: nothing will play until this is fixed").format(file=filename), file=sys.stderr)
             errors += max(1, len(exc.problems))
         else:
             for problem in checked.problems:
@@ -55,7 +59,9 @@ def main(config_arg: str | None) -> int:
             if line:
                 print(line, file=sys.stderr)
             if not checked.errors:
-                print(f"{filename}: OK ({len(checked.programme.slides)} slides)")
+                count = len(checked.programme.slides)
+                print(ngettext("{file}: OK ({count} slide)", "{file}: OK ({count} slides)", count).format(
+                    file=filename, count=count))
     if errors or warnings:
-        print(f"{errors} errors, {warnings} warnings", file=sys.stderr)
+        print(_("{errors} errors, {warnings} warnings").format(errors=errors, warnings=warnings), file=sys.stderr)
     return 2 if errors else 0

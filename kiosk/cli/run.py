@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from kiosk import i18n
 from kiosk.config import Config
 from kiosk.content.current import Current
 from kiosk.problems import Problem
@@ -41,6 +42,7 @@ class Reload:
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
         self.status.count("reloads_ok")
+        i18n.use(cfg.ui.language)
         with self._lock:
             self._latest = cfg  # the newest valid file wins, even one that undoes an earlier edit
         log.info("config.yaml is back to the running configuration" if cfg == self.running

@@ -27,6 +27,7 @@ from pathlib import Path
 from kiosk import durable
 from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 
@@ -41,8 +42,9 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     now = time.time() if now is None else now
     private = signing.load_private_key(key) if key is not None else None
     if out.resolve().is_relative_to(src.resolve()):
-        raise InvalidInput([Problem(str(out), None, "OUT", f"must be outside the authoring folder {str(src)!r}: "
-                                    "everything in OUT is served to the boards")])
+        raise InvalidInput([Problem(str(out), None, "OUT", _("must be outside the authoring folder {folder}: "
+                                                             "everything in OUT is served to the boards").format(
+                                                                 folder=repr(str(src))))])
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
     checked = programme.check_folder(src, memo)
@@ -113,15 +115,18 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             sig_changed = True
         removed = _collect(out, set(sources), now)
     except OSError as exc:
-        raise InvalidInput([Problem(str(out), None, "", f"cannot write the content tree: {exc.strerror or exc}")]) \
-            from None
+        raise InvalidInput([Problem(str(out), None, "", _("cannot write the content tree: {reason}").format(
+            reason=exc.strerror or exc))]) from None
 
-    signed = "signed" if signature is not None else "unsigned"
+    signed = _("signed") if signature is not None else _("unsigned")
     total = sum(size for _sha, size in media.values())
     if not manifest_changed and not copied and not sig_changed:
-        return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed})"
-    return (f"{out}: published version {prog.version}: {len(slides)} slides, {len(sources)} media files "
-            f"({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), {removed} expired removed, {signed}")
+        return _("{out}: unchanged (version {version}, {slides} slides, {signed})").format(
+            out=out, version=prog.version, slides=len(slides), signed=signed)
+    return _("{out}: published version {version}: {slides} slides, {media} media files ({size}), {copied} copied "
+             "({copied_size}), {removed} expired removed, {signed}").format(
+        out=out, version=prog.version, slides=len(slides), media=len(sources), size=_mb(total), copied=copied,
+        copied_size=_mb(copied_bytes), removed=removed, signed=signed)
 
 
 def _memo_path(src: Path) -> Path | None:
@@ -228,4 +233,4 @@ def _read(path: Path) -> bytes | None:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else _("{count} bytes").format(count=n)
