@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kiosk import yamlfile
 from kiosk.content import media, windows
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
@@ -100,7 +101,7 @@ def clean_text(text: str) -> str:
 
 def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError("expected text")
+        raise ValueError(_("expected text"))
     return clean_text(str(value))
 
 
@@ -113,7 +114,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     """
     where = f"slides[{index}]"
     if not isinstance(raw, dict):
-        problems.add(line, where, "expected a mapping (id:, type:, …)")
+        problems.add(line, where, _("expected a mapping (id:, type:, …)"))
         return None
     line_of = raw.line_of if isinstance(raw, yamlfile.LineDict) else (lambda _k: line)
     sid = raw.get("id")
@@ -129,56 +130,59 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     for key in raw:
         if key not in SLIDE_KEYS:
             close = difflib.get_close_matches(str(key), SLIDE_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SLIDE_KEYS)}"
-            bad(key, "unknown key" + hint)
+            bad(key, _("unknown key; did you mean {key}?").format(key=repr(close[0])) if close
+                else _("unknown key; known: {keys}").format(keys=", ".join(SLIDE_KEYS)))
     if sid is None:
-        bad("id", "is required (a-z, 0-9 and '-')")
+        bad("id", _("is required (a-z, 0-9 and '-')"))
     elif not isinstance(sid, str) or not SLIDE_ID.match(sid):
-        hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
-        length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
-        bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
+        hint = _(" (YAML read it as a number: put it in quotes)") if isinstance(sid, (int, float)) else ""
+        length = _(" and have at most 64 characters") if isinstance(sid, str) and len(sid) > 64 else ""
+        bad("id", _("{value} must use only a-z, 0-9 and '-'").format(value=shown(sid)) + length + hint)
     kind = raw.get("type", "image" if "file" in raw else "text")
     if kind not in TYPES:
-        bad("type", f"must be text or image, got {shown(kind)}")
+        bad("type", _("must be text or image, got {value}").format(value=shown(kind)))
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
         if len(title) > MAX_TITLE:
-            raise ValueError(f"has {len(title):,} characters, at most {MAX_TITLE:,}: put the rest in the body")
+            raise ValueError(_("has {count} characters, at most {most}: put the rest in the body").format(
+                count=f"{len(title):,}", most=f"{MAX_TITLE:,}"))
     except ValueError as exc:
         bad("title", str(exc))
     try:
         body = _text(raw.get("body", ""))
         if len(body) > MAX_BODY:
-            raise ValueError(f"has {len(body):,} characters, at most {MAX_BODY:,} (some 300 pages): "
-                             "split it into several slides")
+            raise ValueError(_("has {count} characters, at most {most} (some 300 pages): split it into several "
+                               "slides").format(count=f"{len(body):,}", most=f"{MAX_BODY:,}"))
     except ValueError as exc:
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
-        bad("", "a text slide needs a title or a body")
+        bad("", _("a text slide needs a title or a body"))
     duration = raw.get("duration", 10)
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
-        bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {shown(duration)}")
+        bad("duration", _("must be a number of seconds from 1 to {most}, got {value}").format(
+            most=MAX_DURATION, value=shown(duration)))
         duration = 10
     priority = raw.get("priority", "normal")
     if priority not in PRIORITIES:
-        bad("priority", f"must be one of {', '.join(PRIORITIES)}, got {shown(priority)}")
+        bad("priority", _("must be one of {choices}, got {value}").format(choices=", ".join(PRIORITIES),
+                                                                          value=shown(priority)))
     speak = raw.get("speak", False)
     if not isinstance(speak, bool):
-        bad("speak", f"must be true or false, got {shown(speak)}")
+        bad("speak", _("must be true or false, got {value}").format(value=shown(speak)))
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
-        bad("fit", f"must be fit or fill, got {shown(fit)}")
+        bad("fit", _("must be fit or fill, got {value}").format(value=shown(fit)))
     when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
     image = None
     if kind == "text" and raw.get("file") is not None:
-        bad("file", "is for image slides: remove it, or write type: image")
+        bad("file", _("is for image slides: remove it, or write type: image"))
     if kind == "image":
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
-            bad("file", "an image slide needs file: (a path inside the folder)")
+            bad("file", _("an image slide needs file: (a path inside the folder)"))
         elif ok and resolve_media is not None:
             image = resolve_media(name.strip(), line_of("file"), f"{where}.file")
             if image is None:
@@ -201,10 +205,12 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
     def resolve(name: str, line: int, where: str) -> MediaRef | None:
         candidate = (root / name).resolve()
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
-            problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
+            problems.add(line, where, _("{name} must be a path inside the folder {folder}").format(
+                name=shown(name), folder=repr(str(root))))
             return None
         if not candidate.is_file():
-            problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
+            problems.add(line, where, _("file {name} not found in {folder}").format(name=shown(name),
+                                                                                   folder=repr(str(root))))
             return None
         try:
             memo.probe(candidate)
@@ -221,16 +227,16 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
 def parse_document(data: object, filename: str, problems: Problems, resolve_media) -> tuple[Slide, ...]:
     """The slides of a programme document; whole-document errors raise InvalidInput."""
     if not isinstance(data, dict) or "slides" not in data:
-        raise InvalidInput([Problem(filename, 1, "slides", "programme.yaml must have slides: (a list of slides)")])
+        raise InvalidInput([Problem(filename, 1, "slides", _("programme.yaml must have slides: (a list of slides)"))])
     line_of = data.line_of if isinstance(data, yamlfile.LineDict) else (lambda _k: 1)
     for key in data:
         if key != "slides":
-            problems.add(line_of(key), str(key), "unknown key; programme.yaml has only slides:")
+            problems.add(line_of(key), str(key), _("unknown key; programme.yaml has only slides:"))
     raw_slides = data["slides"]
     if raw_slides is None:
         raw_slides = []
     if not isinstance(raw_slides, list):
-        raise InvalidInput([Problem(filename, line_of("slides"), "slides", "must be a list of slides")])
+        raise InvalidInput([Problem(filename, line_of("slides"), "slides", _("must be a list of slides"))])
     slides: list[Slide] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_slides):
@@ -239,7 +245,8 @@ def parse_document(data: object, filename: str, problems: Problems, resolve_medi
         if slide is None:
             continue
         if slide.id in seen:
-            problems.add(line, f"slides[{index}].id", f"{slide.id!r} is already used by slides[{seen[slide.id]}]")
+            problems.add(line, f"slides[{index}].id", _("{id} is already used by slides[{index}]").format(
+                id=repr(slide.id), index=seen[slide.id]))
             continue
         seen[slide.id] = index
         slides.append(slide)
