@@ -288,6 +288,25 @@ def _dedented_above(lines: list[str], index: int) -> int | None:
     return None
 
 
+def _unclosed_bracket(lines: list[str]) -> tuple[int, str] | None:
+    """The line (1-based) and bracket of the last [ or { left open, quotes and comments aside."""
+    stack: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "\"'" and (i == 0 or line[i - 1] in " [{,:"):
+                quote = ch
+            elif ch == "#" and (i == 0 or line[i - 1] == " "):
+                break
+            elif ch in "[{":
+                stack.append((number, ch))
+            elif ch in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
+
+
 def _quote_example(line: str) -> str:
     """`name: "UBND "xã" An"` as it should be written: the whole value in single quotes."""
     key, _sep, value = line.strip().partition(": ")
@@ -314,6 +333,13 @@ def explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
         quote = lines[context.line][context.column] if context.column < len(lines[context.line]) else '"'
         return context.line + 1, _("the quote {quote} opened at column {column} is never closed: end the text "
                                    "with {quote}, or remove the quote").format(quote=quote, column=context.column + 1)
+    if "'<stream end>'" in problem and "quoted" not in where:
+        opened = _unclosed_bracket(lines[: index + 1])
+        if opened is not None:
+            line, char = opened
+            closing = "]" if char == "[" else "}"
+            return line, _("the {opened} opened on this line is never closed: end it with {closing}").format(
+                opened=char, closing=closing)
     if "flow sequence" in where or "flow mapping" in where:
         opened, closing = ("[", "]") if "sequence" in where else ("{", "}")
         line = context.line + 1 if context else index + 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from kiosk import i18n
 from kiosk.config import Config
 from kiosk.content.current import Current
+from kiosk.i18n import _
 from kiosk.problems import Problem
 from kiosk.status import Status
 from kiosk.version import __version__
@@ -61,7 +62,7 @@ class Reload:
 
     def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
-            log.error("config.yaml edit refused, keeping the running config: %s", problem)
+            log.error(_("config.yaml edit refused, keeping the running config: {problem}").format(problem=problem))
         self.status.count("reloads_failed")
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
@@ -218,7 +219,7 @@ class Session:
                 try:
                     server.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
-                    log.warning("while stopping the health endpoint: %s", exc)
+                    log.warning(_("while stopping the health endpoint: {reason}").format(reason=exc))
             plays.close()
 
 
@@ -256,7 +257,7 @@ def _start_health(cfg: Config, status: Status, screen):
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: play anyway, say so
-        log.error("health endpoint not started: %s", exc)
+        log.error(_("health endpoint not started: {reason}").format(reason=exc))
         status.set_error("health", str(exc))
         return None
     return server
