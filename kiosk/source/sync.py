@@ -98,10 +98,10 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
             try:
                 media.probe(slide.image.path)
             except ValueError as exc:
-                log.warning(_("sync: slide {slide} skipped: {file}: {reason}")
+                log.warning(_("sync: slide {slide} will not play: {file}: {reason}")
                     .format(slide=slide.id, file=slide.image.name, reason=exc))
                 dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
-                                       _("{file}: {reason}; slide skipped")
+                                       _("{file}: {reason}; this slide will not play")
                                            .format(file=slide.image.name, reason=exc)))
                 continue
         kept.append(slide)
