@@ -100,3 +100,23 @@ def test_an_invalid_config_is_told_in_its_own_language_and_the_locale_decides_wi
     (tmp_path / "config.yaml").write_text("device:\n  id: a\n name: X\n", encoding="utf-8")
     assert "lỗi cú pháp YAML" in run(["check-config"], tmp_path, LANG="vi_VN.UTF-8").stderr
     assert "YAML syntax" in run(["check-config"], tmp_path, LANG="C.UTF-8").stderr
+
+
+WRAPPERS = ("lỗi cú pháp YAML: ", "cấu hình: ", "báo cáo: ")  # a message said inside another one
+
+
+def test_the_troubleshooting_table_is_keyed_by_messages_the_board_prints():
+    """docs/vi/xu-ly-su-co.md: the first column of every table is a Vietnamese message of the catalog
+    (… where the board puts a file, a line or a value), so a technician finds what the screen says."""
+    said = []
+    for message in catalog():
+        for string in (message.string if isinstance(message.string, tuple) else (message.string,)):
+            if message.id and string:
+                said.append(FIELD.sub("…", string))
+    table = (ROOT / "docs" / "vi" / "xu-ly-su-co.md").read_text(encoding="utf-8")
+    keys = re.findall(r"^\| `([^`]+)`", table, re.M)
+    assert len(keys) > 40
+    for key in keys:
+        candidates = [key] + [key[len(w):] for w in WRAPPERS if key.startswith(w)]
+        patterns = [re.compile(".*".join(re.escape(part) for part in c.split("…")), re.S) for c in candidates]
+        assert any(p.fullmatch(s) for p in patterns for s in said), f"not a message the board prints: {key}"

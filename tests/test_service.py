@@ -92,24 +92,31 @@ def test_install_writes_a_vietnamese_board_config(tmp_path):
     assert cfg.source.path == (tmp_path / "demo").resolve() and cfg.cache.path == (tmp_path / "state" / "cache")
 
 
-def test_deploy_guide_shows_what_kiosk_status_prints():
-    """docs/deploy.md's sample is the summary of a /healthz body with its values, character for character."""
+@pytest.mark.parametrize("guide,language", [("deploy.md", "en"), ("vi/cai-dat.md", "vi")])
+def test_deploy_guide_shows_what_kiosk_status_prints(guide, language):
+    """The guides' sample is the summary of a /healthz body with its values, character for character."""
     import re
 
+    from kiosk import i18n
     from kiosk.cli import status as status_cli
     from kiosk.report import health
 
-    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    i18n.use(language)
+    guide = (ROOT / "docs" / guide).read_text(encoding="utf-8")
     sample = re.search(r"   kiosk status\n   ```\n\n   ```\n(.*?)\n   ```", guide, re.S).group(1)
     sample = "\n".join(line[3:] for line in sample.split("\n"))
-    facts = dict(re.findall(r"^  ([\w ]+?): +(.*)$", sample, re.M))
+    values = re.findall(r"^  [^:]+: +(.*)$", sample, re.M)  # slide, content, …, version: in this order
+    slide, content, version = values[0], values[1], values[-1]
     snap = {
         "loop_beat": 100.0, "loop_deadline": 110.0, "display_ok": True, "display_driver": "KMSDRM",
-        "current_slide": facts["slide"].split()[0], "slide_count": int(facts["slide"].split("(")[1].split()[0]),
-        "content_version": facts["content"], "version": facts["version"], "uptime_s": 14 * 60 + 5,
+        "current_slide": slide.split()[0], "slide_count": int(re.search(r"\d+", slide.split("(")[1]).group()),
+        "content_version": content, "version": version, "uptime_s": 14 * 60 + 5,
         "last_sync": {"at": 1795669267.0, "ok": True, "error": None},  # 2026-11-26 12:01:07 in Hà Nội
         "device": {"cpu_temp_c": 52.0, "disk_free_bytes": 11.3e9, "ip_addresses": ["192.168.1.20"]},
         "clock_synced": True, "power": "on", "errors": {}, "counters": {},
     }
     _healthy, body = health.report(snap, 101.0, "ubnd-xa-an-khuong", "UBND xã An Khương", "Asia/Ho_Chi_Minh")
-    assert status_cli.summary(body, "Asia/Ho_Chi_Minh") == sample
+    try:
+        assert status_cli.summary(body, "Asia/Ho_Chi_Minh") == sample
+    finally:
+        i18n.use("en")

@@ -105,7 +105,8 @@ def summary(body: dict, timezone: str | None = None) -> str:
     `body` is whatever answered: every field is checked for its type, a wrong one shows as '-'."""
     healthy = body.get("status") == "healthy"
     name = _text(body.get("device_name"), "")
-    lines = [f"{_('HEALTHY') if healthy else _('DEGRADED')}: {_text(body.get('device_id'))} {name}".rstrip()]
+    verdict = _("HEALTHY") if healthy else _("DEGRADED")  # not inside the f-string: Babel would not see it
+    lines = [f"{verdict}: {_text(body.get('device_id'))} {name}".rstrip()]
     lines += [f"  ! {reason}" for reason in _texts(body.get("reasons"))]
     lines += [f"  ~ {warning}" for warning in _texts(body.get("warnings"))]
     sync = _mapping(body.get("last_sync"))
