@@ -54,7 +54,7 @@ def test_the_authoring_folder_is_checked_with_errors_and_warnings_apart(tmp_path
         f"{yaml}:7: slides[1] (anh).file: file 'images/missing.jpg' not found in '{src.resolve()}'",
         f"{yaml}:9: slides[2] (hong).file: images/damaged.jpg: not a readable image (Truncated File Read)",
         f"{yaml}: 3 of 4 slides will not play: chao, anh, hong",
-        "3 errors, 1 warnings",
+        "3 errors, 1 warning",
     ]
     assert done.stdout.startswith("config.yaml: OK")
 

@@ -63,5 +63,6 @@ def main(config_arg: str | None) -> int:
                 print(ngettext("{file}: OK ({count} slide)", "{file}: OK ({count} slides)", count).format(
                     file=filename, count=count))
     if errors or warnings:
-        print(_("{errors} errors, {warnings} warnings").format(errors=errors, warnings=warnings), file=sys.stderr)
+        print(ngettext("{count} error", "{count} errors", errors).format(count=errors) + ", "
+              + ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings), file=sys.stderr)
     return 2 if errors else 0

@@ -30,6 +30,7 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
+from kiosk.i18n import _
 from kiosk.screen import gpu, quiet
 
 log = logging.getLogger("kiosk.render.screen")
@@ -140,12 +141,13 @@ class Screen:
             screen._report(True)
             return screen
         if on_purpose:
-            log.warning("running headless on purpose (SDL_VIDEODRIVER=%s): playing off-screen, the frame is at "
-                        "/screenshot.png on the health endpoint", os.environ.get("SDL_VIDEODRIVER", "").strip())
+            log.warning(_("running headless on purpose (SDL_VIDEODRIVER={driver}): playing off-screen, the frame is "
+                          "at /screenshot.png on the health endpoint").format(
+                driver=os.environ.get("SDL_VIDEODRIVER", "").strip()))
         else:
-            log.warning("no screen could be opened (%s): running headless, playing off-screen with the frame at "
-                        "/screenshot.png on the health endpoint, and reporting the display as lost",
-                        "; ".join(tried) or "no video driver")
+            log.warning(_("no screen could be opened ({tried}): running headless, playing off-screen with the frame "
+                          "at /screenshot.png on the health endpoint, and reporting the display as lost").format(
+                tried="; ".join(tried) or _("no video driver")))
         screen = cls.offscreen(size or HEADLESS_SIZE, rotation, status, headless=on_purpose, wake=wake)
         screen._report(False)
         return screen
