@@ -325,9 +325,10 @@ def test_one_client_cannot_hold_more_than_its_share(served, session, monkeypatch
 
 def test_when_every_worker_is_busy_the_answer_is_503_at_once(served, session, monkeypatch):
     monkeypatch.setattr(endpoint, "MAX_WORKERS", 1)
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
 
     def slow_screenshot():
+        entered.set()  # the only worker is taken from here until release
         release.wait(10)
         return png_bytes()
 
@@ -335,16 +336,18 @@ def test_when_every_worker_is_busy_the_answer_is_503_at_once(served, session, mo
     first = threading.Thread(target=lambda: session.get(url + "/screenshot.png", timeout=10))
     first.start()
     try:
-        for _ in range(100):
-            busy = requests.get(url + "/healthz", timeout=5)
-            if busy.status_code == 503 and "busy" in busy.text:
-                break
-            time.sleep(0.02)
-        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert entered.wait(10)
+        busy = requests.get(url + "/healthz", timeout=5)
+        assert busy.status_code == 503 and "busy" in busy.text and busy.headers["Retry-After"] == "1"
     finally:
         release.set()
         first.join()
-    assert session.get(url + "/healthz").status_code == 200
+    for _ in range(200):  # the worker frees itself just after its answer is written: soon, not at once
+        if session.get(url + "/healthz").status_code == 200:
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("/healthz stays busy after the slow request ended")
 
 
 def test_a_client_that_hangs_up_is_not_a_traceback(served, caplog):
