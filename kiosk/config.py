@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import yamlfile
+from kiosk import i18n, yamlfile
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
+LANGUAGES = i18n.LANGUAGES
 DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
 CHANNEL_NAME = re.compile(r"^[a-z0-9-]{1,32}\Z")  # it prefixes slide ids ("tinh:thong-bao") and names a folder
 MAX_CHANNELS = 8
@@ -50,6 +52,7 @@ class SourceConfig:
     poll_seconds: float
     public_key: str | None
     channels: tuple[ChannelConfig, ...] = ()
+    reports: bool = True  # false: no heartbeats or plays are sent (a server that takes none)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ class FeedbackConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    language: str  # the language of every message a person reads: vi or en (default: from the locale)
+
+
+@dataclass(frozen=True)
 class Config:
     file: Path
     device: DeviceConfig
@@ -116,13 +124,14 @@ class Config:
     speech: SpeechConfig
     feedback: FeedbackConfig = FeedbackConfig(None, "")
     sound: SoundConfig = SoundConfig()
+    ui: UiConfig = UiConfig("en")
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
 
     @property
     def report_url(self) -> str | None:
-        return self.source.report_url or self.source.url
+        return (self.source.report_url or self.source.url) if self.source.reports else None
 
 
 class _Invalid(Exception):
@@ -136,24 +145,24 @@ Converter = Callable[[object, Path], object]
 
 def _string(value: object, _base: Path) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _Invalid(f"expected text, got {_kind(value)}")
+        raise _Invalid(_("expected text, got {kind}").format(kind=_kind(value)))
     text = str(value).strip()
     if not text:
-        raise _Invalid("must not be empty")
+        raise _Invalid(_("must not be empty"))
     return text
 
 
 def _device_id(value: object, base: Path) -> str:
     text = _string(value, base)
     if not DEVICE_ID.match(text):
-        raise _Invalid(f"{text!r} must use only a-z, 0-9 and '-' (e.g. ubnd-xa-an-khuong)")
+        raise _Invalid(_("{text} must use only a-z, 0-9 and '-' (e.g. ubnd-xa-an-khuong)").format(text=repr(text)))
     return text
 
 
 def _path(value: object, base: Path) -> Path:
     text = _string(value, base)
     if "\x00" in text:  # the OS refuses it; say so here rather than raise from deep in os.path
-        raise _Invalid("must not contain a NUL character")
+        raise _Invalid(_("must not contain a NUL character"))
     path = Path(os.path.expanduser(text))
     return path if path.is_absolute() else (base / path).resolve()
 
@@ -165,27 +174,28 @@ def _writable_dir(value: object, base: Path) -> Path:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise _Invalid(f"{str(probe)!r} is not a folder")
+        raise _Invalid(_("{probe} is not a folder").format(probe=repr(str(probe))))
     if not os.access(probe, os.W_OK | os.X_OK) or str(probe).startswith(("/proc", "/sys")):
-        raise _Invalid(f"{str(path)!r} cannot be created or written ({str(probe)!r} is not writable)")
+        raise _Invalid(_("{path} cannot be created or written ({probe} is not writable)")
+            .format(path=repr(str(path)), probe=repr(str(probe))))
     return path
 
 
 def _existing_file(value: object, base: Path) -> Path:
     path = _path(value, base)
     if path.is_dir():
-        raise _Invalid(f"{str(path)!r} is a folder; give a file")
+        raise _Invalid(_("{path} is a folder; give a file").format(path=repr(str(path))))
     if not path.is_file():
-        raise _Invalid(f"file {str(path)!r} does not exist")
+        raise _Invalid(_("file {path} does not exist").format(path=repr(str(path))))
     return path
 
 
 def _existing_dir(value: object, base: Path) -> Path:
     path = _path(value, base)
     if path.exists() and not path.is_dir():
-        raise _Invalid(f"{str(path)!r} is a file; give the folder that holds programme.yaml")
+        raise _Invalid(_("{path} is a file; give the folder that holds programme.yaml").format(path=repr(str(path))))
     if not path.is_dir():
-        raise _Invalid(f"folder {str(path)!r} does not exist")
+        raise _Invalid(_("folder {path} does not exist").format(path=repr(str(path))))
     return path
 
 
@@ -244,7 +254,7 @@ def _font(value: object, base: Path) -> str:
     if "/" in text or text.lower().endswith((".ttf", ".otf", ".ttc")):
         path = _path(text, base)
         if not path.is_file():
-            raise _Invalid(f"font file {str(path)!r} does not exist")
+            raise _Invalid(_("font file {path} does not exist").format(path=repr(str(path))))
         return str(path)
     return text
 
@@ -264,18 +274,19 @@ def _public_key(value: object, base: Path) -> str:
 def _url(value: object, base: Path) -> str:
     text = _string(value, base)
     if not re.match(r"^https?://[^/\s]+", text):
-        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+        raise _Invalid(_("{text} is not an http:// or https:// URL").format(text=repr(text)))
     return text if text.endswith("/") else text + "/"
 
 
 def _number(low: float, high: float, integer: bool = False) -> Converter:
     def convert(value: object, _base: Path) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Invalid(f"expected a number, got {_kind(value)}")
+            raise _Invalid(_("expected a number, got {kind}").format(kind=_kind(value)))
         if integer and not float(value).is_integer():
-            raise _Invalid("expected a whole number")
+            raise _Invalid(_("expected a whole number"))
         if not low <= value <= high:
-            raise _Invalid(f"must be between {low:g} and {high:g}, got {value:g}")
+            raise _Invalid(_("must be between {low} and {high}, got {value}")
+                .format(low=format(low, 'g'), high=format(high, 'g'), value=format(value, 'g')))
         return int(value) if integer else float(value)
 
     return convert
@@ -284,10 +295,25 @@ def _number(low: float, high: float, integer: bool = False) -> Converter:
 def _choice(*choices: object) -> Converter:
     def convert(value: object, _base: Path) -> object:
         if value not in choices or isinstance(value, bool):
-            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {shown(value)}")
+            raise _Invalid(_("must be one of {choices}; got {value}")
+                .format(choices=', '.join(str(c) for c in choices), value=shown(value)))
         return value
 
     return convert
+
+
+def _bool(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(_("must be true or false; got {value}").format(value=shown(value)))
+    return value
+
+
+def _language(value: object, _base: Path) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text not in LANGUAGES:
+        raise _Invalid(_("must be one of {languages}; got {value}")
+            .format(languages=', '.join(LANGUAGES), value=shown(value)))
+    return text
 
 
 def _size(value: object, _base: Path) -> tuple[int, int] | None:
@@ -296,10 +322,10 @@ def _size(value: object, _base: Path) -> tuple[int, int] | None:
         return None
     match = re.fullmatch(r"(\d{2,5})\s*x\s*(\d{2,5})", text)
     if not match:
-        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {shown(value)}")
+        raise _Invalid(_("expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {value}").format(value=shown(value)))
     w, h = int(match[1]), int(match[2])
     if not (64 <= w <= 16384 and 64 <= h <= 16384):
-        raise _Invalid(f"{w}x{h} is outside 64..16384 pixels")
+        raise _Invalid(_("{w}x{h} is outside 64..16384 pixels").format(w=w, h=h))
     return w, h
 
 
@@ -307,7 +333,7 @@ def _listen(value: object, _base: Path) -> tuple[str, int]:
     text = str(value).strip()
     match = re.fullmatch(r"\[?([^\[\]\s]*?)\]?:(\d{1,5})", text)
     if not match or not 0 <= int(match[2]) <= 65535:
-        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {shown(value)}")
+        raise _Invalid(_("expected HOST:PORT (e.g. 127.0.0.1:9110); got {value}").format(value=shown(value)))
     return match[1] or "0.0.0.0", int(match[2])
 
 
@@ -316,7 +342,7 @@ def _timezone(value: object, base: Path) -> str:
     try:
         zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _Invalid(f"unknown time zone {text!r} (e.g. Asia/Ho_Chi_Minh)") from None
+        raise _Invalid(_("unknown time zone {text} (e.g. Asia/Ho_Chi_Minh)").format(text=repr(text))) from None
     return text
 
 
@@ -367,6 +393,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "poll_seconds": Key(_number(5, 86400), 60.0),
         "public_key": Key(_public_key),
         "channels": Key(lambda value, _base: value),  # checked item by item in _channels, with their lines
+        "reports": Key(_bool, True),
     },
     "display": {
         "size": Key(_size, "auto"),
@@ -405,12 +432,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "url": Key(_link),
         "label": Key(_label, "Quét mã để góp ý"),
     },
+    "ui": {
+        "language": Key(_language),  # None: default_language(), from the locale
+    },
 }
 
 
 def _did_you_mean(word: object, choices: list[str]) -> str:
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(choices)}"
+    if close:
+        return _("; did you mean {close}?").format(close=repr(close[0]))
+    return _("; known keys: {choices}").format(choices=", ".join(choices))
 
 
 # Files a board can play without, for a while: each part that reads one says what is wrong with it when
@@ -432,14 +464,14 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
     base = file.parent.resolve()
     root = data if data is not None else yamlfile.LineDict()
     if not isinstance(root, dict):
-        problems.add(1, "", "the file must be a mapping of sections (device:, source:, …)")
+        problems.add(1, "", _("the file must be a mapping of sections (device:, source:, …)"))
         raise InvalidInput(problems.items)
     line_of = root.line_of if isinstance(root, yamlfile.LineDict) else (lambda _k: None)
 
     values: dict[str, dict[str, object]] = {}
     for section in root:
         if section not in SCHEMA:
-            problems.add(line_of(section), str(section), "unknown section" + _did_you_mean(section, list(SCHEMA)))
+            problems.add(line_of(section), str(section), _("unknown section") + _did_you_mean(section, list(SCHEMA)))
     for section, keys in SCHEMA.items():
         body = root.get(section)
         section_line = line_of(section)
@@ -447,19 +479,19 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
             body = yamlfile.LineDict()
             body.line, body.key_lines = section_line or 1, {}
         if not isinstance(body, dict):
-            problems.add(section_line, section, f"expected a mapping of keys, got {_kind(body)}")
+            problems.add(section_line, section, _("expected a mapping of keys, got {kind}").format(kind=_kind(body)))
             body = yamlfile.LineDict()
             body.line, body.key_lines = section_line or 1, {}
         key_line = body.line_of if isinstance(body, yamlfile.LineDict) else (lambda _k, _l=section_line: _l)
         for key in body:
             if key not in keys:
-                problems.add(key_line(key), f"{section}.{key}", "unknown key" + _did_you_mean(key, list(keys)))
+                problems.add(key_line(key), f"{section}.{key}", _("unknown key") + _did_you_mean(key, list(keys)))
         converted: dict[str, object] = {}
         for key, spec in keys.items():
             raw = body.get(key, _MISSING)
             if raw is _MISSING or raw is None:
                 if spec.required:
-                    problems.add(section_line or 1, f"{section}.{key}", "is required")
+                    problems.add(section_line or 1, f"{section}.{key}", _("is required"))
                     converted[key] = None
                     continue
                 raw = spec.default
@@ -472,8 +504,10 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
                 name = f"{section}.{key}"
                 if degrade and name in DEGRADABLE and isinstance(raw, str) and raw.strip() and \
                         (name != "cache.path" or _path(raw, base).is_dir()):
-                    degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
-                                 if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
+                    degraded.add(key_line(key), name, _("{reason}; playing without it until it is fixed")
+                        .format(reason=exc)
+                                 if name != "cache.path" else _("{reason}; playing what it holds, storing nothing new")
+                                     .format(reason=exc))
                     converted[key] = _path(raw, base) if key.endswith(("_file", "path", "logo")) else raw.strip()
                     continue
                 problems.add(key_line(key), name, str(exc))
@@ -487,12 +521,12 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         problems.add(
             root["source"].line_of("url") if isinstance(root.get("source"), yamlfile.LineDict) else None,
             "source.url",
-            "source.path and source.url exclude each other: keep one",
+            _("source.path and source.url exclude each other: keep one"),
         )
     elif src["path"] is None and src["url"] is None and not any(
         p.path in ("source.path", "source.url") for p in problems
     ):
-        problems.add(line_of("source") or 1, "source", "set source.path (a local folder) or source.url (a server)")
+        problems.add(line_of("source") or 1, "source", _("set source.path (a local folder) or source.url (a server)"))
     if problems:
         raise InvalidInput(problems.items)
 
@@ -514,6 +548,7 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         speech=SpeechConfig(**values["speech"]),
         feedback=FeedbackConfig(**values["feedback"]),
         sound=SoundConfig(**values["sound"]),
+        ui=UiConfig(language=values["ui"]["language"] or i18n.default_language()),
     )
 
 
@@ -598,8 +633,9 @@ def _warnings(values: dict[str, dict[str, object]], root: object, filename: str)
     host, port = values["health"]["listen"] or ("127.0.0.1", 0)
     if values["health"]["token_file"] is None and not _loopback(host):
         found.add(line("health", "listen"), "health.listen",
-                  f"warning: {host or '0.0.0.0'}:{port} is reachable from the network without health.token_file: "
-                  "anyone there can read /healthz and /metrics and see the screen")
+                  _("warning: {host}:{port} is reachable from the network without health.token_file: anyone there can "
+                    "read /healthz and /metrics and see the screen")
+                      .format(host=host or '0.0.0.0', port=port))
     for section, key in (("source", "token_file"), ("health", "token_file")):
         path = values[section][key]
         try:
@@ -608,8 +644,8 @@ def _warnings(values: dict[str, dict[str, object]], root: object, filename: str)
             continue
         if mode & 0o004:
             found.add(line(section, key), f"{section}.{key}",
-                      f"warning: {str(path)!r} is readable by every user of this computer (mode {mode & 0o777:o}); "
-                      f"protect it: sudo chmod 640 {path}")
+                      _("warning: {path} is readable by every user of this computer (mode {mode}); protect it: sudo "
+                        "chmod 640 {file}").format(path=repr(str(path)), mode=format(mode & 0o777, "o"), file=path))
     return list(found)
 
 
@@ -638,8 +674,8 @@ def find(explicit: str | None) -> Path:
 
 def problem_for_missing(path: Path) -> Problem:
     if path.is_dir():
-        return Problem(str(path), None, "", "is a folder; give the config file itself with -c PATH")
-    return Problem(str(path), None, "", "config file not found (give one with -c PATH)")
+        return Problem(str(path), None, "", _("is a folder; give the config file itself with -c PATH"))
+    return Problem(str(path), None, "", _("config file not found (give one with -c PATH)"))
 
 
 # --- the last good config -------------------------------------------------------------------------
@@ -681,3 +717,16 @@ def last_good(path: Path) -> Config | None:
         return validate(yamlfile.load(copy), path, degrade=True)  # a file it names may be gone since
     except (InvalidInput, yamlfile.YamlError, OSError, UnicodeDecodeError):
         return None
+
+
+def language_of(path: Path) -> str:
+    """The ui.language a config file asks for, read before (and whether or not) the file is valid, so that
+    even its problems are told in that language; the locale's where it says nothing usable."""
+    try:
+        data = yamlfile.load(path)
+    except (yamlfile.YamlError, OSError):
+        return i18n.default_language()
+    ui = data.get("ui") if isinstance(data, dict) else None
+    chosen = ui.get("language") if isinstance(ui, dict) else None
+    chosen = chosen.strip().lower() if isinstance(chosen, str) else None
+    return chosen if chosen in LANGUAGES else i18n.default_language()

@@ -102,6 +102,7 @@ class Status:
     plays_queued: int = 0
     last_heartbeat: ReportFacts = field(default_factory=ReportFacts)
     last_plays_upload: ReportFacts = field(default_factory=ReportFacts)
+    reports_not_taken: str | None = None  # the report server refuses the method (404/405/501): a config matter
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     channels: dict[str, dict] = field(default_factory=dict)  # source.channels by name: url, version, last sync
     device: Callable[[], dict] | None = field(default=None, repr=False)  # e.g. kiosk.device.Reader(cache_dir)
@@ -247,6 +248,7 @@ class Status:
                 "plays_queued": self.plays_queued,
                 "last_heartbeat": dict(vars(self.last_heartbeat)),
                 "last_plays_upload": dict(vars(self.last_plays_upload)),
+                "reports_not_taken": self.reports_not_taken,
                 "counters": dict(self.counters),
                 "channels": [{**c, "last_sync": dict(c["last_sync"])} for c in self.channels.values()],
             }

@@ -257,8 +257,8 @@ while True:
     print(n, flush=True)
     if n % 500 == 0:
         ids = [p.id for p in queue.pending(100)]
+        print("acked", " ".join(ids), flush=True)  # said before: a kill between the two is no lost play
         queue.ack(ids)
-        print("acked", " ".join(ids), flush=True)
 """
 
 

@@ -738,3 +738,72 @@ def test_a_refused_token_says_what_to_do(cfg, queue, server, kind, caplog):
     assert hint in reporter.status.snapshot()["errors"]["reports"]
     assert any(hint in r.getMessage() for r in caplog.records)
     assert queue.count() == 1
+
+
+# --- a server that does not take reports ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["python -m http.server", "nginx"])
+def static_server(request, tmp_path):
+    """The plain static servers docs/protocol.md invites: POST gets 501, or 404 (405 to a file that exists)."""
+    from servers import Nginx
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    if request.param == "nginx":
+        if not Nginx.available():
+            pytest.skip("nginx not installed")
+        server = Nginx(root, tmp_path / "nginx")
+        yield server.url, 404  # 405 where the file exists; here the path does not
+        server.close()
+        return
+    import functools
+    from http.server import SimpleHTTPRequestHandler
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", 501
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_server_that_takes_no_reports_is_a_config_matter_said_once(tmp_path, queue, static_server, caplog):
+    from kiosk.report.health import assess, findings
+    from kiosk.report.reporter import NOT_TAKEN_BACKOFF
+
+    url, code = static_server
+    cfg = write_config(tmp_path, f"  url: {url}\n")
+    status = Status()
+    status.update(loop_beat=1000.0, loop_deadline=1010.0, display_ok=True, display_driver="kmsdrm", slide_count=3)
+    reporter, clock = make_reporter(cfg, queue, status)
+    queue.record(play(1))
+    with caplog.at_level(logging.WARNING, logger="kiosk"):
+        reporter.tick(clock.t)
+        clock.t = reporter.next_report
+        reporter.tick(clock.t)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reports:")]
+    assert len(said) == 1, said
+    assert said[0] == (
+        f"reports: {url}devices/ubnd-an-khuong/heartbeat answers HTTP {code}: this server does not take "
+        "reports (a plain web server?); set source.report_url to the source system's report address, or "
+        "source.reports: false to send none; plays stay on disk (1), asked again in an hour")
+    assert reporter.next_report - clock.t >= NOT_TAKEN_BACKOFF
+    snap = status.snapshot(with_device=False)
+    assert "reports" not in snap["errors"] and rows(queue) == ["play-00001"]
+    healthy, reasons = assess(snap, 1001.0)
+    assert healthy, reasons
+    assert [f.code for f in findings(snap, 1001.0)] == ["reports_not_taken"]
+    assert reasons[0].startswith("config: ") and "source.reports: false" in reasons[0]
+
+
+def test_reports_turned_off_send_nothing(tmp_path, queue, server):
+    cfg = write_config(tmp_path, f"  url: {server.url}\n  reports: false\n")
+    assert cfg.report_url is None and cfg.source.reports is False
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    reporter.tick(clock.t)
+    queue.flush()  # with no reports, plays reach the disk on the flusher's own minute
+    assert server.requests == [] and rows(queue) == ["play-00001"]

@@ -276,7 +276,7 @@ def test_a_vendor_tree_with_a_file_that_is_not_an_image_plays_the_other_slides(t
         result = board.cycle()
         assert result.ok and [s.id for s in board.ready[-1].slides] == ["tin"]
         (warning,) = board.ready[-1].warnings
-        assert "thong-bao.pdf" in str(warning) and "slide skipped" in str(warning)
+        assert "thong-bao.pdf" in str(warning) and "slide will not play" in str(warning)
     finally:
         server.close()
 

@@ -14,8 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+from kiosk import i18n
 from kiosk.config import Config
 from kiosk.content.current import Current
+from kiosk.i18n import _
 from kiosk.problems import Problem
 from kiosk.status import Status
 from kiosk.version import __version__
@@ -41,6 +43,7 @@ class Reload:
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
         self.status.count("reloads_ok")
+        i18n.use(cfg.ui.language)
         with self._lock:
             self._latest = cfg  # the newest valid file wins, even one that undoes an earlier edit
         log.info("config.yaml is back to the running configuration" if cfg == self.running
@@ -59,7 +62,7 @@ class Reload:
 
     def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
-            log.error("config.yaml edit refused, keeping the running config: %s", problem)
+            log.error(_("config.yaml edit refused, keeping the running config: {problem}").format(problem=problem))
         self.status.count("reloads_failed")
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
@@ -217,7 +220,7 @@ class Session:
                 try:
                     server.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
-                    log.warning("while stopping the health endpoint: %s", exc)
+                    log.warning(_("while stopping the health endpoint: {reason}").format(reason=exc))
             plays.close()
 
 
@@ -255,7 +258,7 @@ def _start_health(cfg: Config, status: Status, screen):
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: play anyway, say so
-        log.error("health endpoint not started: %s", exc)
+        log.error(_("health endpoint not started: {reason}").format(reason=exc))
         status.set_error("health", str(exc))
         return None
     return server

@@ -32,7 +32,8 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
-from kiosk.screen import clip, gpu, zones
+from kiosk.i18n import _
+from kiosk.screen import clip, gpu, quiet, zones
 from kiosk.screen.motion import Place, Zone
 
 log = logging.getLogger("kiosk.render.screen")
@@ -59,7 +60,7 @@ def _driver_order() -> list[str]:
         order.append("x11")
     order.append("kmsdrm")  # Pi OS Lite: no desktop, straight to the HDMI output
     for name in ("x11", "wayland"):
-        if name not in order:
+        if name not in order and (name != "wayland" or quiet.wayland_can_connect()):
             order.append(name)
     return order
 
@@ -152,10 +153,14 @@ class Screen:
             log.info("display: %s %dx%d, rotation %d, %s renderer", driver, *screen.physical, rotation, name)
             screen._report(True)
             return screen
-        if tried:
-            log.warning("no display could be opened (%s)", "; ".join(tried))
-        log.warning("no screen found: running headless, frames at /screenshot.png%s",
-                    "" if on_purpose else " (health reports the display as lost)")
+        if on_purpose:
+            log.warning(_("running headless on purpose (SDL_VIDEODRIVER={driver}): playing off-screen, the frame is "
+                          "at /screenshot.png on the health endpoint").format(
+                driver=os.environ.get("SDL_VIDEODRIVER", "").strip()))
+        else:
+            log.warning(_("no screen could be opened ({tried}): running headless, playing off-screen with the frame "
+                          "at /screenshot.png on the health endpoint, and reporting the display as lost").format(
+                tried="; ".join(tried) or _("no video driver")))
         screen = cls.offscreen(size or HEADLESS_SIZE, rotation, status, headless=on_purpose, wake=wake)
         screen._report(False)
         return screen

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.screen import quiet
+
 
 class Speaker:
     """`volume` (0..1, sound.volume) applies to every sound; `chime` is the attention signal's WAV bytes."""
@@ -24,6 +26,7 @@ class Speaker:
 
     def _init(self) -> None:
         if not pygame.mixer.get_init():
+            quiet.silence_alsa()
             pygame.mixer.init()
 
     def load(self, path: Path) -> pygame.mixer.Sound:

@@ -32,6 +32,7 @@ from PIL import Image, ImageFile, ImageOps
 from kiosk.content import media, video
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
+from kiosk.i18n import _
 from kiosk.problems import Problem
 
 log = logging.getLogger("kiosk.prepare")
@@ -142,7 +143,8 @@ def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: s
     try:
         return _decoded(path, size)
     except ValueError as exc:
-        log.warning("prepared image %s is damaged (%s); preparing it again", path.name, exc)
+        log.warning(_("prepared image {path} is damaged ({reason}); preparing it again")
+            .format(path=path.name, reason=exc))
         path.unlink(missing_ok=True)
     return _decoded(prepare_image(ref, size, fit, cache_dir, kind), size)
 
@@ -271,11 +273,12 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
             prepare_image(slide.image, *wanted, cache_dir, slide.type)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
-            log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+            log.warning(_("slide {slide} will not play: {file}: {reason}")
+                .format(slide=slide.id, file=slide.image.name, reason=exc))
             continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
             problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
-            log.error("slide %s: cannot store the prepared image: %s", slide.id, exc)
+            log.error(_("slide {slide}: cannot store the prepared image: {reason}").format(slide=slide.id, reason=exc))
             continue
         on_prepared(slide)
     return problems

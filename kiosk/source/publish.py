@@ -34,6 +34,7 @@ from pathlib import Path
 from kiosk import durable
 from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 
@@ -49,23 +50,15 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     now = time.time() if now is None else now
     private = signing.load_private_key(key) if key is not None else None
     if out.resolve().is_relative_to(src.resolve()):
-        raise InvalidInput([Problem(str(out), None, "OUT", f"must be outside the authoring folder {str(src)!r}: "
-                                    "everything in OUT is served to the boards")])
+        raise InvalidInput([Problem(str(out), None, "OUT", _("must be outside the authoring folder {folder}: "
+                                                             "everything in OUT is served to the boards").format(
+                                                                 folder=repr(str(src))))])
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
-    prog, raw = programme.read_folder(src, memo)
-    if prog.warnings:
-        raise InvalidInput(list(prog.warnings))
-    damaged = []
-    for slide in prog.slides:
-        if slide.image is not None and slide.type == "image":  # a video was decoded when probed
-            try:
-                memo.check_decodes(slide.image.path)
-            except ValueError as exc:
-                damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
-                                       f"{slide.image.name}: {exc}"))
-    if damaged:
-        raise InvalidInput(damaged)
+    checked = programme.check_folder(src, memo)
+    if checked.problems:
+        raise InvalidInput(checked.problems)
+    prog, raw = checked.programme, checked.raw
     _write_memo(memo_path, memo)
     for note in caption_warnings(prog):
         print(f"warning: {note}", file=sys.stderr)
@@ -116,7 +109,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     trees = [(manifest.FILENAME_V2, SIG_FILE_V2, 2, media, slides, extra),
              (manifest.FILENAME, SIG_FILE, 1, media1, slides1, {})]
 
-    olds = {name: _read(out / name) for name, *_ in trees}
+    olds = {name: _read(out / name) for name, *_rest in trees}
     # generated_at is a signed tree's freshness (boards refuse an older one): always later than the manifests it
     # replaces, even if this machine's clock went back. So re-publishing older content is a new publication.
     # One time for both files: a board that moves from one name to the other compares like with like.
@@ -144,12 +137,12 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             _copy_atomic(path, target)
             copied, copied_bytes = copied + 1, copied_bytes + target.stat().st_size
         changed = False
-        for name, sig_name, *_ in trees:  # media first, then each manifest and right after it its signature
+        for name, sig_name, *_rest in trees:  # media first, then each manifest and right after it its signature
             changed |= _write_pair(out, out / name, out / sig_name, datas[name], olds[name], private, now)
         removed = _collect(out, set(sources), now)
     except OSError as exc:
-        raise InvalidInput([Problem(str(out), None, "", f"cannot write the content tree: {exc.strerror or exc}")]) \
-            from None
+        raise InvalidInput([Problem(str(out), None, "", _("cannot write the content tree: {reason}").format(
+            reason=exc.strerror or exc))]) from None
 
     signed = "signed" if private is not None else "unsigned"
     v1_at, v2_at = (manifest.published_at(olds[n]) if olds[n] else None
@@ -307,4 +300,4 @@ def _read(path: Path) -> bytes | None:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else _("{count} bytes").format(count=n)

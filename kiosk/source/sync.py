@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from kiosk.config import Config
 from kiosk.content import manifest, media, programme, video
 from kiosk.durable import remove, write_atomic
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 from kiosk.source.cache import Cache
@@ -73,7 +74,8 @@ class SyncResult:
 
     def summary(self) -> str:
         if not self.ok:
-            return f"sync failed: {self.error}; current content kept ({self.files} files, {self.bytes} bytes fetched)"
+            return _("sync failed: {error}; current content kept ({files} files, {bytes} bytes fetched)").format(
+                error=self.error, files=self.files, bytes=self.bytes)
         what = "manifest changed" if self.changed else "manifest unchanged"
         read = f" (format {self.format}, {self.name})" if self.format is not None else ""
         skipped = ""
@@ -114,9 +116,11 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
             try:
                 (video.probe if slide.type == "video" else media.probe)(slide.image.path)
             except ValueError as exc:
-                log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+                log.warning(_("sync: slide {slide} will not play: {file}: {reason}")
+                    .format(slide=slide.id, file=slide.image.name, reason=exc))
                 dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
-                                       f"{slide.image.name}: {exc}; slide skipped"))
+                                       _("{file}: {reason}; this slide will not play")
+                                           .format(file=slide.image.name, reason=exc)))
                 continue
         kept.append(slide)
     if not dropped:
@@ -138,18 +142,19 @@ def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme 
     try:
         _check_signature(cfg, state.data, state.signature)
     except KeyUnusable as exc:
-        log.warning("sync: %s; playing the content verified when it was accepted", exc)
+        log.warning(_("sync: {reason}; playing the content verified when it was accepted").format(reason=exc))
     except Refused as exc:
-        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        log.warning(_("sync: cached programme not used: {reason}").format(reason=_first_line(exc)))
         return None
     try:
         prog = manifest.decode(state.data, store.media_dir, state.name)
     except InvalidInput as exc:
-        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        log.warning(_("sync: cached programme not used: {reason}").format(reason=_first_line(exc)))
         return None
     missing = [sha for sha, size in manifest.media_of(prog).items() if not store.has(sha, size)]
     if missing:
-        log.warning("sync: cached programme not used: %d media files missing from %s", len(missing), store.media_dir)
+        log.warning(_("sync: cached programme not used: {count} media files missing from {folder}")
+            .format(count=len(missing), folder=store.media_dir))
         return None
     return prog
 
@@ -238,7 +243,8 @@ class Syncer:
         except FetchError as exc:
             result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
         except OSError as exc:
-            result = SyncResult(ok=False, error=f"cache {self.store.root}: {exc.strerror or exc}",
+            result = SyncResult(ok=False, error=_("cache {folder}: {reason}")
+                .format(folder=self.store.root, reason=exc.strerror or exc),
                                 files=counter.files, bytes=counter.bytes)
         except Exception as exc:  # noqa: BLE001 - a sync bug must not end the player; it is reported instead
             log.error("sync: unexpected error: %r", exc, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -249,7 +255,7 @@ class Syncer:
             if result.changed:
                 log.info("sync: %s", result.summary())
         else:
-            log.warning("sync: refused: %s", result.error)
+            log.warning(_("sync: refused: {reason}").format(reason=result.error))
             self.status.set_error("sync", result.error)
         self.status.update(last_sync=SyncFacts(at=time.time(), ok=result.ok, error=result.error,
                                                changed=result.changed, bytes=result.bytes))
@@ -280,11 +286,11 @@ class Syncer:
         if name == manifest.FILENAME_V2:
             self._v2_missing = None
         if answer.status == 404:
-            raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404), nor {manifest.FILENAME_V2}; "
-                          "is source.url right?")
+            raise Refused(_("{url}: not found (HTTP 404), nor {v2}; is source.url right?").format(
+                url=client.url(manifest.FILENAME), v2=manifest.FILENAME_V2))
         if answer.status == 304 and validators == (None, None):
-            raise Refused(f"{client.url(name)}: the server answered 304 Not Modified to a request "
-                          "without validators (a broken cache or proxy on the way?)")
+            raise Refused(_("{url}: the server answered 304 Not Modified to a request without validators (a broken "
+                            "cache or proxy on the way?)").format(url=client.url(name)))
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
             fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source \
                 or state.name != name
@@ -319,7 +325,7 @@ class Syncer:
         try:
             prepared = self.prepare(incoming)
         except Exception as exc:  # noqa: BLE001 - preparation is another part's code; its failure is a fact
-            raise Refused(f"preparing images failed: {exc}") from None
+            raise Refused(_("preparing images failed: {reason}").format(reason=exc)) from None
         digest = _digest(data)
         self._write_state(data, signature, answer.etag, answer.last_modified, name)
         self._deliver(prepared, digest, prepared_already=True)
@@ -390,8 +396,8 @@ class Syncer:
             try:
                 self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
             except (OSError, ssl.SSLError) as exc:  # tried again next cycle: a restored file heals it
-                raise Refused(f"source.ca_file {self.cfg.source.ca_file}: cannot be used "
-                              f"({getattr(exc, 'strerror', None) or exc})") from None
+                raise Refused(_("source.ca_file {file}: cannot be used ({reason})")
+                    .format(file=self.cfg.source.ca_file, reason=getattr(exc, 'strerror', None) or exc)) from None
         return self._client
 
     def _signature(self, client: Client, counter: _Counter, name: str) -> bytes | None:
@@ -449,8 +455,8 @@ class Syncer:
         budget = self.cfg.cache.max_mb * 1024 * 1024
         total = sum(needed.values())
         if total > budget:
-            raise Refused(f"the programme needs {total / 1e6:.1f} MB of media, more than cache.max_mb "
-                          f"({self.cfg.cache.max_mb} MB)")
+            raise Refused(_("the programme needs {total} MB of media, more than cache.max_mb ({max_mb} MB)")
+                .format(total=format(total / 1e6, ".1f"), max_mb=self.cfg.cache.max_mb))
         missing = {sha: size for sha, size in needed.items() if not self.store.has(sha, size)}
         if not missing:
             return
@@ -473,16 +479,17 @@ class Syncer:
                         continue
                     counter.files += 1
                     if done.resumed_from:
-                        log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
+                        log.info(_("sync: media/{sha} resumed at byte {offset} of {size}")
+                            .format(sha=sha, offset=done.resumed_from, size=size))
                     break
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 self._forget_refused(incoming, current)
-                raise Refused("the disk is full (while fetching media): the new programme was not kept, "
-                              "the current one plays on; free space on the card or lower cache.max_mb") from None
+                raise Refused(_("the disk is full (while fetching media): the new programme was not kept, the current "
+                                "one plays on; free space on the card or lower cache.max_mb")) from None
             if exc.errno == errno.EROFS:
-                raise Refused(f"the cache {self.store.root} is on a read-only disk (a failing SD card?); "
-                              "the current programme plays on") from None
+                raise Refused(_("the cache {folder} is on a read-only disk (a failing SD card?); the current programme "
+                                "plays on").format(folder=self.store.root)) from None
             raise
 
     def _make_room(self, incoming: programme.Programme, current: programme.Programme | None, keep: set[str],
@@ -503,9 +510,9 @@ class Syncer:
             short = to_write + reserve - free
         if short > 0:
             self._forget_refused(incoming, current)
-            raise Refused(f"not enough free space on the disk for the new programme: it needs "
-                          f"{_mb(to_write)} more, {_mb(max(0, free - reserve))} can be used ({_mb(reserve)} "
-                          f"kept free for the board); the current programme plays on")
+            raise Refused(_("not enough free space on the disk for the new programme: it needs {need} more, "
+                            "{usable} can be used ({reserve} kept free for the board); the current programme plays on")
+                                .format(need=_mb(to_write), usable=_mb(max(0, free - reserve)), reserve=_mb(reserve)))
 
     def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
         """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
@@ -517,14 +524,15 @@ class Syncer:
             for path in (self.store.media(sha), self.store.part(sha),
                          self.store.part(sha).with_name(self.store.part(sha).name + ".validator")):
                 if remove(path):
-                    log.info("sync: removed %s (its programme was refused for lack of space)", path.name)
+                    log.info(_("sync: removed {file} (its programme was refused for lack of space)")
+                        .format(file=path.name))
 
     def _deliver(self, prog: programme.Programme, digest: str, prepared_already: bool = False) -> None:
         if not prepared_already:
             try:
                 prog = self.prepare(prog)
             except Exception as exc:  # noqa: BLE001
-                raise Refused(f"preparing images failed: {exc}") from None
+                raise Refused(_("preparing images failed: {reason}").format(reason=exc)) from None
         self.on_ready(prog)
         self._delivered = digest
 
@@ -560,7 +568,8 @@ class _Counter:
 def sync_once(cfg: Config) -> tuple[bool, str]:
     """`kiosk sync --once`: one cycle, one summary line. Images are only probed (no screen is known here)."""
     if cfg.source.url is None:
-        return False, f"nothing to sync: {cfg.file} sets source.path (the folder is played directly), not source.url"
+        return False, _("nothing to sync: {file} sets source.path (the folder is played directly), not "
+                        "source.url").format(file=cfg.file)
     syncer = Syncer(cfg, Status(), on_ready=lambda _prog: None, prepare=probe_only)
     level = log.level
     log.setLevel(logging.CRITICAL)  # the summary line is the whole output (SPEC); the journal is not involved
@@ -577,7 +586,8 @@ def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
     try:
         key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
     except ValueError as exc:
-        raise KeyUnusable(f"source.public_key: {exc}; new content is refused until it is mended") from None
+        raise KeyUnusable(_("source.public_key: {reason}; new content is refused until it is mended")
+            .format(reason=exc)) from None
     try:
         signing.verify(key, data, signature)
     except signing.BadSignature as exc:
@@ -595,12 +605,13 @@ def _check_fresh(where: str, data: bytes, accepted: bytes | None) -> None:
         return  # the board never had a dated publication from this tree: nothing to compare with
     now = manifest.published_at(data)
     if now is None:
-        raise Refused(f"{where}: no readable generated_at, but the manifest this board plays was published at "
-                      f"{_utc(before)}: an older signed manifest cannot be ruled out, refused")
+        raise Refused(_("{where}: no readable generated_at, but the manifest this board plays was published at "
+                        "{before}: an older signed manifest cannot be ruled out, refused")
+                            .format(where=where, before=_utc(before)))
     if now < before:
-        raise Refused(f"{where}: published at {_utc(now)}, before the manifest this board plays ({_utc(before)}): "
-                      "an older signed manifest is refused (a replay?); to go back to older content, publish it "
-                      "again")
+        raise Refused(_("{where}: published at {at}, before the manifest this board plays ({before}): an older signed "
+                        "manifest is refused (a replay?); to go back to older content, publish it again")
+                            .format(where=where, at=_utc(now), before=_utc(before)))
 
 
 def _utc(when: dt.datetime) -> str:
@@ -646,7 +657,7 @@ def _digest(data: bytes) -> str:
 def _first_line(exc: BaseException) -> str:
     if isinstance(exc, InvalidInput) and exc.problems:
         more = len(exc.problems) - 1
-        return str(exc.problems[0]) + (f" (and {more} more problems)" if more else "")
+        return str(exc.problems[0]) + (_(" (and {more} more problems)").format(more=more) if more else "")
     return str(exc)
 
 
@@ -658,7 +669,7 @@ def _locked(store: Cache) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Refused("another sync of this cache is running") from None
+            raise Refused(_("another sync of this cache is running")) from None
         try:
             yield
         finally:
