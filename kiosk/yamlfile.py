@@ -280,8 +280,8 @@ def _dedented_above(lines: list[str], index: int) -> int | None:
     above = _content(lines, index)
     for position, i in enumerate(above):
         if _indent(lines[i]) < found:
-            if position == 0 and lines[i].rstrip().endswith(":"):
-                return None  # the first line of the block this line opens
+            if lines[i].rstrip().endswith(":"):
+                return None  # the key that opens the block this line is in (slides: after a top-level list)
             if any(_indent(lines[j]) == found for j in above[position + 1:]):
                 return i
             return None

@@ -141,7 +141,8 @@ def test_the_published_json_schema_accepts_what_publish_writes_and_rejects_what_
     validator.validate(json.loads((tmp_path / "out" / "manifest.v2.json").read_bytes()))
     validator.validate(doc())
     validator.validate(doc(format=2))
-    validator.validate(doc(format=2, ticker={"text": "x"}))  # format 2: a newer top-level key is ignored
+    validator.validate(doc(format=2, banner={"text": "x"}))  # format 2: a newer top-level key is ignored
+    validator.validate(doc(format=2, ticker=["Lịch cắt điện"]))
     for bad in (doc(format=3), doc(slides={"id": 1}), doc(media={"../x": {"sha256": SHA, "size": 1}}),
                 doc(media={"a": {"sha256": "../" + SHA[3:], "size": 1}}), doc(extra=1),
                 doc(slides=[{"id": "x", "duration": "15"}, {"id": "y", "title": "t"}]), doc(slides=[{"id": "X"}]),
@@ -150,7 +151,7 @@ def test_the_published_json_schema_accepts_what_publish_writes_and_rejects_what_
         with pytest.raises(InvalidInput):
             manifest.decode(raw(bad), tmp_path)
     # Format 2 where the schema and a board differ on purpose: a slide the board does not know is skipped.
-    newer = doc(format=2, slides=[{"id": "x", "title": "t"}, {"id": "y", "type": "video", "file": "v.mp4"}])
+    newer = doc(format=2, slides=[{"id": "x", "title": "t"}, {"id": "y", "type": "hologram", "file": "v.mp4"}])
     assert not validator.is_valid(newer)
     assert [s.id for s in manifest.decode(raw(newer), tmp_path).slides] == ["x"]
     assert not validator.is_valid(doc(slides=[{"id": "x", "title": "t", "link": "https://x.vn"}]))  # format 1

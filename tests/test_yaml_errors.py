@@ -21,8 +21,8 @@ def dedented(number: int, by: int) -> str:
 
 CASES = [
     ("a key slipped to the left margin, PyYAML gives up 12 lines later",
-     dedented(33, 4), 33,
-     "this line is indented less than the lines before and after it: start it at column 5 (4 spaces), like line 30"),
+     dedented(46, 4), 46,
+     "this line is indented less than the lines before and after it: start it at column 5 (4 spaces), like line 43"),
     ("a key slipped left, the next item no longer fits",
      "slides:\n  - id: a\n    title: b\nduration: 5\n  - id: c\n    title: d\n", 4,
      "this line is indented less than the lines before and after it: start it at column 5 (4 spaces), like line 3"),
@@ -30,8 +30,8 @@ CASES = [
      "slides:\n  - id: a\n    title: b\n   duration: 5\n", 4,
      "indented 3 spaces, which fits no list or key above it: start it at column 5 (4 spaces), like line 3"),
     ("a key at the dash's column",
-     dedented(26, 2), 26,
-     "indented 2 spaces, which fits no list or key above it: start it at column 5 (4 spaces), like line 25"),
+     dedented(39, 2), 39,
+     "indented 2 spaces, which fits no list or key above it: start it at column 5 (4 spaces), like line 38"),
     ("a key indented too far",
      "slides:\n  - id: a\n      title: b\n", 3,
      "indented more than line 2 above it: start it at column 5 (4 spaces), like line 2"),
@@ -80,19 +80,19 @@ def test_each_mistake_is_named_at_its_line_with_the_fix(tmp_path, text, line, me
 
 
 def test_pyyaml_itself_names_a_later_line_for_the_slipped_key():
-    """Why the lines are found again: PyYAML's mark for the demo's dedented line 33 is line 45."""
+    """Why the lines are found again: PyYAML's mark for the demo's dedented line 46 is line 58."""
     with pytest.raises(yaml.MarkedYAMLError) as caught:
-        yaml.load(dedented(33, 4), Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader
-    assert caught.value.problem_mark.line + 1 == 45
+        yaml.load(dedented(46, 4), Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader
+    assert caught.value.problem_mark.line + 1 == 58
 
 
 def test_check_config_prints_it_as_file_and_line(tmp_path):
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "programme.yaml").write_text(dedented(33, 4), encoding="utf-8")
+    (tmp_path / "src" / "programme.yaml").write_text(dedented(46, 4), encoding="utf-8")
     (tmp_path / "config.yaml").write_text("device: {id: t, name: X}\nsource: {path: src}\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "kiosk", "check-config"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == (
-        f"{(tmp_path / 'src').resolve()}/programme.yaml:33: YAML syntax: this line is indented less than the lines "
-        "before and after it: start it at column 5 (4 spaces), like line 30")
+        f"{(tmp_path / 'src').resolve()}/programme.yaml:46: YAML syntax: this line is indented less than the lines "
+        "before and after it: start it at column 5 (4 spaces), like line 43")
