@@ -3,7 +3,8 @@
 ALSA prints a dozen `ALSA lib confmisc.c:855:(parse_card) cannot find card '0'` lines on a board without a
 sound card, straight to file descriptor 2, before SDL reports its own one-line error (which kiosk turns into
 a sentence). libasound lets a program replace that printer (snd_lib_error_set_handler); we give it one that
-does nothing. Not a redirection of fd 2: other threads' log lines go there at the same moment.
+does nothing (a C one: see silence_alsa). Not a redirection of fd 2: other threads' log lines go there at the
+same moment.
 """
 
 from __future__ import annotations
@@ -14,31 +15,31 @@ import logging
 
 log = logging.getLogger("kiosk.screen")
 
-# void handler(const char *file, int line, const char *function, int err, const char *fmt, ...): the
-# variadic tail is never read, so this fixed prototype is safe to give to C.
-_ALSA_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
-                                 ctypes.c_char_p)
-_handler = None  # kept alive for as long as libasound may call it
-
-
-def _alsa_says(file: bytes | None, line: int, function: bytes | None, err: int, fmt: bytes | None) -> None:
-    log.debug("ALSA: %s:%d (%s) %s", (file or b"").decode(errors="replace"), line,
-              (function or b"").decode(errors="replace"), (fmt or b"").decode(errors="replace"))
+_handler = None  # set once: libasound keeps the pointer
 
 
 def silence_alsa() -> None:
-    """ALSA's own error printing off (once per process); nothing happens where libasound is absent."""
+    """ALSA's own error printing off (once per process); nothing happens where libasound is absent.
+
+    The handler must be C, never a Python callback: ALSA calls it from SDL's own threads (its hotplug
+    thread) while the thread that started the mixer holds the GIL and waits for that thread to end, so a
+    callback that needs the GIL deadlocks the board (seen: `kiosk run` with a spoken slide and no sound card
+    stopped answering SIGTERM). libc's getpid is a C function that reads none of its arguments and has no
+    effect; on the ABIs of a Pi and a PC the caller owns the argument registers and the stack of a variadic
+    call, so a handler that ignores them is safe."""
     global _handler
     if _handler is not None:
         return
     name = ctypes.util.find_library("asound") or "libasound.so.2"
     try:
         library = ctypes.CDLL(name)
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         _handler = False
         return
-    _handler = _ALSA_HANDLER(_alsa_says)
+    _handler = ctypes.cast(libc.getpid, ctypes.c_void_p)
     library.snd_lib_error_set_handler(_handler)
+    log.debug("ALSA's error printer silenced")
 
 
 def wayland_can_connect() -> bool:
