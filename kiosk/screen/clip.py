@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pygame
+
 from kiosk.screen import sdl
 from kiosk.screen.motion import Place, Zone, fitted
 
@@ -127,8 +129,18 @@ class Clip(Zone):
         try:
             audio = sdl.AudioQueue(AUDIO_RATE, AUDIO_CHANNELS)
         except OSError as exc:
-            log.warning("video %s plays without sound: %s", self.video.name, exc)
-            return None
+            if not pygame.mixer.get_init():
+                log.warning("video %s plays without sound: %s", self.video.name, exc)
+                return None
+            # Where the sound card has one device only (a Pi's HDMI without dmix, SDL's dummy driver), the
+            # speech mixer (screen.sound) holds it: a video's sound comes first; the mixer opens again for
+            # the next spoken slide.
+            pygame.mixer.quit()
+            try:
+                audio = sdl.AudioQueue(AUDIO_RATE, AUDIO_CHANNELS)
+            except OSError as again:
+                log.warning("video %s plays without sound: %s", self.video.name, again)
+                return None
         audio.volume = round(sdl.MIX_MAXVOLUME * self._volume)
         return audio
 

@@ -7,12 +7,15 @@ never opens an audio device (which costs CPU for as long as it is open).
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from pathlib import Path
 
 import pygame
 
 from kiosk.screen import quiet
+
+log = logging.getLogger("kiosk.sound")
 
 
 class Speaker:
@@ -25,9 +28,10 @@ class Speaker:
         self._lock = threading.Lock()
 
     def _init(self) -> None:
-        if not pygame.mixer.get_init():
+        if not pygame.mixer.get_init():  # first use, or a video took the audio device since (screen.clip)
             quiet.silence_alsa()
             pygame.mixer.init()
+            self._chime = None  # made with the mixer that was closed
 
     def load(self, path: Path) -> pygame.mixer.Sound:
         """A sound ready to play (called on the speech thread). Raises pygame.error without audio, or
@@ -46,13 +50,19 @@ class Speaker:
         return self._chime.get_length() if self._chime is not None else 0.0
 
     def play(self, sound: pygame.mixer.Sound, chime: bool = False) -> None:
-        """Play `sound`; after the attention chime when `chime` (an emergency)."""
-        if chime and self._chime is not None:
-            channel = self._chime.play()
-            if channel is not None:
-                channel.queue(sound)
-                return
-        sound.play()
+        """Play `sound`; after the attention chime when `chime` (an emergency). A sound loaded before a video
+        took the audio device (screen.clip) cannot play: that showing is silent, never an error."""
+        try:
+            if not pygame.mixer.get_init():
+                raise pygame.error("the mixer was closed for a video's sound")
+            if chime and self._chime is not None:
+                channel = self._chime.play()
+                if channel is not None:
+                    channel.queue(sound)
+                    return
+            sound.play()
+        except pygame.error as exc:
+            log.warning("a sound could not be played (%s); the slide plays silent this time", exc)
 
     def stop(self) -> None:
         """Silence whatever plays (the last slide's voice)."""
