@@ -358,7 +358,8 @@ def bench_download(size_mb: int = 200) -> None:
             time.sleep(3)
             flips_before.append(len(player.flip_slips))
             window["start"] = time.monotonic()
-            source.current = type("Sink", (), {"replace": staticmethod(on_ready)})()
+            # what the feed delivers ends the measurement; what it reads is the programme on screen
+            source.current = type("Sink", (), {"replace": staticmethod(on_ready), "get": staticmethod(current.get)})()
             source.start()
 
         threading.Thread(target=start_sync, daemon=True).start()
