@@ -1,6 +1,6 @@
 """Benchmarks of the player as a whole. Prints its figures (and the machine's load); asserts nothing.
 
-    python bench/player.py [first-frame|cold-start|cpu|rss|fade|flips|emergency|download|health|all] [--x11]
+    python bench/player.py [first-frame|cold-start|cpu|rss|rss-warm|fade|flips|emergency|download|health|all] [--x11]
 
 first-frame, cold-start, cpu, rss run `kiosk run` as a real process (1920x1080) and read /proc; fade,
 flips and emergency run the real Player loop in this process, so they can see each frame. Under SDL's
@@ -181,16 +181,22 @@ def bench_cpu(seconds: float = 60.0) -> None:
           f"(load {loadavg()})")
 
 
-def bench_rss(seconds: float = 110.0) -> None:
+def bench_rss(seconds: float = 110.0, warm: bool = False) -> None:
+    """Peak RSS on a cold cache (the 50 pictures prepared while slides play); `warm`: a second start on the
+    cache the first one filled (a board's ordinary restart)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = write_config(root, make_folder(root, slides=50, images=50, duration=1), crossfade=300)
+        if warm:
+            proc, _ = start(config)
+            time.sleep(30)  # every picture prepared
+            stop(proc)
         proc, _ = start(config)
         time.sleep(seconds)  # every one of the 100 slides is shown at least once
         peak, now = status_kb(proc.pid, "VmHWM"), status_kb(proc.pid, "VmRSS")
         stop(proc)
-    print(f"RSS with 100 slides (50 text, 50 images) at 1920x1080 after {seconds:.0f} s: "
-          f"peak {peak / 1024:.1f} MB, now {now / 1024:.1f} MB (load {loadavg()})")
+    print(f"RSS with 100 slides (50 text, 50 images) at 1920x1080, {'warm' if warm else 'cold'} cache, after "
+          f"{seconds:.0f} s: peak {peak / 1024:.1f} MB, now {now / 1024:.1f} MB (load {loadavg()})")
 
 
 def in_process_player(folder: Path, root: Path, crossfade: int = 600):
@@ -434,7 +440,8 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     which = args[0] if args else "all"
     benches = {"first-frame": bench_first_frame, "cold-start": bench_cold_start, "cpu": bench_cpu,
-               "rss": bench_rss, "fade": bench_fade, "flips": bench_flips, "emergency": bench_emergency,
+               "rss": bench_rss, "rss-warm": lambda: bench_rss(warm=True), "fade": bench_fade, "flips": bench_flips,
+               "emergency": bench_emergency,
                "download": bench_download, "health": bench_health}
     if which != "all" and which not in benches:
         raise SystemExit(f"unknown benchmark {which!r}; one of: {', '.join(benches)}, all")
