@@ -17,7 +17,10 @@ setup(
     license="GPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=["kiosk", "kiosk.*"]),
-    package_data={"kiosk": ["py.typed"], "kiosk.hub": ["templates/*.html", "static/*.css"]},
+    # The compiled catalogs are in git (kiosk/i18n.py says why): a wheel, an editable install and the offline
+    # bundle all read the same kiosk.mo.
+    package_data={"kiosk": ["py.typed", "locale/*/LC_MESSAGES/*.mo", "locale/*/LC_MESSAGES/*.po"],
+                  "kiosk.hub": ["templates/*.html", "static/*.css"]},
     install_requires=[
         "pygame-ce>=2.5",
         "Pillow>=10",
@@ -29,10 +32,12 @@ setup(
         "cryptography>=42",
         "segno>=1.6",
         "tzdata",
+        "av>=12",  # PyAV (FFmpeg): video slides; its wheels bundle FFmpeg, aarch64 included
     ],
     extras_require={
         "hub": HUB,
-        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4", "selenium>=4.20", *HUB],
+        # Babel: message extraction and the catalogs' checks (tests/test_i18n.py, kiosk/locale/update.py)
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.5", "jsonschema>=4", "selenium>=4.20", "babel>=2.14", *HUB],
     },
     entry_points={"console_scripts": ["kiosk=kiosk.cli.main:main"]},
 )

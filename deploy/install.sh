@@ -126,11 +126,13 @@ say "Folders: $STATE (cache, owned by kiosk), $ETC (config, readable by all; sec
 install -d -o kiosk -g kiosk -m 0750 "$STATE" "$STATE/cache"
 install -d -o root -g root -m 0755 "$ETC"  # the config holds no secret: kiosk status works without sudo
 if [ ! -f "$ETC/config.yaml" ]; then
-    # Start from the shipped, commented config; point it at the demo content and the state folder.
+    # Start from the shipped, commented config; point it at the demo content and the state folder; a board
+    # speaks Vietnamese to its technician (ui.language: vi).
     sed -e "s|^  id: .*|  id: $DEVICE_ID|" \
         -e "s|^  name: .*|  name: \"$DEVICE_NAME\"|" \
         -e "s|^  path: demo\$|  path: $PREFIX/demo|" \
         -e "s|^  path: media_cache\$|  path: $STATE/cache|" \
+        -e "s|^  # language: vi\$|  language: vi|" \
         "$SRC/config.yaml" > "$ETC/config.yaml"
     chown root:root "$ETC/config.yaml"
     chmod 0644 "$ETC/config.yaml"

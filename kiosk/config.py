@@ -15,10 +15,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import yamlfile
+from kiosk import i18n, yamlfile
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
+LANGUAGES = i18n.LANGUAGES
 DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
+CHANNEL_NAME = re.compile(r"^[a-z0-9-]{1,32}\Z")  # it prefixes slide ids ("tinh:thong-bao") and names a folder
+MAX_CHANNELS = 8
+CHANNEL_KEYS = ("name", "url", "public_key", "token_file")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One further content tree the board follows (`source.channels`): its own key, state and health."""
+
+    name: str
+    url: str
+    public_key: str
+    token_file: Path | None = None  # the board's source.token_file is never sent to another tree
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,8 @@ class SourceConfig:
     ca_file: Path | None
     poll_seconds: float
     public_key: str | None
+    channels: tuple[ChannelConfig, ...] = ()
+    reports: bool = True  # false: no heartbeats or plays are sent (a server that takes none)
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,10 @@ class DisplayConfig:
     fit: str
     crossfade_ms: int
     power: object | None  # filled by kiosk.screen.power when configured
+    header: bool = True  # the band at the top: board name, logo, weekday, date and time
+    ticker: bool = True  # the band at the bottom scrolling the programme's ticker (when it has one)
+    ticker_speed: float = 120.0  # pixels per second on a 1080-line screen (scaled with the screen)
+    logo: Path | None = None  # a picture shown in the header beside the board's name
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,24 @@ class ScheduleConfig:
 class SpeechConfig:
     voice: str
     rate: int
+    emergency_repeat_minutes: float = 10.0  # an emergency standing on screen is spoken again this often
+
+
+@dataclass(frozen=True)
+class SoundConfig:
+    volume: int = 100  # percent
+    quiet_hours: tuple | None = None  # (start, end) dt.time: silent but for emergencies; end <= start wraps
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    url: str | None  # shown as a QR code on every slide
+    label: str
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    language: str  # the language of every message a person reads: vi or en (default: from the locale)
 
 
 @dataclass(frozen=True)
@@ -83,13 +122,16 @@ class Config:
     health: HealthConfig
     schedule: ScheduleConfig
     speech: SpeechConfig
+    feedback: FeedbackConfig = FeedbackConfig(None, "")
+    sound: SoundConfig = SoundConfig()
+    ui: UiConfig = UiConfig("en")
     # Not part of what the config means (equality): what check-config and the journal say about it.
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     degraded: tuple[Problem, ...] = field(default=(), compare=False)  # files named but unusable (degrade=True)
 
     @property
     def report_url(self) -> str | None:
-        return self.source.report_url or self.source.url
+        return (self.source.report_url or self.source.url) if self.source.reports else None
 
 
 class _Invalid(Exception):
@@ -103,24 +145,24 @@ Converter = Callable[[object, Path], object]
 
 def _string(value: object, _base: Path) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _Invalid(f"expected text, got {_kind(value)}")
+        raise _Invalid(_("expected text, got {kind}").format(kind=_kind(value)))
     text = str(value).strip()
     if not text:
-        raise _Invalid("must not be empty")
+        raise _Invalid(_("must not be empty"))
     return text
 
 
 def _device_id(value: object, base: Path) -> str:
     text = _string(value, base)
     if not DEVICE_ID.match(text):
-        raise _Invalid(f"{text!r} must use only a-z, 0-9 and '-' (e.g. ubnd-xa-an-khuong)")
+        raise _Invalid(_("{text} must use only a-z, 0-9 and '-' (e.g. ubnd-xa-an-khuong)").format(text=repr(text)))
     return text
 
 
 def _path(value: object, base: Path) -> Path:
     text = _string(value, base)
     if "\x00" in text:  # the OS refuses it; say so here rather than raise from deep in os.path
-        raise _Invalid("must not contain a NUL character")
+        raise _Invalid(_("must not contain a NUL character"))
     path = Path(os.path.expanduser(text))
     return path if path.is_absolute() else (base / path).resolve()
 
@@ -132,28 +174,78 @@ def _writable_dir(value: object, base: Path) -> Path:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise _Invalid(f"{str(probe)!r} is not a folder")
+        raise _Invalid(_("{probe} is not a folder").format(probe=repr(str(probe))))
     if not os.access(probe, os.W_OK | os.X_OK) or str(probe).startswith(("/proc", "/sys")):
-        raise _Invalid(f"{str(path)!r} cannot be created or written ({str(probe)!r} is not writable)")
+        raise _Invalid(_("{path} cannot be created or written ({probe} is not writable)")
+            .format(path=repr(str(path)), probe=repr(str(probe))))
     return path
 
 
 def _existing_file(value: object, base: Path) -> Path:
     path = _path(value, base)
     if path.is_dir():
-        raise _Invalid(f"{str(path)!r} is a folder; give a file")
+        raise _Invalid(_("{path} is a folder; give a file").format(path=repr(str(path))))
     if not path.is_file():
-        raise _Invalid(f"file {str(path)!r} does not exist")
+        raise _Invalid(_("file {path} does not exist").format(path=repr(str(path))))
     return path
 
 
 def _existing_dir(value: object, base: Path) -> Path:
     path = _path(value, base)
     if path.exists() and not path.is_dir():
-        raise _Invalid(f"{str(path)!r} is a file; give the folder that holds programme.yaml")
+        raise _Invalid(_("{path} is a file; give the folder that holds programme.yaml").format(path=repr(str(path))))
     if not path.is_dir():
-        raise _Invalid(f"folder {str(path)!r} does not exist")
+        raise _Invalid(_("folder {path} does not exist").format(path=repr(str(path))))
     return path
+
+
+def _flag(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {shown(value)}")
+    return value
+
+
+def _image_file(value: object, base: Path) -> Path:
+    """A picture the board shows itself (display.logo): checked here, so a wrong file shows in check-config."""
+    from kiosk.content import media
+
+    path = _existing_file(value, base)
+    try:
+        media.probe(path)
+    except ValueError as exc:
+        raise _Invalid(f"{str(path)!r}: {exc}") from None
+    return path
+
+
+def _link(value: object, base: Path) -> str:
+    """A URL people scan from the board (feedback.url): http(s) only, short enough for a QR code."""
+    from kiosk.content import programme
+
+    try:
+        return programme.check_link(_string(value, base))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def _label(value: object, base: Path) -> str:
+    text = _string(value, base)
+    if len(text) > 80:
+        raise _Invalid(f"has {len(text)} characters, at most 80: it is printed under the QR code")
+    return text
+
+
+def _hours(value: object, base: Path) -> tuple:
+    """"HH:MM-HH:MM" (may wrap past midnight: "21:00-06:00"), read like a slide's hours:."""
+    from kiosk.content import windows
+
+    text = _string(value, base)
+    try:
+        span = windows.parse_span(text)
+    except ValueError:
+        raise _Invalid(f"expected HH:MM-HH:MM (e.g. \"21:00-06:00\"), got {shown(text)}") from None
+    if span is None:
+        raise _Invalid("a whole day of quiet would silence the board: give the hours people sleep")
+    return span
 
 
 def _font(value: object, base: Path) -> str:
@@ -162,7 +254,7 @@ def _font(value: object, base: Path) -> str:
     if "/" in text or text.lower().endswith((".ttf", ".otf", ".ttc")):
         path = _path(text, base)
         if not path.is_file():
-            raise _Invalid(f"font file {str(path)!r} does not exist")
+            raise _Invalid(_("font file {path} does not exist").format(path=repr(str(path))))
         return str(path)
     return text
 
@@ -182,18 +274,19 @@ def _public_key(value: object, base: Path) -> str:
 def _url(value: object, base: Path) -> str:
     text = _string(value, base)
     if not re.match(r"^https?://[^/\s]+", text):
-        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+        raise _Invalid(_("{text} is not an http:// or https:// URL").format(text=repr(text)))
     return text if text.endswith("/") else text + "/"
 
 
 def _number(low: float, high: float, integer: bool = False) -> Converter:
     def convert(value: object, _base: Path) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Invalid(f"expected a number, got {_kind(value)}")
+            raise _Invalid(_("expected a number, got {kind}").format(kind=_kind(value)))
         if integer and not float(value).is_integer():
-            raise _Invalid("expected a whole number")
+            raise _Invalid(_("expected a whole number"))
         if not low <= value <= high:
-            raise _Invalid(f"must be between {low:g} and {high:g}, got {value:g}")
+            raise _Invalid(_("must be between {low} and {high}, got {value}")
+                .format(low=format(low, 'g'), high=format(high, 'g'), value=format(value, 'g')))
         return int(value) if integer else float(value)
 
     return convert
@@ -202,10 +295,25 @@ def _number(low: float, high: float, integer: bool = False) -> Converter:
 def _choice(*choices: object) -> Converter:
     def convert(value: object, _base: Path) -> object:
         if value not in choices or isinstance(value, bool):
-            raise _Invalid(f"must be one of {', '.join(str(c) for c in choices)}; got {shown(value)}")
+            raise _Invalid(_("must be one of {choices}; got {value}")
+                .format(choices=', '.join(str(c) for c in choices), value=shown(value)))
         return value
 
     return convert
+
+
+def _bool(value: object, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(_("must be true or false; got {value}").format(value=shown(value)))
+    return value
+
+
+def _language(value: object, _base: Path) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text not in LANGUAGES:
+        raise _Invalid(_("must be one of {languages}; got {value}")
+            .format(languages=', '.join(LANGUAGES), value=shown(value)))
+    return text
 
 
 def _size(value: object, _base: Path) -> tuple[int, int] | None:
@@ -214,10 +322,10 @@ def _size(value: object, _base: Path) -> tuple[int, int] | None:
         return None
     match = re.fullmatch(r"(\d{2,5})\s*x\s*(\d{2,5})", text)
     if not match:
-        raise _Invalid(f"expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {shown(value)}")
+        raise _Invalid(_("expected WIDTHxHEIGHT (e.g. 1920x1080) or auto; got {value}").format(value=shown(value)))
     w, h = int(match[1]), int(match[2])
     if not (64 <= w <= 16384 and 64 <= h <= 16384):
-        raise _Invalid(f"{w}x{h} is outside 64..16384 pixels")
+        raise _Invalid(_("{w}x{h} is outside 64..16384 pixels").format(w=w, h=h))
     return w, h
 
 
@@ -225,7 +333,7 @@ def _listen(value: object, _base: Path) -> tuple[str, int]:
     text = str(value).strip()
     match = re.fullmatch(r"\[?([^\[\]\s]*?)\]?:(\d{1,5})", text)
     if not match or not 0 <= int(match[2]) <= 65535:
-        raise _Invalid(f"expected HOST:PORT (e.g. 127.0.0.1:9110); got {shown(value)}")
+        raise _Invalid(_("expected HOST:PORT (e.g. 127.0.0.1:9110); got {value}").format(value=shown(value)))
     return match[1] or "0.0.0.0", int(match[2])
 
 
@@ -234,7 +342,7 @@ def _timezone(value: object, base: Path) -> str:
     try:
         zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _Invalid(f"unknown time zone {text!r} (e.g. Asia/Ho_Chi_Minh)") from None
+        raise _Invalid(_("unknown time zone {text} (e.g. Asia/Ho_Chi_Minh)").format(text=repr(text))) from None
     return text
 
 
@@ -284,6 +392,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ca_file": Key(_existing_file),
         "poll_seconds": Key(_number(5, 86400), 60.0),
         "public_key": Key(_public_key),
+        "channels": Key(lambda value, _base: value),  # checked item by item in _channels, with their lines
+        "reports": Key(_bool, True),
     },
     "display": {
         "size": Key(_size, "auto"),
@@ -292,6 +402,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "fit": Key(_choice("fit", "fill"), "fit"),
         "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
         "power": Key(_power),
+        "header": Key(_flag, True),
+        "ticker": Key(_flag, True),
+        "ticker_speed": Key(_number(20, 600), 120.0),
+        "logo": Key(_image_file),
     },
     "cache": {
         "path": Key(_writable_dir, "media_cache"),
@@ -308,20 +422,35 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "speech": {
         "voice": Key(_string, "vi"),
         "rate": Key(_number(80, 450, integer=True), 150),
+        "emergency_repeat_minutes": Key(_number(0, 1440), 10.0),
+    },
+    "sound": {
+        "volume": Key(_number(0, 100, integer=True), 100),
+        "quiet_hours": Key(_hours),
+    },
+    "feedback": {
+        "url": Key(_link),
+        "label": Key(_label, "Quét mã để góp ý"),
+    },
+    "ui": {
+        "language": Key(_language),  # None: default_language(), from the locale
     },
 }
 
 
 def _did_you_mean(word: object, choices: list[str]) -> str:
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(choices)}"
+    if close:
+        return _("; did you mean {close}?").format(close=repr(close[0]))
+    return _("; known keys: {choices}").format(choices=", ".join(choices))
 
 
 # Files a board can play without, for a while: each part that reads one says what is wrong with it when
 # it is used (sync and reports refuse, the health endpoint locks itself), and it heals once the file is
 # back. A board must not stay dark at boot because a token was deleted or a key file damaged.
+# The cache: only a folder that exists (a card gone read-only plays on); the logo: the header goes without it.
 DEGRADABLE = frozenset({"source.token_file", "source.ca_file", "source.public_key", "health.token_file",
-                        "cache.path"})  # the cache: only a folder that exists (a card gone read-only plays on)
+                        "display.logo", "cache.path"})
 
 
 def validate(data: object, file: Path, degrade: bool = False) -> Config:
@@ -335,14 +464,14 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
     base = file.parent.resolve()
     root = data if data is not None else yamlfile.LineDict()
     if not isinstance(root, dict):
-        problems.add(1, "", "the file must be a mapping of sections (device:, source:, …)")
+        problems.add(1, "", _("the file must be a mapping of sections (device:, source:, …)"))
         raise InvalidInput(problems.items)
     line_of = root.line_of if isinstance(root, yamlfile.LineDict) else (lambda _k: None)
 
     values: dict[str, dict[str, object]] = {}
     for section in root:
         if section not in SCHEMA:
-            problems.add(line_of(section), str(section), "unknown section" + _did_you_mean(section, list(SCHEMA)))
+            problems.add(line_of(section), str(section), _("unknown section") + _did_you_mean(section, list(SCHEMA)))
     for section, keys in SCHEMA.items():
         body = root.get(section)
         section_line = line_of(section)
@@ -350,19 +479,19 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
             body = yamlfile.LineDict()
             body.line, body.key_lines = section_line or 1, {}
         if not isinstance(body, dict):
-            problems.add(section_line, section, f"expected a mapping of keys, got {_kind(body)}")
+            problems.add(section_line, section, _("expected a mapping of keys, got {kind}").format(kind=_kind(body)))
             body = yamlfile.LineDict()
             body.line, body.key_lines = section_line or 1, {}
         key_line = body.line_of if isinstance(body, yamlfile.LineDict) else (lambda _k, _l=section_line: _l)
         for key in body:
             if key not in keys:
-                problems.add(key_line(key), f"{section}.{key}", "unknown key" + _did_you_mean(key, list(keys)))
+                problems.add(key_line(key), f"{section}.{key}", _("unknown key") + _did_you_mean(key, list(keys)))
         converted: dict[str, object] = {}
         for key, spec in keys.items():
             raw = body.get(key, _MISSING)
             if raw is _MISSING or raw is None:
                 if spec.required:
-                    problems.add(section_line or 1, f"{section}.{key}", "is required")
+                    problems.add(section_line or 1, f"{section}.{key}", _("is required"))
                     converted[key] = None
                     continue
                 raw = spec.default
@@ -375,25 +504,29 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
                 name = f"{section}.{key}"
                 if degrade and name in DEGRADABLE and isinstance(raw, str) and raw.strip() and \
                         (name != "cache.path" or _path(raw, base).is_dir()):
-                    degraded.add(key_line(key), name, f"{exc}; playing without it until it is fixed"
-                                 if name != "cache.path" else f"{exc}; playing what it holds, storing nothing new")
-                    converted[key] = _path(raw, base) if key.endswith(("_file", "path")) else raw.strip()
+                    degraded.add(key_line(key), name, _("{reason}; playing without it until it is fixed")
+                        .format(reason=exc)
+                                 if name != "cache.path" else _("{reason}; playing what it holds, storing nothing new")
+                                     .format(reason=exc))
+                    converted[key] = _path(raw, base) if key.endswith(("_file", "path", "logo")) else raw.strip()
                     continue
                 problems.add(key_line(key), name, str(exc))
                 converted[key] = None
         values[section] = converted
 
     src = values["source"]
+    source_body = root.get("source") if isinstance(root, dict) else None
+    src["channels"] = _channels(src, source_body, base, problems, degraded if degrade else None)
     if src["path"] is not None and src["url"] is not None:
         problems.add(
             root["source"].line_of("url") if isinstance(root.get("source"), yamlfile.LineDict) else None,
             "source.url",
-            "source.path and source.url exclude each other: keep one",
+            _("source.path and source.url exclude each other: keep one"),
         )
     elif src["path"] is None and src["url"] is None and not any(
         p.path in ("source.path", "source.url") for p in problems
     ):
-        problems.add(line_of("source") or 1, "source", "set source.path (a local folder) or source.url (a server)")
+        problems.add(line_of("source") or 1, "source", _("set source.path (a local folder) or source.url (a server)"))
     if problems:
         raise InvalidInput(problems.items)
 
@@ -413,7 +546,81 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         ),
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
+        feedback=FeedbackConfig(**values["feedback"]),
+        sound=SoundConfig(**values["sound"]),
+        ui=UiConfig(language=values["ui"]["language"] or i18n.default_language()),
     )
+
+
+def _channels(src: dict, body: object, base: Path, problems: Problems,
+              degraded: Problems | None) -> tuple[ChannelConfig, ...]:
+    """`source.channels`, each item checked and named by its field and line (`source.channels[1].url`).
+    A key file that cannot be read is degradable like source.public_key: that channel plays what it
+    verified before, and refuses new content until it is mended."""
+    raw = src.get("channels")
+    if raw is None:
+        return ()
+    line = body.line_of("channels") if isinstance(body, yamlfile.LineDict) else None
+    if not isinstance(raw, list):
+        problems.add(line, "source.channels", f"expected a list of channels (- name: …, url: …, public_key: …), "
+                                              f"got {_kind(raw)}")
+        return ()
+    if src.get("path") is not None and raw:
+        problems.add(line, "source.channels", "a board playing source.path follows no channels: use source.url")
+    if len(raw) > MAX_CHANNELS:
+        problems.add(line, "source.channels", f"{len(raw)} channels; at most {MAX_CHANNELS}")
+    item_line = raw.line_of if isinstance(raw, yamlfile.LineList) else (lambda _i: line)
+    names: dict[str, int] = {}
+    urls: dict[str, str] = {} if src.get("url") is None else {src["url"]: "source.url"}
+    out = []
+    for i, item in enumerate(raw[:MAX_CHANNELS]):
+        where = f"source.channels[{i}]"
+        if not isinstance(item, dict):
+            problems.add(item_line(i), where, f"expected a mapping (name:, url:, public_key:), got {_kind(item)}")
+            continue
+        here = item_line(i)
+        at = item.line_of if isinstance(item, yamlfile.LineDict) else (lambda _k, _l=here: _l)
+        for key in item:
+            if key not in CHANNEL_KEYS:
+                problems.add(at(key), f"{where}.{key}", "unknown key" + _did_you_mean(key, list(CHANNEL_KEYS)))
+        got: dict[str, object] = {}
+        for key, convert in (("name", _string), ("url", _url), ("public_key", _public_key),
+                             ("token_file", _existing_file)):
+            value = item.get(key)
+            got[key] = None
+            if value is None:
+                if key != "token_file":
+                    why = " (each channel is verified with its own key)" if key == "public_key" else ""
+                    problems.add(item_line(i), f"{where}.{key}", "is required" + why)
+                continue
+            try:
+                got[key] = convert(value, base)
+            except _Invalid as exc:
+                if degraded is not None and key in ("public_key", "token_file") and isinstance(value, str) \
+                        and value.strip():
+                    degraded.add(at(key), f"{where}.{key}", f"{exc}; this channel plays without it until it is fixed")
+                    got[key] = _path(value, base) if key == "token_file" else value.strip()
+                    continue
+                problems.add(at(key), f"{where}.{key}", str(exc))
+                continue
+            if key == "name" and not CHANNEL_NAME.match(got[key]):
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key][:40]!r} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)")
+                got[key] = None
+            elif key == "name" and got[key] in names:
+                first = names[got[key]]
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key]!r} is already the name of source.channels[{first}]: names must differ")
+            elif key == "name":
+                names[got[key]] = i
+            elif key == "url" and got[key] in urls:
+                problems.add(at(key), f"{where}.url", f"{got[key]} is already followed by {urls[got[key]]}")
+            elif key == "url":
+                urls[got[key]] = where
+        if all(got[k] is not None for k in ("name", "url", "public_key")):
+            out.append(ChannelConfig(name=got["name"], url=got["url"], public_key=got["public_key"],
+                                     token_file=got["token_file"]))
+    return tuple(out)
 
 
 def _warnings(values: dict[str, dict[str, object]], root: object, filename: str) -> list[Problem]:
@@ -426,8 +633,9 @@ def _warnings(values: dict[str, dict[str, object]], root: object, filename: str)
     host, port = values["health"]["listen"] or ("127.0.0.1", 0)
     if values["health"]["token_file"] is None and not _loopback(host):
         found.add(line("health", "listen"), "health.listen",
-                  f"warning: {host or '0.0.0.0'}:{port} is reachable from the network without health.token_file: "
-                  "anyone there can read /healthz and /metrics and see the screen")
+                  _("warning: {host}:{port} is reachable from the network without health.token_file: anyone there can "
+                    "read /healthz and /metrics and see the screen")
+                      .format(host=host or '0.0.0.0', port=port))
     for section, key in (("source", "token_file"), ("health", "token_file")):
         path = values[section][key]
         try:
@@ -436,8 +644,8 @@ def _warnings(values: dict[str, dict[str, object]], root: object, filename: str)
             continue
         if mode & 0o004:
             found.add(line(section, key), f"{section}.{key}",
-                      f"warning: {str(path)!r} is readable by every user of this computer (mode {mode & 0o777:o}); "
-                      f"protect it: sudo chmod 640 {path}")
+                      _("warning: {path} is readable by every user of this computer (mode {mode}); protect it: sudo "
+                        "chmod 640 {file}").format(path=repr(str(path)), mode=format(mode & 0o777, "o"), file=path))
     return list(found)
 
 
@@ -466,8 +674,8 @@ def find(explicit: str | None) -> Path:
 
 def problem_for_missing(path: Path) -> Problem:
     if path.is_dir():
-        return Problem(str(path), None, "", "is a folder; give the config file itself with -c PATH")
-    return Problem(str(path), None, "", "config file not found (give one with -c PATH)")
+        return Problem(str(path), None, "", _("is a folder; give the config file itself with -c PATH"))
+    return Problem(str(path), None, "", _("config file not found (give one with -c PATH)"))
 
 
 # --- the last good config -------------------------------------------------------------------------
@@ -509,3 +717,16 @@ def last_good(path: Path) -> Config | None:
         return validate(yamlfile.load(copy), path, degrade=True)  # a file it names may be gone since
     except (InvalidInput, yamlfile.YamlError, OSError, UnicodeDecodeError):
         return None
+
+
+def language_of(path: Path) -> str:
+    """The ui.language a config file asks for, read before (and whether or not) the file is valid, so that
+    even its problems are told in that language; the locale's where it says nothing usable."""
+    try:
+        data = yamlfile.load(path)
+    except (yamlfile.YamlError, OSError):
+        return i18n.default_language()
+    ui = data.get("ui") if isinstance(data, dict) else None
+    chosen = ui.get("language") if isinstance(ui, dict) else None
+    chosen = chosen.strip().lower() if isinstance(chosen, str) else None
+    return chosen if chosen in LANGUAGES else i18n.default_language()

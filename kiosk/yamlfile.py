@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from kiosk.i18n import _
 from kiosk.problems import Problem, shown
 
 MAX_BYTES = 4 * 1024 * 1024  # a config or programme is kilobytes; a manifest (its published form) is at most 4 MiB
@@ -101,11 +102,12 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value", key_node.start_mark
+                None, None, _("a key must be a plain value"), key_node.start_mark
             ) from None
         if key in result and key not in from_merge:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {shown(key)}", key_node.start_mark
+                None, None, _("{key} is written twice here (also on line {line}): keep one of them").format(
+                    key=shown(key), line=result.key_lines[key]), key_node.start_mark
             )
         from_merge.discard(key)  # a key written here overrides one merged in; merged ones, each other
         if index < merged:
@@ -166,7 +168,7 @@ def _measure(root: yaml.Node, filename: str) -> None:
             return sizes[key]
         if key in busy:
             raise YamlError(Problem(filename, node.start_mark.line + 1, "",
-                                    "an alias refers to the value that contains it (a loop): refused"))
+                                    _("an alias refers to the value that contains it (a loop): refused")))
         busy.add(key)
         values, chars = 1, 0
         if isinstance(node, yaml.ScalarNode):
@@ -179,8 +181,9 @@ def _measure(root: yaml.Node, filename: str) -> None:
                 if values > MAX_VALUES or chars > MAX_CHARACTERS:
                     raise YamlError(Problem(
                         filename, child.start_mark.line + 1, "",
-                        f"YAML anchors and aliases expand to more than {MAX_VALUES:,} values or "
-                        f"{MAX_CHARACTERS:,} characters (an alias bomb?): refused"))
+                        _("YAML anchors and aliases expand to more than {values} values or {characters} "
+                          "characters (an alias bomb?): refused").format(values=f"{MAX_VALUES:,}",
+                                                                          characters=f"{MAX_CHARACTERS:,}")))
         busy.discard(key)
         sizes[key] = (values, chars)
         return values, chars
@@ -211,18 +214,174 @@ def loads(text: str, filename: str) -> object:
         return _build(_Loader(text), filename)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, other control codes)
         line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
-        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a control character"
-        raise YamlError(Problem(filename, line, "", f"contains {char}, which YAML does not allow: remove it")) \
-            from None
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else _("a control character")
+        raise YamlError(Problem(filename, line, "", _("contains {character}, which YAML does not allow: remove it")
+                                .format(character=char))) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(Problem(filename, line, "", f"YAML syntax: {what}")) from None
+        try:
+            line, message = explain(exc, text)
+        except Exception:  # noqa: BLE001 - a reading of the text that went wrong must not hide the error itself
+            mark = exc.problem_mark or exc.context_mark
+            line, message = (mark.line + 1 if mark else None), exc.problem or exc.context or "invalid YAML"
+        raise YamlError(Problem(filename, line, "", _("YAML syntax: {message}").format(message=message))) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(filename, None, "", f"YAML: {exc}")) from None
     except RecursionError:
-        raise YamlError(Problem(filename, None, "", "YAML nested too deeply")) from None
+        raise YamlError(Problem(filename, None, "", _("YAML nested too deeply"))) from None
+
+
+# --- PyYAML's errors in a technician's words ----------------------------------------------------
+# PyYAML names the token where parsing became impossible, which is often not the line that is wrong: a key
+# dedented to the left margin is valid YAML (a new top-level key), and the error comes lines later. So the
+# text around the error is read again, as a person reads indentation, to find the line to fix and say how.
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _content(lines: list[str], before: int) -> list[int]:
+    """Indexes of the lines before `before` that hold something (not blank, not a comment), nearest first."""
+    return [i for i in range(before - 1, -1, -1) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+
+
+def _levels(lines: list[str], index: int) -> list[tuple[int, int]]:
+    """The indentations open above line `index` (its parents' and siblings'), with a line that has each."""
+    levels: list[tuple[int, int]] = []
+    lowest = None
+    for i in _content(lines, index):
+        text = lines[i]
+        here = [_indent(text)]
+        rest = text.lstrip(" ")
+        if rest.startswith("- ") and rest[2:].strip():  # "- id: a": the item's keys start after the dash
+            here.append(_indent(text) + 2 + _indent(rest[2:]))
+        for level in here:
+            if (lowest is None or level < lowest or level in here[1:]) and level not in (lv for lv, _ref in levels):
+                levels.append((level, i))
+        lowest = min(here) if lowest is None else min(lowest, min(here))
+        if lowest == 0:
+            break
+    return levels
+
+
+def _column_fix(lines: list[str], index: int, found: int) -> str:
+    """Where line `index`, indented `found` spaces, should start: the nearest open indentation above it."""
+    levels = [(lv, i) for lv, i in _levels(lines, index) if lv != found]
+    if not levels:
+        return _("start it at the left margin (column 1)")
+    level, ref = min(levels, key=lambda item: (abs(item[0] - found), -item[0]))
+    return _("start it at column {column} ({spaces} spaces), like line {line}").format(
+        column=level + 1, spaces=level, line=ref + 1)
+
+
+def _dedented_above(lines: list[str], index: int) -> int | None:
+    """A line above `index` that is indented less than `index` and the lines before it: the real mistake
+    when a key slipped left (to a place where it still reads as YAML) and the next line no longer fits."""
+    found = _indent(lines[index])
+    above = _content(lines, index)
+    for position, i in enumerate(above):
+        if _indent(lines[i]) < found:
+            if lines[i].rstrip().endswith(":"):
+                return None  # the key that opens the block this line is in (slides: after a top-level list)
+            if any(_indent(lines[j]) == found for j in above[position + 1:]):
+                return i
+            return None
+    return None
+
+
+def _unclosed_bracket(lines: list[str]) -> tuple[int, str] | None:
+    """The line (1-based) and bracket of the last [ or { left open, quotes and comments aside."""
+    stack: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "\"'" and (i == 0 or line[i - 1] in " [{,:"):
+                quote = ch
+            elif ch == "#" and (i == 0 or line[i - 1] == " "):
+                break
+            elif ch in "[{":
+                stack.append((number, ch))
+            elif ch in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
+
+
+def _quote_example(line: str) -> str:
+    """`name: "UBND "xã" An"` as it should be written: the whole value in single quotes."""
+    key, _sep, value = line.strip().partition(": ")
+    value = value.strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return f"{key}: '{value}'" if "'" not in value else f'{key}: "{value}"'
+
+
+def explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """The line to fix and what to do, for one of PyYAML's errors (its own words where none fits)."""
+    lines = text.split("\n")
+    mark, context = exc.problem_mark, exc.context_mark
+    problem, where = exc.problem or "", exc.context or ""
+    if mark is None:
+        return (context.line + 1 if context else None), problem or where or _("invalid YAML")
+    index = min(mark.line, len(lines) - 1)
+    here = lines[index] if lines else ""
+    column = mark.column
+    if "'\\t'" in problem or "\t" in problem:
+        return index + 1, _("a tab at column {column}: YAML indents with spaces only; replace the tab with "
+                            "spaces").format(column=column + 1)
+    if "quoted scalar" in where and context is not None:
+        quote = lines[context.line][context.column] if context.column < len(lines[context.line]) else '"'
+        return context.line + 1, _("the quote {quote} opened at column {column} is never closed: end the text "
+                                   "with {quote}, or remove the quote").format(quote=quote, column=context.column + 1)
+    if "'<stream end>'" in problem and "quoted" not in where:
+        opened = _unclosed_bracket(lines[: index + 1])
+        if opened is not None:
+            line, char = opened
+            closing = "]" if char == "[" else "}"
+            return line, _("the {opened} opened on this line is never closed: end it with {closing}").format(
+                opened=char, closing=closing)
+    if "flow sequence" in where or "flow mapping" in where:
+        opened, closing = ("[", "]") if "sequence" in where else ("{", "}")
+        line = context.line + 1 if context else index + 1
+        return line, _("the {opened} opened on this line is never closed: end it with {closing}").format(
+            opened=opened, closing=closing)
+    if "simple key" in where and "':'" in problem and context is not None:
+        return context.line + 1, _("a key without ':': write it as key: value (a colon, then a space)")
+    for i in (range(context.line, index + 1) if context else ()):
+        stripped = lines[i].lstrip(" ")
+        if stripped.startswith("-") and len(stripped) > 1 and stripped[1] not in " -":
+            return i + 1, _("a dash needs a space after it: write - id: …, not -id: …")
+    for i in (range(context.line, index) if context else ()):  # a quote left open, closed by a later line's
+        value = lines[i].partition(": ")[2].strip() or lines[i].lstrip(" ")[2:].strip()
+        if value[:1] in ('"', "'") and lines[i].count(value[0]) % 2:
+            return i + 1, _("the quote {quote} opened on this line is not closed on it: end the text with "
+                            "{quote}, or remove the quote").format(quote=value[0])
+    if problem.startswith("expected <block end>") or problem == "mapping values are not allowed here":
+        slipped = _dedented_above(lines, index)
+        if slipped is not None:
+            above = _content(lines, slipped)
+            level = _levels(lines, slipped)[0][0] if above else 0  # where the line above has its keys
+            return slipped + 1, _("this line is indented less than the lines before and after it: start it at "
+                                  "column {column} ({spaces} spaces), like line {line}").format(
+                column=level + 1, spaces=level, line=above[0] + 1 if above else 1)
+    if problem == "mapping values are not allowed here":
+        before = here[:column]
+        key_end = before.find(": ")
+        if key_end >= 0 and before[:key_end].strip() and before[:key_end].strip()[0] not in "\"'":
+            key, value = before[:key_end].strip().lstrip("- "), here[key_end + 2:].strip()
+            return index + 1, _("the value of {key} contains ': ', which YAML reads as another key: put the "
+                                "value in quotes: {example}").format(key=key, example=f'{key}: "{value}"')
+        previous = _content(lines, index)
+        ref = previous[0] + 1 if previous else index
+        return index + 1, _("indented more than line {line} above it: {fix}").format(
+            line=ref, fix=_column_fix(lines, index, _indent(here)))
+    if problem.startswith("expected <block end>"):
+        if "'<scalar>'" in problem and column > _indent(here):
+            return index + 1, _("text after the closing quote: to have quotes inside a value, put the whole value "
+                                "in the other kind of quotes: {example}").format(example=_quote_example(here))
+        return index + 1, _("indented {spaces} spaces, which fits no list or key above it: {fix}").format(
+            spaces=_indent(here), fix=_column_fix(lines, index, _indent(here)))
+    return index + 1, problem or where or _("invalid YAML")
 
 
 def load(path: Path) -> object:
@@ -231,13 +390,14 @@ def load(path: Path) -> object:
         with open(path, "rb") as f:
             raw = f.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise YamlError(Problem(str(path), None, "", f"cannot read: {exc.strerror or exc}")) from None
+        raise YamlError(Problem(str(path), None, "", _("cannot read: {reason}").format(reason=exc.strerror or exc))) \
+            from None
     if len(raw) > MAX_BYTES:
-        raise YamlError(Problem(str(path), None, "", f"is larger than {MAX_BYTES // (1024 * 1024)} MiB: "
-                                                   "not a file kiosk reads (wrong file?)"))
+        raise YamlError(Problem(str(path), None, "", _("is larger than {size} MiB: not a file kiosk reads (wrong "
+                                                     "file?)").format(size=MAX_BYTES // (1024 * 1024))))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise YamlError(Problem(str(path), line, "", "not valid UTF-8 text (save the file as UTF-8)")) from None
+        raise YamlError(Problem(str(path), line, "", _("not valid UTF-8 text (save the file as UTF-8)"))) from None
     return loads(text, str(path))

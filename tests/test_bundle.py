@@ -58,6 +58,10 @@ def test_a_bundle_installs_with_no_network_and_renders(tmp_path):
                             env={**env, "SDL_VIDEODRIVER": "dummy", "PYTHONPATH": ""})
     assert render.returncode == 0, render.stderr
     assert sorted(p.name for p in out.glob("*.png")) and all(p.stat().st_size > 10_000 for p in out.glob("*.png"))
+    checked = subprocess.run([str(prefix / "venv" / "bin" / "kiosk"), "check-config", "-c", str(demo / "config.yaml")],
+                             capture_output=True, text=True, timeout=60, cwd=demo,
+                             env={**env, "LANG": "vi_VN.UTF-8", "PYTHONPATH": ""})
+    assert checked.returncode == 0 and "HỢP LỆ" in checked.stdout, checked.stdout + checked.stderr  # the catalog came
 
 
 def test_a_damaged_bundle_is_refused_before_anything_is_installed(tmp_path):

@@ -80,7 +80,7 @@ def test_required_keys_and_wrong_types(tmp_path):
 
 def test_yaml_syntax_error_names_the_line(tmp_path):
     found = problems_of(write(tmp_path, "device:\n  id: a\n  name: [b\nsource: {}\n"))
-    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'config.yaml'}:4: YAML syntax")
+    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'config.yaml'}:3: YAML syntax")
 
 
 def test_not_utf8_and_missing_file(tmp_path):
@@ -190,6 +190,7 @@ def test_an_open_health_endpoint_and_readable_secrets_are_warned_about(tmp_path)
         f"{path}:4: source.token_file: warning: {str(token)!r} is readable by every user of this computer "
         f"(mode 644); protect it: sudo chmod 640 {token}",
     ]
+    (tmp_path / "demo" / "programme.yaml").write_text("slides:\n  - {id: a, title: b}\n", encoding="utf-8")
     checked = run_cli("check-config", "-c", str(path), cwd=tmp_path)
     assert checked.returncode == 0 and "health.listen: warning" in checked.stderr and "OK" in checked.stdout
     token.chmod(0o640)

@@ -325,16 +325,18 @@ def test_one_client_cannot_hold_more_than_its_share(served, session, monkeypatch
 
 def test_when_every_worker_is_busy_the_answer_is_503_at_once(served, session, monkeypatch):
     monkeypatch.setattr(endpoint, "MAX_WORKERS", 1)
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
 
     def slow_screenshot():
-        release.wait(10)
+        entered.set()
+        release.wait(30)
         return png_bytes()
 
     _, url = served(playing_status(), screenshot=slow_screenshot)
-    first = threading.Thread(target=lambda: session.get(url + "/screenshot.png", timeout=10))
+    first = threading.Thread(target=lambda: session.get(url + "/screenshot.png", timeout=30))
     first.start()
     try:
+        assert entered.wait(30)  # the one worker is busy (on a loaded machine this can take a while)
         for _ in range(100):
             busy = requests.get(url + "/healthz", timeout=5)
             if busy.status_code == 503 and "busy" in busy.text:
@@ -344,7 +346,12 @@ def test_when_every_worker_is_busy_the_answer_is_503_at_once(served, session, mo
     finally:
         release.set()
         first.join()
-    assert session.get(url + "/healthz").status_code == 200
+    for _ in range(200):  # the worker frees itself just after its answer is written: soon, not at once
+        if session.get(url + "/healthz").status_code == 200:
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("/healthz stays busy after the slow request ended")
 
 
 def test_a_client_that_hangs_up_is_not_a_traceback(served, caplog):

@@ -371,3 +371,62 @@ def test_the_clock_jumping_a_year_on_a_running_player(tmp_path, jump_days):
     else:
         assert set(after) == {"luon", "tuan-nay"}  # still valid (valid_until is ahead), and nothing stalls
     assert all(0 <= duration <= 10.01 for _sid, duration, _cut in b.plays.ids())  # monotonic, not wall
+
+
+@dataclass
+class ZoneScreen(FakeScreen):
+    """A screen with zones: `refresh` is asked for at the instants the zones give (a 10 Hz ticker here)."""
+
+    zones: list = field(default_factory=list)
+    refreshed: list[float] = field(default_factory=list)
+    period: float | None = 0.1
+
+    def set_zones(self, shown, mono, local) -> None:
+        self.zones = list(shown)
+
+    def refresh(self, mono, local) -> float:
+        self.refreshed.append(self.clock.t)
+        if not self.zones:
+            return float("inf")
+        minute = mono + 60 - local.second - local.microsecond / 1e6
+        return min(minute, mono + self.period) if self.period else minute
+
+
+class ZoneRenderer(FakeRenderer):
+    def zones(self, slide, ticker=()):
+        return ["header", *(["ticker"] if ticker else [])] if slide.priority != "emergency" else []
+
+    def pages(self, slide, ticker=()):
+        return [p + ("+ticker" if ticker else "") for p in super().pages(slide)]
+
+
+def zone_board(tmp_path, prog, period):
+    b = board(tmp_path, prog, renderer=ZoneRenderer())
+    screen = ZoneScreen(b.clock, period=period)
+    b.player.screen = screen
+    b.screen = screen
+    return b
+
+
+def test_the_ticker_gets_its_frames_between_the_loops_deadlines(tmp_path):
+    prog = Programme(slides=(slide("a", 10), slide("b", 10)), version="v1", ticker=("Lịch cắt điện",))
+    b = zone_board(tmp_path, prog, period=0.1)
+    b.run(5)
+    assert b.screen.frames()[0] == "a+ticker"  # the slide laid out with the ticker's band
+    assert b.screen.zones == ["header", "ticker"]
+    steps = [round(y - x, 3) for x, y in zip(b.screen.refreshed, b.screen.refreshed[1:], strict=False)]
+    assert len(b.screen.refreshed) >= 49 and max(steps) <= 0.1  # a frame every 0.1 s, none skipped
+
+
+def test_without_a_ticker_the_clock_alone_wakes_the_loop_exactly_at_the_minute(tmp_path):
+    b = zone_board(tmp_path, programme(slide("a", 300)), period=None)
+    b.run(130)  # 08:00:00 + 130 s
+    assert [t for t in b.screen.refreshed if t > 0] == [60.0, 120.0]
+    assert b.screen.zones == ["header"]
+
+
+def test_an_emergency_takes_the_whole_screen_without_zones(tmp_path):
+    prog = Programme(slides=(slide("bao", 10, "emergency"),), version="v1", ticker=("x",))
+    b = zone_board(tmp_path, prog, period=0.1)
+    b.run(3)
+    assert b.screen.zones == [] and [t for t in b.screen.refreshed if t > 0] == []

@@ -113,7 +113,9 @@ def test_render_writes_what_the_screen_presents_pixel_for_pixel(tmp_path):
     from kiosk.screen.slide import Renderer
 
     (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: Xã Thử}}\nsource: {{path: {ROOT / 'demo'}}}\n"
-                                          f"cache: {{path: {tmp_path / 'cache'}}}\n", encoding="utf-8")
+                                          f"cache: {{path: {tmp_path / 'cache'}}}\n"
+                                          "display: {header: false, ticker: false}\n",  # the slides alone
+                                          encoding="utf-8")
     cfg = config.load(tmp_path / "config.yaml")
     at = dt.datetime(2026, 12, 3, 9, 0)
     paths = rendermod.render_to_dir(cfg, tmp_path / "out", at, (480, 270))

@@ -152,7 +152,7 @@ def test_ids_are_short_and_numbers_get_a_hint(tmp_path):
 def test_a_text_slide_with_a_file_is_a_mistake(tmp_path):
     text = "slides:\n  - id: a\n    type: text\n    title: x\n    file: a.jpg\n"
     prog = programme.load_folder(folder(tmp_path, text))
-    assert "file: is for image slides" in str(prog.warnings[0])
+    assert "file: is for image and video slides" in str(prog.warnings[0])
 
 
 def test_a_slide_id_with_a_final_newline_is_refused(tmp_path):
@@ -170,3 +170,25 @@ def test_a_body_beyond_200000_characters_is_refused_with_a_reason(tmp_path):
     loaded = programme.load_folder(tmp_path)
     assert [s.id for s in loaded.slides] == ["vua"]
     assert "(dai).body: has 200,003 characters, at most 200,000" in str(loaded.warnings[0])
+
+
+def test_a_ticker_is_a_text_or_a_list_of_texts_and_changes_the_version(tmp_path):
+    one = programme.load_folder(folder(tmp_path, "ticker: Lịch cắt điện thôn Phú Lộc\n"
+                                                 "slides:\n  - {id: a, title: T}\n"))
+    assert one.ticker == ("Lịch cắt điện thôn Phú Lộc",) and not one.warnings
+    many = programme.load_folder(folder(tmp_path, "ticker:\n  - 'Một  hai'\n  - Ba\nslides:\n  - {id: a, title: T}\n"))
+    assert many.ticker == ("Một hai", "Ba")
+    none = programme.load_folder(folder(tmp_path, "slides:\n  - {id: a, title: T}\n"))
+    assert none.ticker == () and len({one.version, many.version, none.version}) == 3
+
+
+@pytest.mark.parametrize("ticker, message", [
+    ("'" + "x" * 50_000 + "'", "50,000 characters, at most 2,000"),
+    ("{a: 1}", "expected text"),
+    ("[" + ", ".join(["x"] * 60) + "]", "60 items"),
+])
+def test_a_wrong_ticker_is_left_out_with_its_reason_and_the_slides_play(tmp_path, ticker, message):
+    prog = programme.load_folder(folder(tmp_path, f"ticker: {ticker}\nslides:\n  - {{id: a, title: T}}\n"))
+    assert prog.ticker == () and [s.id for s in prog.slides] == ["a"]
+    assert len(prog.warnings) == 1 and message in str(prog.warnings[0]) and "programme.yaml:1: ticker" in \
+        str(prog.warnings[0]).replace(str(tmp_path) + "/", "")

@@ -78,7 +78,7 @@ def test_stacked_marks_share_the_baseline_and_are_not_clipped(renderer, tmp_path
     plain_top, plain_bottom = ink_rows("EEEE OOOO")
     marked_top, marked_bottom = ink_rows("ỄỄỄỄ ỘỘỘỘ")
     assert marked_top < plain_top - 5  # the upper marks are drawn, above the capitals
-    assert abs(marked_bottom - plain_bottom) <= 12  # the dot below Ộ; no jump of the baseline
+    assert abs(marked_bottom - plain_bottom) <= 20  # the dot below Ộ (a fifth of the 92 px title); no jump
 
 
 def test_emergency_is_unmistakable(renderer, tmp_path):

@@ -125,3 +125,40 @@ def test_a_title_too_long_for_a_paged_notice_is_cut_visibly_and_stays_in_the_box
         assert titles[-1].text.endswith(" …")
         assert all(measure(line.text, line.size, True) <= 1700 for line in titles)
         assert page.title_height <= 800 * text.MAX_TITLE_SHARE
+
+
+def test_no_line_break_inside_a_phone_number_or_between_a_number_and_its_unit():
+    body = ("Liên hệ Ban chỉ huy phòng chống thiên tai xã qua số điện thoại 0235 3 888 999 hoặc +84 235 3888 999 "
+            "khi nước dâng cao hơn 30 % so với mức báo động, cách bờ 15 km. ") * 6
+    for width in range(600, 1400, 23):
+        layout = lay("", body, (width, 4000))
+        lines = [line.text for page in layout.pages for line in page.lines]
+        text_ = "\n".join(lines)
+        assert "0235\n" not in text_ and "\n3 888" not in text_ and "888\n999" not in text_, width
+        assert "+84\n" not in text_ and "\n%" not in text_ and "\nkm" not in text_, width
+
+
+def test_a_single_word_is_not_left_alone_on_the_last_line():
+    for width in range(500, 1300, 17):
+        lines = text.Wrapper(measure).wrap("Thông báo tổng vệ sinh môi trường, phòng chống dịch bệnh", 60, True, width)
+        if len(lines) > 1:
+            assert " " in lines[-1], (width, lines)
+
+
+def test_the_body_is_never_larger_than_about_0_7_of_the_title():
+    layout = lay("Thông báo", "Ngắn.")
+    title = next(line for line in layout.pages[0].lines if line.bold)
+    body = next(line for line in layout.pages[0].lines if not line.bold)
+    assert body.size <= 0.71 * title.size
+
+
+def test_pages_break_between_sentences_rather_than_inside_one():
+    sentence = "Các hộ gia đình chủ động phát quang bụi rậm, khơi thông cống rãnh, lật úp dụng cụ chứa nước."
+    body = "\n\n".join(" ".join([sentence] * 5) for _ in range(6))
+    for height in range(500, 900, 41):
+        layout = lay("Thông báo", body, (1000, height))
+        assert layout.paged
+        for page in layout.pages[:-1]:
+            last = [line.text for line in page.lines if not line.bold][-1]
+            assert last.endswith((".", ",")), (height, last)  # a sentence (or at worst a clause) ends the page
+        assert words_of(layout, bold=False) == body.split()

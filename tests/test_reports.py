@@ -668,3 +668,142 @@ def test_a_full_card_at_boot_still_heartbeats_and_uploads_the_plays_in_memory(cf
     clock.t += reporter.tick(clock())
     assert queue.disk_error is None and "plays" not in status.snapshot()["errors"]
     queue.close()
+
+
+# --- what the hub's engineer asked of the board ---------------------------------------------------------
+
+
+def test_the_heartbeat_carries_the_boards_period(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    reporter.tick(clock())
+    assert server.of("heartbeat")[0].json()["heartbeat_seconds"] == 60
+
+
+def test_a_play_refused_with_422_is_isolated_dropped_and_named(cfg, queue, server, caplog):
+    bad = {"play-00300", "play-00301", "play-00777"}
+
+    def plays(h):
+        with server.lock:
+            body = server.requests[-1].json()
+        ids = [p["id"] for p in body["plays"]]
+        hits = [i for i, pid in enumerate(ids) if pid in bad]
+        code, payload = (422, json.dumps({"error": f"plays[{hits[0]}].started_at: not a time"}).encode()) \
+            if hits else (200, b"{}")
+        h.send_response(code)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    server.behaviour["plays"] = plays
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(1000):
+        queue.record(play(n))
+    with caplog.at_level(logging.ERROR, "kiosk.reports"):
+        for _ in range(10):
+            reporter.tick(clock())
+            clock.t += 1.0
+            if queue.count() == 0:
+                break
+    assert queue.count() == 0  # the rest went on
+    accepted = {p["id"] for r in server.of("plays") for p in r.json()["plays"]} - bad
+    assert len(accepted) == 997
+    named = [r.getMessage() for r in caplog.records if "refused play" in r.getMessage()]
+    assert len(named) == 3 and all(any(b in m for b in bad) for m in named)
+    assert "started_at: not a time" in named[0]
+    assert reporter.status.snapshot()["counters"]["plays_refused"] == 3
+    assert len(server.of("plays")) < 80  # halving, not one request per play
+
+
+def test_a_server_refusing_every_play_does_not_empty_the_queue(cfg, queue, server):
+    server.status["plays"] = 422
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(100):
+        queue.record(play(n))
+    for _ in range(20):
+        reporter.tick(clock())
+        clock.t += 61.0
+    assert queue.count() == 100 - 20  # at most REFUSED_IN_A_ROW_MAX dropped, the rest kept
+    assert "refused the last 20 plays" in reporter.status.snapshot()["errors"]["reports"]
+
+
+@pytest.mark.parametrize("kind", ["heartbeat", "plays"])
+def test_a_refused_token_says_what_to_do(cfg, queue, server, kind, caplog):
+    server.status[kind] = 401
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    with caplog.at_level(logging.WARNING, "kiosk.reports"):
+        reporter.tick(clock())
+    hint = ("token refused by the report server: check source.token_file (or add the board on the hub: "
+            "kiosk hub add-board ubnd-an-khuong)")
+    assert hint in reporter.status.snapshot()["errors"]["reports"]
+    assert any(hint in r.getMessage() for r in caplog.records)
+    assert queue.count() == 1
+
+
+# --- a server that does not take reports ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["python -m http.server", "nginx"])
+def static_server(request, tmp_path):
+    """The plain static servers docs/protocol.md invites: POST gets 501, or 404 (405 to a file that exists)."""
+    from servers import Nginx
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    if request.param == "nginx":
+        if not Nginx.available():
+            pytest.skip("nginx not installed")
+        server = Nginx(root, tmp_path / "nginx")
+        yield server.url, 404  # 405 where the file exists; here the path does not
+        server.close()
+        return
+    import functools
+    from http.server import SimpleHTTPRequestHandler
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", 501
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_server_that_takes_no_reports_is_a_config_matter_said_once(tmp_path, queue, static_server, caplog):
+    from kiosk.report.health import assess, findings
+    from kiosk.report.reporter import NOT_TAKEN_BACKOFF
+
+    url, code = static_server
+    cfg = write_config(tmp_path, f"  url: {url}\n")
+    status = Status()
+    status.update(loop_beat=1000.0, loop_deadline=1010.0, display_ok=True, display_driver="kmsdrm", slide_count=3)
+    reporter, clock = make_reporter(cfg, queue, status)
+    queue.record(play(1))
+    with caplog.at_level(logging.WARNING, logger="kiosk"):
+        reporter.tick(clock.t)
+        clock.t = reporter.next_report
+        reporter.tick(clock.t)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reports:")]
+    assert len(said) == 1, said
+    assert said[0] == (
+        f"reports: {url}devices/ubnd-an-khuong/heartbeat answers HTTP {code}: this server does not take "
+        "reports (a plain web server?); set source.report_url to the source system's report address, or "
+        "source.reports: false to send none; plays stay on disk (1), asked again in an hour")
+    assert reporter.next_report - clock.t >= NOT_TAKEN_BACKOFF
+    snap = status.snapshot(with_device=False)
+    assert "reports" not in snap["errors"] and rows(queue) == ["play-00001"]
+    healthy, reasons = assess(snap, 1001.0)
+    assert healthy, reasons
+    assert [f.code for f in findings(snap, 1001.0)] == ["reports_not_taken"]
+    assert reasons[0].startswith("config: ") and "source.reports: false" in reasons[0]
+
+
+def test_reports_turned_off_send_nothing(tmp_path, queue, server):
+    cfg = write_config(tmp_path, f"  url: {server.url}\n  reports: false\n")
+    assert cfg.report_url is None and cfg.source.reports is False
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    reporter.tick(clock.t)
+    queue.flush()  # with no reports, plays reach the disk on the flusher's own minute
+    assert server.requests == [] and rows(queue) == ["play-00001"]

@@ -73,7 +73,7 @@ def test_broken_programme_keeps_playing_and_says_why(tmp_path, folder):
     finally:
         code, out = player.stop(signal.SIGINT)
     assert code == 0, out
-    assert "programme.yaml:2: YAML syntax" in out
+    assert "programme.yaml:1: YAML syntax: the [ opened on this line is never closed" in out
     assert "Traceback" not in out
 
 

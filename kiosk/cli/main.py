@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kiosk import config as configmod
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput
 from kiosk.version import __version__
 
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk import log as logsetup
 
     logsetup.setup()
+    if args.command != "hub":  # the language config.yaml asks for, even when it is invalid
+        from kiosk import i18n
+
+        i18n.use(configmod.language_of(configmod.find(args.config)))
     try:
         return _dispatch(args)
     except InvalidInput as exc:
@@ -75,20 +80,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
-        path = configmod.find(args.config)
-        if not path.is_file():
-            print(configmod.problem_for_missing(path), file=sys.stderr)
-            return 2
-        cfg = configmod.load(path)
-        for warning in cfg.warnings:
-            print(warning, file=sys.stderr)
-        print(f"{path}: OK (device {cfg.device.id}, {cfg.device.name})")
-        return 0
+        from kiosk.cli import check
+
+        return check.main(args.config)
     if args.command == "keygen":
         from kiosk.source import signing
 
         private, public = signing.keygen(Path(args.out))
-        print(f"private key: {private}\npublic key:  {public}")
+        print(_("private key: {private}\npublic key:  {public}").format(private=private, public=public))
         return 0
     if args.command == "publish":
         from kiosk.source import publish
@@ -117,7 +116,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 raise exc from None
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-            print("config.yaml is invalid: playing with the last good config until it is fixed", file=sys.stderr)
+            print(_("config.yaml is invalid: playing with the last good config until it is fixed"), file=sys.stderr)
             return run.run(fallback, config_problems=exc.problems)
         return run.run(cfg)
     cfg = _load_config(args)
@@ -146,9 +145,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return 0 if paths else 1
     if args.command == "sync":
-        from kiosk.source import sync
+        from kiosk.source import channels, sync
 
-        ok, summary = sync.sync_once(cfg)
+        ok, summary = channels.sync_once(cfg) if cfg.source.channels else sync.sync_once(cfg)
         print(summary)
         return 0 if ok else 1
     if args.command == "status":

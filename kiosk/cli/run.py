@@ -14,8 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+from kiosk import i18n
 from kiosk.config import Config
 from kiosk.content.current import Current
+from kiosk.i18n import _
 from kiosk.problems import Problem
 from kiosk.status import Status
 from kiosk.version import __version__
@@ -41,6 +43,7 @@ class Reload:
     def on_valid(self, cfg: Config) -> None:
         self.status.set_error("config", None)
         self.status.count("reloads_ok")
+        i18n.use(cfg.ui.language)
         with self._lock:
             self._latest = cfg  # the newest valid file wins, even one that undoes an earlier edit
         log.info("config.yaml is back to the running configuration" if cfg == self.running
@@ -59,7 +62,7 @@ class Reload:
 
     def on_invalid(self, problems: list[Problem]) -> None:
         for problem in problems:
-            log.error("config.yaml edit refused, keeping the running config: %s", problem)
+            log.error(_("config.yaml edit refused, keeping the running config: {problem}").format(problem=problem))
         self.status.count("reloads_failed")
         self.status.set_error("config", "; ".join(str(p) for p in problems))
 
@@ -172,7 +175,7 @@ class Session:
             log.error("%s", message)
             status.set_error("cache", message)
         try:
-            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name)
+            self.renderer = Renderer(screen.size, cfg.display, self.cache_dir, cfg.device.name, feedback=cfg.feedback)
         except FontError as exc:
             raise SetupError(f"display.font: {exc}") from None
         # Synced content is evicted by the sync cache; an authoring folder's leftovers are pruned here.
@@ -186,13 +189,14 @@ class Session:
         from kiosk.player.loop import Player
         from kiosk.screen.sound import Speaker
         from kiosk.source.feed import Feed
+        from kiosk.source.speech import chime_wav as speech_chime
 
         source = Feed(self.cfg, self.current, self.status, self.preparer.prepare, self.preparer.ready)
         source.load_initial()
         plays = _open_plays(self.cfg, self.status)
         server = _start_health(self.cfg, self.status, self.screen)
         reporter = _start_reporter(self.cfg, self.status, self.screen, plays, source)
-        speaker = Speaker()
+        speaker = Speaker(self.cfg.sound.volume / 100, chime=speech_chime())
         frames = FrameBuilder(self.renderer, self.status, self.cfg.device.name,
                               voice=speech_voice(self.cfg.speech, self.cache_dir, speaker, self.status),
                               ready=self.preparer.slide_ready)
@@ -216,7 +220,7 @@ class Session:
                 try:
                     server.stop()
                 except Exception as exc:  # noqa: BLE001 - shutting down: log, carry on
-                    log.warning("while stopping the health endpoint: %s", exc)
+                    log.warning(_("while stopping the health endpoint: {reason}").format(reason=exc))
             plays.close()
 
 
@@ -254,7 +258,7 @@ def _start_health(cfg: Config, status: Status, screen):
         server = HealthServer(cfg, status, screen.screenshot_png)
         server.start()
     except Exception as exc:  # noqa: BLE001 - e.g. the port is taken: play anyway, say so
-        log.error("health endpoint not started: %s", exc)
+        log.error(_("health endpoint not started: {reason}").format(reason=exc))
         status.set_error("health", str(exc))
         return None
     return server

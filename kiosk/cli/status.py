@@ -18,6 +18,7 @@ import requests
 import urllib3
 
 from kiosk.config import Config
+from kiosk.i18n import _
 from kiosk.source.client import Deadline, TokenError, make_session, read_token
 
 TIMEOUT_S = 5.0  # to connect, and for each read
@@ -44,19 +45,20 @@ def main(cfg: Config, out: TextIO | None = None) -> int:
         try:
             headers["Authorization"] = f"Bearer {read_token(cfg.health.token_file, 'health.token_file')}"
         except TokenError as exc:
-            print(f"kiosk status: {exc}", file=out)
+            print(_("kiosk status: {reason}").format(reason=exc), file=out)
             return 1
     session = make_session()  # no proxy from the environment for a loopback request
     try:
         code, raw = _ask(session, url, headers)
     except _NoAnswer as exc:
-        print(f"UNREACHABLE: no answer from {url} ({exc})", file=out)
-        print("Is the player running?  systemctl status kiosk   /   journalctl -u kiosk -n 50", file=out)
+        print(_("UNREACHABLE: no answer from {url} ({reason})").format(url=url, reason=exc), file=out)
+        print(_("Is the player running?  systemctl status kiosk   /   journalctl -u kiosk -n 50"), file=out)
         return 1
     finally:
         session.close()
     if code == 401:
-        print(f"REFUSED: {url} wants a token; check health.token_file in {cfg.file}", file=out)
+        print(_("REFUSED: {url} wants a token; check health.token_file in {file}").format(url=url, file=cfg.file),
+              file=out)
         return 1
     body = None
     if raw is not None and 200 <= code < 600 and not 300 <= code < 400:
@@ -65,10 +67,12 @@ def main(cfg: Config, out: TextIO | None = None) -> int:
         except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
     if not isinstance(body, dict) or body.get("status") not in ("healthy", "degraded"):
-        what = ("a redirect" if 300 <= code < 400 else f"more than {MAX_ANSWER_BYTES // 1024} KiB" if raw is None
-                else "not kiosk health JSON")
-        print(f"UNEXPECTED: {url} answered HTTP {code}, {what}", file=out)
-        print(f"Is another program on port {cfg.health.port}? Check health.listen in {cfg.file}", file=out)
+        what = (_("a redirect") if 300 <= code < 400 else
+                _("more than {size} KiB").format(size=MAX_ANSWER_BYTES // 1024) if raw is None
+                else _("not kiosk health JSON"))
+        print(_("UNEXPECTED: {url} answered HTTP {code}, {what}").format(url=url, code=code, what=what), file=out)
+        print(_("Is another program on port {port}? Check health.listen in {file}").format(
+            port=cfg.health.port, file=cfg.file), file=out)
         return 1
     print(summary(body, cfg.schedule.timezone), file=out)
     return 0 if code == 200 and body["status"] == "healthy" else 1
@@ -87,11 +91,11 @@ def _ask(session: requests.Session, url: str, headers: dict) -> tuple[int, bytes
                 while len(body) <= MAX_ANSWER_BYTES and (chunk := answer.raw.read(64 * 1024, decode_content=False)):
                     body += chunk
                 if cut.expired:
-                    raise _NoAnswer(f"not complete within {DEADLINE_S:g} s")
+                    raise _NoAnswer(_("not complete within {seconds} s").format(seconds=f"{DEADLINE_S:g}"))
                 return answer.status_code, bytes(body) if len(body) <= MAX_ANSWER_BYTES else None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if cut.expired:
-                raise _NoAnswer(f"not complete within {DEADLINE_S:g} s") from None
+                raise _NoAnswer(_("not complete within {seconds} s").format(seconds=f"{DEADLINE_S:g}")) from None
             raise _NoAnswer(_short(exc)) from None
 
 
@@ -101,31 +105,46 @@ def summary(body: dict, timezone: str | None = None) -> str:
     `body` is whatever answered: every field is checked for its type, a wrong one shows as '-'."""
     healthy = body.get("status") == "healthy"
     name = _text(body.get("device_name"), "")
-    lines = [f"{'HEALTHY' if healthy else 'DEGRADED'}: {_text(body.get('device_id'))} {name}".rstrip()]
+    verdict = _("HEALTHY") if healthy else _("DEGRADED")  # not inside the f-string: Babel would not see it
+    lines = [f"{verdict}: {_text(body.get('device_id'))} {name}".rstrip()]
     lines += [f"  ! {reason}" for reason in _texts(body.get("reasons"))]
     lines += [f"  ~ {warning}" for warning in _texts(body.get("warnings"))]
     sync = _mapping(body.get("last_sync"))
     if sync.get("at") is None:
-        sync_text = "never"
+        sync_text = _("never")
     else:
-        outcome = "ok" if sync.get("ok") is True else f"FAILED: {_text(sync.get('error'), '?')}"
+        outcome = _("ok") if sync.get("ok") is True else _("FAILED: {reason}").format(
+            reason=_text(sync.get("error"), "?"))
         sync_text = f"{_local(sync['at'], timezone)}, {outcome}"
     power = body.get("screen_power")
     device = _mapping(body.get("device"))
     temp, free = _number(body.get("cpu_temp_c")), _number(body.get("disk_free_bytes"))
     count = _number(body.get("slide_count"))
     facts = [
-        ("slide", f"{_text(body.get('current_slide'))} ({int(count) if count is not None else 0} in programme)"),
-        ("content", _text(body.get("content_version"))),
-        ("last sync", sync_text),
-        ("screen", "off (by schedule)" if power == "off" else "on"),
-        ("uptime", _uptime(body.get("uptime_s"))),
-        ("CPU temp", "-" if temp is None else f"{temp:.0f} °C"),
-        ("disk free", "-" if free is None else f"{free / 1e9:.1f} GB"),
-        ("addresses", ", ".join(_texts(device.get("ip_addresses"))) or "-"),
-        ("version", _text(body.get("version"))),
+        (_("slide"), _("{slide} ({count} in programme)").format(
+            slide=_text(body.get("current_slide")), count=int(count) if count is not None else 0)),
+        (_("content"), _text(body.get("content_version")) + _format(body.get("content_format"))),
+        (_("last sync"), sync_text),
+        (_("screen"), _("off (by schedule)") if power == "off" else _("on")),
+        (_("uptime"), _uptime(body.get("uptime_s"))),
+        (_("CPU temp"), "-" if temp is None else f"{temp:.0f} °C"),
+        (_("disk free"), "-" if free is None else f"{free / 1e9:.1f} GB"),
+        (_("addresses"), ", ".join(_texts(device.get("ip_addresses"))) or "-"),
+        (_("version"), _text(body.get("version"))),
     ]
-    lines += [f"  {label + ':':<11}{value}" for label, value in facts]
+    width = max(11, *(len(label) + 2 for label, _value in facts))
+    lines += [f"  {label + ':':<{width}}{value}" for label, value in facts]
+    channels = body.get("channels")
+    for channel in (channels if isinstance(channels, list) else [])[:16]:
+        channel = _mapping(channel)
+        last = _mapping(channel.get("last_sync"))
+        error = channel.get("error") or (last.get("error") if last.get("ok") is False else None)
+        when = "never synced" if last.get("at") is None else f"synced {_local(last['at'], timezone)}"
+        outcome = f"FAILED: {_text(error, '?')}" if error or last.get("ok") is False else "ok"
+        if last.get("at") is None and last.get("ok") is None:
+            outcome = "waiting"
+        lines.append(f"  channel {_text(channel.get('name'))}: {_text(channel.get('version'))}, {when}, {outcome}"
+                     f" ({_text(channel.get('url'))})")
     return "\n".join(lines)
 
 
@@ -139,6 +158,15 @@ def _text(value: object, missing: str = "-") -> str:
         return missing
     line = " ".join(value.split())
     return line if len(line) <= 200 else line[:199] + "…"
+
+
+def _format(value: object) -> str:
+    """Which manifest the content came from: a technician sees at once a tree published for old boards."""
+    if value == 2:
+        return " (manifest format 2)"
+    if value == 1:
+        return " (manifest format 1: manifest.json, a tree for boards before 0.2)"
+    return ""
 
 
 def _texts(value: object) -> list[str]:
@@ -169,12 +197,13 @@ def _uptime(seconds: object) -> str:
     minutes = int(seconds) // 60
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{days} d {hours} h {minutes} min" if days else f"{hours} h {minutes} min"
+    return (_("{days} d {hours} h {minutes} min").format(days=days, hours=hours, minutes=minutes) if days
+            else _("{hours} h {minutes} min").format(hours=hours, minutes=minutes))
 
 
 def _short(exc: Exception) -> str:
     if isinstance(exc, requests.ConnectionError):
-        return "connection refused or host unreachable"
+        return _("connection refused or host unreachable")
     if isinstance(exc, requests.Timeout):
-        return f"no answer within {TIMEOUT_S:g} s"
+        return _("no answer within {seconds} s").format(seconds=f"{TIMEOUT_S:g}")
     return type(exc).__name__

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from kiosk.i18n import _
+
 FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
 MAX_PIXELS = 120_000_000  # a JPEG this big is decoded in draft mode; anything larger is a bomb
 MAX_PIXELS_OTHER = 50_000_000  # formats without draft mode are decoded in full
@@ -24,8 +26,8 @@ MIN_JPEG_BYTES_PER_MEGAPIXEL = 1000
 def check_complete(fmt: str, width: int, height: int, file_size: int) -> None:
     """ValueError when the file is too small to hold the picture its header declares."""
     if fmt == "JPEG" and file_size * 1_000_000 < width * height * MIN_JPEG_BYTES_PER_MEGAPIXEL:
-        raise ValueError(f"the picture is damaged: its header says {width}x{height} pixels but the file holds "
-                         f"only {file_size} bytes of data")
+        raise ValueError(_("the picture is damaged: its header says {width}x{height} pixels but the file holds "
+                           "only {size} bytes of data").format(width=width, height=height, size=file_size))
 
 
 @dataclass(frozen=True)
@@ -43,27 +45,61 @@ def probe(path: Path) -> ImageInfo:
             with Image.open(path) as image:
                 fmt, (width, height) = image.format or "?", image.size
     except FileNotFoundError:
-        raise ValueError("file not found") from None
+        raise ValueError(_("file not found")) from None
     except IsADirectoryError:
-        raise ValueError("is a folder, not an image file") from None
+        raise ValueError(_("is a folder, not an image file")) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(f"image too large (over {MAX_PIXELS // 1_000_000} megapixels): resize it") from None
+        raise ValueError(_("image too large (over {megapixels} megapixels): resize it").format(
+            megapixels=MAX_PIXELS // 1_000_000)) from None
     except Image.UnidentifiedImageError:
         empty = path.is_file() and path.stat().st_size == 0
-        raise ValueError("the file is empty" if empty else "not an image file (JPEG, PNG, WebP or GIF)") from None
+        raise ValueError(_("the file is empty") if empty else _("not an image file (JPEG, PNG, WebP or GIF)")) \
+            from None
     except OSError as exc:
-        raise ValueError(f"not a readable image ({exc})") from None
+        raise ValueError(_("not a readable image ({reason})").format(reason=exc)) from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
-        raise ValueError(f"not a readable image ({exc})") from None
+        raise ValueError(_("not a readable image ({reason})").format(reason=exc)) from None
     if fmt not in FORMATS:
-        raise ValueError(f"unsupported image format {fmt}; use JPEG, PNG, WebP or GIF")
+        raise ValueError(_("unsupported image format {format}; use JPEG, PNG, WebP or GIF").format(format=fmt))
     limit = MAX_PIXELS if fmt == "JPEG" else MAX_PIXELS_OTHER
     if width * height > limit:
-        raise ValueError(f"image too large ({width}x{height} pixels, at most {limit // 1_000_000} megapixels)")
+        raise ValueError(_("image too large ({width}x{height} pixels, at most {megapixels} megapixels)").format(
+            width=width, height=height, megapixels=limit // 1_000_000))
     if width < 1 or height < 1:
-        raise ValueError("image has no pixels")
+        raise ValueError(_("image has no pixels"))
     check_complete(fmt, width, height, path.stat().st_size)
     return ImageInfo(fmt, width, height)
+
+
+MAX_AUDIO_BYTES = 200 * 1024 * 1024  # an hour of MP3 is some 60 MB; more is not an announcement
+AUDIO_FORMATS = "WAV, OGG or MP3"
+
+
+def probe_audio(path: Path) -> str:
+    """The format of a sound file (WAV, OGG, MP3) from its first bytes; ValueError with a user-facing reason.
+    Whether it decodes is known when it is loaded, ahead of its slot (a slide whose sound does not load
+    plays silent, and says so)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except IsADirectoryError:
+        raise ValueError("is a folder, not a sound file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ValueError("the file is empty")
+    if size > MAX_AUDIO_BYTES:
+        raise ValueError(f"is {size // (1024 * 1024)} MB, at most {MAX_AUDIO_BYTES // (1024 * 1024)} MB of sound")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"OggS":
+        return "OGG"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    raise ValueError(f"not a sound file ({AUDIO_FORMATS})")
 
 
 def check_decodes(path: Path) -> None:
@@ -75,7 +111,7 @@ def check_decodes(path: Path) -> None:
                 image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
-        raise ValueError(f"the picture is damaged or truncated ({exc})") from None
+        raise ValueError(_("the picture is damaged or truncated ({reason})").format(reason=exc)) from None
 
 
 def sha256_file(path: Path) -> str:
@@ -167,6 +203,16 @@ class Memo:
         check_decodes(path)
         entry["decodes"] = True
         self._learnt(path, entry)
+
+    def remember(self, path: Path, key: str, compute):
+        """What `compute()` learns about `path` (JSON-ready), kept under `key` (another kind of file: a video's
+        probe); its exceptions are not remembered."""
+        entry = self._entry(path)
+        if key in entry:
+            return entry[key]
+        entry[key] = value = compute()
+        self._learnt(path, entry)
+        return value
 
     def entries(self) -> dict:
         """What is known about the files used since this memo was made."""

@@ -14,15 +14,16 @@ import os
 import re
 import stat
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.content import media, windows
+from kiosk.content import media, video, windows
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
-TYPES = ("text", "image")
+TYPES = ("text", "image", "video")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
@@ -31,8 +32,14 @@ MAX_DURATION = 3600
 MAX_BODY = 200_000
 MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
+DOCUMENT_KEYS = ("slides", "ticker")
+# The ticker scrolls at display.ticker_speed (120 px/s at 1080 lines): 2,000 characters already take some
+# seven minutes to pass once. More is a document pasted in the wrong place, and would cost memory to draw.
+MAX_TICKER = 2_000
+MAX_TICKER_ITEMS = 50
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link",
+              "image", "audio") + windows.KEYS
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,15 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
+    # an image slide's file:, a text slide's image: (beside or above the text), or a video slide's video
     image: MediaRef | None = None
-    duration: float = 10.0
+    duration: float | None = 10.0  # None: a video slide lasts as long as its video
     priority: str = "normal"
     window: windows.Window = windows.ALWAYS
     speak: bool = False
     fit: str | None = None  # None: display.fit
+    link: str | None = None  # a web address shown as a QR code with the slide (instead of feedback.url)
+    audio: MediaRef | None = None  # a sound played while the slide shows (it stays until the sound ends)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class Programme:
     slides: tuple[Slide, ...]
     version: str  # a digest of everything that affects what is shown
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    format: int | None = field(default=None, compare=False)  # the manifest format it was read from; None: a folder
+    ticker: tuple[str, ...] = ()  # the top-level `ticker:` lines, scrolled in the band at the bottom
 
 
 EMPTY = Programme(slides=(), version="empty")
@@ -72,7 +84,7 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def version_of(slides: tuple[Slide, ...]) -> str:
+def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
     def plain(slide: Slide) -> dict:
         w = slide.window
         return {
@@ -80,10 +92,29 @@ def version_of(slides: tuple[Slide, ...]) -> str:
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
             "window": repr(w),
-        }
+        } | ({"link": slide.link} if slide.link else {}) | ({"audio": slide.audio.sha256} if slide.audio else {})
 
-    blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
+    plains: list = [plain(s) for s in slides]
+    if ticker:  # a programme without a ticker keeps the version it always had
+        plains.append({"ticker": list(ticker)})
+    blob = json.dumps(plains, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# A QR code of version 10 (57 modules, error correction M) holds 213 bytes, still scannable from 1.5 m at
+# the size the board draws it; a longer URL makes modules too small to read. Use a short link instead.
+MAX_LINK = 200
+
+
+def check_link(text: str) -> str:
+    """A URL to show as a QR code (a slide's `link:`, feedback.url); ValueError saying what is wrong."""
+    text = text.strip()
+    if not re.match(r"^https?://[^/\s]+\S*\Z", text):
+        raise ValueError(f"{shown(text)} is not an http:// or https:// URL (without spaces)")
+    if len(text.encode()) > MAX_LINK:
+        raise ValueError(f"has {len(text.encode())} bytes, at most {MAX_LINK}: too long for a QR code that can be "
+                         "scanned from the board; use a shorter link")
+    return text
 
 
 def clean_text(text: str) -> str:
@@ -102,7 +133,7 @@ def clean_text(text: str) -> str:
 
 def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError("expected text")
+        raise ValueError(_("expected text"))
     return clean_text(str(value))
 
 
@@ -115,7 +146,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     """
     where = f"slides[{index}]"
     if not isinstance(raw, dict):
-        problems.add(line, where, "expected a mapping (id:, type:, …)")
+        problems.add(line, where, _("expected a mapping (id:, type:, …)"))
         return None
     line_of = raw.line_of if isinstance(raw, yamlfile.LineDict) else (lambda _k: line)
     sid = raw.get("id")
@@ -131,66 +162,112 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     for key in raw:
         if key not in SLIDE_KEYS:
             close = difflib.get_close_matches(str(key), SLIDE_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SLIDE_KEYS)}"
-            bad(key, "unknown key" + hint)
+            bad(key, _("unknown key; did you mean {key}?").format(key=repr(close[0])) if close
+                else _("unknown key; known: {keys}").format(keys=", ".join(SLIDE_KEYS)))
     if sid is None:
-        bad("id", "is required (a-z, 0-9 and '-')")
+        bad("id", _("is required (a-z, 0-9 and '-')"))
     elif not isinstance(sid, str) or not SLIDE_ID.match(sid):
-        hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
-        length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
-        bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
-    kind = raw.get("type", "image" if "file" in raw else "text")
+        hint = _(" (YAML read it as a number: put it in quotes)") if isinstance(sid, (int, float)) else ""
+        length = _(" and have at most 64 characters") if isinstance(sid, str) and len(sid) > 64 else ""
+        bad("id", _("{value} must use only a-z, 0-9 and '-'").format(value=shown(sid)) + length + hint)
+    named = raw.get("file")
+    guessed = "video" if isinstance(named, str) and named.lower().endswith(video.SUFFIXES) else "image"
+    kind = raw.get("type", guessed if "file" in raw else "text")
     if kind not in TYPES:
-        bad("type", f"must be text or image, got {shown(kind)}")
+        bad("type", _("must be text, image or video, got {value}").format(value=shown(kind)))
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
         if len(title) > MAX_TITLE:
-            raise ValueError(f"has {len(title):,} characters, at most {MAX_TITLE:,}: put the rest in the body")
+            raise ValueError(_("has {count} characters, at most {most}: put the rest in the body").format(
+                count=f"{len(title):,}", most=f"{MAX_TITLE:,}"))
     except ValueError as exc:
         bad("title", str(exc))
     try:
         body = _text(raw.get("body", ""))
         if len(body) > MAX_BODY:
-            raise ValueError(f"has {len(body):,} characters, at most {MAX_BODY:,} (some 300 pages): "
-                             "split it into several slides")
+            raise ValueError(_("has {count} characters, at most {most} (some 300 pages): split it into several "
+                               "slides").format(count=f"{len(body):,}", most=f"{MAX_BODY:,}"))
     except ValueError as exc:
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
-        bad("", "a text slide needs a title or a body")
-    duration = raw.get("duration", 10)
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
-        bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {shown(duration)}")
+        bad("", _("a text slide needs a title or a body"))
+    # A video lasts its own length unless duration says otherwise (then it loops, or is cut)
+    duration = raw.get("duration", None if kind == "video" else 10)
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not 1 <= duration <= MAX_DURATION):
+        bad("duration", _("must be a number of seconds from 1 to {most}, got {value}").format(
+            most=MAX_DURATION, value=shown(duration)))
         duration = 10
     priority = raw.get("priority", "normal")
     if priority not in PRIORITIES:
-        bad("priority", f"must be one of {', '.join(PRIORITIES)}, got {shown(priority)}")
+        bad("priority", _("must be one of {choices}, got {value}").format(choices=", ".join(PRIORITIES),
+                                                                          value=shown(priority)))
     speak = raw.get("speak", False)
     if not isinstance(speak, bool):
-        bad("speak", f"must be true or false, got {shown(speak)}")
+        bad("speak", _("must be true or false, got {value}").format(value=shown(speak)))
     fit = raw.get("fit")
     if fit is not None and fit not in FITS:
-        bad("fit", f"must be fit or fill, got {shown(fit)}")
+        bad("fit", _("must be fit or fill, got {value}").format(value=shown(fit)))
+    link = raw.get("link")
+    if link is not None:
+        try:
+            link = check_link(link) if isinstance(link, str) else _not_text(link)
+        except ValueError as exc:
+            bad("link", str(exc))
+            link = None
     when = windows.parse(raw, line_of, problems, where)
     if when is None:
         ok = False
     image = None
     if kind == "text" and raw.get("file") is not None:
-        bad("file", "is for image slides: remove it, or write type: image")
-    if kind == "image":
+        bad("file", _("is for image and video slides: remove it, or write type: image or type: video"))
+    if kind == "text" and raw.get("image") is not None:
+        image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
+        if image is None and resolve_media is not None:
+            ok = False
+    audio = None
+    if raw.get("audio") is not None:
+        name = raw.get("audio")
+        if not isinstance(name, str) or not name.strip():
+            bad("audio", f"must be a path inside the folder (a {media.AUDIO_FORMATS} file)")
+        elif ok and resolve_media is not None:
+            audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
+            if audio is None:
+                ok = False
+    if kind in ("image", "video") and raw.get("image") is not None:
+        bad("image", f"is for a picture beside a text; {'an image' if kind == 'image' else 'a video'} slide's "
+            "own file is file:")
+    if kind in ("image", "video"):
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
-            bad("file", "an image slide needs file: (a path inside the folder)")
+            bad("file", _("an image slide needs file: (a path inside the folder)") if kind == "image" else
+                _("a video slide needs file: (an MP4, MKV or WebM file inside the folder)"))
         elif ok and resolve_media is not None:
-            image = resolve_media(name.strip(), line_of("file"), f"{where}.file")
+            image = resolve_media(name.strip(), line_of("file"), f"{where}.file", kind)
             if image is None:
                 ok = False
     if not ok:
         return None
     return Slide(
-        id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
-        priority=priority, window=when, speak=speak, fit=fit,
+        id=sid, type=kind, title=title, body=body, image=image,
+        duration=float(duration) if duration is not None else None,
+        priority=priority, window=when, speak=speak, fit=fit, link=link, audio=audio,
     )
+
+
+def _picture(name: object, ok: bool, resolve_media, line_of, where: str, bad) -> MediaRef | None:
+    """A text slide's `image:`, resolved like an image slide's file:."""
+    if not isinstance(name, str) or not name.strip():
+        bad("image", "must be a path inside the folder (a picture to show beside the text)")
+        return None
+    if not ok or resolve_media is None:
+        return None
+    return resolve_media(name.strip(), line_of("image"), f"{where}.image")
+
+
+def _not_text(value: object) -> str:
+    raise ValueError(f"must be a web address (http:// or https://), got {shown(value)}")
 
 
 def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = None):
@@ -218,16 +295,23 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
             pass  # missing: said below
         return candidate
 
-    def resolve(name: str, line: int, where: str) -> MediaRef | None:
+    def resolve(name: str, line: int, where: str, kind: str = "image") -> MediaRef | None:
         candidate = real(name)
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
-            problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
+            problems.add(line, where, _("{name} must be a path inside the folder {folder}").format(
+                name=shown(name), folder=repr(str(root))))
             return None
         if not candidate.is_file():
-            problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
+            problems.add(line, where, _("file {name} not found in {folder}").format(name=shown(name),
+                                                                                   folder=repr(str(root))))
             return None
         try:
-            memo.probe(candidate)
+            if kind == "audio":
+                media.probe_audio(candidate)
+            elif kind == "video":
+                video.remembered(memo, candidate)
+            else:
+                memo.probe(candidate)
         except ValueError as exc:
             problems.add(line, where, f"{name}: {exc}")
             return None
@@ -241,16 +325,17 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
 def parse_document(data: object, filename: str, problems: Problems, resolve_media) -> tuple[Slide, ...]:
     """The slides of a programme document; whole-document errors raise InvalidInput."""
     if not isinstance(data, dict) or "slides" not in data:
-        raise InvalidInput([Problem(filename, 1, "slides", "programme.yaml must have slides: (a list of slides)")])
+        raise InvalidInput([Problem(filename, 1, "slides", _("programme.yaml must have slides: (a list of slides)"))])
     line_of = data.line_of if isinstance(data, yamlfile.LineDict) else (lambda _k: 1)
     for key in data:
-        if key != "slides":
-            problems.add(line_of(key), str(key), "unknown key; programme.yaml has only slides:")
+        if key not in DOCUMENT_KEYS:
+            problems.add(line_of(key), str(key), _("unknown key; programme.yaml has {keys}").format(
+                keys=", ".join(DOCUMENT_KEYS)))
     raw_slides = data["slides"]
     if raw_slides is None:
         raw_slides = []
     if not isinstance(raw_slides, list):
-        raise InvalidInput([Problem(filename, line_of("slides"), "slides", "must be a list of slides")])
+        raise InvalidInput([Problem(filename, line_of("slides"), "slides", _("must be a list of slides"))])
     slides: list[Slide] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_slides):
@@ -259,7 +344,8 @@ def parse_document(data: object, filename: str, problems: Problems, resolve_medi
         if slide is None:
             continue
         if slide.id in seen:
-            problems.add(line, f"slides[{index}].id", f"{slide.id!r} is already used by slides[{seen[slide.id]}]")
+            problems.add(line, f"slides[{index}].id", _("{id} is already used by slides[{index}]").format(
+                id=repr(slide.id), index=seen[slide.id]))
             continue
         seen[slide.id] = index
         slides.append(slide)
@@ -283,4 +369,94 @@ def read_folder(folder: Path, memo: media.Memo | None = None) -> tuple[Programme
         raise InvalidInput([exc.problem]) from None
     problems = Problems(str(path))
     slides = parse_document(data, str(path), problems, folder_media(folder, problems, memo))
-    return Programme(slides=slides, version=version_of(slides), warnings=tuple(problems)), data
+    ticker = parse_ticker(data, problems)
+    return Programme(slides=slides, version=version_of(slides, ticker), warnings=tuple(problems),
+                     ticker=ticker), data
+
+
+def parse_ticker(data: object, problems: Problems) -> tuple[str, ...]:
+    """The top-level `ticker:` (a text or a list of texts) as its lines; () with a problem when it is wrong:
+    the slides play without a ticker rather than not at all."""
+    raw = data.get("ticker") if isinstance(data, dict) else None
+    if raw is None:
+        return ()
+    line = data.line_of("ticker") if isinstance(data, yamlfile.LineDict) else None
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > MAX_TICKER_ITEMS:
+        problems.add(line, "ticker", f"has {len(items)} items, at most {MAX_TICKER_ITEMS}; the ticker is left out")
+        return ()
+    lines: list[str] = []
+    for index, item in enumerate(items):
+        where = f"ticker[{index}]" if isinstance(raw, list) else "ticker"
+        try:
+            text = " ".join(_text(item).split())  # one line: it scrolls
+        except ValueError as exc:
+            problems.add(line, where, f"{exc}; the ticker is left out")
+            return ()
+        if text:
+            lines.append(text)
+    total = sum(len(t) for t in lines)
+    if total > MAX_TICKER:
+        problems.add(line, "ticker", f"has {total:,} characters, at most {MAX_TICKER:,} (it would take "
+                     f"{total * 26 / 120 / 60:.0f} minutes to pass once): shorten it, or make it a slide; "
+                     "the ticker is left out")
+        return ()
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """What an authoring folder holds, and everything wrong with it, the way a board would meet it."""
+
+    programme: Programme
+    raw: object  # the parsed programme.yaml
+    errors: tuple[Problem, ...]  # each one keeps a slide (or the whole folder) off the screen
+    warnings: tuple[Problem, ...]  # nothing is lost, but the editor should know (an unknown top-level key)
+    not_playing: tuple[str, ...]  # the slides that will not play: their ids, or slides[N] where the id is bad
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Errors and warnings in the order the file was read (the pictures' decoding comes last)."""
+        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
+
+
+def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
+    """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
+
+    `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
+    never disagree about a folder. Raises InvalidInput when programme.yaml itself cannot be read."""
+    memo = memo or media.Memo(root=folder.resolve())
+    prog, raw = read_folder(folder, memo)
+    filename = str(folder / PROGRAMME_FILE)
+    errors = [p for p in prog.warnings if p.path.startswith("slides")]
+    warnings = [p for p in prog.warnings if not p.path.startswith("slides")]
+    raw_slides = raw.get("slides") if isinstance(raw, dict) else None
+    raw_slides = raw_slides if isinstance(raw_slides, list) else []
+    kept = []
+    for slide in prog.slides:
+        if slide.image is None or slide.type == "video":  # a video was probed whole when it was read
+            kept.append(slide)
+            continue
+        try:
+            memo.check_decodes(slide.image.path)
+        except ValueError as exc:
+            fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
+            key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
+            line = fields.line_of(key) if isinstance(fields, yamlfile.LineDict) else None
+            errors.append(Problem(filename, line, f"slides ({slide.id}).{key}", f"{slide.image.name}: {exc}"))
+            continue
+        kept.append(slide)
+    playing = {s.id for s in kept}
+    not_playing = []
+    for index, fields in enumerate(raw_slides):
+        sid = fields.get("id") if isinstance(fields, dict) else None
+        if isinstance(sid, str) and SLIDE_ID.match(sid):
+            if sid not in playing:
+                not_playing.append(sid)
+            else:
+                playing.discard(sid)  # a second slide with this id does not play
+        else:
+            not_playing.append(f"slides[{index}]")
+    if len(kept) != len(prog.slides):
+        prog = replace(prog, slides=tuple(kept), version=version_of(tuple(kept), prog.ticker))
+    return FolderCheck(prog, raw, tuple(errors), tuple(warnings), tuple(not_playing))

@@ -24,6 +24,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from kiosk.i18n import _
 from kiosk.problems import Problems, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -109,7 +110,7 @@ def _next_monthday(monthdays: frozenset[int], days: frozenset[int] | None, day: 
     often repeats one rule, and the player asks again for the same day.
     """
     year, month = day.year, day.month
-    for _ in range(_SCAN_MONTHS):
+    for _month in range(_SCAN_MONTHS):
         last = calendar.monthrange(year, month)[1]
         for number in sorted({last if d == LAST else d for d in monthdays if d <= last}):
             candidate = dt.date(year, month, number)
@@ -125,7 +126,7 @@ def _next_day(window: Window, day: dt.date, want: bool, ignore_dates: bool) -> d
         if want and window.monthdays is not None and not ignore_dates:
             return _next_monthday(window.monthdays, window.days, day)
         candidate = day
-        for _ in range(_SCAN_DAYS):
+        for _day in range(_SCAN_DAYS):
             candidate += _DAY
             if _day_ok(window, candidate, ignore_dates) == want:
                 return candidate
@@ -207,17 +208,19 @@ def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            raise ValueError(f"write local time without a time zone offset (schedule.timezone applies), got {value}")
+            raise ValueError(_("write local time without a time zone offset (schedule.timezone applies), got {value}")
+                .format(value=value))
         step = dt.timedelta(microseconds=1) if value.microsecond else dt.timedelta(seconds=1)
         return value, step
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, _MIDNIGHT), _DAY
     if not isinstance(value, str):
-        raise ValueError(f"expected {_EXAMPLE}, got {shown(value)}")
+        raise ValueError(_("expected {example}, got {value}").format(example=_EXAMPLE, value=shown(value)))
     match = _DATETIME.fullmatch(value.strip())
     if not match:
-        hint = " (write local time without an offset)" if re.search(r"(Z|[+-]\d\d:?\d\d)$", value.strip()) else ""
-        raise ValueError(f"expected {_EXAMPLE}, got {shown(value)}{hint}")
+        hint = _(" (write local time without an offset)") if re.search(r"(Z|[+-]\d\d:?\d\d)$", value.strip()) else ""
+        raise ValueError(_("expected {example}, got {value}{hint}")
+            .format(example=_EXAMPLE, value=shown(value), hint=hint))
     year, month, day, hour, minute, second, fraction = match.groups()
     try:
         if hour is None:
@@ -225,7 +228,8 @@ def _instant(value: object, end: bool) -> tuple[dt.datetime, dt.timedelta]:
         micro = int((fraction or "0").ljust(6, "0"))
         instant = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
     except ValueError as exc:
-        raise ValueError(f"{shown(value)} is not a real date and time ({exc})") from None
+        raise ValueError(_("{value} is not a real date and time ({reason})")
+            .format(value=shown(value), reason=exc)) from None
     if fraction:
         return instant, dt.timedelta(microseconds=1)
     return instant, dt.timedelta(seconds=1) if second is not None else dt.timedelta(minutes=1)
@@ -253,6 +257,19 @@ def _span(text: str) -> tuple[dt.time, dt.time] | None:
     return start, end
 
 
+def parse_span(text: str) -> tuple[dt.time, dt.time] | None:
+    """"HH:MM-HH:MM" as (start, end), as `hours:` reads it (config.yaml's sound.quiet_hours too); None for
+    the whole day. ValueError when it is not such a text."""
+    return _span(text)
+
+
+def in_span(span: tuple[dt.time, dt.time], at: dt.datetime) -> bool:
+    """Whether `at` falls in [start, end), wrapping past midnight when end <= start."""
+    start, end = span
+    now = at.time()
+    return start <= now < end if start < end else now >= start or now < end
+
+
 def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
     """once: a date (that whole day), "DATE HH:MM-HH:MM", or an ISO interval "START/END"."""
     example = 'a date like 2026-12-05, "2026-12-05 19:00-21:30" or "2026-12-05T19:00/2026-12-06T02:00"'
@@ -260,25 +277,25 @@ def _once(value: object) -> tuple[dt.datetime, dt.datetime]:
         start = dt.datetime.combine(value, _MIDNIGHT)
         return start, start + _DAY
     if not isinstance(value, str):
-        raise ValueError(f"expected {example}, got {shown(value)}")
+        raise ValueError(_("expected {example}, got {value}").format(example=example, value=shown(value)))
     text = value.strip()
     if "/" in text:
-        first, _, second = text.partition("/")
-        start, _ = _instant(first, end=False)
-        end, _ = _instant(second, end=False)
+        first, _sep, second = text.partition("/")
+        start, _len = _instant(first, end=False)
+        end, _len = _instant(second, end=False)
         if end <= start:
-            raise ValueError(f"{shown(value)} ends before it starts")
+            raise ValueError(_("{value} ends before it starts").format(value=shown(value)))
         return start, end
     match = re.fullmatch(r"(\d{4}-\d{1,2}-\d{1,2})(?:(?:[Tt]|\s+)(.+))?", text)
     if not match:
-        raise ValueError(f"expected {example}, got {shown(value)}")
+        raise ValueError(_("expected {example}, got {value}").format(example=example, value=shown(value)))
     day, unit = _instant(match[1], end=False)
     if match[2] is None:
         return day, day + unit
     try:
         hours = _span(match[2])
     except ValueError:
-        raise ValueError(f"expected {example}, got {shown(value)}") from None
+        raise ValueError(_("expected {example}, got {value}").format(example=example, value=shown(value))) from None
     if hours is None:
         return day, day + _DAY
     start, end = (dt.datetime.combine(day.date(), t) for t in hours)
@@ -302,7 +319,7 @@ def _weekdays(item: object) -> set[int]:
     if not isinstance(item, str):
         raise ValueError(item)
     if "-" in item:
-        first, _, last = item.partition("-")
+        first, _sep, last = item.partition("-")
         start, end = _weekday(first), _weekday(last)
         return {(start + i) % 7 for i in range((end - start) % 7 + 1)}
     return {_weekday(item)}
@@ -319,10 +336,10 @@ def _monthdays(raw: object) -> frozenset[int]:
         if isinstance(number, str) and number.isdigit():
             number = int(number)
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 31:
-            raise ValueError(f"expected days of the month 1..31 or last, got {shown(item)}")
+            raise ValueError(_("expected days of the month 1..31 or last, got {item}").format(item=shown(item)))
         result.add(number)
     if not result:
-        raise ValueError("is empty: the slide would never play (leave the key out to play every day)")
+        raise ValueError(_("is empty: the slide would never play (leave the key out to play every day)"))
     return frozenset(result)
 
 
@@ -344,16 +361,16 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             except ValueError as exc:
                 bad(key, str(exc))
             except OverflowError:
-                bad(key, f"{shown(str(fields[key]))} is beyond the calendar")
+                bad(key, _("{value} is beyond the calendar").format(value=shown(str(fields[key]))))
     if values.get("valid_from") and values.get("valid_until") and values["valid_from"] >= values["valid_until"]:
-        bad("valid_until", "is before valid_from")
+        bad("valid_until", _("is before valid_from"))
     if fields.get("once") is not None:
         try:
             values["once"] = _once(fields["once"])
         except ValueError as exc:
             bad("once", str(exc))
         except OverflowError:
-            bad("once", f"{shown(str(fields['once']))} is beyond the calendar")
+            bad("once", _("{value} is beyond the calendar").format(value=shown(str(fields['once']))))
     if fields.get("days") is not None:
         raw = fields["days"]
         items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
@@ -362,10 +379,10 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
             try:
                 days |= _weekdays(item)
             except ValueError:
-                bad("days", f"unknown day {shown(item)}; use {', '.join(DAYS)} (or t2..t7, cn), "
-                            "or a range like mon-fri")
+                bad("days", _("unknown day {item}; use {days} (or t2..t7, cn), or a range like mon-fri")
+                    .format(item=shown(item), days=', '.join(DAYS)))
         if not items:
-            bad("days", "is empty: the slide would never play (leave the key out to play every day)")
+            bad("days", _("is empty: the slide would never play (leave the key out to play every day)"))
         values["days"] = frozenset(days)
     if fields.get("monthdays") is not None:
         try:
@@ -379,11 +396,11 @@ def parse(fields: dict, line_of, problems: Problems, where: str) -> Window | Non
                 raise ValueError(raw)
             values["hours"] = _span(raw)
         except ValueError:
-            bad("hours", f'expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), got {shown(raw)}')
+            bad("hours", _('expected "HH:MM-HH:MM" (e.g. "07:00-11:30"), got {value}').format(value=shown(raw)))
     if not ok:
         return None
     result = Window(**values)
     if result.lo is not None and result.hi is not None and result.lo >= result.hi:
-        bad("once", "does not overlap valid_from..valid_until: the slide would never play")
+        bad("once", _("does not overlap valid_from..valid_until: the slide would never play"))
         return None
     return result

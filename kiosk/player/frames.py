@@ -93,10 +93,15 @@ class Pages(Sequence):
 
 @dataclass(frozen=True)
 class Frames:
-    """A slide ready for its slot: its pages (several for a long notice) and, for `speak: true`, its voice."""
+    """A slide ready for its slot: its pages (several for a long notice), for `speak: true` its voice, and
+    the zones that change while it stands (the header clock, the ticker: screen.zones); for a video its moving
+    picture (`motion`, played by the screen over the first page) and length."""
 
     pages: Sequence
     sound: concurrent.futures.Future | None = None
+    zones: Sequence = ()
+    motion: object | None = None
+    length: float | None = None  # seconds: how long the motion lasts once through
 
 
 class FrameBuilder:
@@ -124,20 +129,23 @@ class FrameBuilder:
         """The idle screen shows the time: one build per minute. A slide: one per programme version."""
         return ("idle", at.strftime("%Y-%m-%d %H:%M")) if slide is None else (slide.id, version)
 
-    def prebuild(self, slide: Slide | None, version: str, at: dt.datetime) -> concurrent.futures.Future:
+    def prebuild(self, slide: Slide | None, version: str, at: dt.datetime,
+                 ticker: tuple[str, ...] = ()) -> concurrent.futures.Future:
+        """`ticker`: the programme's ticker lines (part of `version`), which take a band of the screen."""
         key = self.key(slide, version, at)
         future = self._built.get(key)
         if future is None:
-            future = self._builder.submit(self._build, slide, at)
+            future = self._builder.submit(self._build, slide, at, ticker)
             self._built[key] = future
             while len(self._built) > KEEP:
                 self._built.pop(next(iter(self._built)))
         return future
 
-    def get(self, slide: Slide | None, version: str, at: dt.datetime, wait: float) -> Frames | None:
+    def get(self, slide: Slide | None, version: str, at: dt.datetime, wait: float,
+            ticker: tuple[str, ...] = ()) -> Frames | None:
         """The frames, waiting at most `wait` seconds; None when not ready in time; no pages when the
         slide cannot be drawn (said in the journal and in status as errors['slide:<id>'])."""
-        future = self.prebuild(slide, version, at)
+        future = self.prebuild(slide, version, at, ticker)
         name = f"slide:{slide.id if slide else 'idle'}"
         try:
             frames = future.result(timeout=wait)
@@ -151,11 +159,17 @@ class FrameBuilder:
         self.status.set_error(name, None)
         return frames
 
-    def _build(self, slide: Slide | None, at: dt.datetime) -> Frames:
+    def _build(self, slide: Slide | None, at: dt.datetime, ticker: tuple[str, ...] = ()) -> Frames:
         if slide is None:
             return Frames([self.renderer.idle(self.device_name, at)])
-        sound = self._speech.submit(self.voice, slide) if slide.speak and self.voice is not None else None
-        return Frames(Pages(self.renderer.pages(slide), self._builder), sound)
+        heard = slide.speak or getattr(slide, "audio", None) is not None
+        sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
+        pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+        zones = getattr(self.renderer, "zones", None)
+        motion = getattr(self.renderer, "motion", None)
+        moving = motion(slide) if motion is not None and slide.type == "video" else None
+        return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else (), moving,
+                      getattr(moving, "length", None))
 
     def close(self) -> None:
         self._builder.shutdown(wait=False, cancel_futures=True)
@@ -163,11 +177,20 @@ class FrameBuilder:
 
 
 def speech_voice(speech_cfg, cache_dir: Path, speaker, status: Status) -> Callable[[Slide], object | None]:
-    """The `voice` of a FrameBuilder: espeak-ng's WAV (cached) loaded by the speaker. A failure leaves the
-    slide silent, never off screen."""
+    """The `voice` of a FrameBuilder: a slide's `audio:` file, or espeak-ng's WAV (cached), loaded by the
+    speaker. A failure leaves the slide silent, never off screen, and says which slide and why."""
     from kiosk.source import speech
 
     def voice(slide: Slide) -> object | None:
+        if slide.audio is not None:
+            try:
+                sound = speaker.load(slide.audio.path)
+            except Exception as exc:  # noqa: BLE001 - no audio device, a file that does not decode, …
+                log.warning("slide %s will play without its sound: %s: %s", slide.id, slide.audio.name, exc)
+                status.set_error(f"audio:{slide.id}", f"{slide.audio.name}: {exc}")
+                return None
+            status.set_error(f"audio:{slide.id}", None)
+            return sound
         try:
             path = speech.synthesize(speech.text_of(slide), speech_cfg.voice, speech_cfg.rate,
                                      Path(cache_dir) / "speech")

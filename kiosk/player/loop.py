@@ -26,6 +26,7 @@ from kiosk.config import Config
 from kiosk.content import schedule
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
+from kiosk.player import volume
 from kiosk.player.frames import FrameBuilder, Frames, PageError
 from kiosk.report.notify import Notifier
 from kiosk.report.plays import Play
@@ -45,6 +46,10 @@ TRUST_RECHECK_SECONDS = 30.0
 MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline counts in frames_slipped
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
+LATE_SOUND_SECONDS = 3.0  # a slide's sound made after its slot began still starts this long into it
+ZONE_LATE_SECONDS = 0.012  # a zone frame woken later than this is drawn for now, not for when it was due
+VIDEO_UNKNOWN_SECONDS = 10.0  # a video whose length could not be learnt (it ends its slot when it ends)
+VIDEO_END_SLACK_SECONDS = 0.5  # a video ending this close to its slot's end ends it on time
 SLIPS_KEPT = 10_000  # flip_slips keeps the latest: bench/ reads them, a board runs for months
 
 
@@ -68,6 +73,8 @@ class Showing:
     started_mono: float
     version: str
     due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
+    failed: bool = False  # its video stopped before its slot's end: the play was cut short
+    moving: bool = False  # a moving zone (a video) plays over the frame: the screen says when it next changes
 
 
 class Player:
@@ -98,7 +105,11 @@ class Player:
         self.flip_slips: deque[float] = deque(maxlen=SLIPS_KEPT)  # seconds late per planned flip, for bench/
         self._ready_sent = False
         self._next_watchdog = 0.0
+        self._volume = 1.0  # the level the playing video was last given
         self._upcoming = None  # the future of the next slide's frames, until its first frame is uploaded
+        self._zone_due = math.inf  # when the zones on screen (clock, ticker) next want a frame
+        self._spoken: dict[str, float] = {}  # emergency id -> monotonic instant it was last announced
+        self._pending_sound = None  # (future, slide, since): a sound not made yet when its slide showed
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> Now:
@@ -126,6 +137,7 @@ class Player:
         self._planned, self.clock_trusted, self._planned_at = programme, trusted, now.mono
         self.status.update(
             content_version=programme.version,
+            content_format=programme.format,
             slide_count=len(programme.slides),
             content_warnings=tuple(str(w) for w in programme.warnings),
             clock_synced=trusted,
@@ -160,13 +172,15 @@ class Player:
         pages = frames.pages
         now = self.now()  # the slide goes on screen now: its frames may have been waited for
         if self.showing is not None:
-            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
-        duration = slide.duration if slide is not None else IDLE_SECONDS
-        per_page = duration / max(1, len(pages))
-        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
-            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
-                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
+            self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5
+                              or self.showing.failed)
+            gone = self.showing.slide
+            if gone is not None and gone.type == "video" and not self.showing.failed:
+                self.status.set_error(f"video:{gone.id}", None)  # it played through this time
+        duration = IDLE_SECONDS if slide is None else slide.duration if slide.duration is not None else \
+            frames.length or VIDEO_UNKNOWN_SECONDS  # a video without duration: its own length
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
+        self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
             fade = self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
             first_flip = now.mono + (fade[0] / 1000 if fade else 0.0)
@@ -174,7 +188,17 @@ class Player:
             self.screen.show(pages[0])
             first_flip = self.clock.monotonic()
         flipped = self.clock.monotonic()  # a measurement: the slide is wholly on screen
-        self._speak(frames.sound)
+        heard = self._speak(frames.sound, slide, now)
+        duration = max(duration, heard)  # a recorded announcement is heard to its end
+        per_page = duration / max(1, len(pages))
+        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
+                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
+        play = getattr(self.screen, "play", None)
+        moving = frames.motion is not None and play is not None
+        if moving:  # the video starts over its first picture, which is on screen now
+            self._volume = volume.level(getattr(self.cfg, "sound", None), now.local)
+            play(frames.motion, self._volume)
         if planned is not None:  # how late the change began to show, against the slot's deadline
             slip = max(0.0, first_flip - planned)
             self.flip_slips.append(slip)
@@ -184,7 +208,7 @@ class Player:
             per_page = duration = 60.0 - now.local.second - now.local.microsecond / 1e6
         self.showing = Showing(slide=slide, pages=pages, page=0, page_end=now.mono + per_page,
                                slot_end=now.mono + duration, started_wall=now.wall, started_mono=flipped,
-                               version=self.current.get().version)
+                               version=self.current.get().version, moving=moving)
         self.status.slide_started(slide.id if slide else None)
         if not self._ready_sent:
             self._ready_sent = True
@@ -204,7 +228,7 @@ class Player:
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
-            frames = self.frames.get(slide, programme.version, now.local, wait)
+            frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
                 log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
                 if self.showing is not None:
@@ -224,7 +248,7 @@ class Player:
         self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
         upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
-            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local)
+            self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local, **self._ticker(programme))
 
     def _upload_ahead(self) -> None:
         """The next slide's first frame goes to the screen (a texture, on a GPU) once it is built, before
@@ -273,16 +297,113 @@ class Player:
         self.screen.show(frame)
         showing.page_end = now.mono + per_page
 
-    def _speak(self, sound) -> None:
-        """Stop the last slide's voice; start this one's if it is ready (it is made ahead, with the frames)."""
-        if self.speaker is None:
+    # --- zones: the parts that change while a slide stands --------------------------------------------
+    @staticmethod
+    def _ticker(programme: Programme) -> dict:
+        """The programme's ticker for the frame builder (nothing when it has none: the plain call)."""
+        return {"ticker": programme.ticker} if programme.ticker else {}
+
+    def _set_zones(self, shown, now: Now) -> None:
+        set_zones = getattr(self.screen, "set_zones", None)
+        if set_zones is None:
             return
+        set_zones(list(shown), now.mono, now.local)
+        self._zone_due = now.mono if shown else math.inf  # drawn at once, then when they ask
+
+    def _zone_frames(self, wake_at: float) -> None:
+        """Sleep until `wake_at`, drawing the zones' frames on the way, each at its instant (the ticker's
+        60 a second, the clock's at the minute). A wake-up (new content, a screenshot) ends the wait."""
+        refresh = getattr(self.screen, "refresh", None)
+        while not self.stop.is_set():
+            if refresh is None or self.dark or self._zone_due >= wake_at:
+                self.clock.sleep_until(self.wake, wake_at)
+                return
+            if self.clock.sleep_until(self.wake, self._zone_due):
+                return
+            now = self.now()
+            # drawn for the instant it was due when the wake-up is only a little late: even steps
+            mono = self._zone_due if now.mono - self._zone_due < ZONE_LATE_SECONDS else now.mono
+            self._zone_due = max(refresh(mono, now.local), now.mono + 0.001)
+
+    def _speak(self, sound, slide: Slide | None = None, now: Now | None = None) -> float:
+        """Start the slide's sound (its audio: file or its speech) if it is ready, made ahead with the frames;
+        the seconds it lasts (0: none). The last slide's sound stops, except an emergency's own while it
+        stands. Quiet hours (sound.quiet_hours) silence all but emergencies; an emergency begins with the
+        chime and is heard again only every speech.emergency_repeat_minutes while it stands."""
+        if self.speaker is None:
+            return 0.0
+        emergency = slide is not None and slide.priority == "emergency"
+        if not emergency:
+            self._spoken.clear()  # an emergency that comes again later is announced again
+        elif now is not None and not self._repeat_due(slide, now):
+            return 0.0  # it still stands: its announcement keeps playing, or waits for its next turn
         self.speaker.stop()
-        if sound is not None:
-            if sound.done() and sound.result() is not None:
-                self.speaker.play(sound.result())
-            elif not sound.done():
-                log.info("speech not ready in time for this showing; the slide plays silent")
+        if sound is None or slide is None or now is None:
+            return 0.0
+        if not sound.done():  # made on the speech thread: it may still start early in the slot (turn)
+            self._pending_sound = (sound, slide, now.mono)
+            return 0.0
+        return self._play(sound.result(), slide, now, emergency)
+
+    def _play(self, loaded, slide: Slide, now: Now, emergency: bool) -> float:
+        self._pending_sound = None
+        if loaded is None:
+            return 0.0
+        if volume.level(getattr(self.cfg, "sound", None), now.local, emergency) <= 0:
+            return 0.0  # sound.quiet_hours (all but emergencies), or sound.volume 0
+        self.speaker.play(loaded, chime=emergency) if emergency else self.speaker.play(loaded)
+        if emergency:
+            self._spoken[slide.id] = now.mono
+        length = getattr(loaded, "get_length", None)
+        seconds = float(length()) if callable(length) else 0.0
+        return seconds + (float(getattr(self.speaker, "chime_seconds", 0.0)) if emergency else 0.0)
+
+    def _late_sound(self, now: Now) -> None:
+        """A sound not ready when its slide went on screen starts once it is, within LATE_SOUND_SECONDS of the
+        slot's start (the slot then lasts to its end); later than that the slide plays silent."""
+        pending, showing = self._pending_sound, self.showing
+        if pending is None or showing is None or showing.slide is not pending[1]:
+            self._pending_sound = None
+            return
+        sound, slide, since = pending
+        if now.mono - since > LATE_SOUND_SECONDS:
+            log.info("sound of slide %s not ready in time for this showing; the slide plays silent", slide.id)
+            self._pending_sound = None
+            return
+        if sound.done():
+            heard = self._play(sound.result(), slide, now, slide.priority == "emergency")
+            if heard and len(showing.pages) <= 1:
+                showing.slot_end = showing.page_end = max(showing.slot_end, now.mono + heard)
+
+    def _repeat_due(self, slide: Slide, now: Now) -> bool:
+        """An emergency standing on screen is announced again once its repeat interval has passed."""
+        last = self._spoken.get(slide.id)
+        if last is None:
+            return True
+        every = self.cfg.speech.emergency_repeat_minutes * 60
+        return every > 0 and now.mono - last >= every - 0.5
+
+    def _animate(self, showing: Showing, now: Now) -> float | None:
+        """The moving zone brought up to date by the screen; when its next picture is due. A video that has
+        ended (or failed: nothing on screen may freeze) ends its slot now."""
+        level = volume.level(getattr(self.cfg, "sound", None), now.local)
+        if level != self._volume:  # sound.quiet_hours began or ended, or sound.volume was changed
+            self._volume = level
+            self.screen.set_volume(level)
+        due = self.screen.animate(self.clock.monotonic())  # a crossfade may have passed since `now`
+        if due is not None:
+            return due
+        showing.moving = False
+        error = getattr(self.screen, "zone_error", None)
+        name = showing.slide.id if showing.slide else "idle"
+        if error:
+            self.status.set_error(f"video:{name}", f"the video stopped while playing: {error}")
+        if now.mono < showing.slot_end - VIDEO_END_SLACK_SECONDS:
+            if error:
+                log.warning("slide %s: its slot ends %.1f s early", name, showing.slot_end - now.mono)
+                showing.failed = True
+            showing.slot_end = showing.page_end = now.mono
+        return None
 
     # --- screen power -------------------------------------------------------------------------------
     def _power_wanted(self, now: Now) -> bool:
@@ -316,6 +437,7 @@ class Player:
             self._record_play(self.showing, now, cut_short=True)
         state = self.panel.set(False) if self.panel is not None else power.OFF_BLACK
         black = self.screen.black()
+        self._set_zones((), now)
         self.screen.show(black)
         self._speak(None)
         self.showing = Showing(None, [black], 0, math.inf, math.inf, now.wall, now.mono, "")
@@ -374,8 +496,11 @@ class Player:
             self.next_page(now)
         elif showing.slide is None and self._something_ready():
             self.advance(now, planned=None)  # a cold start: the first picture is prepared, leave the idle screen
+        showing = self.showing
+        motion_due = self._animate(showing, now) if showing.moving and not self.dark else None
         if not self.dark:
             self._upload_ahead()
+            self._late_sound(now)
         if not self.screen.pump():
             log.error("the display was lost; exiting so that systemd restarts the player")
             self.status.update(display_ok=False)
@@ -384,6 +509,10 @@ class Player:
         showing = self.showing
         more_pages = showing.page + 1 < len(showing.pages)
         deadline = min(showing.slot_end, showing.page_end) if more_pages else showing.slot_end
+        if self._pending_sound is not None:
+            deadline = min(deadline, now.mono + PAGE_RETRY_SECONDS)  # look again soon: is the sound made?
+        if showing.moving and motion_due is not None:
+            deadline = min(deadline, motion_due)  # the video's next picture
         wake_at = min(deadline, now.mono + min(self._until_plan_change(now), self._until_power_change(now),
                                                PUMP_SECONDS))
         self.status.beat(max(wake_at, now.mono) + PUMP_SECONDS)
@@ -404,7 +533,7 @@ class Player:
                 wake_at = self.turn()
                 if wake_at is None:
                     return 1
-                self.clock.sleep_until(self.wake, wake_at)
+                self._zone_frames(wake_at)
             return 0
         finally:
             self.finish()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from kiosk.i18n import _
 from kiosk.report import heartbeat
 
 LOOP_GRACE_S = 5.0  # how late the render loop may be past its own deadline before it counts as stalled
@@ -43,24 +44,25 @@ def findings(snap: dict, now: float) -> list[Finding]:
 
     beat, deadline = snap.get("loop_beat"), snap.get("loop_deadline")
     if beat is None:
-        fault("loop_not_started", "render loop has not started")
+        fault("loop_not_started", _("render loop has not started"))
     else:
         limit = (deadline if deadline is not None else beat + LOOP_DEFAULT_PROMISE_S) + LOOP_GRACE_S
         if now > limit:
-            fault("loop_stalled", f"render loop stalled: last turn {now - beat:.1f} s ago")
+            fault("loop_stalled", _("render loop stalled: last turn {seconds} s ago").format(
+                seconds=f"{now - beat:.1f}"))
 
     headless = bool(snap.get("headless"))
     driver = snap.get("display_driver") or ""
     if headless:
-        warn("headless", "running headless (no screen, chosen on purpose): development mode")
+        warn("headless", _("running headless (no screen, chosen on purpose): development mode"))
     elif not snap.get("display_ok"):
-        fault("no_display", "no display: nothing reaches the screen")
+        fault("no_display", _("no display: nothing reaches the screen"))
     elif driver.lower() in DUMMY_DRIVERS:
-        fault("no_display", f"display driver is {driver!r}: nothing reaches the screen")
+        fault("no_display", _("display driver is {driver}: nothing reaches the screen").format(driver=repr(driver)))
 
     powered_off = snap.get("power") in ("off", "off-black")  # dark on purpose (display.power)
     if not snap.get("slide_count") and not powered_off:
-        fault("no_content", "no content: nothing to show")
+        fault("no_content", _("no content: nothing to show"))
 
     for part, message in sorted((snap.get("errors") or {}).items()):
         if part in FATAL_PARTS:
@@ -69,35 +71,41 @@ def findings(snap: dict, now: float) -> list[Finding]:
     sync = snap.get("last_sync") or {}
     if sync.get("ok") is False:
         since = snap.get("sync_failing_since")
-        spell = f" for {_duration(now - since)}" if since is not None else ""
-        warn("sync_failing", f"sync failing{spell} (old content keeps playing): {sync.get('error') or 'unknown'}")
+        reason = sync.get("error") or _("unknown")
+        if since is not None:
+            warn("sync_failing", _("sync failing for {duration} (old content keeps playing): {reason}").format(
+                duration=_duration(now - since), reason=reason))
+        else:
+            warn("sync_failing", _("sync failing (old content keeps playing): {reason}").format(reason=reason))
     for part, message in sorted((snap.get("errors") or {}).items()):
         if part not in FATAL_PARTS and not (part == "sync" and sync.get("ok") is False):
             warn(f"error_{part}", f"{part}: {message}")
     content_warnings = snap.get("content_warnings") or []
     if content_warnings:
-        more = f" (+{len(content_warnings) - 1} more)" if len(content_warnings) > 1 else ""
-        warn("content_warnings", f"content warning: {content_warnings[0]}{more}")
+        more = _(" (+{count} more)").format(count=len(content_warnings) - 1) if len(content_warnings) > 1 else ""
+        warn("content_warnings", _("content warning: {warning}").format(warning=content_warnings[0]) + more)
+    if snap.get("reports_not_taken"):
+        warn("reports_not_taken", _("config: {warning}").format(warning=snap["reports_not_taken"]))
     for warning in snap.get("config_warnings") or []:
-        warn("config_warning", f"config: {warning}")
+        warn("config_warning", _("config: {warning}").format(warning=warning))
     if snap.get("clock_synced") is False:
-        warn("clock_unsynced", "clock not synchronised: schedules may be off")
+        warn("clock_unsynced", _("clock not synchronised: schedules may be off"))
     dropped = (snap.get("counters") or {}).get("plays_dropped", 0)
     if dropped:
-        warn("plays_dropped", f"{dropped} proof-of-play records dropped (queue full)")
+        warn("plays_dropped", _("{count} proof-of-play records dropped (queue full)").format(count=dropped))
 
     dev = snap.get("device") or {}
     temp = dev.get("cpu_temp_c")
     if temp is not None and temp >= TEMP_WARN_C:
-        warn("too_hot", f"CPU at {temp:.0f} °C")
+        warn("too_hot", _("CPU at {temp} °C").format(temp=f"{temp:.0f}"))
     throttled = dev.get("throttled") or {}
     if (throttled.get("now") or {}).get("under_voltage"):
-        warn("under_voltage", "under-voltage: check the power supply and cable")
+        warn("under_voltage", _("under-voltage: check the power supply and cable"))
     elif (throttled.get("now") or {}).get("throttled"):
-        warn("throttled", "CPU throttled")
+        warn("throttled", _("CPU throttled"))
     free = dev.get("disk_free_bytes")
     if free is not None and free < DISK_LOW_BYTES:
-        warn("disk_low", f"disk almost full: {free / 1e6:.0f} MB free")
+        warn("disk_low", _("disk almost full: {size} MB free").format(size=f"{free / 1e6:.0f}"))
     return sorted(out, key=lambda f: not f.fault)
 
 
@@ -111,7 +119,7 @@ def summary_line(snapshot: dict, now_monotonic: float) -> str:
     """One line for systemd's STATUS= (shown by `systemctl status kiosk`): the verdict and its first reason."""
     healthy, reasons = assess(snapshot, now_monotonic)
     slide = snapshot.get("current_slide") or "-"
-    head = f"healthy, slide {slide}" if healthy else "DEGRADED"
+    head = _("healthy, slide {slide}").format(slide=slide) if healthy else _("DEGRADED")
     return f"{head}: {reasons[0]}" if reasons else head
 
 
@@ -160,6 +168,7 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "slide_count": snap.get("slide_count"),
         "slide_started_at": iso(snap.get("slide_started_at")),
         "content_warnings": snap.get("content_warnings"),
+        "content_format": snap.get("content_format"),
         "last_sync_ok_at": iso(snap.get("last_sync_ok_at")),
         "errors": snap.get("errors"),
         "clock_synced": snap.get("clock_synced"),
@@ -170,4 +179,6 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "started_at": iso(snap.get("started_at")),
         "device": snap.get("device"),
     }
+    if snap.get("channels"):
+        body["channels"] = heartbeat.channels(snap, timezone)
     return healthy, body

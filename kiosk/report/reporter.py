@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kiosk.config import Config
+from kiosk.i18n import _
 from kiosk.report import device, heartbeat
 from kiosk.report.plays import FLUSH_BATCH, PlayQueue
 from kiosk.source.client import Deadline, TokenError, make_session, next_delay, read_token, reason
@@ -43,6 +44,8 @@ if TYPE_CHECKING:  # requests is imported on first use: a board that reports now
 log = logging.getLogger("kiosk.reports")
 
 RETRY_FIRST = 5.0  # seconds before the first retry after a failure; doubles on each further failure
+NOT_TAKEN = frozenset({404, 405, 501})  # the server has no such resource or method: a plain web server, a wrong URL
+NOT_TAKEN_BACKOFF = 3600.0  # asked again hourly: a URL does not start taking reports by itself
 RETRY_AFTER_MAX = 3600.0  # the most a server's Retry-After may hold us back
 FLUSH_SECONDS = 60.0  # plays are written to disk at least this often (or after FLUSH_BATCH plays)
 PLAYS_BATCH = 500  # plays per upload request
@@ -55,6 +58,8 @@ MAX_RESULTS = 20
 SLACK = 0.001  # seconds
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REFUSED_IN_A_ROW_MAX = 20  # a server refusing every play alone is broken: stop dropping, keep them
+REFUSAL_CHARS = 300  # of a refusing server's reason, in the journal
 
 
 # --- pure decisions ------------------------------------------------------------------------------------
@@ -95,7 +100,7 @@ def parse_commands(body: bytes) -> tuple[list[Command], list[str]]:
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return [], [f"answer is not JSON ({exc}); no commands taken"]
+        return [], [_("answer is not JSON ({reason}); no commands taken").format(reason=exc)]
     if not isinstance(data, dict) or data.get("commands") is None:
         return [], []
     raw = data["commands"]
@@ -107,22 +112,23 @@ def parse_commands(body: bytes) -> tuple[list[Command], list[str]]:
     for i, item in enumerate(raw):
         where = f"answer.commands[{i}]"
         if len(commands) >= MAX_COMMANDS:
-            problems.append(f"{where}: more than {MAX_COMMANDS} commands; the rest ignored")
+            problems.append(_("{where}: more than {max_commands} commands; the rest ignored")
+                .format(where=where, max_commands=MAX_COMMANDS))
             break
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            problems.append(f"{where}: expected an object with a text 'name'")
+            problems.append(_("{where}: expected an object with a text 'name'").format(where=where))
             continue
         name = item["name"]
         if not COMMAND_NAME.match(name):
-            problems.append(f"{where}.name: {name[:40]!r} is not a command name")
+            problems.append(_("{where}.name: {name} is not a command name").format(where=where, name=repr(name[:40])))
             continue
         cid = item.get("id")
         if isinstance(cid, bool) or (cid is not None and not isinstance(cid, (str, int))):
-            problems.append(f"{where}.id: expected text or a number")
+            problems.append(_("{where}.id: expected text or a number").format(where=where))
             continue
         args = item.get("args", {})
         if not isinstance(args, dict):
-            problems.append(f"{where}.args: expected an object")
+            problems.append(_("{where}.args: expected an object").format(where=where))
             continue
         if name in seen:
             continue
@@ -137,9 +143,11 @@ def parse_commands(body: bytes) -> tuple[list[Command], list[str]]:
 class ReportError(Exception):
     """A request to the source system failed; the message is for the journal and the heartbeat."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None,
+                 url: str | None = None):
         super().__init__(message)
         self.status = status
+        self.url = url
         self.retry_after = retry_after
 
 
@@ -186,6 +194,8 @@ class Reporter:
         self._flush_failing = False
         self._results: list[dict] = []
         self._plays_only = False
+        self._isolating: int | None = None  # after a 422: the batch size that is narrowing down the refused play
+        self._refused_in_a_row = 0  # plays dropped on a 422 since the server last accepted one
         self._dropped_seen = queue.dropped_total
         self._disabled_logged = False
         self._last_heartbeat: float | None = None  # monotonic time of the last heartbeat that got a 2xx
@@ -212,7 +222,7 @@ class Reporter:
         write the plays in memory to disk."""
         self._stop = stop
         if self.enabled:  # when disabled, tick() says so once, with what happens to the plays
-            log.info("reports: to %s", self._cfg.report_url)
+            log.info(_("reports: to {url}").format(url=self._cfg.report_url))
         flusher = threading.Thread(target=self._flush_loop, args=(stop,), name="plays-flush", daemon=True)
         flusher.start()
         try:
@@ -267,7 +277,8 @@ class Reporter:
             self._cycle(now)
         elif not self.enabled and not self._disabled_logged:
             self._disabled_logged = True
-            log.info("reports: no source.report_url; plays are kept on disk (at most %d)", self.queue.max_rows)
+            log.info(_("reports: no source.report_url; plays are kept on disk (at most {count})")
+                .format(count=self.queue.max_rows))
         self._publish_queue_facts()
         if not self.enabled:
             return self.flush_seconds
@@ -286,7 +297,7 @@ class Reporter:
             self.status.set_error("plays", str(exc))
             return
         if self._flush_failing:
-            log.info("plays: writing to disk again")
+            log.info(_("plays: writing to disk again"))
             self.status.set_error("plays", None)
         self._flush_failing = False
         if written:
@@ -315,15 +326,23 @@ class Reporter:
                 self._last_heartbeat = now
                 commands, problems = parse_commands(answer)
                 for problem in problems:
-                    log.warning("reports: heartbeat answer: %s", problem)
+                    log.warning(_("reports: heartbeat answer: {problem}").format(problem=problem))
                 self._run_commands(commands, session, cfg, token)
             drained = self._upload_plays(session, cfg, token)
         except ReportError as exc:
             retry_after = exc.retry_after
-            self._failed(str(exc))
+            if exc.status in NOT_TAKEN:
+                self._not_taken(exc)
+                retry_after = max(retry_after or 0.0, NOT_TAKEN_BACKOFF)
+            else:
+                self._failed(str(exc))
         else:
             if self.failures:
-                log.info("reports: the server answers again (after %d failed cycles)", self.failures)
+                log.info(_("reports: the server answers again (after {failures} failed cycles)")
+                    .format(failures=self.failures))
+            if self.status.reports_not_taken is not None:
+                log.info(_("reports: {url} takes reports now").format(url=cfg.report_url))
+                self.status.update(reports_not_taken=None)
             self.failures = 0
             self.status.set_error("reports", None)
         period = cfg.health.heartbeat_seconds
@@ -341,8 +360,22 @@ class Reporter:
     def _failed(self, message: str) -> None:
         self.failures += 1
         if self.failures == 1 or math.log2(self.failures).is_integer():  # 1, 2, 4, 8, … : a quiet journal
-            log.warning("reports: %s (failure %d; plays stay queued: %d)", message, self.failures, self.queue.count())
+            log.warning(_("reports: {message} (failure {failures}; plays stay queued: {count})")
+                .format(message=message, failures=self.failures, count=self.queue.count()))
         self.status.set_error("reports", message)
+
+    def _not_taken(self, exc: ReportError) -> None:
+        """A server that does not take reports is a configuration matter, not an outage: said once, in full,
+        with the remedy, then asked again hourly (the board stays healthy; plays wait on disk)."""
+        self.failures = 0
+        self.status.set_error("reports", None)
+        message = (_("{url} answers HTTP {status}: this server does not take reports (a plain web server?); set "
+                     "source.report_url to the source system's report address, or source.reports: false to send none")
+                         .format(url=exc.url, status=exc.status))
+        if self.status.reports_not_taken != message:
+            log.warning(_("reports: {message}; plays stay on disk ({count}), asked again in an hour")
+                .format(message=message, count=self.queue.count()))
+        self.status.update(reports_not_taken=message)
 
     def _session_for(self, cfg: Config) -> requests.Session:
         key = (cfg.source.ca_file,)
@@ -354,7 +387,8 @@ class Reporter:
             try:
                 self._session = make_session(cfg.source.ca_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ReportError(f"source.ca_file {cfg.source.ca_file}: {exc}") from None
+                raise ReportError(_("source.ca_file {file}: {reason}")
+                    .format(file=cfg.source.ca_file, reason=exc)) from None
             self._session_key = key
         return self._session
 
@@ -388,22 +422,29 @@ class Reporter:
                 ) as resp:
                     if not 200 <= resp.status_code < 300:
                         where = resp.headers.get("Location")
-                        hint = f" (redirected to {where}: set source.report_url to the final URL)" if where else ""
+                        hint = (_(" (redirected to {where}: set source.report_url to the final URL)")
+                                .format(where=where) if where else "")
+                        if resp.status_code == 401:
+                            hint = (": token refused by the report server: check source.token_file (or add the "
+                                    f"board on the hub: kiosk hub add-board {self._cfg.device.id})")
+                        elif resp.status_code in (400, 413, 422) and (said := _refusal(resp)):
+                            hint = f": {said}"
                         raise ReportError(
                             f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint,
-                            status=resp.status_code,
+                            status=resp.status_code, url=url,
                             retry_after=parse_retry_after(resp.headers.get("Retry-After"), self._wall()),
                         )
                     body = _answer_body(resp, url)
                     if cut.expired:
-                        log.warning("reports: %s: the answer was cut at the deadline (%g s); taken as an "
-                                    "acknowledgement, no commands", url, REQUEST_DEADLINE_S)
+                        log.warning(_("reports: {url}: the answer was cut at the deadline ({seconds} s); taken as an "
+                                      "acknowledgement, no commands")
+                                          .format(url=url, seconds=format(REQUEST_DEADLINE_S, "g")))
                         return b""
                     return body
             except requests.RequestException as exc:
                 if cut.expired:
                     raise ReportError(f"{url}: no answer within {REQUEST_DEADLINE_S:g} s") from None
-                raise ReportError(f"{url}: {describe(exc)}") from None
+                raise ReportError(_("{url}: {reason}").format(url=url, reason=describe(exc))) from None
 
     def _post_json(self, session: requests.Session, url: str, token: str | None, body: dict) -> bytes:
         data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
@@ -431,17 +472,30 @@ class Reporter:
     def _upload_plays(self, session: requests.Session, cfg: Config, token: str | None) -> bool:
         """Upload waiting plays in batches; True when the queue is empty. Stops when the next heartbeat is
         due (a backlog of a month of plays never silences the board)."""
-        for _ in range(BATCHES_PER_CYCLE):
+        for _batch in range(BATCHES_PER_CYCLE):
             if self._last_heartbeat is not None and \
                     self._clock() - self._last_heartbeat >= cfg.health.heartbeat_seconds:
                 return False
             plays = self.queue.pending(self.batch_size)
             if not plays:
                 return True
+            if self._isolating is not None:
+                plays = plays[: self._isolating]
             body = {"device_id": cfg.device.id, "plays": [p.to_json() for p in plays]}
             try:
                 self._post_json(session, self._url(cfg, "plays"), token, body)
             except ReportError as exc:
+                if exc.status == 422:  # the server refuses something in this batch: find it by halving
+                    if len(plays) > 1:
+                        self._isolating = max(1, len(plays) // 2)
+                        continue
+                    if self._refused_in_a_row < REFUSED_IN_A_ROW_MAX:
+                        self._drop_refused(plays[0], str(exc))
+                        continue
+                    held = ReportError(f"{exc} (the server refused the last {self._refused_in_a_row} plays, each "
+                                       "alone: the rest are kept until it accepts one)", exc.status)
+                    self.status.report_finished("plays", False, str(held))
+                    raise held from None
                 if exc.status == 413 and self.batch_size > 1:  # the server wants smaller batches
                     self.batch_size = max(1, self.batch_size // 2)
                 self.status.report_finished("plays", False, str(exc))
@@ -452,9 +506,25 @@ class Reporter:
                 log.warning("plays: %s", exc)
                 self.status.set_error("plays", str(exc))
                 return False
+            self._refused_in_a_row = 0
             self.status.count("plays_uploaded", len(plays))
             self.status.report_finished("plays", True, None)
         return not self.queue.pending(1)
+
+    def _drop_refused(self, refused, message: str) -> None:
+        """One play the server refuses on its own (422) is dropped, named in the journal: sent again it
+        would be refused again, for ever, and hold back every play behind it."""
+        try:
+            self.queue.ack([refused.id])
+        except OSError as exc:
+            log.warning("plays: %s", exc)
+            self.status.set_error("plays", str(exc))
+            raise ReportError(f"plays: the refused play {refused.id} cannot be removed ({exc})") from None
+        self._isolating = None  # the rest goes in whole batches again
+        self._refused_in_a_row += 1
+        log.error("plays: the report server refused play %s (slide %s, started %s), dropped: %s",
+                  refused.id, refused.slide_id, refused.started_at, message)
+        self.status.count("plays_refused", 1)
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -464,36 +534,61 @@ class Reporter:
             if command.name == "upload_screenshot":
                 error = self._upload_screenshot(session, cfg, token)
             elif command.name in self.commands:
-                log.info("reports: command %s from the server", command.name)
+                log.info(_("reports: command {command} from the server").format(command=command.name))
                 try:
                     self.on_command(command.name, dict(command.args))
                 except Exception as exc:  # the handler is someone else's code: report, carry on
                     log.exception("reports: command %s failed", command.name)
                     error = f"{type(exc).__name__}: {exc}"
             else:
-                log.warning("reports: unknown command %r from the server, ignored", command.name)
+                log.warning(_("reports: unknown command {command} from the server, ignored")
+                    .format(command=repr(command.name)))
                 error = "unknown command"
             self._results.append({"id": command.id, "name": command.name, "ok": error is None, "error": error})
         del self._results[:-MAX_RESULTS]
 
     def _upload_screenshot(self, session: requests.Session, cfg: Config, token: str | None) -> str | None:
         if self.screenshot is None:
-            return "screenshots are not available on this board"
+            return _("screenshots are not available on this board")
         try:
             png = self.screenshot()
         except Exception as exc:
             log.exception("reports: taking a screenshot failed")
             return f"{type(exc).__name__}: {exc}"
         if not png:
-            return "no frame on screen yet"
+            return _("no frame on screen yet")
         if not png.startswith(PNG_SIGNATURE):
-            return "the screenshot is not a PNG"
+            return _("the screenshot is not a PNG")
         try:
             self._post(session, self._url(cfg, "screenshot"), token, png, "image/png")
         except ReportError as exc:
             return str(exc)
-        log.info("reports: screenshot uploaded (%d bytes)", len(png))
+        log.info(_("reports: screenshot uploaded ({size} bytes)").format(size=len(png)))
         return None
+
+
+def _refusal(resp: requests.Response) -> str | None:
+    """What a refusing server says (`{"error": "plays[3].started_at: …"}` from kiosk hub, or plain text),
+    one line of at most REFUSAL_CHARS, for the journal; None when it says nothing readable."""
+    import urllib3
+
+    try:
+        raw = resp.raw.read(4096, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError, ValueError):
+        return None
+    if (resp.headers.get("Content-Encoding") or "identity").strip().lower() not in ("identity", ""):
+        return None
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        text = data["error"]
+    elif text.startswith(("<", "{", "[")):  # an HTML error page or JSON of another shape says nothing useful
+        return None
+    text = " ".join(text.split())
+    return text[:REFUSAL_CHARS] or None
 
 
 def _answer_body(resp: requests.Response, url: str) -> bytes:
@@ -506,27 +601,29 @@ def _answer_body(resp: requests.Response, url: str) -> bytes:
         while len(body) <= MAX_ANSWER_BYTES and (chunk := resp.raw.read(16 * 1024, decode_content=False)):
             body += chunk
     except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-        log.warning("reports: %s: the answer was cut short (%s); taken as an acknowledgement, no commands",
-                    url, type(exc).__name__)
+        log.warning(_("reports: {url}: the answer was cut short ({reason}); taken as an acknowledgement, no commands")
+            .format(url=url, reason=type(exc).__name__))
         return b""
     if len(body) > MAX_ANSWER_BYTES:
-        log.warning("reports: %s: the answer is longer than %d bytes; taken as an acknowledgement, no commands",
-                    url, MAX_ANSWER_BYTES)
+        log.warning(_("reports: {url}: the answer is longer than {size} bytes; taken as an acknowledgement, no "
+                      "commands").format(url=url, size=MAX_ANSWER_BYTES))
         return b""
     encoding = (resp.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding in ("identity", ""):
         return bytes(body)
     if encoding not in ("gzip", "x-gzip", "deflate"):
-        log.warning("reports: %s: answer in an unknown encoding %r; no commands taken", url, encoding[:20])
+        log.warning(_("reports: {url}: answer in an unknown encoding {encoding}; no commands taken")
+            .format(url=url, encoding=repr(encoding[:20])))
         return b""
     try:  # we asked for identity; a server that compresses anyway gets a bounded inflate (no gzip bomb)
         inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, found out
         plain = inflater.decompress(bytes(body), MAX_ANSWER_BYTES + 1)
     except zlib.error:
-        log.warning("reports: %s: the compressed answer is damaged; no commands taken", url)
+        log.warning(_("reports: {url}: the compressed answer is damaged; no commands taken").format(url=url))
         return b""
     if len(plain) > MAX_ANSWER_BYTES or inflater.unconsumed_tail:
-        log.warning("reports: %s: the answer inflates beyond %d bytes; no commands taken", url, MAX_ANSWER_BYTES)
+        log.warning(_("reports: {url}: the answer inflates beyond {size} bytes; no commands taken")
+            .format(url=url, size=MAX_ANSWER_BYTES))
         return b""
     return plain
 
@@ -536,10 +633,10 @@ def describe(exc: requests.RequestException) -> str:
     import requests
 
     kinds = (
-        (requests.exceptions.SSLError, "TLS error (check source.ca_file)"),
-        (requests.exceptions.ConnectTimeout, "timed out connecting"),
-        (requests.exceptions.ReadTimeout, "timed out waiting for the answer"),
-        (requests.exceptions.ConnectionError, "cannot connect"),
+        (requests.exceptions.SSLError, _("TLS error (check source.ca_file)")),
+        (requests.exceptions.ConnectTimeout, _("timed out connecting")),
+        (requests.exceptions.ReadTimeout, _("timed out waiting for the answer")),
+        (requests.exceptions.ConnectionError, _("cannot connect")),
     )
     for kind, text in kinds:
         if isinstance(exc, kind):

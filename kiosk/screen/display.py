@@ -18,8 +18,10 @@ reporter) may call: it asks the owner to read the screen back between two frames
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import math
 import os
 import threading
 import time
@@ -30,7 +32,9 @@ import pygame
 from PIL import Image
 from pygame._sdl2 import video
 
-from kiosk.screen import gpu
+from kiosk.i18n import _
+from kiosk.screen import clip, gpu, quiet, zones
+from kiosk.screen.motion import Place, Zone
 
 log = logging.getLogger("kiosk.render.screen")
 
@@ -41,6 +45,7 @@ SHOT_WAIT_SECONDS = 4.0  # a screenshot waits this long for the render thread (l
 BLEND_NONE, BLEND_ALPHA = 0, 1  # SDL_BLENDMODE_NONE (a plain copy), SDL_BLENDMODE_BLEND
 RENDER_DEVICE_RESET = getattr(pygame, "RENDER_DEVICE_RESET", -1)
 RENDER_TARGETS_RESET = getattr(pygame, "RENDER_TARGETS_RESET", -1)
+ZONES = "zones"  # in a list of layers: where the moving zones are drawn
 
 
 def _driver_order() -> list[str]:
@@ -55,7 +60,7 @@ def _driver_order() -> list[str]:
         order.append("x11")
     order.append("kmsdrm")  # Pi OS Lite: no desktop, straight to the HDMI output
     for name in ("x11", "wayland"):
-        if name not in order:
+        if name not in order and (name != "wayland" or quiet.wayland_can_connect()):
             order.append(name)
     return order
 
@@ -104,10 +109,19 @@ class Screen:
         self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
         self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
+        self._moving: list[Zone] = []  # what moves over the frame on screen (a video), drawn over it
+        self._ended: set[Zone] = set()  # of those, the ones that changed for the last time (still drawn)
+        self.zone_error: str | None = None  # why the last zone to end ended early, if it did
+        self.last_clip: clip.Clip | None = None  # bench/ and tests read what it measured
         self._shots: list[_Shot] = []
         self._lost = False
         self.uploaded_bytes = 0  # every byte our code ever uploaded (bench/ reads it)
         self.last_fade: Fade | None = None
+        self._zones: list = []  # zones drawn over the slide every frame (screen.zones), set with each slide
+        self._zone_textures: dict[int, tuple[weakref.ref, video.Texture]] = {}  # by id of the piece's surface
+        self._zone_clock: tuple[float, dt.datetime, float] | None = None  # (mono, local, perf_counter) last given
+        self.zone_frames = 0  # frames drawn for zones alone (bench/ reads it)
+        self.zone_log: list | None = None  # bench/ sets a list: (perf_counter, mono) of every frame with zones
         lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
         self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
 
@@ -139,10 +153,14 @@ class Screen:
             log.info("display: %s %dx%d, rotation %d, %s renderer", driver, *screen.physical, rotation, name)
             screen._report(True)
             return screen
-        if tried:
-            log.warning("no display could be opened (%s)", "; ".join(tried))
-        log.warning("no screen found: running headless, frames at /screenshot.png%s",
-                    "" if on_purpose else " (health reports the display as lost)")
+        if on_purpose:
+            log.warning(_("running headless on purpose (SDL_VIDEODRIVER={driver}): playing off-screen, the frame is "
+                          "at /screenshot.png on the health endpoint").format(
+                driver=os.environ.get("SDL_VIDEODRIVER", "").strip()))
+        else:
+            log.warning(_("no screen could be opened ({tried}): running headless, playing off-screen with the frame "
+                          "at /screenshot.png on the health endpoint, and reporting the display as lost").format(
+                tried="; ".join(tried) or _("no video driver")))
         screen = cls.offscreen(size or HEADLESS_SIZE, rotation, status, headless=on_purpose, wake=wake)
         screen._report(False)
         return screen
@@ -228,6 +246,7 @@ class Screen:
         exposed again is presented again, a screenshot reads that surface)."""
         if self._ahead is held:
             self._ahead = None
+        self._stop_zones()
         if self.hardware:
             self._shown, self._layers = held, [(held.texture, 255)]
         else:
@@ -246,6 +265,10 @@ class Screen:
             renderer.draw_color = (0, 0, 0, 255)
             renderer.clear()  # on a tiled GPU (a Pi's) a clear is cheaper than keeping the last frame
         for texture, alpha in layers:
+            if texture is ZONES:
+                for zone in self._moving:
+                    zone.paint()
+                continue
             if alpha <= 0:
                 continue
             texture.blend_mode = BLEND_NONE if alpha >= 255 else BLEND_ALPHA
@@ -258,6 +281,7 @@ class Screen:
     def _render(self, layers: list[tuple[video.Texture, int]]) -> None:
         """One frame: the layers drawn, screenshots asked for read back, presented."""
         self._draw(layers)
+        self._draw_zones()
         if self._shots:
             self._serve_shots()
         self.renderer.present()
@@ -295,6 +319,9 @@ class Screen:
         # SDL's software target holds the old frame already: only the new one is drawn over it
         kept = not self.hardware and self._is_on_screen(old)
         before = None if kept else self._texture(old)
+        for zone in self._moving:  # a video fades out at its last picture, silent
+            zone.freeze()
+        under = [(ZONES, 255)] if self._moving and self.hardware else []
         after = self._texture(new)
         fade = Fade(uploaded_before=self.uploaded_bytes - start_bytes)
         during = self.uploaded_bytes
@@ -311,7 +338,7 @@ class Screen:
                 layers = [(after.texture, 255)]
             elif self.hardware or (presented is None and before is not None):
                 alpha = round(255 * progress)
-                layers = [(before.texture, 255), (after.texture, alpha)]
+                layers = [(before.texture, 255), *under, (after.texture, alpha)]
                 old_weight = 1 - alpha / 255
             else:
                 alpha = round(255 * (1 - (1 - progress) / old_weight))
@@ -339,10 +366,68 @@ class Screen:
 
     # --- screenshots --------------------------------------------------------------------------------
 
+    # --- zones: what changes while the slide stands -------------------------------------------------
+
+    def _scene(self) -> list:
+        return self._layers + ([(ZONES, 255)] if self._moving else [])
+
+    def play(self, motion, volume: float = 1.0) -> None:
+        """Start a moving zone over the frame on screen: a video slide's Video (screen.clip), or any Zone.
+        It ends when another frame goes on screen."""
+        self._stop_zones()
+        zone = clip.Clip(motion, self.wake, volume) if isinstance(motion, clip.Video) else motion
+        if isinstance(zone, clip.Clip):
+            self.last_clip = zone
+        self.zone_error = None
+        zone.start(Place(self.window, self.size, self.physical, self.rotation),
+                   time.monotonic())
+        self._moving.append(zone)
+
+    def animate(self, now: float | None = None) -> float | None:
+        """Bring the moving zones up to date and present if they changed; the monotonic instant the next
+        change is due, or None when nothing moves (any more: `zone_error` says if one failed)."""
+        if not self._moving:
+            return None
+        now = time.monotonic() if now is None else now
+        changed = False
+        for zone in self._moving:
+            if zone in self._ended:
+                continue
+            due = zone.due()
+            if due is None:  # it stays drawn, at its last picture, until another frame goes on screen
+                self.zone_error = zone.error
+                self._ended.add(zone)
+                zone.freeze()
+            elif due <= now + 0.001:
+                changed = zone.update(now) or changed
+        if changed:
+            self._render(self._scene() if self.hardware else [(ZONES, 255)])
+        dues = [d for d in (zone.due() for zone in self._moving if zone not in self._ended) if d is not None]
+        return min(dues) if dues else None
+
+    def set_volume(self, volume: float) -> None:
+        for zone in self._moving:
+            if hasattr(zone, "set_volume"):
+                zone.set_volume(volume)
+
+    def _stop_zones(self) -> None:
+        zones, self._moving = self._moving, []
+        self._ended = set()
+        for zone in zones:
+            self._stopped(zone)
+
+    def _stopped(self, zone: Zone) -> None:
+        zone.stop()
+        stats = getattr(zone, "stats", None)
+        if stats is not None and self.status is not None:
+            self.status.count("video_pictures_dropped", stats.dropped)
+            self.status.count("video_pictures_late", stats.late)
+
     def snapshot(self) -> pygame.Surface:
         """The logical frame on screen, read back from the renderer (on the render thread only)."""
         if self.hardware:
-            self._draw(self._layers)  # a GPU's back buffer is undefined after a present: draw it again
+            self._draw(self._scene())  # a GPU's back buffer is undefined after a present: draw it again
+            self._draw_zones()
         return self._read_back()
 
     def _read_back(self) -> pygame.Surface:
@@ -400,7 +485,7 @@ class Screen:
             if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
                 exposed = True
         if self.hardware and self._layers and (exposed or self._shots):
-            self._render(self._layers)  # drawn again, read back if asked, presented
+            self._render(self._scene())  # drawn again, read back if asked, presented
         else:
             if self._shots:
                 self._serve_shots()
@@ -416,12 +501,94 @@ class Screen:
             self.status.update(display_ok=False)
         return False
 
+    # --- zones ------------------------------------------------------------------------------------
+
+    def set_zones(self, shown: list, mono: float, local: dt.datetime) -> None:
+        """The zones that stand with the slide now going on screen (none: the slide alone), at this instant."""
+        self._zones = list(shown)
+        self._zone_clock = (mono, local, time.perf_counter())
+        if not self._zones:
+            self._zone_textures.clear()
+
+    def refresh(self, mono: float, local: dt.datetime) -> float:
+        """Draw the zones as they are at this instant and present; the monotonic instant of the next
+        change of any of them (math.inf without zones). Only the zones are drawn where SDL's software
+        target keeps the slide; a GPU draws the slide's texture again under them (a textured draw)."""
+        self._zone_clock = (mono, local, time.perf_counter())
+        if not self._zones:
+            return math.inf
+        if self.hardware:
+            self._draw(self._layers)
+        self._draw_zones()
+        if self._shots:
+            self._serve_shots()
+        self.renderer.present()
+        self.zone_frames += 1
+        return min(zone.due(mono, local) for zone in self._zones)
+
+    def _zone_time(self) -> tuple[float, dt.datetime]:
+        """The zones' instant for a frame the display draws by itself (a crossfade's): the last refresh's,
+        moved on by the time since."""
+        if self._zone_clock is None:
+            return time.monotonic(), dt.datetime.now()
+        mono, local, perf = self._zone_clock
+        moved = time.perf_counter() - perf
+        return mono + moved, local + dt.timedelta(seconds=moved)
+
+    def _draw_zones(self) -> None:
+        if not self._zones:
+            return
+        mono, local = self._zone_time()
+        if self.zone_log is not None:
+            self.zone_log.append((time.perf_counter(), mono))
+        used: dict[int, tuple[weakref.ref, video.Texture]] = {}
+        for zone in self._zones:
+            for piece in zone.pieces(mono, local):
+                texture = self._zone_texture(piece.surface, used)
+                surface_size = piece.surface.get_size()
+                src = piece.src or (0, 0, *surface_size)
+                texture.draw(srcrect=_turn(src, surface_size, self.rotation),
+                             dstrect=self._physical(_turn(piece.dst, self.size, self.rotation)))
+        self._zone_textures = used  # what no zone handed over this frame is let go
+
+    def _physical(self, rect: zones.Rect) -> zones.Rect:
+        """A rect of the turned logical frame on the panel (centred where the panel is larger)."""
+        turned_w, turned_h = (self.size[1], self.size[0]) if self.rotation in (90, 270) else self.size
+        dx, dy = (self.physical[0] - turned_w) // 2, (self.physical[1] - turned_h) // 2
+        return (rect[0] + dx, rect[1] + dy, rect[2], rect[3])
+
+    def _zone_texture(self, surface, used: dict) -> video.Texture:
+        held = self._zone_textures.get(id(surface)) or used.get(id(surface))
+        if held is None or held[0]() is not surface:
+            turned = pygame.transform.rotate(surface, -self.rotation) if self.rotation else surface
+            texture = video.Texture.from_surface(self.renderer, turned)
+            texture.blend_mode = BLEND_NONE
+            self.uploaded_bytes += 4 * texture.width * texture.height
+            held = (weakref.ref(surface), texture)
+        used[id(surface)] = held
+        return held[1]
+
     def close(self) -> None:
+        self._zones, self._zone_textures = [], {}
+        self._stop_zones()
         self._shown = self._ahead = None
         self._layers = []
         self.renderer = None
         self.window.destroy()
         pygame.display.quit()
+
+
+def _turn(rect: zones.Rect, size: tuple[int, int], rotation: int) -> zones.Rect:
+    """`rect` of a surface of `size`, where it is once the surface is turned clockwise by `rotation`."""
+    x, y, w, h = rect
+    width, height = size
+    if rotation == 90:
+        return (height - y - h, x, h, w)
+    if rotation == 180:
+        return (width - x - w, height - y - h, w, h)
+    if rotation == 270:
+        return (y, width - x - w, h, w)
+    return rect
 
 
 def _draws_everywhere(renderer: video.Renderer, size: tuple[int, int]) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen import charmap
 
 log = logging.getLogger("kiosk.render.fonts")
@@ -138,13 +139,13 @@ def candidates(spec: str) -> tuple[list[FontFiles], list[str]]:
             if path.is_file():
                 found.append(_from_path(path))
             else:
-                notes.append(f"font file {spec!r} not found")
+                notes.append(_("font file {spec} not found").format(spec=repr(spec)))
         else:
             files = find_family(spec)
             if files:
                 found.append(files)
             else:
-                notes.append(f"font family {spec!r} is not installed")
+                notes.append(_("font family {spec} is not installed").format(spec=repr(spec)))
     for family in AUTO_FAMILIES:
         files = find_family(family)
         if files and all(f.regular != files.regular for f in found):
@@ -213,17 +214,20 @@ def load(spec: str) -> FontSet:
             if not lacking and files.bold is not None and missing_glyphs(files.bold, VIETNAMESE):
                 files = FontFiles(files.name, files.regular, None)
         except (OSError, ValueError, pygame.error) as exc:
-            notes.append(f"font {files.name} ({files.regular}) cannot be read: {exc}")
+            notes.append(_("font {name} ({file}) cannot be read: {reason}")
+                .format(name=files.name, file=files.regular, reason=exc))
             continue
         if lacking:
-            note = f"font {files.name} ({files.regular}) lacks Vietnamese letters {lacking[:24]!r}: refused"
+            note = _("font {name} ({file}) lacks Vietnamese letters {letters}: refused").format(
+                name=files.name, file=files.regular, letters=repr(lacking[:24]))
             notes.append(note)
             log.warning("%s", note)
             continue
         usable.append(files)
     if not usable:
-        raise FontError(f"no font with Vietnamese letters for display.font={spec!r} "
-                        f"({'; '.join(notes) or 'nothing found'}); {INSTALL_HINT}")
+        hint = _("install fonts-noto-core or fonts-dejavu-core (apt-get install fonts-dejavu-core)")
+        raise FontError(_("no font with Vietnamese letters for display.font={spec} ({notes}); {hint}").format(
+            spec=repr(spec), notes="; ".join(notes) or _("nothing found"), hint=hint))
     for note in notes:
         log.warning("%s; using %s", note, usable[0].name)
     log.info("font: %s (%s, bold: %s)", usable[0].name, usable[0].regular, usable[0].bold or "emboldened")

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kiosk.content.windows import DAYS
+from kiosk.i18n import _
 from kiosk.problems import shown
 
 log = logging.getLogger("kiosk.power")
@@ -72,7 +73,7 @@ def _spans(cfg: PowerConfig, first: dt.date, count: int) -> list[tuple[dt.dateti
     """The on-intervals [start, end) of `count` days from `first`, merged where they touch."""
     spans: list[tuple[dt.datetime, dt.datetime]] = []
     day = first
-    for _ in range(count):
+    for _i in range(count):
         rule = cfg.days[day.weekday()]
         if rule is True:
             start, end = dt.datetime.combine(day, _MIDNIGHT), dt.datetime.combine(day + _DAY, _MIDNIGHT)
@@ -148,7 +149,8 @@ def _command(value: object, where: str) -> tuple[str, ...]:
         try:
             argv = tuple(shlex.split(value))
         except ValueError as exc:
-            raise ValueError(f"{where}: cannot split the command ({exc}): {shown(value)}") from None
+            raise ValueError(_("{where}: cannot split the command ({reason}): {value}")
+                .format(where=where, reason=exc, value=shown(value))) from None
         if argv:
             return argv
     raise ValueError(f'{where}: expected a command like "vcgencmd display_power 0", got {shown(value)}')
@@ -168,7 +170,7 @@ def parse_config(value: object) -> PowerConfig:
 
             close = difflib.get_close_matches(key, _KEYS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(_KEYS)}"
-            raise ValueError(f"{_where(str(key), value, raw_key)}: unknown key{hint}")
+            raise ValueError(_("{where}: unknown key{hint}").format(where=_where(str(key), value, raw_key), hint=hint))
         fields[key] = (raw_key, item)
 
     def get_time(key: str, data: object = value, prefix: str = "", source: dict = fields) -> dt.time | None:
@@ -179,9 +181,10 @@ def parse_config(value: object) -> PowerConfig:
     default_on, default_off = get_time("on"), get_time("off")
     if (default_on is None) != (default_off is None):
         missing = "off" if default_off is None else "on"
-        raise ValueError(f"{missing}: missing; set both on and off (or neither: always on)")
+        raise ValueError(_("{missing}: missing; set both on and off (or neither: always on)").format(missing=missing))
     if default_on is not None and default_on == default_off:
-        raise ValueError(f"{_where('off', value, fields['off'][0])}: same time as on; leave both out for always on")
+        raise ValueError(_("{where}: same time as on; leave both out for always on")
+            .format(where=_where('off', value, fields['off'][0])))
 
     days: list[DayRule] = []
     for name in DAYS:
@@ -196,33 +199,39 @@ def parse_config(value: object) -> PowerConfig:
             continue
         if not isinstance(rule, dict):
             example = '{on: "07:00", off: "12:00"}'
-            raise ValueError(f"{where}: expected off, on, or a mapping like {example}, got {shown(rule)}")
+            raise ValueError(_("{where}: expected off, on, or a mapping like {example}, got {value}")
+                .format(where=where, example=example, value=shown(rule)))
         sub = {}
         for sub_raw, item in rule.items():
             sub_key = _key(sub_raw)
             if sub_key not in ("on", "off"):
-                raise ValueError(f"{_where(f'{name}.{sub_key}', rule, sub_raw)}: unknown key; a day has on and off")
+                raise ValueError(_("{where}: unknown key; a day has on and off")
+                    .format(where=_where(f'{name}.{sub_key}', rule, sub_raw)))
             sub[sub_key] = (sub_raw, item)
         day_on, day_off = (get_time(k, rule, f"{name}.", sub) for k in ("on", "off"))
         day_on = default_on if day_on is None else day_on
         day_off = default_off if day_off is None else day_off
         if day_on is None or day_off is None:
             missing = "off" if day_off is None else "on"
-            raise ValueError(f"{where}: {name}.{missing} is missing and there is no default {missing}: time")
+            raise ValueError(_("{where}: {name}.{missing} is missing and there is no default {missing}: time")
+                .format(where=where, name=name, missing=missing))
         if day_on == day_off:
-            raise ValueError(f"{where}: on and off are the same time; write `{name}: on` for all day")
+            raise ValueError(_("{where}: on and off are the same time; write `{name}: on` for all day")
+                .format(where=where, name=name))
         days.append((day_on, day_off))
 
     preset = fields.get("preset", (None, "black"))[1]
     if not isinstance(preset, str) or preset not in PRESETS:
         where = _where("preset", value, fields["preset"][0])
-        raise ValueError(f"{where}: must be one of {', '.join(PRESETS)}, got {shown(preset)}")
+        raise ValueError(_("{where}: must be one of {presets}, got {value}")
+            .format(where=where, presets=', '.join(PRESETS), value=shown(preset)))
     commands = PRESETS[preset] or (None, None)
     command_on = _command(fields["command_on"][1], "command_on") if "command_on" in fields else commands[0]
     command_off = _command(fields["command_off"][1], "command_off") if "command_off" in fields else commands[1]
     timeout = fields.get("timeout_seconds", (None, 10))[1]
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 120:
-        raise ValueError(f"timeout_seconds: must be a number of seconds from 1 to 120, got {shown(timeout)}")
+        raise ValueError(_("timeout_seconds: must be a number of seconds from 1 to 120, got {value}")
+            .format(value=shown(timeout)))
     return PowerConfig(days=tuple(days), command_on=command_on, command_off=command_off, timeout_s=float(timeout))
 
 

@@ -11,39 +11,41 @@ import datetime as dt
 import logging
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pygame
 
-from kiosk.screen import fonts, text
+from kiosk.content import video
+from kiosk.screen import bands, clip, fonts, qr, text, zones
+from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this module's names too
+    BLACK,
+    EMERGENCY_BG,
+    FOOTER_BG,
+    GOLD,
+    MUTED,
+    NAVY_BOTTOM,
+    NAVY_TOP,
+    RED,
+    RED_DARK,
+    WEEKDAYS,
+    WHITE,
+    YELLOW,
+)
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-
-# A palette a commune hall can read from the back row: deep blue, white, the gold of the flag's star.
-NAVY_TOP = (12, 39, 76)
-NAVY_BOTTOM = (6, 22, 46)
-FOOTER_BG = (4, 15, 33)
-GOLD = (255, 205, 64)
-WHITE = (255, 255, 255)
-MUTED = (178, 196, 222)
-RED = (200, 16, 28)
-RED_DARK = (120, 0, 8)
-EMERGENCY_BG = (12, 0, 0)
-YELLOW = (255, 230, 40)
-BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
 class _TextPages(Sequence):
     """The pages of a text slide: laid out once, each drawn when asked for (see Renderer.pages)."""
 
-    def __init__(self, renderer: Renderer, slide, now: dt.datetime | None):
-        self._renderer, self._slide, self._now = renderer, slide, now
+    def __init__(self, renderer: Renderer, slide, now: dt.datetime | None, geo: bands.Geometry):
+        self._renderer, self._slide, self._now, self._geo = renderer, slide, now, geo
         self._files = renderer.fonts.for_text(nfc(slide.title) + nfc(slide.body))
-        self._layout = renderer.layout(slide)
+        self._layout = renderer.layout(slide, geo)
 
     def __len__(self) -> int:
         return len(self._layout.pages)
@@ -55,7 +57,19 @@ class _TextPages(Sequence):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now)
+        return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now, self._geo)
+
+
+def _into(picture: pygame.Surface, size: tuple[int, int], fit: str) -> pygame.Surface:
+    """A prepared full-screen picture scaled into the area the bands leave: whole (fit) or cropped (fill)."""
+    w, h = picture.get_size()
+    scale = (max if fit == "fill" else min)(size[0] / w, size[1] / h)
+    scaled = pygame.transform.smoothscale(picture, (max(1, round(w * scale)), max(1, round(h * scale))))
+    if fit != "fill":
+        return scaled
+    crop = pygame.Rect(0, 0, *size)
+    crop.center = scaled.get_rect().center
+    return scaled.subsurface(crop.clip(scaled.get_rect())).copy()
 
 
 def save_png(frame: pygame.Surface, path: Path) -> None:
@@ -78,36 +92,181 @@ def vietnamese_date(now: dt.datetime) -> str:
 class Renderer:
     """Draws slides, the idle screen and the emergency style at one logical screen size."""
 
-    def __init__(self, size: tuple[int, int], display_cfg, cache_dir: Path, device_name: str = ""):
+    def __init__(self, size: tuple[int, int], display_cfg, cache_dir: Path, device_name: str = "", feedback=None):
         if not pygame.font.get_init():
             pygame.font.init()
         self.size = (int(size[0]), int(size[1]))
         self.display_cfg = display_cfg
         self.cache_dir = Path(cache_dir)
         self.device_name = device_name
+        self.feedback = feedback  # config.FeedbackConfig: its url as a QR code on every slide
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
         self.margin_x = round(max(w, h) * 0.045 if w >= h else w * 0.06)
         self.margin_top = round(64 * self.unit)
-        self.footer_h = round(58 * self.unit)
+        # the footer (with display.header off) keeps a legible size on a small LED panel
+        self.footer_font_px = max(bands.MIN_TEXT_PX, round(30 * self.unit))
+        self.footer_h = max(round(58 * self.unit), round(self.footer_font_px * 1.7))
         self.min_size, self.max_size = text.legible_sizes(self.size)
         self._gradient: pygame.Surface | None = None  # 1 pixel wide; scaled out for every frame
+        self._header: bands.Header | None = None  # the zones, kept across slides: the ticker never restarts
+        self._ticker: bands.Ticker | None = None
 
     # --- public ---------------------------------------------------------------------------------
 
-    def pages(self, slide, now: dt.datetime | None = None) -> Sequence[pygame.Surface]:
+    def pages(self, slide, now: dt.datetime | None = None, ticker: tuple[str, ...] = ()) -> Sequence[pygame.Surface]:
         """Full-screen frames for a slide: several for a long notice (they share its duration).
 
         A sequence drawn on demand: the layout is decided once, here, and each page is drawn when it
         is indexed, and not kept (a 100,000-character notice is 148 full-screen pages: 1.2 GB at
         1080p if drawn ahead). `now` (naive local time), when given, is printed in the footer: pass it
         only if the frames are redrawn every minute, a stale clock misleads.
+        `ticker`: the programme's ticker lines, which take a band at the bottom (display.ticker).
         Raises ValueError when an image slide's picture cannot be loaded.
         """
-        if slide.type == "image":
-            return [self._ready(self._image_page(slide))]
-        return _TextPages(self, slide, now)
+        geo = self.geometry(slide, ticker)
+        if slide.type in ("image", "video"):  # a video's frame is its first picture (screen.motion plays it)
+            return [self._ready(self._image_page(slide, geo))]
+        return _TextPages(self, slide, now, geo)
+
+    # --- the hall's bands -----------------------------------------------------------------------
+
+    def geometry(self, slide, ticker: tuple[str, ...] = ()) -> bands.Geometry:
+        """Which bands stand with `slide`: none for an emergency or a video (each takes the whole screen: the
+        video's moving picture is drawn over the whole frame, screen.motion)."""
+        whole = slide is not None and (slide.priority == "emergency" or slide.type == "video")
+        header = bool(getattr(self.display_cfg, "header", False)) and not whole
+        scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not whole
+        geo = bands.geometry(self.size, header, scrolls)
+        if slide is not None and slide.type == "video":
+            return geo
+        link, label = self.link_of(slide)
+        side = qr.side_for(link, self.size) if link else 0
+        if side:
+            geo = replace(geo, qr_link=link, qr_side=side, qr_label=label)
+        if slide is not None and slide.type == "text" and slide.image is not None:
+            geo = replace(geo, picture=self._picture_rect(slide, geo))
+        return geo
+
+    def _picture_rect(self, slide, geo: bands.Geometry) -> zones.Rect:
+        """Where a text slide's picture goes: beside the text (landscape, right) or above it (portrait), as
+        large as its share of the slide area allows at its own aspect. Raises ValueError when its file
+        cannot be read."""
+        area = self._text_box(slide.priority == "emergency", replace(geo, picture=None))
+        pw, ph = prepare.oriented_size(slide.image)
+        w, h = self.size
+        if w >= h:
+            box = pygame.Rect(area.right - round(area.width * 0.42), area.top, round(area.width * 0.42), area.height)
+        else:
+            box = pygame.Rect(area.left, area.top, area.width, round(area.height * 0.4))
+        scale = min(box.width / pw, box.height / ph)
+        rect = pygame.Rect(0, 0, max(1, round(pw * scale)), max(1, round(ph * scale)))
+        if w >= h:
+            rect.midright = box.midright
+        else:
+            rect.midtop = box.midtop
+        return (rect.x, rect.y, rect.width, rect.height)
+
+    def _draw_picture(self, frame: pygame.Surface, slide, geo: bands.Geometry) -> None:
+        """A text slide's picture, from its prepared copy (bars trimmed), with a thin gold frame."""
+        box = prepare.picture_box(self.size)
+        try:
+            image = prepare.open_prepared(slide.image, box, "fit", self.cache_dir)
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+        prepared = pygame.image.frombytes(image.tobytes(), image.size, "RGB")
+        pw, ph = prepare.oriented_size(slide.image)
+        scale = min(box[0] / pw, box[1] / ph)
+        inner = pygame.Rect(0, 0, max(1, round(pw * scale)), max(1, round(ph * scale)))
+        inner.center = (box[0] // 2, box[1] // 2)
+        picture = prepared.subsurface(inner.clip(prepared.get_rect()))
+        target = pygame.Rect(geo.picture)
+        frame.blit(pygame.transform.smoothscale(picture, target.size), target)
+        edge = max(1, round(3 * self.unit))
+        pygame.draw.rect(frame, GOLD, target.inflate(2 * edge, 2 * edge), edge)
+
+    def link_of(self, slide) -> tuple[str, str]:
+        """The address shown as a QR code with `slide`, and its label: the slide's own link, else the feedback
+        address (not on an emergency, which takes the whole screen); ("", "") for none."""
+        if slide is not None and getattr(slide, "link", None):
+            return slide.link, ""
+        url = getattr(self.feedback, "url", None)
+        if url and slide is not None and slide.priority != "emergency":
+            return url, getattr(self.feedback, "label", "")
+        return "", ""
+
+    def qr_hidden(self, slide) -> str | None:
+        """Why the slide's QR code is not drawn on this screen (None: it is, or there is none)."""
+        link, _label = self.link_of(slide)
+        if link and not qr.side_for(link, self.size):
+            return (f"the QR code of {link} is hidden: a {self.size[0]}x{self.size[1]} panel is too small for a code "
+                    "that can be scanned")
+        return None
+
+    def _qr_card(self, geo: bands.Geometry) -> tuple[int, int]:
+        """(width, height) the code and its label take, with their margin to the text."""
+        if not geo.qr_side:
+            return 0, 0
+        label_h = self._line_h(self._qr_font()) * 2 if geo.qr_label else 0
+        return geo.qr_side + round(40 * self.unit), geo.qr_side + label_h + round(30 * self.unit)
+
+    def _qr_font(self) -> pygame.font.Font:
+        return self.fonts.font(max(bands.MIN_TEXT_PX, round(24 * self.unit)), False)
+
+    def _draw_qr(self, frame: pygame.Surface, geo: bands.Geometry, top: bool = False) -> None:
+        """The code at the bottom right of the slide area, its label under it: where text never goes. `top`:
+        at the top right (a picture's caption is at the bottom)."""
+        if not geo.qr_side:
+            return
+        w, h = self.size
+        font = self._qr_font()
+        label_lines = text.Wrapper(lambda t, s, b: font.size(t)[0]).wrap(
+            geo.qr_label, font.get_height(), False, round(geo.qr_side * 1.5))[:2] if geo.qr_label else []
+        label_h = self._line_h(font) * len(label_lines)
+        x = w - self.margin_x - geo.qr_side
+        y = h - geo.ticker_h - round(24 * self.unit) - label_h - geo.qr_side
+        if not geo.header_h:
+            y -= self.footer_h
+        if top:
+            y = geo.header_h + round(24 * self.unit)
+            if label_lines:  # over a picture: the label on a dark card of its own
+                lw = max(font.size(line)[0] for line in label_lines) + round(16 * self.unit)
+                card = pygame.Surface((lw, label_h + round(8 * self.unit)), pygame.SRCALPHA)
+                card.fill((0, 0, 0, 178))
+                frame.blit(card, (x + (geo.qr_side - lw) // 2, y + geo.qr_side))
+        frame.blit(qr.surface(geo.qr_link, geo.qr_side), (x, y))
+        y += geo.qr_side + round(4 * self.unit)
+        for line in label_lines:
+            lw = font.size(line)[0]
+            self._blit_line(frame, font, line, WHITE, x + (geo.qr_side - lw) // 2, y)
+            y += self._line_h(font)
+
+    def zones(self, slide, ticker: tuple[str, ...] = ()) -> list:
+        """The zones that change while `slide` stands (screen.zones): the header clock, the ticker."""
+        geo = self.geometry(slide, ticker)
+        out: list = []
+        if geo.header_h:
+            if self._header is None or self._header.rect != geo.header_rect:
+                files = self.fonts.for_text(self.device_name + bands.vietnamese_stamp(dt.datetime(2026, 1, 1)))
+                self._header = bands.Header(geo, files, self.device_name, getattr(self.display_cfg, "logo", None))
+            out.append(self._header)
+        if geo.ticker_h:
+            if self._ticker is None or self._ticker.lines != ticker or self._ticker.rect != geo.ticker_rect:
+                files = self.fonts.for_text(" ".join(ticker))
+                speed = float(getattr(self.display_cfg, "ticker_speed", 120.0))
+                self._ticker = bands.Ticker(geo, files, ticker, speed)
+            out.append(self._ticker)
+        return out
+
+    def motion(self, slide) -> clip.Video:
+        """A video slide's moving picture, played over its first picture (`pages`); the file is looked at
+        again here (it was checked when it was accepted). ValueError when it cannot be played."""
+        info = video.probe(slide.image.path)
+        fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
+        loop = slide.duration is not None and slide.duration > info.seconds + 0.5
+        return clip.Video(Path(slide.image.path), (info.width, info.height), info.seconds, info.fps,
+                          info.audio is not None, self.size, fit, loop, slide.image.name)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
@@ -137,12 +296,20 @@ class Renderer:
         self._blit_line(frame, date_font, vietnamese_date(now), GOLD, None, y, center=True)
         return self._ready(frame)
 
-    def layout(self, slide) -> text.Layout:
-        """The layout decision for a text slide (also used by tests and `kiosk render`)."""
+    def layout(self, slide, geo: bands.Geometry | None = None) -> text.Layout:
+        """The layout decision for a text slide (also used by tests and `kiosk render`).
+
+        With a header the page marker has its own line under the text: it is taken only by a notice
+        that needs pages."""
         title, body = nfc(slide.title), nfc(slide.body)
         files = self.fonts.for_text(title + body)
-        box = self._text_box(slide.priority == "emergency")
-        return self._layout(title, body, (box.width, box.height), files)
+        geo = geo or self.geometry(slide)
+        box = self._text_box(slide.priority == "emergency", geo)
+        lay = self._layout(title, body, (box.width, box.height), files)
+        if lay.paged and geo.header_h:
+            box = self._text_box(slide.priority == "emergency", geo, paged=True)
+            lay = self._layout(title, body, (box.width, box.height), files)
+        return lay
 
     # --- text slides ----------------------------------------------------------------------------
 
@@ -155,22 +322,53 @@ class Renderer:
 
         return text.layout(title, body, box, measure, line_height, self.min_size, self.max_size)
 
-    def _text_box(self, emergency: bool) -> pygame.Rect:
+    def _text_box(self, emergency: bool, geo: bands.Geometry | None = None, paged: bool = False) -> pygame.Rect:
         w, h = self.size
-        top = self.margin_top + (self._emergency_band_h() if emergency else 0)
-        bottom = h - self.footer_h - round(40 * self.unit)
-        return pygame.Rect(self.margin_x, top, w - 2 * self.margin_x, bottom - top)
+        geo = geo or bands.geometry(self.size, False, False)
+        top = self.margin_top + (self._emergency_band_h() if emergency else 0) + geo.header_h
+        if geo.header_h:  # no footer: the header names the board and tells the time
+            bottom = h - geo.ticker_h - round(40 * self.unit) - (self._pager_h() if paged else 0)
+        else:
+            bottom = h - self.footer_h - geo.ticker_h - round(40 * self.unit)
+        card_w, card_h = self._qr_card(geo)
+        right = w - self.margin_x
+        if card_w and w >= h:  # landscape: the code has a column of its own, right of the text
+            right -= card_w
+        elif card_h:  # portrait: a row of its own, under the text
+            bottom = min(bottom, h - geo.ticker_h - card_h - (0 if geo.header_h else self.footer_h))
+        if geo.picture is not None:  # the picture's side (landscape) or top (portrait) is not the text's
+            gap = round(48 * self.unit)
+            if w >= h:
+                right = geo.picture[0] - gap
+            else:
+                top = geo.picture[1] + geo.picture[3] + gap
+        return pygame.Rect(self.margin_x, top, right - self.margin_x, bottom - top)
+
+    def _pager_h(self) -> int:
+        return round(self._line_h(self._pager_font()) * 1.2)
+
+    def _pager_font(self) -> pygame.font.Font:
+        return self.fonts.font(max(bands.MIN_TEXT_PX, round(30 * self.unit)), True)
+
+    def _pager(self, frame: pygame.Surface, pager: str, geo: bands.Geometry) -> None:
+        """The page marker's one place with a header: under the text, at the left margin, above the ticker."""
+        font = self._pager_font()
+        y = self.size[1] - geo.ticker_h - round(40 * self.unit) - self._pager_h() + round(self._pager_h() * 0.2)
+        self._blit_line(frame, font, pager, MUTED, self.margin_x, y)
 
     def _text_page(self, slide, lay: text.Layout, number: int, files: fonts.FontFiles,
-                   now: dt.datetime | None) -> pygame.Surface:
+                   now: dt.datetime | None, geo: bands.Geometry | None = None) -> pygame.Surface:
         """Page `number` (from 1) of a text slide laid out as `lay`."""
         emergency = slide.priority == "emergency"
-        box = self._text_box(emergency)
+        geo = geo or self.geometry(slide)
+        box = self._text_box(emergency, geo, paged=lay.paged and bool(geo.header_h))
         title_color = YELLOW if emergency else GOLD
         page = lay.pages[number - 1]
         frame = self._background("emergency" if emergency else "text")
         if emergency:
             self._emergency_band(frame)
+        if geo.picture is not None:
+            self._draw_picture(frame, slide, geo)
         # a single page is centred vertically; pages of a long notice start at the top, like a document
         top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
         for line in page.lines:
@@ -183,7 +381,12 @@ class Renderer:
             rule_w = min(box.width, round(260 * self.unit))
             pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
         pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
-        self._footer(frame, now, pager, emergency)
+        self._draw_qr(frame, geo)
+        if geo.header_h:
+            if pager:
+                self._pager(frame, pager, geo)
+        else:
+            self._footer(frame, now, pager, emergency, geo)
         return self._ready(frame)
 
     def _emergency_band_h(self) -> int:
@@ -211,12 +414,13 @@ class Renderer:
             frame.blit(surf, surf.get_rect(center=(tx + tri // 2, cy + round(8 * u))))
         self._blit_line(frame, font, label, WHITE, x + tri + gap, cy - font.get_height() // 2)
 
-    def _footer(self, frame: pygame.Surface, now: dt.datetime | None, pager: str, emergency: bool) -> None:
+    def _footer(self, frame: pygame.Surface, now: dt.datetime | None, pager: str, emergency: bool,
+                geo: bands.Geometry | None = None) -> None:
         w, h = self.size
         u = self.unit
-        top = h - self.footer_h
+        top = h - self.footer_h - (geo.ticker_h if geo else 0)
         frame.fill(RED_DARK if emergency else FOOTER_BG, (0, top, w, self.footer_h))
-        font = self.fonts.font(round(30 * u), False, self.fonts.for_text(self.device_name))
+        font = self.fonts.font(self.footer_font_px, False, self.fonts.for_text(self.device_name))
         y = top + (self.footer_h - font.get_height()) // 2
         if self.device_name:
             self._blit_line(frame, font, self.device_name, MUTED, self.margin_x, y)
@@ -227,35 +431,80 @@ class Renderer:
                 stamp = f"{now:%H:%M}"  # a narrow (portrait) screen: the time alone
             self._blit_line(frame, font, stamp, MUTED, w - self.margin_x - font.size(stamp)[0], y)
         if pager:
-            bold = self.fonts.font(round(30 * u), True)
+            bold = self.fonts.font(self.footer_font_px, True)
             self._blit_line(frame, bold, pager, WHITE, None, y, center=True)
 
     # --- image slides ---------------------------------------------------------------------------
 
-    def _image_page(self, slide) -> pygame.Surface:
+    def _image_page(self, slide, geo: bands.Geometry | None = None) -> pygame.Surface:
         fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
-            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir)
+            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
         picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
-        frame.blit(picture, picture.get_rect(center=frame.get_rect().center))
+        area = frame.get_rect()
+        if geo is not None and (geo.header_h or geo.ticker_h):  # the picture in what the bands leave
+            area = pygame.Rect(0, geo.header_h, self.size[0], self.size[1] - geo.header_h - geo.ticker_h)
+            picture = _into(picture, area.size, fit)
+        frame.blit(picture, picture.get_rect(center=area.center))
+        if slide.type == "video":
+            return frame  # what a video slide shows under its moving picture: nothing drawn over it
         if slide.title:
-            self._caption(frame, nfc(slide.title))
+            self._caption(frame, nfc(slide.title), area)
+        if geo is not None:
+            self._draw_qr(frame, geo, top=True)
         if slide.priority == "emergency":  # a picture can be an emergency too: the same red band and frame
             pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
             self._emergency_band(frame)
         return frame
 
-    def _caption(self, frame: pygame.Surface, caption: str) -> None:
-        w, h = self.size
+    CAPTION_SHARE = 0.36  # of the picture's height: a caption never hides more of it
+    CAPTION_LINES = 3
+
+    def caption_layout(self, caption: str, area_h: int | None = None) -> tuple[pygame.font.Font, list[str], bool]:
+        """The caption's font and lines: the largest size (52 at 1080 lines, down to the smallest legible
+        one) at which it fits in at most three lines and 30 % of the picture; True when even that is not
+        enough and its end is cut (kiosk render and kiosk publish say so)."""
         u = self.unit
         files = self.fonts.for_text(caption)
-        font = self.fonts.font(round(52 * u), True, files)
-        width = w - 2 * self.margin_x
-        lines = text.Wrapper(lambda t, s, b: font.size(t)[0]).wrap(caption, font.get_height(), True, width)[:2]
+        width = self.size[0] - 2 * self.margin_x
+        room = (area_h or self.size[1]) * self.CAPTION_SHARE - 2 * round(26 * u)
+        largest, smallest = max(self.min_size, round(52 * u)), self.min_size
+        for size in range(largest, smallest - 1, -max(1, round(2 * u))):
+            font = self.fonts.font(size, True, files)
+            lines = text.Wrapper(lambda t, _s, _b, f=font: f.size(t)[0]).wrap(caption, size, True, width)
+            if len(lines) <= self.CAPTION_LINES and len(lines) * self._line_h(font) <= room:
+                return font, lines, False
+        font = self.fonts.font(smallest, True, files)
+        lines = text.Wrapper(lambda t, _s, _b: font.size(t)[0]).wrap(caption, smallest, True, width)
+        keep = max(1, min(self.CAPTION_LINES, int(room // self._line_h(font))))
+        kept = lines[:keep]
+        last = kept[-1].split()
+        while len(last) > 1 and font.size(" ".join(last) + " …")[0] > width:
+            last.pop()
+        kept[-1] = " ".join(last).rstrip(" .,;:") + " …"
+        return font, kept, True
+
+    def caption_warning(self, slide, ticker: tuple[str, ...] = ()) -> str | None:
+        """What of an image slide's caption is cut on this screen (None: it fits whole)."""
+        if slide.type != "image" or not slide.title:
+            return None
+        geo = self.geometry(slide, ticker)
+        _font, _lines, cut = self.caption_layout(nfc(slide.title), self.size[1] - geo.header_h - geo.ticker_h)
+        if cut:
+            return (f"slide {slide.id}: its caption (title) is too long for a {self.size[0]}x{self.size[1]} screen "
+                    f"even in {self.CAPTION_LINES} lines at the smallest legible size: its end is cut; shorten it "
+                    "or make it a text slide with image:")
+        return None
+
+    def _caption(self, frame: pygame.Surface, caption: str, area: pygame.Rect | None = None) -> None:
+        w, h = self.size
+        h = area.bottom if area is not None else h
+        u = self.unit
+        font, lines, _cut = self.caption_layout(caption, area.height if area is not None else None)
         pad = round(26 * u)
         band_h = len(lines) * self._line_h(font) + 2 * pad
         band = pygame.Surface((w, band_h), pygame.SRCALPHA)

@@ -13,13 +13,15 @@ the title, and the player divides the slide's duration among them.
 from __future__ import annotations
 
 import math
+import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 Measure = Callable[[str, int, bool], int]
 LineHeight = Callable[[int, bool], int]
 
-TITLE_RATIO = 1.3  # title size / body size: a clear hierarchy without starving the body
+TITLE_RATIO = 1.43  # title size / body size: the body never larger than 0.7 of the title
 TITLE_GAP = 0.8  # space between title and body, in body sizes (the renderer draws a rule in it)
 PARAGRAPH_GAP = 0.5  # extra space for a blank line, in body line heights
 MAX_TITLE_SHARE = 0.45  # on paged notices the repeated title may use at most this share of the box
@@ -62,6 +64,28 @@ class Layout:
         return len(self.pages) > 1
 
 
+# What must not be broken across lines: a phone number or a number group written with spaces
+# ("0235 3 888 999", "+84 235 3888 999", "100 000"), and a number from its unit ("30 %", "15 km").
+_NUMBER = re.compile(r"^[+(]?\d[\d.]*\)?\Z")
+_NUMBER_PART = re.compile(r"^\d[\d.]*[,.;:!?)]*\Z")
+UNITS = frozenset({"%", "km", "m", "cm", "mm", "kg", "g", "ha", "tấn", "lít", "m²", "m³", "km²", "đ", "đồng",
+                   "USD", "VNĐ", "°C"})
+_SENTENCE_END = re.compile(r"[.!?…][\"”’»)]*\Z")
+_CLAUSE_END = re.compile(r"[,;:–—][\"”’»)]*\Z")
+
+
+def units(text: str) -> list[str]:
+    """The words of `text`, a phone number or number group and a number with its unit each kept as one."""
+    out: list[str] = []
+    for word in text.split():
+        last = out[-1].rsplit(" ", 1)[-1] if out else ""
+        if out and _NUMBER.match(last) and (_NUMBER_PART.match(word) or word.rstrip(",.;:") in UNITS):
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return out
+
+
 class Wrapper:
     """Word wrap with cached measurements: one instance per layout decision."""
 
@@ -81,7 +105,7 @@ class Wrapper:
         space = self.width(" ", size, bold)
         lines: list[str] = []
         current, current_w = "", 0
-        for word in text.split():
+        for word in units(text):
             word_w = self.width(word, size, bold)
             if word_w > max_width:
                 if current:
@@ -103,7 +127,19 @@ class Wrapper:
                 current, current_w = word, word_w
         if current:
             lines.append(current)
-        return lines
+        return self._no_runt(lines, size, bold, max_width)
+
+    def _no_runt(self, lines: list[str], size: int, bold: bool, max_width: int) -> list[str]:
+        """A single word alone on the last line takes the word before it along (the line before keeps one)."""
+        if len(lines) < 2 or " " in lines[-1]:
+            return lines
+        before = lines[-2].rsplit(" ", 1)
+        if len(before) < 2 or units(before[1]) != [before[1]]:
+            return lines
+        moved = before[1] + " " + lines[-1]
+        if self.width(moved, size, bold) > max_width:
+            return lines
+        return [*lines[:-2], before[0], moved]
 
     def _break_word(self, word: str, size: int, bold: bool, max_width: int) -> list[str]:
         pieces = []
@@ -215,8 +251,8 @@ def layout(title: str, body: str, box: tuple[int, int], measure: Measure, line_h
     if fits(size, real):
         tlines, tsize, top, block = arrange(size, real)
         return Layout(size, tsize, (_page(tlines, tsize, top, block.items, size, line_height),))
-    tlines, tsize, top, block = arrange(low, real)
-    return _paginate(tlines, tsize, top, block, size=low, box=box, line_height=line_height, wrapper=real)
+    tlines, tsize, top, _block = arrange(low, real)
+    return _paginate(tlines, tsize, top, body, size=low, box=box, line_height=line_height, wrapper=real)
 
 
 def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None, int]], size: int,
@@ -231,9 +267,13 @@ def _page(tlines: list[str], tsize: int, top: int, items: list[tuple[str | None,
     return Page(tuple(lines), y, len(tlines) * tlh)
 
 
-def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int, box: tuple[int, int],
+def _paginate(tlines: list[str], tsize: int, top: int, body: str, size: int, box: tuple[int, int],
               line_height: LineHeight, wrapper: Wrapper) -> Layout:
-    """Too long even at the minimum size: fill pages at that size, each repeating the title."""
+    """Too long even at the minimum size: fill pages at that size, each repeating the title.
+
+    A page ends, by preference, between paragraphs; else after a sentence; else after a clause; only
+    then between two lines of a sentence, and never leaving one line of a paragraph alone at the foot
+    or the top of a page."""
     width, height = box
     tlh = line_height(tsize, True)
     gap = top - len(tlines) * tlh
@@ -246,36 +286,79 @@ def _paginate(tlines: list[str], tsize: int, top: int, block: _Block, size: int,
                 last.pop()  # make room for the mark of the cut
             tlines[-1] = " ".join(last).rstrip(" .,;:") + " …"
             top = keep * tlh + gap
-    room = max(line_height(size, False), height - top)
-    pages_items: list[list[tuple[str | None, int]]] = [[]]
-    page_paras: list[list[int]] = [[]]
+    lh = line_height(size, False)
+    room = max(lh, height - top)
+    gap_h = round(lh * PARAGRAPH_GAP)
+    pages: list[list[tuple[str | None, int]]] = [[]]
     used = 0
-    paras = block.paragraph
-    for index, ((text, h), para) in enumerate(zip(block.items, paras, strict=True)):
-        if text is None and not pages_items[-1]:
-            continue  # no gap at the top of a page
-        if used + h > room and pages_items[-1]:
-            if text is None:
-                continue
-            carry_items: list[tuple[str | None, int]] = []
-            carry_paras: list[int] = []
-            same = sum(1 for p in page_paras[-1] if p == para)
-            last_of_paragraph = index + 1 == len(paras) or paras[index + 1] != para
-            orphan = same == 1 and len(pages_items[-1]) > 2  # a paragraph's first line alone at the foot
-            widow = last_of_paragraph and same >= 3  # its last line alone at the top of the next page
-            if orphan or widow:
-                carry_items, carry_paras = [pages_items[-1].pop()], [page_paras[-1].pop()]
-                while pages_items[-1] and pages_items[-1][-1][0] is None:
-                    pages_items[-1].pop()
-                    page_paras[-1].pop()
-            pages_items.append(carry_items)
-            page_paras.append(carry_paras)
-            used = sum(item_h for _t, item_h in carry_items)
-        pages_items[-1].append((text, h))
-        page_paras[-1].append(para)
-        used += h
-    for items in pages_items:
-        while items and items[-1][0] is None:
-            items.pop()
-    pages_items = [items for items in pages_items if items] or [[]]
-    return Layout(size, tsize, tuple(_page(tlines, tsize, top, items, size, line_height) for items in pages_items))
+    queue: deque[str | list[str] | None] = deque(paragraphs(body))
+
+    def wrap(part: str | list[str]) -> list[str]:
+        return part if isinstance(part, list) else wrapper.wrap(part, size, False, width)
+
+    def place(lines: list[str]) -> None:
+        nonlocal used
+        pages[-1].extend((line, lh) for line in lines)
+        used += lh * len(lines)
+
+    def new_page() -> None:
+        nonlocal used
+        while pages[-1] and pages[-1][-1][0] is None:
+            pages[-1].pop()
+        pages.append([])
+        used = 0
+
+    while queue:
+        part = queue.popleft()
+        if part is None:
+            if pages[-1] and used + gap_h + lh <= room:
+                pages[-1].append((None, gap_h))
+                used += gap_h
+            elif pages[-1]:
+                new_page()
+            continue
+        lines = wrap(part)
+        free = (room - used) // lh
+        if len(lines) <= free:
+            place(lines)
+            continue
+        full = used / room
+        cut = None if full >= 0.75 or isinstance(part, list) else _cut(part, free, _SENTENCE_END, wrap)
+        if cut is None and full < 0.5 and not isinstance(part, list):
+            cut = _cut(part, free, _CLAUSE_END, wrap)
+        if cut is not None:
+            head, rest = cut
+            place(head)
+            queue.appendleft(rest)
+            new_page()
+            continue
+        if pages[-1] and full >= 0.5:  # between paragraphs: the whole paragraph on the next page
+            queue.appendleft(part)
+            new_page()
+            continue
+        take = min(free, len(lines) - 2) if len(lines) >= 4 else min(free, len(lines) - 1)  # no lone last line
+        if take < 2 and pages[-1]:  # no lone first line either
+            queue.appendleft(lines)
+            new_page()
+            continue
+        take = max(1, take)
+        place(lines[:take])
+        queue.appendleft(lines[take:])
+        new_page()
+    while pages[-1] and pages[-1][-1][0] is None:
+        pages[-1].pop()
+    kept = [items for items in pages if items] or [[]]
+    return Layout(size, tsize, tuple(_page(tlines, tsize, top, items, size, line_height) for items in kept))
+
+
+def _cut(part: str, free: int, end: re.Pattern, wrap) -> tuple[list[str], str] | None:
+    """The paragraph's longest head ending at `end` (a sentence's or clause's end) that fills at least two
+    of the `free` lines left on the page (one if the page has only that): (its lines, the rest)."""
+    words = part.split()
+    for k in range(len(words) - 1, 0, -1):
+        if not end.search(words[k - 1]):
+            continue
+        head = wrap(" ".join(words[:k]))
+        if len(head) <= free and (len(head) >= 2 or free <= 2):
+            return head, " ".join(words[k:])
+    return None

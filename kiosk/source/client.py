@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from kiosk import durable
+from kiosk.i18n import _
 from kiosk.source import cache
 from kiosk.version import __version__
 
@@ -63,14 +64,18 @@ def read_token(path: Path, key: str) -> str:
         with open(path, "rb") as f:
             lines = f.read(MAX_TOKEN_FILE).decode("utf-8").strip().splitlines()
     except PermissionError:
-        raise TokenError(f"{key} {path}: permission denied (the service user must be able to read it)") from None
+        raise TokenError(_("{key} {path}: permission denied (the service user must be able to read it)")
+            .format(key=key, path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TokenError(f"{key} {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+        raise TokenError(_("{key} {path}: cannot read it ({reason})")
+            .format(key=key, path=path, reason=getattr(exc, 'strerror', None) or exc)) from None
     token = lines[0].strip() if lines else ""
     if not token:
-        raise TokenError(f"{key} {path}: the file is empty; put the token in it, on one line")
+        raise TokenError(_("{key} {path}: the file is empty; put the token in it, on one line")
+            .format(key=key, path=path))
     if not token.isprintable():
-        raise TokenError(f"{key} {path}: the first line must be the token alone (no control characters)")
+        raise TokenError(_("{key} {path}: the first line must be the token alone (no control characters)")
+            .format(key=key, path=path))
     return token
 
 
@@ -265,20 +270,24 @@ class Client:
         import requests
 
         url = where = self.url(path)
-        for _ in range(self.limits.max_redirects + 1):
+        for _hop in range(self.limits.max_redirects + 1):
             try:
                 response = self.session.get(url, headers=headers, timeout=timeout, stream=True,
                                             allow_redirects=False)
             except requests.exceptions.SSLError as exc:
-                raise FetchError(f"{where}: TLS verification failed ({reason(exc)}); see source.ca_file") from None
+                raise FetchError(_("{where}: TLS verification failed ({reason}); see source.ca_file")
+                    .format(where=where, reason=reason(exc))) from None
             except requests.exceptions.ConnectTimeout:
-                raise FetchError(f"{where}: connection to {self._origin[1]} timed out") from None
+                raise FetchError(_("{where}: connection to {host} timed out")
+                    .format(where=where, host=self._origin[1])) from None
             except requests.exceptions.ConnectionError as exc:
-                raise FetchError(f"{where}: cannot connect to {self._origin[1]} ({reason(exc)})") from None
+                raise FetchError(_("{where}: cannot connect to {host} ({reason})")
+                    .format(where=where, host=self._origin[1], reason=reason(exc))) from None
             except requests.exceptions.RequestException as exc:
                 raise FetchError(f"{where}: {reason(exc)}") from None
             except ValueError as exc:  # e.g. requests parsing an invalid Location for response.next
-                raise FetchError(f"{where}: invalid answer from the server, refused ({exc})") from None
+                raise FetchError(_("{where}: invalid answer from the server, refused ({reason})")
+                    .format(where=where, reason=exc)) from None
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("Location", "")
@@ -287,11 +296,13 @@ class Client:
                 target = urljoin(url, location)
                 origin = _origin(target)
             except ValueError:
-                raise FetchError(f"{where}: redirect to an invalid address refused ({location[:100]!r})") from None
+                raise FetchError(_("{where}: redirect to an invalid address refused ({location})")
+                    .format(where=where, location=repr(location[:100]))) from None
             if origin != self._origin:
-                raise FetchError(f"{where}: redirect to another host refused ({origin[1] or location[:100]!r})")
+                raise FetchError(_("{where}: redirect to another host refused ({host})")
+                    .format(where=where, host=repr(origin[1] or location[:100])))
             url = target
-        raise FetchError(f"{where}: more than {self.limits.max_redirects} redirects")
+        raise FetchError(_("{where}: more than {count} redirects").format(where=where, count=self.limits.max_redirects))
 
     def get_small(self, path: str, max_bytes: int, etag: str | None = None,
                   last_modified: str | None = None, compressed: bool = False,
@@ -314,7 +325,8 @@ class Client:
                 return self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified, compressed)
             except FetchError:
                 if cut.expired and not (stop is not None and stop.is_set()):
-                    raise FetchError(f"{where}: too slow: not complete within {self.limits.small_deadline:g} s") \
+                    raise FetchError(_("{where}: too slow: not complete within {seconds} s")
+                        .format(where=where, seconds=format(self.limits.small_deadline, "g"))) \
                         from None
                 raise
 
@@ -327,15 +339,18 @@ class Client:
             if response.status_code == 404:
                 return Answer(404)
             if response.status_code != 200:
-                raise FetchError(f"{where}: the server answered HTTP {response.status_code} {response.reason or ''}"
+                raise FetchError(_("{where}: the server answered HTTP {status} {phrase}")
+                    .format(where=where, status=response.status_code, phrase=response.reason or "")
                                  .rstrip())
             encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
             if encoding not in ("identity", "") and not (compressed and encoding == "gzip"):
-                raise FetchError(f"{where}: sent with Content-Encoding {encoding[:40]!r}, which was not asked for")
+                raise FetchError(_("{where}: sent with Content-Encoding {encoding}, which was not asked for")
+                    .format(where=where, encoding=repr(encoding[:40])))
             unpack = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
             length = _int(response.headers.get("Content-Length"))
             if length is not None and length > max_bytes:
-                raise FetchError(f"{where}: {length} bytes announced, more than the limit of {max_bytes}")
+                raise FetchError(_("{where}: {length} bytes announced, more than the limit of {max_bytes}")
+                    .format(where=where, length=length, max_bytes=max_bytes))
             body, received = bytearray(), 0
             try:
                 for chunk in _chunks(response, where, deadline, self.limits.small_deadline):
@@ -344,17 +359,21 @@ class Client:
                         chunk = unpack.decompress(chunk, max_bytes + 1 - len(body))
                     body += chunk
                     if len(body) > max_bytes or received > max_bytes:
-                        raise FetchError(f"{where}: more than the limit of {max_bytes} bytes")
+                        raise FetchError(_("{where}: more than the limit of {max_bytes} bytes")
+                            .format(where=where, max_bytes=max_bytes))
                 if unpack is not None:
                     body += unpack.flush()
                     if not unpack.eof or unpack.unconsumed_tail or len(body) > max_bytes:
                         raise zlib.error("incomplete or too large")
             except _Cut as exc:
-                raise FetchError(f"{where}: {exc.reason} after {received} bytes") from None
+                raise FetchError(_("{where}: {reason} after {received} bytes")
+                    .format(where=where, reason=exc.reason, received=received)) from None
             except zlib.error as exc:
-                raise FetchError(f"{where}: the gzip-compressed answer is damaged ({exc})") from None
+                raise FetchError(_("{where}: the gzip-compressed answer is damaged ({reason})")
+                    .format(where=where, reason=exc)) from None
             if length is not None and received != length:
-                raise FetchError(f"{where}: connection cut after {received} of {length} bytes")
+                raise FetchError(_("{where}: connection cut after {received} of {length} bytes")
+                    .format(where=where, received=received, length=length))
             return Answer(200, bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified"),
                           received)
 
@@ -374,7 +393,8 @@ class Client:
                     return self._download(path, sha256, size, store, stop, progress, hashers)
                 except FetchError:
                     if cut.expired and not (stop is not None and stop.is_set()):
-                        raise FetchError(f"{self.url(path)}: too slow: not complete within {allowed:g} s") from None
+                        raise FetchError(_("{url}: too slow: not complete within {allowed} s")
+                            .format(url=self.url(path), allowed=format(allowed, 'g'))) from None
                     raise
         finally:
             for hasher in hashers:  # stop helper threads whatever happened
@@ -411,23 +431,27 @@ class Client:
             with response:
                 encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
                 if response.status_code in (200, 206) and encoding not in ("identity", ""):
-                    raise FetchError(f"{where}: sent with Content-Encoding {encoding[:40]!r}, which was not asked "
-                                     "for (media must be served as they are)")
+                    raise FetchError(_("{where}: sent with Content-Encoding {encoding}, which was not asked for (media "
+                                       "must be served as they are)").format(where=where, encoding=repr(encoding[:40])))
                 if response.status_code == 206 and have:
                     total = _content_range_total(response.headers.get("Content-Range"), have)
                     if total != size:
-                        raise FetchError(f"{where}: Content-Range {response.headers.get('Content-Range')!r} does not "
-                                         f"continue a {size}-byte file at byte {have}")
+                        raise FetchError(_("{where}: Content-Range {range} does not continue a {size}-byte file at "
+                                           "byte {have}")
+                                               .format(where=where, range=repr(response.headers.get("Content-Range")),
+                                                       size=size, have=have))
                 elif response.status_code == 200:
                     if have:  # the server ignored the range, or the file changed: start over
-                        log.info("sync: %s: server sent the whole file again; restarting at byte 0", path)
+                        log.info(_("sync: {path}: server sent the whole file again; restarting at byte 0")
+                            .format(path=path))
                         digest.close()
                         digest, have = _Hasher(size), 0
                         hashers.append(digest)
                         result.resumed_from = 0
                     length = _int(response.headers.get("Content-Length"))
                     if length is not None and length != size:
-                        raise FetchError(f"{where}: the server sends {length} bytes, the manifest says {size}")
+                        raise FetchError(_("{where}: the server sends {length} bytes, the manifest says {size}")
+                            .format(where=where, length=length, size=size))
                     validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
                     if size < RESUME_FROM:
                         pass  # not worth two extra writes to the SD card
@@ -437,17 +461,19 @@ class Client:
                         durable.remove(validator_path)
                 elif response.status_code == 416 and have:
                     durable.remove(part)
-                    raise FetchError(f"{where}: the server refused to resume (HTTP 416); starting over next time")
+                    raise FetchError(_("{where}: the server refused to resume (HTTP 416); starting over next time")
+                        .format(where=where))
                 else:
-                    raise FetchError(f"{where}: the server answered HTTP {response.status_code} "
-                                     f"{response.reason or ''}".rstrip())
+                    raise FetchError(_("{where}: the server answered HTTP {status} {phrase}")
+                        .format(where=where, status=response.status_code, phrase=response.reason or "").rstrip())
                 mode = "ab" if have else "wb"
                 with open(part, mode) as out:
                     card = _WriteBack(out, have)
                     try:
                         for chunk in _chunks(response, where, deadline, round(deadline - time.monotonic()), stop):
                             if have + len(chunk) > size:
-                                raise FetchError(f"{where}: more bytes than the {size} the manifest declares")
+                                raise FetchError(_("{where}: more bytes than the {size} the manifest declares")
+                                    .format(where=where, size=size))
                             out.write(chunk)
                             digest.update(chunk)
                             have += len(chunk)
@@ -456,19 +482,21 @@ class Client:
                             card.written(have)
                     except _Cut as exc:
                         later = " (will resume)" if size >= RESUME_FROM else ""
-                        raise FetchError(f"{where}: {exc.reason} after {have} of {size} bytes{later}") \
+                        raise FetchError(_("{where}: {reason} after {have} of {size} bytes{later}")
+                            .format(where=where, reason=exc.reason, have=have, size=size, later=later)) \
                             from None
                     finally:
                         out.flush()
                         os.fdatasync(out.fileno())
             if have < size:
-                raise FetchError(f"{where}: connection cut after {have} of {size} bytes")
+                raise FetchError(_("{where}: connection cut after {have} of {size} bytes")
+                    .format(where=where, have=have, size=size))
         got = digest.hexdigest()
         if got != sha256:
             durable.remove(part)
             durable.remove(validator_path)
-            raise FetchError(f"{where}: wrong SHA-256 (got {got[:12]}…, manifest says "
-                             f"{sha256[:12]}…); file discarded")
+            raise FetchError(_("{where}: wrong SHA-256 (got {got}…, manifest says {expected}…); file discarded")
+                .format(where=where, got=got[:12], expected=sha256[:12]))
         os.replace(part, final)
         durable.remove(validator_path)
         durable.fsync_dir(final.parent)
@@ -571,7 +599,8 @@ def _chunks(response: requests.Response, where: str, deadline: float, allowed: f
     raw = response.raw
     while True:
         if time.monotonic() > deadline:
-            raise FetchError(f"{where}: too slow: not complete within {allowed:g} s")
+            raise FetchError(_("{where}: too slow: not complete within {allowed} s")
+                .format(where=where, allowed=format(allowed, 'g')))
         if stop is not None and stop.is_set():
             raise FetchError(f"{where}: stopped")
         try:
@@ -586,12 +615,12 @@ def _chunks(response: requests.Response, where: str, deadline: float, allowed: f
 def _reading_error(exc: BaseException) -> str:
     text = repr(exc)
     if "IncompleteRead" in text:
-        return "connection cut by the server"
+        return _("connection cut by the server")
     if "timed out" in text or "Timeout" in text:
-        return "no data within the read timeout"
+        return _("no data within the read timeout")
     if "reset" in text.lower():
-        return "connection reset"
-    return f"connection failed ({reason(exc)})"
+        return _("connection reset")
+    return _("connection failed ({reason})").format(reason=reason(exc))
 
 
 def _content_range_total(header: str | None, start: int) -> int | None:
@@ -630,7 +659,7 @@ def _read_text(path: Path) -> str | None:
 def reason(exc: BaseException) -> str:
     """The root reason of a requests/urllib3 error, without pool and URL noise."""
     cause: BaseException = exc
-    for _ in range(10):
+    for _try in range(10):
         inner = getattr(cause, "reason", None)
         if not isinstance(inner, BaseException):
             inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None

@@ -12,6 +12,7 @@ from kiosk.content import media
 from kiosk.content import programme as programmemod
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput
 from kiosk.status import Status
 
@@ -38,6 +39,7 @@ class Feed:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
+        status.follow_channels({c.name: c.url for c in cfg.source.channels})  # a reload may have changed them
         # a reload after an edit hashes only the pictures that changed
         self._memo = media.Memo(root=cfg.source.path) if cfg.source.path is not None else None
 
@@ -61,7 +63,7 @@ class Feed:
         try:
             ready = self.ready(loaded) and self.prepare(loaded)
         except Exception as exc:  # noqa: BLE001 - the content thread tries again, the screen shows idle
-            log.warning("content not ready at start (%s); preparing it in the background", exc)
+            log.warning(_("content not ready at start ({reason}); preparing it in the background").format(reason=exc))
             ready = None
         if ready:
             self.deliver(ready)
@@ -74,16 +76,27 @@ class Feed:
 
     _pending: programmemod.Programme | None = None
 
+    _channels = None
+
+    def _trees(self):
+        """A board with source.channels follows several trees (kiosk.source.channels), made once."""
+        if self._channels is None:
+            from kiosk.source import channels
+
+            self._channels = channels.Channels(self.cfg, self.status, deliver=self.deliver,
+                                               prepare=self._prepare_synced)
+        return self._channels
+
     def _read_cache(self) -> programmemod.Programme | None:
         from kiosk.source import sync
 
         try:
-            cached = sync.load_cached(self.cfg)
+            cached = self._trees().load_cached() if self.cfg.source.channels else sync.load_cached(self.cfg)
         except Exception as exc:  # noqa: BLE001 - a damaged cache must not stop the board
-            log.error("cached content unusable: %s", exc)
+            log.error(_("cached content unusable: {reason}").format(reason=exc))
             return None
         if cached is None:
-            log.warning("no content cached yet; the idle screen shows until the first sync")
+            log.warning(_("no content cached yet; the idle screen shows until the first sync"))
         return cached
 
     def _read_folder(self) -> programmemod.Programme | None:
@@ -91,11 +104,11 @@ class Feed:
             loaded = programmemod.load_folder(self.cfg.source.path, self._memo)
         except InvalidInput as exc:
             message = "; ".join(str(p) for p in exc.problems)
-            log.error("authoring folder not loaded, keeping the current content: %s", message)
+            log.error(_("authoring folder not loaded, keeping the current content: {message}").format(message=message))
             self.status.set_error("content", message)
             return None
         for warning in loaded.warnings:
-            log.warning("slide skipped: %s", warning)
+            log.warning(_("slide will not play: {warning}").format(warning=warning))
         self.status.set_error("content", None)
         return loaded
 
@@ -111,7 +124,10 @@ class Feed:
             return
         from kiosk.source import sync
 
-        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
+        if self.cfg.source.channels:
+            syncer = self._trees()
+        else:
+            syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
 
         def work() -> None:
             self._guarded(self._prepare_pending)  # cached content not yet prepared for this screen: before any sync
@@ -142,8 +158,8 @@ class Feed:
         try:
             step()
         except Exception as exc:  # noqa: BLE001 - the content thread must outlive any one bad load
-            log.error("loading content failed, keeping the current content: %s", exc,
-                      exc_info=log.isEnabledFor(logging.DEBUG))
+            log.error(_("loading content failed, keeping the current content: {reason}")
+                .format(reason=exc), exc_info=log.isEnabledFor(logging.DEBUG))
             self.status.set_error("content", f"loading content failed: {exc}")
 
     def _load_folder_once(self) -> None:

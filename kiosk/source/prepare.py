@@ -29,9 +29,10 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
-from kiosk.content import media
+from kiosk.content import media, video
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
+from kiosk.i18n import _
 from kiosk.problems import Problem
 
 log = logging.getLogger("kiosk.prepare")
@@ -51,18 +52,22 @@ def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path
     return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-{fit}.{SUFFIX}"
 
 
-def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
-    """The prepared frame for `ref`, made now unless already in the cache.
+MEDIA_TYPES = ("image", "video")  # slides with a file, prepared as a full-screen frame (a video's: its first)
+
+
+def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Path:
+    """The prepared frame for `ref`, made now unless already in the cache; of a video (`kind`), its first
+    picture (what shows while the video starts, what `kiosk render` writes).
 
     Raises ValueError with a user-facing reason for unreadable, truncated,
-    unsupported or oversized images.
+    unsupported or oversized images and videos.
     """
     if fit not in FITS:
         raise ValueError(f"fit must be fit or fill, got {fit!r}")
     target = prepared_path(ref, size, fit, cache_dir)
     if target.is_file():
         return target
-    frame = render_frame(Path(ref.path), size, fit)
+    frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
     target.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(frame, target)
     return target
@@ -86,6 +91,20 @@ def render_frame(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
         raise ValueError(f"not a usable image: {reason}") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
         raise ValueError(f"not a usable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def first_picture(path: Path, size: tuple[int, int], fit: str) -> Image.Image:
+    """A video's first picture as an RGB frame of exactly `size`, the file checked whole first (video.probe)."""
+    import av
+
+    video.probe(path)
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                return _scaled(frame.to_image(), size, fit)
+    except av.FFmpegError as exc:
+        raise ValueError(f"cannot be decoded ({exc})") from None
+    raise ValueError("has no picture")
 
 
 def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) -> Image.Image:
@@ -114,19 +133,20 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) 
     return _scaled(image, size, fit)
 
 
-def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Image.Image:
+def open_prepared(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: str = "image") -> Image.Image:
     """The prepared frame of `ref`, decoded whole (RGB, exactly `size`): what the screen shows.
 
     A prepared file that is missing, truncated or otherwise damaged (a power cut, a failing card) is
     made again from the media file once, instead of being shown half grey. ValueError when it cannot be.
     """
-    path = prepare_image(ref, size, fit, cache_dir)
+    path = prepare_image(ref, size, fit, cache_dir, kind)
     try:
         return _decoded(path, size)
     except ValueError as exc:
-        log.warning("prepared image %s is damaged (%s); preparing it again", path.name, exc)
+        log.warning(_("prepared image {path} is damaged ({reason}); preparing it again")
+            .format(path=path.name, reason=exc))
         path.unlink(missing_ok=True)
-    return _decoded(prepare_image(ref, size, fit, cache_dir), size)
+    return _decoded(prepare_image(ref, size, fit, cache_dir, kind), size)
 
 
 def _decoded(path: Path, size: tuple[int, int]) -> Image.Image:
@@ -193,6 +213,36 @@ def slide_fit(slide, fit_default: str) -> str:
     return slide.fit or fit_default
 
 
+def picture_box(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a text slide's picture is prepared at: beside the text on a landscape screen (about 40 % of
+    its width), above it on a portrait one (about a third of its height). The renderer fits it into the
+    room the bands leave."""
+    w, h = size
+    return (round(w * 0.4), round(h * 0.7)) if w >= h else (round(w * 0.88), round(h * 0.34))
+
+
+def oriented_size(ref) -> tuple[int, int]:
+    """The picture's width and height as it is seen (EXIF orientation applied), from its header alone.
+    ValueError when it cannot be read."""
+    try:
+        with Image.open(ref.path) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112, 1) in _ROTATING_ORIENTATIONS:
+                width, height = height, width
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile files
+        raise ValueError(f"not a readable image ({exc})") from None
+    return max(1, width), max(1, height)
+
+
+def prepared_as(slide, size: tuple[int, int], fit_default: str) -> tuple[tuple[int, int], str] | None:
+    """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none."""
+    if slide.image is None:
+        return None
+    if slide.type in MEDIA_TYPES:  # the picture, or a video's first picture, full screen
+        return size, slide_fit(slide, fit_default)
+    return picture_box(size), "fit"  # a text slide's picture, beside or above its text
+
+
 PLAY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
 
 
@@ -216,17 +266,19 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
     for slide in play_order(programme):
         if should_stop():
             break
-        if slide.type != "image" or slide.image is None:
+        wanted = prepared_as(slide, size, fit_default)
+        if wanted is None:
             continue
         try:
-            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+            prepare_image(slide.image, *wanted, cache_dir, slide.type)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
-            log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+            log.warning(_("slide {slide} will not play: {file}: {reason}")
+                .format(slide=slide.id, file=slide.image.name, reason=exc))
             continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
             problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
-            log.error("slide %s: cannot store the prepared image: %s", slide.id, exc)
+            log.error(_("slide {slide}: cannot store the prepared image: {reason}").format(slide=slide.id, reason=exc))
             continue
         on_prepared(slide)
     return problems
@@ -235,9 +287,9 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
 def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
     """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
     return {
-        prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+        prepared_path(slide.image, *wanted, cache_dir)
         for slide in programme.slides
-        if slide.type == "image" and slide.image is not None
+        if (wanted := prepared_as(slide, size, fit_default)) is not None
     }
 
 
@@ -273,7 +325,8 @@ class Preparer:
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
 
     def _key(self, slide) -> tuple[str, str]:
-        return slide.image.sha256, slide_fit(slide, self.fit)
+        size, fit = prepared_as(slide, self.size, self.fit)
+        return slide.image.sha256, f"{fit}-{size[0]}x{size[1]}"
 
     def _prepared_one(self, slide) -> None:
         self._prepared.add(self._key(slide))
@@ -287,7 +340,7 @@ class Preparer:
             return kept  # nobody will show it; above all, do not prune the next session's files
         if self.prune:
             self._prune(kept)
-            self._prepared &= {self._key(s) for s in kept.slides if s.type == "image" and s.image is not None}
+            self._prepared &= {self._key(s) for s in kept.slides if s.image is not None}
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -296,9 +349,9 @@ class Preparer:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
         whole = True
         for slide in programme.slides:
-            if slide.type != "image" or slide.image is None or self._key(slide) in self._prepared:
+            if slide.image is None or self._key(slide) in self._prepared:
                 continue
-            if prepared_path(slide.image, self.size, slide_fit(slide, self.fit), self.cache_dir).is_file():
+            if prepared_path(slide.image, *prepared_as(slide, self.size, self.fit), self.cache_dir).is_file():
                 self._prepared.add(self._key(slide))
             else:
                 whole = False
@@ -306,7 +359,7 @@ class Preparer:
 
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
-        return slide.type != "image" or slide.image is None or self._key(slide) in self._prepared
+        return slide.image is None or self._key(slide) in self._prepared
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech

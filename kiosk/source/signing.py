@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 
 MAX_SIGNATURE_BYTES = 1024
@@ -94,17 +95,19 @@ def load_public_key(text_or_path: str, base: Path | None = None) -> Ed25519Publi
             with open(path, "rb") as f:
                 text = f.read(MAX_KEY_FILE).decode("ascii").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read public key file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") \
+            raise ValueError(_("cannot read public key file {path}: {reason}")
+                .format(path=repr(str(path)), reason=getattr(exc, "strerror", None) or exc)) \
                 from None
     try:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_public_key(text.encode("ascii"))
             if not isinstance(key, Ed25519PublicKey):
-                raise ValueError("not an Ed25519 key")
+                raise ValueError(_("not an Ed25519 key"))
             return key
         return Ed25519PublicKey.from_public_bytes(_b64(text, 32))
     except ValueError as exc:
-        raise ValueError(f"not an Ed25519 public key (expected the base64 line of a .pub file: {exc})") from None
+        raise ValueError(_("not an Ed25519 public key (expected the base64 line of a .pub file: {reason})")
+            .format(reason=exc)) from None
 
 
 def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
@@ -115,15 +118,15 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
 def verify(key: Ed25519PublicKey, data: bytes, signature: bytes | None) -> None:
     """Raise BadSignature unless `signature` (a .sig file's bytes) signs exactly `data`."""
     if signature is None:
-        raise BadSignature("content is not signed (no manifest.json.sig) but source.public_key is set")
+        raise BadSignature(_("content is not signed (no manifest.json.sig) but source.public_key is set"))
     try:
         raw = _b64(signature.decode("ascii").strip(), 64)
     except (UnicodeDecodeError, ValueError):
-        raise BadSignature("manifest.json.sig is not a base64 Ed25519 signature") from None
+        raise BadSignature(_("manifest.json.sig is not a base64 Ed25519 signature")) from None
     try:
         key.verify(raw, data)
     except InvalidSignature:
-        raise BadSignature("manifest.json.sig does not match manifest.json and source.public_key") from None
+        raise BadSignature(_("manifest.json.sig does not match manifest.json and source.public_key")) from None
 
 
 def _is_b64_key(text: str) -> bool:
@@ -138,7 +141,7 @@ def _b64(text: str, length: int) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("not base64") from None
+        raise ValueError(_("not base64")) from None
     if len(raw) != length:
-        raise ValueError(f"expected {length} bytes, got {len(raw)}")
+        raise ValueError(_("expected {length} bytes, got {count}").format(length=length, count=len(raw)))
     return raw

@@ -35,9 +35,36 @@ class SpeechError(Exception):
 
 
 def text_of(slide) -> str:
-    """What a `speak: true` slide says: its title, then its body."""
+    """What a `speak: true` slide says: its title, then its body, written out for speech (source.spoken:
+    numbers, dates, times, phone numbers, abbreviations)."""
+    from kiosk.source.spoken import spoken
+
     text = ". ".join(part for part in (slide.title, slide.body) if part)
-    return unicodedata.normalize("NFC", text).strip()
+    return spoken(unicodedata.normalize("NFC", text).strip())
+
+
+def chime_wav(rate: int = 22050) -> bytes:
+    """The attention chime before an emergency is spoken: two bell-like tones (a fifth apart), 1.2 s, as a
+    16-bit mono WAV made here (no file to ship, nothing to go missing)."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = bytearray()
+    for freq, start, length in ((880.0, 0.0, 0.6), (587.3, 0.6, 0.6)):
+        del start
+        for i in range(int(rate * length)):
+            t = i / rate
+            level = math.exp(-4.0 * t) * (math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t))
+            frames += struct.pack("<h", int(max(-1.0, min(1.0, 0.45 * level)) * 32767))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(frames))
+    return buffer.getvalue()
 
 
 def cache_key(text: str, voice: str, rate: int) -> str:

@@ -1,10 +1,18 @@
 """Sync with a content tree over HTTP: verified, resumable, offline-first.
 
-One cycle: conditional GET of manifest.json → signature check (when
-source.public_key is set) → full validation → fetch only missing media
-(resumed, hashed, held to declared sizes) → prepare for the screen → commit
-the manifest to state/ atomically → hand the programme to the player. Any
-refusal leaves the last good programme playing and is written to status.
+One cycle: conditional GET of manifest.v2.json (format 2; on 404, of
+manifest.json, format 1: a tree published for boards before 0.2) →
+signature check (when source.public_key is set; the .sig beside the manifest
+read) → full validation → fetch only missing media (resumed, hashed, held to
+declared sizes) → prepare for the screen → commit the manifest to state/
+atomically → hand the programme to the player. Any refusal leaves the last
+good programme playing and is written to status.
+
+A tree without manifest.v2.json is remembered as such for its source.url, so
+an unchanged poll stays one conditional request; manifest.v2.json is asked
+for again every V2_RECHECK_SECONDS (and at each start), so a tree that gains
+one is picked up. Freshness (§4) compares the signed generated_at of whatever
+state/ holds, whichever name it came from.
 
 state/ holds manifest.json (the exact bytes last accepted) and a sidecar
 manifest-<digest>.json (signature, ETag, Last-Modified) named after those
@@ -30,8 +38,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kiosk.config import Config
-from kiosk.content import manifest, media, programme
+from kiosk.content import manifest, media, programme, video
 from kiosk.durable import remove, write_atomic
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 from kiosk.source import signing
 from kiosk.source.cache import Cache
@@ -47,6 +56,7 @@ VERIFY_SLICE_SECONDS = 5.0  # hashing of cached media after each cycle (see Sync
 PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 MEDIA_RECHECK_SECONDS = 3600.0  # an unchanged poll trusts the media it saw whole this long, then looks again
+V2_RECHECK_SECONDS = 3600.0  # a tree that had no manifest.v2.json is asked for one again this often
 
 
 @dataclass(frozen=True)
@@ -58,12 +68,22 @@ class SyncResult:
     files: int = 0  # media files fetched (or completed) this cycle
     bytes: int = 0  # bytes received this cycle, manifest included
     error: str | None = None
+    format: int | None = None  # the format of the manifest read (1: manifest.json, 2: manifest.v2.json)
+    name: str | None = None  # the file it was read from
+    skipped: tuple[str, ...] = ()  # slides of a format-2 manifest this board cannot play, each with its reason
 
     def summary(self) -> str:
         if not self.ok:
-            return f"sync failed: {self.error}; current content kept ({self.files} files, {self.bytes} bytes fetched)"
+            return _("sync failed: {error}; current content kept ({files} files, {bytes} bytes fetched)").format(
+                error=self.error, files=self.files, bytes=self.bytes)
         what = "manifest changed" if self.changed else "manifest unchanged"
-        return f"{what}: version {self.version}, {self.slides} slides, {self.files} files fetched, {self.bytes} bytes"
+        read = f" (format {self.format}, {self.name})" if self.format is not None else ""
+        skipped = ""
+        if self.skipped:
+            more = f" (+{len(self.skipped) - 1} more)" if len(self.skipped) > 1 else ""
+            skipped = f"; {len(self.skipped)} skipped: {self.skipped[0]}{more}"
+        return (f"{what}: version {self.version}{read}, {self.slides} slides, {self.files} files fetched, "
+                f"{self.bytes} bytes{skipped}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,7 @@ class _State:
     etag: str | None
     last_modified: str | None
     url: str | None = None  # the source.url these validators belong to
+    name: str = manifest.FILENAME  # the file of the tree the bytes came from (before 0.2: always manifest.json)
 
 
 class Refused(Exception):
@@ -93,43 +114,47 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                media.probe(slide.image.path)
+                (video.probe if slide.type == "video" else media.probe)(slide.image.path)
             except ValueError as exc:
-                log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
+                log.warning(_("sync: slide {slide} will not play: {file}: {reason}")
+                    .format(slide=slide.id, file=slide.image.name, reason=exc))
                 dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
-                                       f"{slide.image.name}: {exc}; slide skipped"))
+                                       _("{file}: {reason}; this slide will not play")
+                                           .format(file=slide.image.name, reason=exc)))
                 continue
         kept.append(slide)
     if not dropped:
         return prog
     slides = tuple(kept)
-    return programme.Programme(slides=slides, version=programme.version_of(slides),
-                               warnings=prog.warnings + tuple(dropped))
+    return programme.Programme(slides=slides, version=programme.version_of(slides, prog.ticker),
+                               warnings=prog.warnings + tuple(dropped), ticker=prog.ticker, format=prog.format)
 
 
-def load_cached(cfg: Config) -> programme.Programme | None:
-    """The last good programme from state/, if whole: every media file present, signature still valid."""
+def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme | None:
+    """The last good programme from state/, if whole: every media file present, signature still valid.
+    `store`: a channel's (kiosk.source.channels); by default the board's own."""
     if cfg.source.url is None:
         return None
-    store = Cache(cfg.cache.path)
+    store = store or Cache(cfg.cache.path)
     state = _read_state(store)
     if state is None:
         return None
     try:
         _check_signature(cfg, state.data, state.signature)
     except KeyUnusable as exc:
-        log.warning("sync: %s; playing the content verified when it was accepted", exc)
+        log.warning(_("sync: {reason}; playing the content verified when it was accepted").format(reason=exc))
     except Refused as exc:
-        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        log.warning(_("sync: cached programme not used: {reason}").format(reason=_first_line(exc)))
         return None
     try:
-        prog = manifest.decode(state.data, store.media_dir)
+        prog = manifest.decode(state.data, store.media_dir, state.name)
     except InvalidInput as exc:
-        log.warning("sync: cached programme not used: %s", _first_line(exc))
+        log.warning(_("sync: cached programme not used: {reason}").format(reason=_first_line(exc)))
         return None
     missing = [sha for sha, size in manifest.media_of(prog).items() if not store.has(sha, size)]
     if missing:
-        log.warning("sync: cached programme not used: %d media files missing from %s", len(missing), store.media_dir)
+        log.warning(_("sync: cached programme not used: {count} media files missing from {folder}")
+            .format(count=len(missing), folder=store.media_dir))
         return None
     return prog
 
@@ -138,7 +163,9 @@ class Syncer:
     """The background sync of one board. `run` loops; `cycle` is one step (used by tests and sync --once)."""
 
     def __init__(self, cfg: Config, status: Status, on_ready: Callable[[programme.Programme], None],
-                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None):
+                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None,
+                 store: Cache | None = None):
+        """`store`: a channel's cache, with its own state/ (kiosk.source.channels); by default the board's."""
         if cfg.source.url is None:
             raise ValueError("Syncer needs source.url")
         self.cfg = cfg
@@ -146,7 +173,7 @@ class Syncer:
         self.on_ready = on_ready
         self.prepare = prepare
         self.limits = limits or Limits()
-        self.store = Cache(cfg.cache.path)
+        self.store = store or Cache(cfg.cache.path)
         self._client: Client | None = None
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
@@ -158,6 +185,8 @@ class Syncer:
         self._state: tuple[tuple[int, ...], _State | None] | None = None  # (stat of state/, state)
         self._whole_at: tuple[tuple[str, bytes | None], float] | None = None  # media seen whole, when
         self._ensured = False
+        self._v2_missing: tuple[str, float] | None = None  # (source.url, monotonic time) of a 404 for manifest.v2.json
+        self._warned: str | None = None  # digest of the manifest whose skipped slides went to the journal
 
     # --- the loop ---
 
@@ -183,6 +212,25 @@ class Syncer:
         if self._client is not None:
             self._client.close()
 
+    def step(self, stop: threading.Event) -> float:
+        """One cycle, for a caller that runs several Syncers in turn (kiosk.source.channels); the seconds
+        until this one's next cycle (poll with jitter, backoff on failure, at once after damage)."""
+        self._stop = stop
+        result = self.cycle()
+        self._failures = 0 if result.ok else self._failures + 1
+        poll = self.cfg.source.poll_seconds
+        delay = next_delay(poll, self._failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+        if self._damaged_found:
+            self._damaged_found, delay = False, 0.0
+        return delay
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    _failures = 0
+
     def cycle(self) -> SyncResult:
         """One whole sync; never raises. The outcome is also written to status and, on failure, the log."""
         counter = _Counter()
@@ -195,7 +243,8 @@ class Syncer:
         except FetchError as exc:
             result = SyncResult(ok=False, error=str(exc), files=counter.files, bytes=counter.bytes)
         except OSError as exc:
-            result = SyncResult(ok=False, error=f"cache {self.store.root}: {exc.strerror or exc}",
+            result = SyncResult(ok=False, error=_("cache {folder}: {reason}")
+                .format(folder=self.store.root, reason=exc.strerror or exc),
                                 files=counter.files, bytes=counter.bytes)
         except Exception as exc:  # noqa: BLE001 - a sync bug must not end the player; it is reported instead
             log.error("sync: unexpected error: %r", exc, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -206,7 +255,7 @@ class Syncer:
             if result.changed:
                 log.info("sync: %s", result.summary())
         else:
-            log.warning("sync: refused: %s", result.error)
+            log.warning(_("sync: refused: {reason}").format(reason=result.error))
             self.status.set_error("sync", result.error)
         self.status.update(last_sync=SyncFacts(at=time.time(), ok=result.ok, error=result.error,
                                                changed=result.changed, bytes=result.bytes))
@@ -221,55 +270,87 @@ class Syncer:
             self._ensured = True
         state = self._read_state()
         current = self._whole(state)  # the programme now in state/, if complete
-        # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
+        # Validators only for the URL and file they came from: a board moved to another tree, or from
+        # manifest.json to manifest.v2.json, must fetch it whole.
         same_source = state is not None and state.url == self.cfg.source.url
-        validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
-        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, compressed=True,
-                                  stop=self._stop)
-        counter.bytes += answer.received
+        name, answer, validators = manifest.FILENAME, None, (None, None)
+        for name in self._names():
+            ours = current is not None and same_source and state.name == name
+            validators = (state.etag, state.last_modified) if ours else (None, None)
+            answer = client.get_small(name, manifest.MAX_BYTES, *validators, compressed=True, stop=self._stop)
+            counter.bytes += answer.received
+            if answer.status != 404:
+                break
+            if name == manifest.FILENAME_V2:  # a tree published for boards before 0.2: remembered (see _names)
+                self._v2_missing = (self.cfg.source.url, time.monotonic())
+        if name == manifest.FILENAME_V2:
+            self._v2_missing = None
         if answer.status == 404:
-            raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
+            raise Refused(_("{url}: not found (HTTP 404), nor {v2}; is source.url right?").format(
+                url=client.url(manifest.FILENAME), v2=manifest.FILENAME_V2))
         if answer.status == 304 and validators == (None, None):
-            raise Refused(f"{client.url(manifest.FILENAME)}: the server answered 304 Not Modified to a request "
-                          "without validators (a broken cache or proxy on the way?)")
+            raise Refused(_("{url}: the server answered 304 Not Modified to a request without validators (a broken "
+                            "cache or proxy on the way?)").format(url=client.url(name)))
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
-            fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source
+            fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source \
+                or state.name != name
             if answer.status == 200 and fresh:
-                self._write_state(answer.body, state.signature, answer.etag, answer.last_modified)
+                self._write_state(answer.body, state.signature, answer.etag, answer.last_modified, name)
             if self._delivered != state.digest:  # first cycle of this process: make sure the player has it
                 self._deliver(current, state.digest)
             return SyncResult(ok=True, changed=False, version=current.version, slides=len(current.slides),
-                              bytes=counter.bytes)
+                              bytes=counter.bytes, format=current.format, name=name,
+                              skipped=tuple(map(str, current.warnings)))
         data = answer.body
-        signature = self._signature(client, counter)
+        signature = self._signature(client, counter, name)
         try:
             _check_signature(self.cfg, data, signature)
         except Refused:
             if signature is None:
                 raise
             # The publisher may have replaced manifest and signature between our two requests: ask once more.
-            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, compressed=True, stop=self._stop)
+            answer = client.get_small(name, manifest.MAX_BYTES, compressed=True, stop=self._stop)
             counter.bytes += answer.received
-            data, signature = answer.body, self._signature(client, counter)
+            data, signature = answer.body, self._signature(client, counter, name)
             _check_signature(self.cfg, data, signature)
         try:
-            incoming = manifest.decode(data, self.store.media_dir, client.url(manifest.FILENAME))
+            incoming = manifest.decode(data, self.store.media_dir, client.url(name))
         except InvalidInput as exc:
             raise Refused(_first_line(exc)) from None
-        if self.cfg.source.public_key:
-            _check_fresh(client.url(manifest.FILENAME), data, state.data if state is not None else None)
+        if self.cfg.source.public_key:  # across both names: state/ may hold the other file's bytes
+            _check_fresh(client.url(name), data, state.data if state is not None else None)
+        self._warn_once(_digest(data), incoming)
         self.store.ensure()  # the folders may have gone since the first cycle
         self._fetch_media(client, incoming, current, counter)
         try:
             prepared = self.prepare(incoming)
         except Exception as exc:  # noqa: BLE001 - preparation is another part's code; its failure is a fact
-            raise Refused(f"preparing images failed: {exc}") from None
+            raise Refused(_("preparing images failed: {reason}").format(reason=exc)) from None
         digest = _digest(data)
-        self._write_state(data, signature, answer.etag, answer.last_modified)
+        self._write_state(data, signature, answer.etag, answer.last_modified, name)
         self._deliver(prepared, digest, prepared_already=True)
         self.store.evict(set(manifest.media_of(incoming)), self.cfg.cache.max_mb * 1024 * 1024)
         return SyncResult(ok=True, changed=True, version=prepared.version, slides=len(prepared.slides),
-                          files=counter.files, bytes=counter.bytes)
+                          files=counter.files, bytes=counter.bytes, format=incoming.format, name=name,
+                          skipped=tuple(map(str, incoming.warnings)))
+
+    def _names(self) -> tuple[str, ...]:
+        """The manifests to ask for, in order: manifest.v2.json, then manifest.json if it is not found; only
+        manifest.json while this source.url had no manifest.v2.json within the last V2_RECHECK_SECONDS."""
+        missing = self._v2_missing
+        if missing is not None and missing[0] == self.cfg.source.url \
+                and time.monotonic() - missing[1] < V2_RECHECK_SECONDS:
+            return (manifest.FILENAME,)
+        return (manifest.FILENAME_V2, manifest.FILENAME)
+
+    def _warn_once(self, digest: str, prog: programme.Programme) -> None:
+        """The slides a format-2 manifest had that this board skips: in the journal once per manifest (health
+        and the heartbeat carry them while it plays, as content_warnings)."""
+        if digest == self._warned:
+            return
+        self._warned = digest
+        for warning in prog.warnings:
+            log.warning("sync: %s", warning)
 
     def _verify_some(self, budget: float) -> None:
         """Hash cached media not yet hashed in this process, for at most `budget` seconds after the cycle's
@@ -315,14 +396,15 @@ class Syncer:
             try:
                 self._client = Client(self.cfg.source.url, token, self.cfg.source.ca_file, self.limits)
             except (OSError, ssl.SSLError) as exc:  # tried again next cycle: a restored file heals it
-                raise Refused(f"source.ca_file {self.cfg.source.ca_file}: cannot be used "
-                              f"({getattr(exc, 'strerror', None) or exc})") from None
+                raise Refused(_("source.ca_file {file}: cannot be used ({reason})")
+                    .format(file=self.cfg.source.ca_file, reason=getattr(exc, 'strerror', None) or exc)) from None
         return self._client
 
-    def _signature(self, client: Client, counter: _Counter) -> bytes | None:
+    def _signature(self, client: Client, counter: _Counter, name: str) -> bytes | None:
+        """The signature beside the manifest read (`name` + .sig)."""
         if not self.cfg.source.public_key:
             return None
-        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES, stop=self._stop)
+        answer = client.get_small(name + ".sig", SIG_MAX_BYTES, stop=self._stop)
         counter.bytes += answer.received
         return answer.body if answer.status == 200 else None
 
@@ -353,10 +435,11 @@ class Syncer:
             except Refused:
                 return None
             try:
-                prog = manifest.decode(state.data, self.store.media_dir)
+                prog = manifest.decode(state.data, self.store.media_dir, state.name)
             except InvalidInput:
                 return None
             self._decoded = (key, prog)
+            self._warn_once(state.digest, prog)
         seen = self._whole_at
         if seen is not None and seen[0] == key and time.monotonic() - seen[1] < MEDIA_RECHECK_SECONDS:
             return prog  # this process verified and committed these media, and only it evicts
@@ -372,8 +455,8 @@ class Syncer:
         budget = self.cfg.cache.max_mb * 1024 * 1024
         total = sum(needed.values())
         if total > budget:
-            raise Refused(f"the programme needs {total / 1e6:.1f} MB of media, more than cache.max_mb "
-                          f"({self.cfg.cache.max_mb} MB)")
+            raise Refused(_("the programme needs {total} MB of media, more than cache.max_mb ({max_mb} MB)")
+                .format(total=format(total / 1e6, ".1f"), max_mb=self.cfg.cache.max_mb))
         missing = {sha: size for sha, size in needed.items() if not self.store.has(sha, size)}
         if not missing:
             return
@@ -396,16 +479,17 @@ class Syncer:
                         continue
                     counter.files += 1
                     if done.resumed_from:
-                        log.info("sync: media/%s resumed at byte %d of %d", sha, done.resumed_from, size)
+                        log.info(_("sync: media/{sha} resumed at byte {offset} of {size}")
+                            .format(sha=sha, offset=done.resumed_from, size=size))
                     break
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 self._forget_refused(incoming, current)
-                raise Refused("the disk is full (while fetching media): the new programme was not kept, "
-                              "the current one plays on; free space on the card or lower cache.max_mb") from None
+                raise Refused(_("the disk is full (while fetching media): the new programme was not kept, the current "
+                                "one plays on; free space on the card or lower cache.max_mb")) from None
             if exc.errno == errno.EROFS:
-                raise Refused(f"the cache {self.store.root} is on a read-only disk (a failing SD card?); "
-                              "the current programme plays on") from None
+                raise Refused(_("the cache {folder} is on a read-only disk (a failing SD card?); the current programme "
+                                "plays on").format(folder=self.store.root)) from None
             raise
 
     def _make_room(self, incoming: programme.Programme, current: programme.Programme | None, keep: set[str],
@@ -426,35 +510,37 @@ class Syncer:
             short = to_write + reserve - free
         if short > 0:
             self._forget_refused(incoming, current)
-            raise Refused(f"not enough free space on the disk for the new programme: it needs "
-                          f"{_mb(to_write)} more, {_mb(max(0, free - reserve))} can be used ({_mb(reserve)} "
-                          f"kept free for the board); the current programme plays on")
+            raise Refused(_("not enough free space on the disk for the new programme: it needs {need} more, "
+                            "{usable} can be used ({reserve} kept free for the board); the current programme plays on")
+                                .format(need=_mb(to_write), usable=_mb(max(0, free - reserve)), reserve=_mb(reserve)))
 
     def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
         """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
         files would only hold the disk full): the disk is as it was before the sync."""
-        playing = set(manifest.media_of(current)) if current else set()
+        playing = (set(manifest.media_of(current)) if current else set()) | self.store.kept_by_others()
         for sha in manifest.media_of(incoming):
             if sha in playing:
                 continue
             for path in (self.store.media(sha), self.store.part(sha),
                          self.store.part(sha).with_name(self.store.part(sha).name + ".validator")):
                 if remove(path):
-                    log.info("sync: removed %s (its programme was refused for lack of space)", path.name)
+                    log.info(_("sync: removed {file} (its programme was refused for lack of space)")
+                        .format(file=path.name))
 
     def _deliver(self, prog: programme.Programme, digest: str, prepared_already: bool = False) -> None:
         if not prepared_already:
             try:
                 prog = self.prepare(prog)
             except Exception as exc:  # noqa: BLE001
-                raise Refused(f"preparing images failed: {exc}") from None
+                raise Refused(_("preparing images failed: {reason}").format(reason=exc)) from None
         self.on_ready(prog)
         self._delivered = digest
 
-    def _write_state(self, data: bytes, signature: bytes | None, etag: str | None, last_modified: str | None) -> None:
+    def _write_state(self, data: bytes, signature: bytes | None, etag: str | None, last_modified: str | None,
+                     name: str) -> None:
         digest = _digest(data)
         meta = {"signature": signature.decode("ascii", "replace").strip() if signature else None,
-                "etag": etag, "last_modified": last_modified, "url": self.cfg.source.url,
+                "etag": etag, "last_modified": last_modified, "url": self.cfg.source.url, "name": name,
                 "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         state_dir = self.store.state_dir
         write_atomic(state_dir / f"manifest-{digest}.json", json.dumps(meta, indent=1).encode() + b"\n")
@@ -482,7 +568,8 @@ class _Counter:
 def sync_once(cfg: Config) -> tuple[bool, str]:
     """`kiosk sync --once`: one cycle, one summary line. Images are only probed (no screen is known here)."""
     if cfg.source.url is None:
-        return False, f"nothing to sync: {cfg.file} sets source.path (the folder is played directly), not source.url"
+        return False, _("nothing to sync: {file} sets source.path (the folder is played directly), not "
+                        "source.url").format(file=cfg.file)
     syncer = Syncer(cfg, Status(), on_ready=lambda _prog: None, prepare=probe_only)
     level = log.level
     log.setLevel(logging.CRITICAL)  # the summary line is the whole output (SPEC); the journal is not involved
@@ -499,7 +586,8 @@ def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
     try:
         key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
     except ValueError as exc:
-        raise KeyUnusable(f"source.public_key: {exc}; new content is refused until it is mended") from None
+        raise KeyUnusable(_("source.public_key: {reason}; new content is refused until it is mended")
+            .format(reason=exc)) from None
     try:
         signing.verify(key, data, signature)
     except signing.BadSignature as exc:
@@ -517,12 +605,13 @@ def _check_fresh(where: str, data: bytes, accepted: bytes | None) -> None:
         return  # the board never had a dated publication from this tree: nothing to compare with
     now = manifest.published_at(data)
     if now is None:
-        raise Refused(f"{where}: no readable generated_at, but the manifest this board plays was published at "
-                      f"{_utc(before)}: an older signed manifest cannot be ruled out, refused")
+        raise Refused(_("{where}: no readable generated_at, but the manifest this board plays was published at "
+                        "{before}: an older signed manifest cannot be ruled out, refused")
+                            .format(where=where, before=_utc(before)))
     if now < before:
-        raise Refused(f"{where}: published at {_utc(now)}, before the manifest this board plays ({_utc(before)}): "
-                      "an older signed manifest is refused (a replay?); to go back to older content, publish it "
-                      "again")
+        raise Refused(_("{where}: published at {at}, before the manifest this board plays ({before}): an older signed "
+                        "manifest is refused (a replay?); to go back to older content, publish it again")
+                            .format(where=where, at=_utc(now), before=_utc(before)))
 
 
 def _utc(when: dt.datetime) -> str:
@@ -546,8 +635,9 @@ def _read_state(store: Cache) -> _State | None:
     except (OSError, ValueError):
         meta = {}
     signature = meta.get("signature")
-    etag, modified, url = meta.get("etag"), meta.get("last_modified"), meta.get("url")
+    etag, modified, url, name = meta.get("etag"), meta.get("last_modified"), meta.get("url"), meta.get("name")
     return _State(data=data, digest=digest, url=url if isinstance(url, str) else None,
+                  name=name if name in (manifest.FILENAME, manifest.FILENAME_V2) else manifest.FILENAME,
                   signature=signature.encode("ascii") if isinstance(signature, str) else None,
                   etag=etag if isinstance(etag, str) else None,
                   last_modified=modified if isinstance(modified, str) else None)
@@ -567,7 +657,7 @@ def _digest(data: bytes) -> str:
 def _first_line(exc: BaseException) -> str:
     if isinstance(exc, InvalidInput) and exc.problems:
         more = len(exc.problems) - 1
-        return str(exc.problems[0]) + (f" (and {more} more problems)" if more else "")
+        return str(exc.problems[0]) + (_(" (and {more} more problems)").format(more=more) if more else "")
     return str(exc)
 
 
@@ -579,7 +669,7 @@ def _locked(store: Cache) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Refused("another sync of this cache is running") from None
+            raise Refused(_("another sync of this cache is running")) from None
         try:
             yield
         finally:

@@ -27,6 +27,7 @@ from watchdog.observers.polling import PollingObserver
 
 from kiosk import config as configmod
 from kiosk.config import Config
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
 
 log = logging.getLogger("kiosk.watch")
@@ -107,7 +108,8 @@ def _observe(folder: Path, handler: FileSystemEventHandler, recursive: bool):
         observer.start()
         return observer
     except OSError as exc:
-        log.warning("cannot watch %s with inotify (%s); polling it every 2 s instead", folder, exc)
+        log.warning(_("cannot watch {folder} with inotify ({reason}); polling it every 2 s instead")
+            .format(folder=folder, reason=exc))
         observer = PollingObserver(timeout=2)
         observer.schedule(handler, str(folder), recursive=recursive)
         observer.start()

@@ -1,0 +1,84 @@
+"""`kiosk check-config` checks everything the board will read: config.yaml and the authoring folder."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+       "LANG": "C.UTF-8"}
+
+
+def kiosk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kiosk", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=ENV)
+
+
+def folder(tmp_path: Path, programme: str) -> Path:
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    Image.new("RGB", (64, 48), "red").save(src / "images" / "ok.jpg")
+    damaged = (src / "images" / "ok.jpg").read_bytes()
+    (src / "images" / "damaged.jpg").write_bytes(damaged[: len(damaged) // 2])
+    (src / "programme.yaml").write_text(programme, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("device: {id: t, name: X}\nsource: {path: src}\ncache: {path: cache}\n",
+                                          encoding="utf-8")
+    return src
+
+
+BROKEN = """\
+banner: not yet
+slides:
+  - id: chao
+    title: Xin chào
+    duraton: 10
+  - id: anh
+    file: images/missing.jpg
+  - id: hong
+    file: images/damaged.jpg
+  - id: tot
+    file: images/ok.jpg
+"""
+
+
+def test_the_authoring_folder_is_checked_with_errors_and_warnings_apart(tmp_path):
+    src = folder(tmp_path, BROKEN)
+    done = kiosk("check-config", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    yaml = f"{src.resolve()}/programme.yaml"
+    assert done.stderr.splitlines() == [
+        f"{yaml}:1: banner: warning: unknown key; programme.yaml has slides, ticker",
+        f"{yaml}:5: slides[0] (chao).duraton: unknown key; did you mean 'duration'?",
+        f"{yaml}:7: slides[1] (anh).file: file 'images/missing.jpg' not found in '{src.resolve()}'",
+        f"{yaml}:9: slides[2] (hong).file: images/damaged.jpg: not a readable image (Truncated File Read)",
+        f"{yaml}: 3 of 4 slides will not play: chao, anh, hong",
+        "3 errors, 1 warning",
+    ]
+    assert done.stdout.startswith("config.yaml: OK")
+
+
+def test_a_good_folder_is_ok_and_a_warning_alone_exits_0(tmp_path):
+    folder(tmp_path, "slides:\n  - id: tot\n    file: images/ok.jpg\n")
+    done = kiosk("check-config", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.splitlines()[1].endswith("programme.yaml: OK (1 slide)")
+    folder(tmp_path / "w", "extra: 1\nslides:\n  - id: tot\n    file: images/ok.jpg\n")
+    warned = kiosk("check-config", cwd=tmp_path / "w")
+    assert warned.returncode == 0 and "extra: warning: unknown key" in warned.stderr
+
+
+def test_an_unreadable_programme_is_an_error(tmp_path):
+    folder(tmp_path, "slides:\n  - id: a\n   title: b\n")
+    done = kiosk("check-config", cwd=tmp_path)
+    assert done.returncode == 2 and "programme.yaml:3:" in done.stderr and "nothing will play" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_render_says_will_not_play_for_the_same_problems(tmp_path):
+    folder(tmp_path, BROKEN)
+    done = kiosk("render", "--out", str(tmp_path / "out"), "--size", "320x180", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "3 of 4 slides will not play: chao, anh, hong" in done.stderr
+    assert "skipped" not in done.stderr and [Path(p).name for p in done.stdout.split()] == ["01-tot.png"]
