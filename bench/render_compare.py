@@ -93,8 +93,10 @@ def old_path(cfg_path: Path, out: Path, size: tuple[int, int]) -> None:
 
 def kiosk_render(tree: Path, cfg: Path, out: Path, size: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(tree), "SDL_VIDEODRIVER": "dummy"}
+    # run from the config's folder: `python -m kiosk` puts the cwd first on sys.path, before PYTHONPATH, so
+    # run from this checkout every tree would be this one
     subprocess.run([sys.executable, "-m", "kiosk", "render", "-c", str(cfg), "--out", str(out), "--at", AT,
-                    "--size", size], env=env, check=True, capture_output=True, text=True)
+                    "--size", size], env=env, check=True, capture_output=True, text=True, cwd=cfg.parent)
 
 
 def compare(a: Path, b: Path) -> tuple[int, int]:

@@ -36,15 +36,27 @@ def test_a_manifest_media_name_or_hash_never_becomes_a_path(tmp_path, name):
         Cache(tmp_path).media(name)
 
 
-@pytest.mark.parametrize("name", ["../outside.png", "/etc/hostname", "inside/../../outside.png", "link.png"])
+@pytest.mark.parametrize("name", ["../outside.png", "/etc/hostname", "inside/../../outside.png", "link.png",
+                                  "out/outside.png", "images/../../outside.png"])
 def test_an_authoring_folder_file_stays_inside_the_folder(tmp_path, name):
     folder = tmp_path / "folder"
     authoring(folder, {"ok.png": "red"})
     shutil.copy(folder / "images" / "ok.png", tmp_path / "outside.png")
     (folder / "link.png").symlink_to(tmp_path / "outside.png")  # a symlink pointing out is out too
+    (folder / "out").symlink_to(tmp_path)  # and so is a folder that is a symlink pointing out
     (folder / "programme.yaml").write_text(f"slides:\n  - id: a\n    file: '{name}'\n", encoding="utf-8")
     loaded = programme.load_folder(folder)
     assert loaded.slides == () and "must be a path inside the folder" in str(loaded.warnings[0])
+
+
+def test_pictures_reached_through_a_symlinked_folder_inside_are_used(tmp_path):
+    folder = tmp_path / "folder"
+    authoring(folder, {"ok.png": "red"})
+    (folder / "anh").symlink_to(folder / "images")
+    (folder / "programme.yaml").write_text("slides:\n  - {id: a, file: anh/ok.png}\n  - {id: b, file: images/ok.png}\n",
+                                           encoding="utf-8")
+    loaded = programme.load_folder(folder)
+    assert not loaded.warnings and [s.image.path for s in loaded.slides] == [folder.resolve() / "images" / "ok.png"] * 2
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "x\n", "A", "a b", "é"])

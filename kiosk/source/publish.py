@@ -75,7 +75,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
         out_fields.pop("image", None)
         if slide.image is not None:
             key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
-            name = slide.image.path.resolve().relative_to(root).as_posix()
+            name = slide.image.path.relative_to(root).as_posix()  # the resolver gave it resolved
             if manifest.check_name(name):
                 raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line_of(key),
                                             f"slides ({slide.id}).{key}", f"{name!r} {manifest.check_name(name)}")])
@@ -130,9 +130,10 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     try:
         (out / "media").mkdir(parents=True, exist_ok=True)
         copied = copied_bytes = 0
+        sizes = {sha: size for sha, size in media.values()}
         for sha, path in sources.items():
             target = out / "media" / sha
-            if target.is_file() and target.stat().st_size == _media_size(media, sha):
+            if target.is_file() and target.stat().st_size == sizes[sha]:
                 continue
             _copy_atomic(path, target)
             copied, copied_bytes = copied + 1, copied_bytes + target.stat().st_size
@@ -226,10 +227,6 @@ def _write_memo(path: Path | None, memo: mediamod.Memo) -> None:
         durable.write_atomic(path, body.encode())
     except OSError:
         pass
-
-
-def _media_size(media: dict[str, tuple[str, int]], sha: str) -> int:
-    return next(size for s, size in media.values() if s == sha)
 
 
 def _collect(out: Path, referenced: set[str], now: float) -> int:
