@@ -28,6 +28,7 @@ setup(
         "prometheus-client>=0.20",
         "cryptography>=42",
         "segno>=1.6",
+        "pypdfium2>=4.30",  # document slides: PDF pages rendered at preparation (kiosk.source.document)
         "tzdata",
     ],
     extras_require={

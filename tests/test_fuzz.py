@@ -118,7 +118,7 @@ def test_config_from_any_text(tmp_path_factory, text):
 # --- programme.yaml ----------------------------------------------------------------------------------------
 
 
-def resolve(name, line, where):
+def resolve(name, line, where, kind="image"):
     return programme.MediaRef("a" * 64, 10, Path("/nonexistent") / "a", str(name)) if name == "images/a.png" else None
 
 

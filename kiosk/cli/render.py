@@ -103,7 +103,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         except OSError as exc:
             raise InvalidInput([Problem(str(path), None, "--out", f"cannot write: {exc}")]) from None
         paths.append(path)
-        if len(pages) > 1:
+        durations = getattr(pages, "durations", None)
+        if len(pages) > 1 and durations:  # a document: each section its own time
+            print(f"note: {slide.id} has {len(pages)} sections, {min(durations):.0f}-{max(durations):.0f} s each, "
+                  f"{sum(durations):.0f} s in all; sections 2+ are in {out / 'pages'}", file=sys.stderr)
+        elif len(pages) > 1:
             each = slide.duration / len(pages)
             slow = " (too fast to read: give it a longer duration)" if each < 4 else ""
             print(f"note: {slide.id} has {len(pages)} pages of {each:.1f} s each{slow}; pages 2+ are in "

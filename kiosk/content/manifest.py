@@ -134,7 +134,7 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         problems.add(None, "slides", f"must be a list of slides, got {type(raw_slides).__name__}")
         raise InvalidInput(problems.items)
 
-    def resolve(name: str, line: int | None, where: str) -> programme.MediaRef | None:
+    def resolve(name: str, line: int | None, where: str, kind: str = "image") -> programme.MediaRef | None:
         entry = table.get(name)
         if entry is None:
             reason = check_name(name)

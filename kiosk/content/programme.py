@@ -20,7 +20,7 @@ from kiosk.content import media, windows
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
-TYPES = ("text", "image")
+TYPES = ("text", "image", "document")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
@@ -30,7 +30,8 @@ MAX_BODY = 200_000
 MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "pages", "duration", "priority", "speak", "fit") + windows.KEYS
+PAGES = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?\Z")  # one part of pages: "3" or "1-3"
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
-    image: MediaRef | None = None
+    image: MediaRef | None = None  # the slide's file: a picture, or a document's PDF
     duration: float = 10.0
     priority: str = "normal"
     window: windows.Window = windows.ALWAYS
     speak: bool = False
     fit: str | None = None  # None: display.fit
+    pages: tuple[tuple[int, int], ...] = ()  # a document's pages to show, as ranges from 1; (): all of them
+    auto_duration: bool = False  # a document without duration: each section held as long as its text takes
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,37 @@ def version_of(slides: tuple[Slide, ...]) -> str:
             "id": slide.id, "type": slide.type, "title": slide.title, "body": slide.body,
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
-            "window": repr(w),
+            "window": repr(w), **document_fields(slide),
         }
 
     blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def document_fields(slide: Slide) -> dict:
+    """What a document slide adds to the version (nothing for other slides: their versions stay as they were)."""
+    if slide.type != "document":
+        return {}
+    return {"pages": [list(p) for p in slide.pages], "auto_duration": slide.auto_duration}
+
+
+def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
+    """`pages:` of a document slide: 3, "1-3" or "1-3, 5, 8-10" (pages from 1); ValueError saying what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f'must be page numbers like "1-3" or "1, 4-6", got {shown(value)}')
+    ranges = []
+    for part in str(value).split(","):
+        match = PAGES.match(part)
+        if not match:
+            raise ValueError(f'must be page numbers like "1-3" or "1, 4-6", got {shown(value)}')
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise ValueError(f"{part.strip()!r}: pages count from 1, and a range goes upwards (like 2-5)")
+        if last - first >= media.MAX_PDF_SHOWN_PAGES:
+            raise ValueError(f"{part.strip()!r}: at most {media.MAX_PDF_SHOWN_PAGES} pages on one slide")
+        ranges.append((first, last))
+    return tuple(ranges)
 
 
 def clean_text(text: str) -> str:
@@ -102,6 +131,11 @@ def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("expected text")
     return clean_text(str(value))
+
+
+def _kind_of_file(name: object) -> str:
+    """A slide with file: and no type: is a document for a PDF, a picture otherwise."""
+    return "document" if isinstance(name, str) and name.strip().lower().endswith(".pdf") else "image"
 
 
 def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems, index: int,
@@ -137,9 +171,9 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
         length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
         bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
-    kind = raw.get("type", "image" if "file" in raw else "text")
+    kind = raw.get("type", _kind_of_file(raw.get("file")) if "file" in raw else "text")
     if kind not in TYPES:
-        bad("type", f"must be text or image, got {shown(kind)}")
+        bad("type", f"must be text, image or document, got {shown(kind)}")
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
@@ -156,6 +190,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
         bad("", "a text slide needs a title or a body")
+    auto_duration = kind == "document" and raw.get("duration") is None
     duration = raw.get("duration", 10)
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
         bad("duration", f"must be a number of seconds from 1 to {MAX_DURATION}, got {shown(duration)}")
@@ -175,19 +210,29 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     image = None
     if kind == "text" and raw.get("file") is not None:
         bad("file", "is for image slides: remove it, or write type: image")
-    if kind == "image":
+    pages: tuple[tuple[int, int], ...] = ()
+    if raw.get("pages") is not None:
+        if kind != "document":
+            bad("pages", "is for document slides (type: document, file: a PDF)")
+        else:
+            try:
+                pages = parse_pages(raw["pages"])
+            except ValueError as exc:
+                bad("pages", str(exc))
+    if kind in ("image", "document"):
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
-            bad("file", "an image slide needs file: (a path inside the folder)")
+            bad("file", f"an {kind} slide needs file: (a path inside the folder)" if kind == "image" else
+                "a document slide needs file: (a PDF inside the folder)")
         elif ok and resolve_media is not None:
-            image = resolve_media(name.strip(), line_of("file"), f"{where}.file")
+            image = resolve_media(name.strip(), line_of("file"), f"{where}.file", kind=kind)
             if image is None:
                 ok = False
     if not ok:
         return None
     return Slide(
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
-        priority=priority, window=when, speak=speak, fit=fit,
+        priority=priority, window=when, speak=speak, fit=fit, pages=pages, auto_duration=auto_duration,
     )
 
 
@@ -198,7 +243,7 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
     memo = memo or media.Memo(root=root)
     hashes: dict[Path, MediaRef] = {}
 
-    def resolve(name: str, line: int, where: str) -> MediaRef | None:
+    def resolve(name: str, line: int, where: str, kind: str = "image") -> MediaRef | None:
         candidate = (root / name).resolve()
         if Path(name).is_absolute() or not candidate.is_relative_to(root):
             problems.add(line, where, f"{shown(name)} must be a path inside the folder {str(root)!r}")
@@ -207,7 +252,10 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
             problems.add(line, where, f"file {shown(name)} not found in {str(root)!r}")
             return None
         try:
-            memo.probe(candidate)
+            if kind == "document":
+                media.check_pdf(candidate)
+            else:
+                memo.probe(candidate)
         except ValueError as exc:
             problems.add(line, where, f"{name}: {exc}")
             return None

@@ -42,6 +42,7 @@ class Pages(Sequence):
     def __init__(self, source: Sequence, builder: concurrent.futures.Executor):
         self._source, self._builder = source, builder
         self._count = len(source)
+        self.durations = getattr(source, "durations", None)  # seconds per page, when the source decides them
         self._lock = threading.Lock()
         self._drawn: dict[int, concurrent.futures.Future] = {}
         if self._count:

@@ -70,6 +70,15 @@ class Showing:
     due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
 
 
+def page_durations(pages) -> tuple[float, ...] | None:
+    """Seconds on screen for each page when its frames decide them (a document's sections), else None: the
+    slide's duration is then shared out evenly."""
+    durations = getattr(pages, "durations", None)
+    if durations is None or len(durations) != len(pages) or not len(pages):
+        return None
+    return tuple(float(d) for d in durations)
+
+
 class Player:
     def __init__(self, cfg: Config, screen, frames: FrameBuilder, current: Current, status: Status,
                  stop: threading.Event, *, clock=None, speaker=None, plays=None,
@@ -163,7 +172,10 @@ class Player:
             self._record_play(self.showing, now, cut_short=now.mono < self.showing.slot_end - 0.5)
         duration = slide.duration if slide is not None else IDLE_SECONDS
         per_page = duration / max(1, len(pages))
-        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+        timed = page_durations(pages)
+        if timed:  # a document: each section has its own time, the slot is their sum
+            per_page, duration = timed[0], math.fsum(timed)
+        if slide is not None and not timed and len(pages) > 1 and per_page < MIN_READ_SECONDS:
             log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
                         "duration or a shorter text", slide.id, len(pages), duration, per_page)
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
@@ -269,6 +281,9 @@ class Player:
             return
         remaining = len(showing.pages) - showing.page - 1
         per_page = (showing.slot_end - showing.page_end) / max(1, remaining)
+        timed = page_durations(showing.pages)
+        if timed:
+            per_page = timed[showing.page + 1]
         showing.page += 1
         self.screen.show(frame)
         showing.page_end = now.mono + per_page

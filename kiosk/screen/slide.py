@@ -103,10 +103,15 @@ class Renderer:
         is indexed, and not kept (a 100,000-character notice is 148 full-screen pages: 1.2 GB at
         1080p if drawn ahead). `now` (naive local time), when given, is printed in the footer: pass it
         only if the frames are redrawn every minute, a stale clock misleads.
-        Raises ValueError when an image slide's picture cannot be loaded.
+        Raises ValueError when an image slide's picture or a document's pages cannot be loaded. A sequence
+        with `durations` (a document's sections) says how long each frame stays on screen.
         """
         if slide.type == "image":
             return [self._ready(self._image_page(slide))]
+        if slide.type == "document":
+            from kiosk.screen.document import DocumentPages  # a module of its own; it draws with this renderer
+
+            return DocumentPages(self, slide, now)
         return _TextPages(self, slide, now)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:

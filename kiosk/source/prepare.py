@@ -33,6 +33,7 @@ from kiosk.content import media
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.problems import Problem
+from kiosk.source import document
 
 log = logging.getLogger("kiosk.prepare")
 
@@ -40,6 +41,7 @@ PREPARED_DIR = "prepared"
 SUFFIX = "jpg"
 JPEG_QUALITY = 92
 FITS = ("fit", "fill")
+MEDIA_TYPES = ("image", "document")  # slides whose file is prepared for the screen before they can show
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never shown half grey
@@ -210,35 +212,52 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
 
     The caller skips those slides and reports the problems. `should_stop`: the caller no longer
     wants the result (its configuration was replaced): stop early instead of writing files for nobody.
-    `on_prepared(slide)` is called as each image slide becomes ready to show.
+    `on_prepared(slide)` is called as each image or document slide becomes ready to show.
     """
     problems: dict[str, str] = {}
     for slide in play_order(programme):
         if should_stop():
             break
-        if slide.type != "image" or slide.image is None:
+        if slide.type not in MEDIA_TYPES or slide.image is None:
             continue
         try:
-            prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+            _prepare_slide(slide, size, fit_default, cache_dir)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning("slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
             continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
-            problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
+            problems[slide.id] = f"{slide.image.name}: cannot store the prepared {slide.type} ({exc})"
             log.error("slide %s: cannot store the prepared image: %s", slide.id, exc)
             continue
         on_prepared(slide)
     return problems
 
 
+def _prepare_slide(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+    if slide.type == "document":
+        return document.prepare(slide.image, size, slide.pages, cache_dir)
+    return prepare_image(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+
+
+def ready_path(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+    """The file whose presence says a slide's media is prepared (a picture's frame, a document's index)."""
+    if slide.type == "document":
+        return document.index_path(slide.image, size, slide.pages, cache_dir)
+    return prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
+
+
 def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
     """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
-    return {
-        prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir)
-        for slide in programme.slides
-        if slide.type == "image" and slide.image is not None
-    }
+    needed = set()
+    for slide in programme.slides:
+        if slide.image is None:
+            continue
+        if slide.type == "image":
+            needed.add(prepared_path(slide.image, size, slide_fit(slide, fit_default), cache_dir))
+        elif slide.type == "document":
+            needed |= document.files_of(slide.image, size, slide.pages, cache_dir)
+    return needed
 
 
 def prepared_dir(cache_dir: Path) -> Path:
@@ -273,6 +292,8 @@ class Preparer:
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
 
     def _key(self, slide) -> tuple[str, str]:
+        if slide.type == "document":
+            return slide.image.sha256, f"document {slide.pages}"
         return slide.image.sha256, slide_fit(slide, self.fit)
 
     def _prepared_one(self, slide) -> None:
@@ -287,7 +308,7 @@ class Preparer:
             return kept  # nobody will show it; above all, do not prune the next session's files
         if self.prune:
             self._prune(kept)
-            self._prepared &= {self._key(s) for s in kept.slides if s.type == "image" and s.image is not None}
+            self._prepared &= {self._key(s) for s in kept.slides if s.type in MEDIA_TYPES and s.image is not None}
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -296,9 +317,9 @@ class Preparer:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
         whole = True
         for slide in programme.slides:
-            if slide.type != "image" or slide.image is None or self._key(slide) in self._prepared:
+            if slide.type not in MEDIA_TYPES or slide.image is None or self._key(slide) in self._prepared:
                 continue
-            if prepared_path(slide.image, self.size, slide_fit(slide, self.fit), self.cache_dir).is_file():
+            if ready_path(slide, self.size, self.fit, self.cache_dir).is_file():
                 self._prepared.add(self._key(slide))
             else:
                 whole = False
@@ -306,7 +327,7 @@ class Preparer:
 
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
-        return slide.type != "image" or slide.image is None or self._key(slide) in self._prepared
+        return slide.type not in MEDIA_TYPES or slide.image is None or self._key(slide) in self._prepared
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech

@@ -28,7 +28,7 @@ from kiosk import durable
 from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
 from kiosk.problems import InvalidInput, Problem
-from kiosk.source import signing
+from kiosk.source import document, signing
 
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
@@ -52,7 +52,10 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                memo.check_decodes(slide.image.path)
+                if slide.type == "document":
+                    document.probe(slide.image.path, slide.pages)
+                else:
+                    memo.check_decodes(slide.image.path)
             except ValueError as exc:
                 damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
                                        f"{slide.image.name}: {exc}"))

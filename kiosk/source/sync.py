@@ -93,7 +93,10 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                media.probe(slide.image.path)
+                if slide.type == "document":
+                    media.check_pdf(slide.image.path)
+                else:
+                    media.probe(slide.image.path)
             except ValueError as exc:
                 log.warning("sync: slide %s skipped: %s: %s", slide.id, slide.image.name, exc)
                 dropped.append(Problem(manifest.FILENAME, None, f"slides ({slide.id}).file",
