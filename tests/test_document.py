@@ -186,3 +186,22 @@ def test_publish_refuses_a_document_a_board_could_not_show_naming_the_slide(tmp_
     prog = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path / "out" / "media")
     assert prog.slides[0].type == "document" and prog.slides[0].pages == ((1, 1),)
     assert manifest.media_of(prog)  # the PDF is in the media table: boards sync it like a picture
+    import json
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent.parent / "docs" / "manifest.schema.json").read_text())
+    jsonschema.validate(json.loads((tmp_path / "out" / "manifest.json").read_bytes()), schema)
+
+
+def test_the_preparer_says_a_document_is_ready_once_its_pages_are_prepared(tmp_path):
+    path = pdfs.vietnamese_pdf(tmp_path / "qd.pdf")
+    slide = doc_slide(path)
+    prog = programme.Programme((slide,), "v")
+    woken = []
+    preparer = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False, on_ready=lambda: woken.append(1))
+    assert not preparer.slide_ready(slide) and not preparer.ready(prog)
+    assert preparer.prepare(prog).slides == (slide,)
+    assert preparer.slide_ready(slide) and woken == [1]
+    fresh = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False)
+    assert fresh.ready(prog)  # a restart: the index in the cache is enough
