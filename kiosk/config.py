@@ -46,6 +46,8 @@ class DisplayConfig:
     fit: str
     crossfade_ms: int
     power: object | None  # filled by kiosk.screen.power when configured
+    languages: tuple[str, ...] = ("vi",)  # the slide's own text first, then its translations, in this order
+    language_layout: str = "split"  # split: side by side; alternate: one language after the other
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,26 @@ def _power(value: object, base: Path) -> object:
         raise _Invalid(str(exc)) from None
 
 
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")  # ISO 639 codes, as in a slide's translations (kiosk.content.programme)
+MAX_LANGUAGES = 4
+
+
+def _languages(value: object, _base: Path) -> tuple[str, ...]:
+    items = [v.strip() for v in value.replace(",", " ").split()] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _Invalid(f"expected a list of language codes like [vi, km]; got {shown(value)}")
+    codes: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not LANGUAGE.match(item):
+            raise _Invalid(f"{shown(item)} is not a language code (two or three lowercase letters: vi, km, en)")
+        if item in codes:
+            raise _Invalid(f"{item!r} is given twice")
+        codes.append(item)
+    if len(codes) > MAX_LANGUAGES:
+        raise _Invalid(f"at most {MAX_LANGUAGES} languages on one screen; got {len(codes)}")
+    return tuple(codes)
+
+
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
@@ -292,6 +314,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "fit": Key(_choice("fit", "fill"), "fit"),
         "crossfade_ms": Key(_number(0, 5000, integer=True), 600),
         "power": Key(_power),
+        "languages": Key(_languages, ["vi"]),
+        "language_layout": Key(_choice("split", "alternate"), "split"),
     },
     "cache": {
         "path": Key(_writable_dir, "media_cache"),

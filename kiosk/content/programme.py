@@ -30,7 +30,10 @@ MAX_BODY = 200_000
 MAX_TITLE = 1_000
 PROGRAMME_FILE = "programme.yaml"
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "pages", "duration", "priority", "speak", "fit") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "pages", "translations", "duration", "priority", "speak",
+              "fit") + windows.KEYS
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")  # ISO 639 codes, as in display.languages (kiosk.config)
+MAX_TRANSLATIONS = 8
 PAGES = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?\Z")  # one part of pages: "3" or "1-3"
 
 
@@ -56,6 +59,11 @@ class Slide:
     fit: str | None = None  # None: display.fit
     pages: tuple[tuple[int, int], ...] = ()  # a document's pages to show, as ranges from 1; (): all of them
     auto_duration: bool = False  # a document without duration: each section held as long as its text takes
+    translations: tuple[tuple[str, str, str], ...] = ()  # (language, title, body), as display.languages shows them
+
+    def translation(self, language: str) -> tuple[str, str] | None:
+        """(title, body) in `language`, or None when the slide has none in it."""
+        return next(((t, b) for code, t, b in self.translations if code == language), None)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ def version_of(slides: tuple[Slide, ...]) -> str:
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
             "window": repr(w), **document_fields(slide),
+            **({"translations": [list(t) for t in slide.translations]} if slide.translations else {}),
         }
 
     blob = json.dumps([plain(s) for s in slides], ensure_ascii=False, sort_keys=True).encode()
@@ -92,6 +101,34 @@ def document_fields(slide: Slide) -> dict:
     if slide.type != "document":
         return {}
     return {"pages": [list(p) for p in slide.pages], "auto_duration": slide.auto_duration}
+
+
+def parse_translations(value: object) -> tuple[tuple[str, str, str], ...]:
+    """`translations:` of a slide: {km: {title: …, body: …}, …}; ValueError saying what is wrong."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"must be a mapping of language code to title and body, like km: {{title: …}}; "
+                         f"got {shown(value)}")
+    if len(value) > MAX_TRANSLATIONS:
+        raise ValueError(f"has {len(value)} languages, at most {MAX_TRANSLATIONS}")
+    out = []
+    for code, texts in value.items():
+        if not isinstance(code, str) or not LANGUAGE.match(code):
+            raise ValueError(f"{shown(code)} is not a language code (two or three lowercase letters: km, en)")
+        if not isinstance(texts, dict) or not texts:
+            raise ValueError(f"{code}: must be a mapping with title: and/or body:, got {shown(texts)}")
+        unknown = [str(k) for k in texts if k not in ("title", "body")]
+        if unknown:
+            raise ValueError(f"{code}.{unknown[0]}: unknown key; a translation has title and body")
+        try:
+            title, body = _text(texts.get("title", "")), _text(texts.get("body", ""))
+        except ValueError as exc:
+            raise ValueError(f"{code}: {exc}") from None
+        if len(title) > MAX_TITLE or len(body) > MAX_BODY:
+            raise ValueError(f"{code}: at most {MAX_TITLE:,} characters of title and {MAX_BODY:,} of body")
+        if not title and not body:
+            raise ValueError(f"{code}: a translation needs a title or a body")
+        out.append((code, title, body))
+    return tuple(out)
 
 
 def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
@@ -113,12 +150,26 @@ def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
+# ZERO WIDTH SPACE marks where a line may break in scripts written without spaces (Khmer, Thai, Lao,
+# Myanmar), and the joiners choose letter forms: they stay in such text (and only there).
+_KEPT_FORMAT = ("\u200b", "\u200c", "\u200d")
+_NO_SPACE_BLOCKS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF))
+
+
+def _needs_joiners(text: str) -> bool:
+    return any(lo <= ord(ch) <= hi for ch in text if ord(ch) >= 0x0E00 for lo, hi in _NO_SPACE_BLOCKS)
+
+
 def clean_text(text: str) -> str:
     """NFC, without the invisible characters that pasting from Word or the web brings (zero-width spaces,
     BOMs, control codes): they draw nothing, or boxes. Line breaks stay; tabs become spaces."""
     kept = []
-    for ch in nfc(text):
-        if ch == "\n":
+    text = nfc(text)
+    joiners = _KEPT_FORMAT if _needs_joiners(text) else ()
+    for ch in text:
+        if ch in joiners:
+            kept.append(ch)
+        elif ch == "\n":
             kept.append(ch)
         elif ch == "\t":
             kept.append(" ")
@@ -190,6 +241,12 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
         bad("", "a text slide needs a title or a body")
+    translations: tuple[tuple[str, str, str], ...] = ()
+    if raw.get("translations") is not None:
+        try:
+            translations = parse_translations(raw["translations"])
+        except ValueError as exc:
+            bad("translations", str(exc))
     auto_duration = kind == "document" and raw.get("duration") is None
     duration = raw.get("duration", 10)
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 1 <= duration <= MAX_DURATION:
@@ -233,6 +290,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     return Slide(
         id=sid, type=kind, title=title, body=body, image=image, duration=float(duration),
         priority=priority, window=when, speak=speak, fit=fit, pages=pages, auto_duration=auto_duration,
+        translations=translations,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pygame
 
-from kiosk.screen import fonts, text
+from kiosk.screen import fallback, fonts, languages, scripts, text
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -43,6 +43,7 @@ class _TextPages(Sequence):
     def __init__(self, renderer: Renderer, slide, now: dt.datetime | None):
         self._renderer, self._slide, self._now = renderer, slide, now
         self._files = renderer.fonts.for_text(nfc(slide.title) + nfc(slide.body))
+        renderer.check_scripts(slide.id, "", nfc(slide.title) + nfc(slide.body))
         self._layout = renderer.layout(slide)
 
     def __len__(self) -> int:
@@ -86,6 +87,8 @@ class Renderer:
         self.cache_dir = Path(cache_dir)
         self.device_name = device_name
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
+        self.scripts = fallback.Fallback(self.fonts)  # other scripts' fonts, found when a text needs them
+        self._used: dict[tuple[str, Path], tuple[fonts.FontFiles, ...]] = {}
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
         self.margin_x = round(max(w, h) * 0.045 if w >= h else w * 0.06)
@@ -112,6 +115,10 @@ class Renderer:
             from kiosk.screen.document import DocumentPages  # a module of its own; it draws with this renderer
 
             return DocumentPages(self, slide, now)
+        if slide.translations and len(getattr(self.display_cfg, "languages", ())) > 1:
+            shown = languages.versions(self, slide)  # translations beside or after the text
+            if len(shown) > 1:
+                return languages.pages(self, slide, shown, now)
         return _TextPages(self, slide, now)
 
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
@@ -151,14 +158,71 @@ class Renderer:
 
     # --- text slides ----------------------------------------------------------------------------
 
-    def _layout(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles) -> text.Layout:
+    def title_color(self, emergency: bool) -> tuple[int, int, int]:
+        return YELLOW if emergency else GOLD
+
+    def _layout(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles,
+                max_size: int | None = None) -> text.Layout:
+        used = self.files_used(title + body, files)
+
         def measure(t: str, size: int, bold: bool) -> int:
+            if len(used) > 1 or scripts.needs_runs(t):
+                return self.scripts.width(t, size, bold, files)
             return self.fonts.font(size, bold, files).size(t)[0]
 
-        def line_height(size: int, bold: bool) -> int:
-            return self._line_h(self.fonts.font(size, bold, files))
+        def line_height(size: int, bold: bool) -> int:  # the tallest of the fonts the text needs
+            return max(self._line_h(self.fonts.font(size, bold, f)) for f in used)
 
-        return text.layout(title, body, box, measure, line_height, self.min_size, self.max_size)
+        return text.layout(title, body, box, measure, line_height, self.min_size, min(self.max_size, max_size or
+                                                                                          self.max_size))
+
+    # --- other scripts ----------------------------------------------------------------------------
+
+    def files_used(self, text_: str, files: fonts.FontFiles) -> tuple[fonts.FontFiles, ...]:
+        """The fonts a text is drawn with: `files`, and the fallbacks its other scripts need (first: `files`)."""
+        if not scripts.needs_runs(text_):
+            return (files,)
+        key = (text_, files.regular)
+        used = self._used.get(key)
+        if used is None:
+            found = [files]
+            for code, part in scripts.runs(text_):
+                chosen = self.scripts.files_for(code, part, files)
+                if chosen is not None and chosen not in found:
+                    found.append(chosen)
+            if len(self._used) > 64:
+                self._used.clear()
+            used = self._used[key] = tuple(found)
+        return used
+
+    def check_scripts(self, slide_id: str, language: str, text_: str) -> str:
+        """The characters of a slide's text no installed font draws ('' when all are), said in the journal
+        naming the slide: they are left out of the frame, never drawn as boxes."""
+        if not scripts.needs_runs(text_):
+            return ""
+        lacking = self.scripts.missing(text_)
+        if lacking:
+            where = f"slide {slide_id}" + (f" ({language} translation)" if language else "")
+            log.warning("%s: no installed font draws %r; they are left out (%s)", where, lacking[:24],
+                        fallback.INSTALL_HINT)
+        return lacking
+
+    def draw_line(self, frame: pygame.Surface, line: str, size: int, bold: bool, files: fonts.FontFiles, color,
+                  x: int | None, y: int, center: bool = False,
+                  used: tuple[fonts.FontFiles, ...] | None = None) -> None:
+        """One line of a text slide: in one font (the usual case), or run by run with each script's font, on
+        the baseline of the tallest of the fonts `used` by the text it belongs to (every line on the same)."""
+        font = self.fonts.font(size, bold, files)
+        used = used or self.files_used(line, files)
+        if len(used) == 1 and not scripts.needs_runs(line):
+            self._blit_line(frame, font, line, color, x, y, center)
+            return
+        width, placed = self.scripts.place(line, size, bold, files, color)
+        if center or x is None:
+            x = (self.size[0] - width) // 2
+        baseline = y + max(self.fonts.font(size, bold, f).get_ascent() for f in used)
+        for surface, dx, dy in placed:
+            frame.blit(surface, (x + dx, baseline + dy))
 
     def _text_box(self, emergency: bool) -> pygame.Rect:
         w, h = self.size
@@ -176,20 +240,25 @@ class Renderer:
         frame = self._background("emergency" if emergency else "text")
         if emergency:
             self._emergency_band(frame)
+        self.draw_text(frame, lay, page, box, files, title_color)
+        pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
+        self._footer(frame, now, pager, emergency)
+        return self._ready(frame)
+
+    def draw_text(self, frame: pygame.Surface, lay: text.Layout, page: text.Page, box: pygame.Rect,
+                  files: fonts.FontFiles, title_color) -> None:
+        """A page of a laid-out text in its box: title, rule, body."""
         # a single page is centred vertically; pages of a long notice start at the top, like a document
         top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
+        used = self.files_used("".join(line.text for line in page.lines), files)
         for line in page.lines:
-            font = self.fonts.font(line.size, line.bold, files)
             color = title_color if line.bold else WHITE
-            self._blit_line(frame, font, line.text, color, box.left, top + line.y)
+            self.draw_line(frame, line.text, line.size, line.bold, files, color, box.left, top + line.y, used=used)
         if page.title_height and any(not line.bold for line in page.lines):
             gap = round(lay.size * text.TITLE_GAP)
             rule_y = top + page.title_height + round(gap * 0.3)
             rule_w = min(box.width, round(260 * self.unit))
             pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
-        pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
-        self._footer(frame, now, pager, emergency)
-        return self._ready(frame)
 
     def _emergency_band_h(self) -> int:
         return round(150 * self.unit)
