@@ -29,6 +29,7 @@ setup(
         "cryptography>=42",
         "segno>=1.6",
         "pypdfium2>=4.30",  # document slides: PDF pages rendered at preparation (kiosk.source.document)
+        "fonttools>=4.40",  # the Unicode script of each character (kiosk.screen.scripts)
         "tzdata",
     ],
     extras_require={
