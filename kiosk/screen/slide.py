@@ -327,9 +327,11 @@ class Renderer:
         w, h = self.size
         u = self.unit
         files = self.fonts.for_text(caption)
-        font = self.fonts.font(round(52 * u), True, files)
+        size = round(52 * u)
+        font = self.fonts.font(size, True, files)
         width = w - 2 * self.margin_x
-        lines = text.Wrapper(lambda t, s, b: font.size(t)[0]).wrap(caption, font.get_height(), True, width)[:2]
+        lines = text.Wrapper(lambda t, s, b: self.scripts.width(t, size, True, files) if scripts.needs_runs(t)
+                             else font.size(t)[0]).wrap(caption, font.get_height(), True, width)[:2]
         pad = round(26 * u)
         band_h = len(lines) * self._line_h(font) + 2 * pad
         band = pygame.Surface((w, band_h), pygame.SRCALPHA)
@@ -338,7 +340,7 @@ class Renderer:
         frame.fill(GOLD, (0, h - band_h, w, max(2, round(5 * u))))
         y = h - band_h + pad
         for line in lines:
-            self._blit_line(frame, font, line, WHITE, self.margin_x, y)
+            self.draw_line(frame, line, size, True, files, WHITE, self.margin_x, y)
             y += self._line_h(font)
 
     # --- drawing helpers ------------------------------------------------------------------------
