@@ -205,3 +205,28 @@ def test_the_preparer_says_a_document_is_ready_once_its_pages_are_prepared(tmp_p
     assert preparer.slide_ready(slide) and woken == [1]
     fresh = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False)
     assert fresh.ready(prog)  # a restart: the index in the cache is enough
+
+
+def test_a_document_passes_through_publish_and_sync_and_is_drawn_from_the_synced_file(tmp_path, served):
+    from syncboard import Board
+
+    from kiosk.screen.slide import Renderer
+
+    root = folder(tmp_path, 'slides:\n  - {id: qd, file: van-ban/qd.pdf, pages: "2-3"}\n'
+                            "  - {id: tin, title: Thông báo, body: Họp dân}\n")
+    (root / "van-ban").mkdir()
+    pdfs.vietnamese_pdf(root / "van-ban" / "qd.pdf", 3)
+    publish.publish(root, tmp_path / "out", None)
+    board = Board(tmp_path / "board", served.url)
+    assert board.cycle().ok
+    (prog,) = board.ready
+    qd = prog.slides[0]
+    assert qd.type == "document" and qd.pages == ((2, 3),)
+    assert qd.image.path.read_bytes() == (root / "van-ban" / "qd.pdf").read_bytes()
+    assert not prepare.prepare_programme(prog, SIZE, "fit", board.cache)
+
+    class Display:
+        font, fit = "auto", "fit"
+
+    frames = Renderer(SIZE, Display(), board.cache).pages(qd)
+    assert len(frames) >= 2 and frames[0].get_size() == SIZE
