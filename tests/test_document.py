@@ -230,3 +230,20 @@ def test_a_document_passes_through_publish_and_sync_and_is_drawn_from_the_synced
 
     frames = Renderer(SIZE, Display(), board.cache).pages(qd)
     assert len(frames) >= 2 and frames[0].get_size() == SIZE
+
+
+def test_a_damaged_prepared_page_is_prepared_again_never_shown_grey(tmp_path):
+    from kiosk.screen.slide import Renderer
+
+    class Display:
+        font, fit = "auto", "fit"
+
+    path = pdfs.vietnamese_pdf(tmp_path / "qd.pdf")
+    slide = doc_slide(path)
+    cache = tmp_path / "cache"
+    prepared = document.load(slide.image, SIZE, (), cache)
+    page = prepared.pages[1]
+    page.write_bytes(page.read_bytes()[:2000])  # a power cut while the card wrote it
+    frame = Renderer(SIZE, Display(), cache).pages(slide)[0]
+    assert document.open_page(page).width == document.area(SIZE).width  # whole again
+    assert frame.get_at((SIZE[0] // 2, SIZE[1] // 2))[:3] != (128, 128, 128)

@@ -8,11 +8,14 @@ carries its own time on screen (`durations`), read by the player.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 import pygame
 
 from kiosk.source import document
+
+log = logging.getLogger("kiosk.render.slide")
 
 PAPER_SHADOW = (2, 10, 24)
 
@@ -50,7 +53,16 @@ class DocumentPages(Sequence):
 
     def _picture(self, number: int) -> pygame.Surface:
         if self._page is None or self._page[0] != number:
-            image = document.open_page(self._doc.pages[number])
+            try:
+                image = document.open_page(self._doc.pages[number])
+            except ValueError as exc:  # a power cut, a failing card: prepared again once, never shown grey
+                log.warning("slide %s: prepared page %d is damaged (%s); preparing it again", self._slide.id,
+                            number, exc)
+                slide, renderer = self._slide, self._renderer
+                document.index_path(slide.image, renderer.size, slide.pages, renderer.cache_dir).unlink(missing_ok=True)
+                self._doc.pages[number].unlink(missing_ok=True)
+                self._doc = document.load(slide.image, renderer.size, slide.pages, renderer.cache_dir)
+                image = document.open_page(self._doc.pages[number])
             self._page = (number, pygame.image.frombytes(image.tobytes(), image.size, "RGB"))
         return self._page[1]
 
