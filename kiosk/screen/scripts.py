@@ -12,9 +12,8 @@ The Unicode script of each character comes from fontTools' copy of the Unicode C
 
 from __future__ import annotations
 
+import functools
 import unicodedata
-
-from fontTools import unicodedata as ucd
 
 COMMON = ("Zyyy", "Zinh", "Zzzz")  # common (digits, punctuation, spaces), inherited (marks), unknown
 ZWSP, ZWNJ, ZWJ = "\u200b", "\u200c", "\u200d"
@@ -29,8 +28,11 @@ NAMES = {"Latn": "Latin", "Khmr": "Khmer", "Thai": "Thai", "Laoo": "Lao", "Mymr"
          "Kana": "Japanese", "Deva": "Devanagari", "Hebr": "Hebrew", "Ethi": "Ethiopic", "Tavt": "Tai Viet"}
 
 
+@functools.cache
 def script_of(ch: str) -> str:
     """ISO 15924 code of a character's script ('Latn', 'Khmr'; 'Zyyy' for digits and punctuation)."""
+    from fontTools import unicodedata as ucd  # ~50 ms to import: only once a text has another script
+
     return ucd.script(ch)
 
 
