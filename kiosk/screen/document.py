@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
 
 import pygame
 
+from kiosk.screen.drawn import Drawn
 from kiosk.source import document
 
 log = logging.getLogger("kiosk.render.slide")
@@ -26,7 +26,7 @@ def marker(section: document.Section, count: int, part: int, parts: int) -> str:
     return f"{text} · {part}/{parts}" if parts > 1 else text
 
 
-class DocumentPages(Sequence):
+class DocumentPages(Drawn):
     """The sections of a document slide, drawn on demand (on the builder thread)."""
 
     def __init__(self, renderer, slide, now: dt.datetime | None):
@@ -41,15 +41,6 @@ class DocumentPages(Sequence):
 
     def __len__(self) -> int:
         return len(self._sections)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._draw(index)
 
     def _picture(self, number: int) -> pygame.Surface:
         if self._page is None or self._page[0] != number:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import pygame
 
+from kiosk.screen.drawn import Drawn
+
 log = logging.getLogger("kiosk.render.slide")
 
 
@@ -47,20 +49,11 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-class _Pages(Sequence):
+class _Pages(Drawn):
     def __init__(self, renderer, slide, now):
         self._renderer, self._slide, self._now = renderer, slide, now
         self._emergency = slide.priority == "emergency"
         self._title_color = renderer.title_color(self._emergency)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._draw(index)
 
     def _frame(self) -> pygame.Surface:
         frame = self._renderer._background("emergency" if self._emergency else "text")

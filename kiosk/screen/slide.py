@@ -16,6 +16,7 @@ from pathlib import Path
 import pygame
 
 from kiosk.screen import fallback, fonts, languages, scripts, text
+from kiosk.screen.drawn import Drawn
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -37,7 +38,7 @@ BLACK = (0, 0, 0)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
-class _TextPages(Sequence):
+class _TextPages(Drawn):
     """The pages of a text slide: laid out once, each drawn when asked for (see Renderer.pages)."""
 
     def __init__(self, renderer: Renderer, slide, now: dt.datetime | None):
@@ -49,13 +50,7 @@ class _TextPages(Sequence):
     def __len__(self) -> int:
         return len(self._layout.pages)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _draw(self, index: int) -> pygame.Surface:
         return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now)
 
 
