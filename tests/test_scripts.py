@@ -177,3 +177,27 @@ def test_translations_pass_through_publish_and_the_manifest(tmp_path):
     jsonschema.validate(json.loads(data), schema)
     slide, = manifest.decode(data, tmp_path / "out" / "media").slides
     assert slide.translations == (("km", "សេចក្តីជូនដំណឹង", HEALTH),)
+
+
+def test_a_translation_no_font_draws_is_a_warning_in_health_naming_the_slide(tmp_path):
+    import concurrent.futures
+    import datetime as dt
+    import time
+
+    from kiosk.player.frames import FrameBuilder
+    from kiosk.report import health
+    from kiosk.status import Status
+
+    status = Status()
+    builder = FrameBuilder(renderer(tmp_path, languages=("vi", "sq")), status, "UBND xã Lộc Ninh",
+                           builder=concurrent.futures.ThreadPoolExecutor(1))
+    slide = programme.Slide(id="thong-bao", type="text", title="Thông báo", translations=(("sq", VITHKUQI, ""),))
+    frames = builder.get(slide, "v1", dt.datetime(2026, 12, 2, 8, 0), wait=30)
+    assert len(frames.pages) == 1  # the slide plays, in Vietnamese
+    assert "sq translation" in status.errors["fonts:thong-bao"]
+    healthy, reasons = health.assess(status.snapshot(), time.monotonic())
+    assert any("fonts:thong-bao" in reason for reason in reasons)
+    fixed = programme.Slide(id="thong-bao", type="text", title="Thông báo")
+    builder.get(fixed, "v2", dt.datetime(2026, 12, 2, 8, 0), wait=30)
+    assert "fonts:thong-bao" not in status.errors
+    builder.close()

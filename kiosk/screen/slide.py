@@ -84,6 +84,7 @@ class Renderer:
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
         self.scripts = fallback.Fallback(self.fonts)  # other scripts' fonts, found when a text needs them
         self._used: dict[tuple[str, Path], tuple[fonts.FontFiles, ...]] = {}
+        self.notes: dict[str, str] = {}  # slide id -> what of its text no installed font draws (for status)
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
         self.margin_x = round(max(w, h) * 0.045 if w >= h else w * 0.06)
@@ -104,6 +105,7 @@ class Renderer:
         Raises ValueError when an image slide's picture or a document's pages cannot be loaded. A sequence
         with `durations` (a document's sections) says how long each frame stays on screen.
         """
+        self.notes.pop(slide.id, None)
         if slide.type == "image":
             return [self._ready(self._image_page(slide))]
         if slide.type == "document":
@@ -200,6 +202,9 @@ class Renderer:
             where = f"slide {slide_id}" + (f" ({language} translation)" if language else "")
             log.warning("%s: no installed font draws %r; they are left out (%s)", where, lacking[:24],
                         fallback.INSTALL_HINT)
+            note = f"no installed font draws {lacking[:24]!r}" + (f" of its {language} translation" if language
+                                                                  else "") + f"; {fallback.INSTALL_HINT}"
+            self.notes[slide_id] = "; ".join(filter(None, (self.notes.get(slide_id), note)))
         return lacking
 
     def draw_line(self, frame: pygame.Surface, line: str, size: int, bold: bool, files: fonts.FontFiles, color,
