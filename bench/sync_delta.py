@@ -32,7 +32,7 @@ def main() -> None:
         colours = {f"{i:04d}.jpg": (i % 256, (7 * i) % 256, (13 * i // 256) % 256) for i in range(args.slides)}
         src = authoring(tmp / "src", colours)
         publish.publish(src, tmp / "out", None)
-        manifest_size = (tmp / "out" / "manifest.json").stat().st_size
+        manifest_size = (tmp / "out" / "manifest.v2.json").stat().st_size
         server, kind = serve(tmp / "out", tmp)
         try:
             cfg = board_config(tmp / "board", server.url)
@@ -40,7 +40,7 @@ def main() -> None:
             syncer = sync.Syncer(cfg, Status(), ready.append, sync.probe_only)
             first = syncer.cycle()
             n0 = len(server.log())
-            print(f"server: {kind}; {args.slides} slides; manifest.json {manifest_size} bytes; load {loadavg()}")
+            print(f"server: {kind}; {args.slides} slides; manifest.v2.json {manifest_size} bytes; load {loadavg()}")
             print(f"cold sync: {first.files} files, {first.bytes} bytes, {n0} requests")
 
             syncer.cycle()  # the first poll after a change reads the new state/ and looks at its media once
@@ -64,7 +64,7 @@ def main() -> None:
             rows = server.log()[n1:]
             media_rows = [r for r in rows if r[1].startswith("/media/")]
             size = (src / "images" / "0042.jpg").stat().st_size
-            manifest_bytes = sum(r[3] for r in rows if r[1] == "/manifest.json")
+            manifest_bytes = sum(r[3] for r in rows if r[1] == "/manifest.v2.json")
             print(f"one of {args.slides} changed: {len(rows)} requests, {len(media_rows)} media file(s), "
                   f"{sum(r[3] for r in media_rows)} media bytes (the changed file is {size} bytes), manifest "
                   f"{manifest_bytes} bytes on the wire ({manifest_size} uncompressed): {manifest_bytes + size} "

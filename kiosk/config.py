@@ -19,6 +19,19 @@ from kiosk import yamlfile
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 DEVICE_ID = re.compile(r"^[a-z0-9-]+\Z")  # \Z, not $: "$" also matches before a final newline
+CHANNEL_NAME = re.compile(r"^[a-z0-9-]{1,32}\Z")  # it prefixes slide ids ("tinh:thong-bao") and names a folder
+MAX_CHANNELS = 8
+CHANNEL_KEYS = ("name", "url", "public_key", "token_file")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One further content tree the board follows (`source.channels`): its own key, state and health."""
+
+    name: str
+    url: str
+    public_key: str
+    token_file: Path | None = None  # the board's source.token_file is never sent to another tree
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class SourceConfig:
     ca_file: Path | None
     poll_seconds: float
     public_key: str | None
+    channels: tuple[ChannelConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -306,6 +320,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ca_file": Key(_existing_file),
         "poll_seconds": Key(_number(5, 86400), 60.0),
         "public_key": Key(_public_key),
+        "channels": Key(lambda value, _base: value),  # checked item by item in _channels, with their lines
     },
     "display": {
         "size": Key(_size, "auto"),
@@ -408,6 +423,8 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         values[section] = converted
 
     src = values["source"]
+    source_body = root.get("source") if isinstance(root, dict) else None
+    src["channels"] = _channels(src, source_body, base, problems, degraded if degrade else None)
     if src["path"] is not None and src["url"] is not None:
         problems.add(
             root["source"].line_of("url") if isinstance(root.get("source"), yamlfile.LineDict) else None,
@@ -438,6 +455,77 @@ def validate(data: object, file: Path, degrade: bool = False) -> Config:
         schedule=ScheduleConfig(**values["schedule"]),
         speech=SpeechConfig(**values["speech"]),
     )
+
+
+def _channels(src: dict, body: object, base: Path, problems: Problems,
+              degraded: Problems | None) -> tuple[ChannelConfig, ...]:
+    """`source.channels`, each item checked and named by its field and line (`source.channels[1].url`).
+    A key file that cannot be read is degradable like source.public_key: that channel plays what it
+    verified before, and refuses new content until it is mended."""
+    raw = src.get("channels")
+    if raw is None:
+        return ()
+    line = body.line_of("channels") if isinstance(body, yamlfile.LineDict) else None
+    if not isinstance(raw, list):
+        problems.add(line, "source.channels", f"expected a list of channels (- name: …, url: …, public_key: …), "
+                                              f"got {_kind(raw)}")
+        return ()
+    if src.get("path") is not None and raw:
+        problems.add(line, "source.channels", "a board playing source.path follows no channels: use source.url")
+    if len(raw) > MAX_CHANNELS:
+        problems.add(line, "source.channels", f"{len(raw)} channels; at most {MAX_CHANNELS}")
+    item_line = raw.line_of if isinstance(raw, yamlfile.LineList) else (lambda _i: line)
+    names: dict[str, int] = {}
+    urls: dict[str, str] = {} if src.get("url") is None else {src["url"]: "source.url"}
+    out = []
+    for i, item in enumerate(raw[:MAX_CHANNELS]):
+        where = f"source.channels[{i}]"
+        if not isinstance(item, dict):
+            problems.add(item_line(i), where, f"expected a mapping (name:, url:, public_key:), got {_kind(item)}")
+            continue
+        here = item_line(i)
+        at = item.line_of if isinstance(item, yamlfile.LineDict) else (lambda _k, _l=here: _l)
+        for key in item:
+            if key not in CHANNEL_KEYS:
+                problems.add(at(key), f"{where}.{key}", "unknown key" + _did_you_mean(key, list(CHANNEL_KEYS)))
+        got: dict[str, object] = {}
+        for key, convert in (("name", _string), ("url", _url), ("public_key", _public_key),
+                             ("token_file", _existing_file)):
+            value = item.get(key)
+            got[key] = None
+            if value is None:
+                if key != "token_file":
+                    why = " (each channel is verified with its own key)" if key == "public_key" else ""
+                    problems.add(item_line(i), f"{where}.{key}", "is required" + why)
+                continue
+            try:
+                got[key] = convert(value, base)
+            except _Invalid as exc:
+                if degraded is not None and key in ("public_key", "token_file") and isinstance(value, str) \
+                        and value.strip():
+                    degraded.add(at(key), f"{where}.{key}", f"{exc}; this channel plays without it until it is fixed")
+                    got[key] = _path(value, base) if key == "token_file" else value.strip()
+                    continue
+                problems.add(at(key), f"{where}.{key}", str(exc))
+                continue
+            if key == "name" and not CHANNEL_NAME.match(got[key]):
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key][:40]!r} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)")
+                got[key] = None
+            elif key == "name" and got[key] in names:
+                first = names[got[key]]
+                problems.add(at(key), f"{where}.name",
+                             f"{got[key]!r} is already the name of source.channels[{first}]: names must differ")
+            elif key == "name":
+                names[got[key]] = i
+            elif key == "url" and got[key] in urls:
+                problems.add(at(key), f"{where}.url", f"{got[key]} is already followed by {urls[got[key]]}")
+            elif key == "url":
+                urls[got[key]] = where
+        if all(got[k] is not None for k in ("name", "url", "public_key")):
+            out.append(ChannelConfig(name=got["name"], url=got["url"], public_key=got["public_key"],
+                                     token_file=got["token_file"]))
+    return tuple(out)
 
 
 def _warnings(values: dict[str, dict[str, object]], root: object, filename: str) -> list[Problem]:

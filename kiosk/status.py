@@ -10,7 +10,7 @@ Who writes what:
   `display_driver`, `display_renderer`, `display_size`, `headless` (only when headless was chosen on purpose),
   `emergency`;
   `display_ok` stays True while the schedule has the screen switched off (the display is there, asleep);
-- the programme pointer's producers: `content_version`, `slide_count`, `content_warnings`;
+- the programme pointer's producers: `content_version`, `content_format`, `slide_count`, `content_warnings`;
 - `kiosk run`, per configuration: `config_warnings` (unwise settings; files named but unusable);
 - sync: `sync_finished(ok, error=…, changed=…, bytes_downloaded=…)` (or `update(last_sync=SyncFacts(…))`),
   `cache_bytes`, `cache_files`;
@@ -41,6 +41,7 @@ COUNTERS = (
     "plays_recorded",  # play records written to the durable queue
     "plays_uploaded",  # play records acknowledged by the source system
     "plays_dropped",  # play records dropped because the queue was full
+    "plays_refused",  # play records the report server refused alone (HTTP 422), dropped
     "heartbeats_ok",
     "heartbeats_failed",
     "reloads_ok",  # config / authoring folder reloads taken
@@ -83,6 +84,7 @@ class Status:
     current_slide: str | None = None
     slide_started_wall: float | None = None
     content_version: str | None = None
+    content_format: int | None = None  # the manifest format the programme was read from (None: a folder, or none)
     slide_count: int = 0
     content_warnings: tuple[str, ...] = ()
     config_warnings: tuple[str, ...] = ()  # config.yaml: unwise settings, files it names that cannot be used
@@ -99,6 +101,7 @@ class Status:
     last_heartbeat: ReportFacts = field(default_factory=ReportFacts)
     last_plays_upload: ReportFacts = field(default_factory=ReportFacts)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    channels: dict[str, dict] = field(default_factory=dict)  # source.channels by name: url, version, last sync
     device: Callable[[], dict] | None = field(default=None, repr=False)  # e.g. kiosk.device.Reader(cache_dir)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -128,6 +131,26 @@ class Status:
                 self.errors.pop(part, None)
             else:
                 self.errors[part] = message
+
+    def follow_channels(self, urls: dict[str, str]) -> None:
+        """The channels now configured (name → url): facts and errors of others are dropped (a reload)."""
+        with self._lock:
+            for name in list(self.channels):
+                if urls.get(name) != self.channels[name]["url"]:
+                    del self.channels[name]
+            for part in [p for p in self.errors if p.startswith("sync:") and p[5:] not in urls]:
+                del self.errors[part]
+            for name, url in urls.items():
+                self.channels.setdefault(name, {"name": name, "url": url, "version": None, "slides": None,
+                                                "last_sync": {"at": None, "ok": None, "error": None}})
+
+    def channel_facts(self, name: str, **facts) -> None:
+        """Facts of one channel (kiosk.source.channels): `url`, `version`, `slides`, `last_sync`
+        ({at, ok, error}); its current error is errors["sync:<name>"]."""
+        with self._lock:
+            entry = self.channels.setdefault(name, {"name": name, "url": None, "version": None, "slides": None,
+                                                    "last_sync": {"at": None, "ok": None, "error": None}})
+            entry.update(facts)
 
     def beat(self, next_deadline: float) -> None:
         """The render loop is alive and will turn again before `next_deadline` (monotonic)."""
@@ -206,6 +229,7 @@ class Status:
                 "current_slide": self.current_slide,
                 "slide_started_at": self.slide_started_wall,
                 "content_version": self.content_version,
+                "content_format": self.content_format,
                 "slide_count": self.slide_count,
                 "content_warnings": list(self.content_warnings),
                 "config_warnings": list(self.config_warnings),
@@ -222,6 +246,7 @@ class Status:
                 "last_heartbeat": dict(vars(self.last_heartbeat)),
                 "last_plays_upload": dict(vars(self.last_plays_upload)),
                 "counters": dict(self.counters),
+                "channels": [{**c, "last_sync": dict(c["last_sync"])} for c in self.channels.values()],
             }
             reader = self.device
         snap["device"] = _read_device(reader) if with_device else {}

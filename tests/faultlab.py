@@ -211,11 +211,12 @@ class PublishWorld:
     def _publish(self, tree: Path) -> None:
         subprocess.run(self._args(tree), env=env(), check=True, capture_output=True)
 
-    def _board_view(self, tree: Path) -> str:
-        """What a board syncing this tree gets: 'old', 'new', 'refused' (it keeps its content) or 'MIX'."""
-        data = (tree / "manifest.json").read_bytes()
+    def _board_view(self, tree: Path, name: str) -> str:
+        """What a board syncing this tree's `name` (manifest.v2.json: boards from 0.2; manifest.json: older)
+        gets: 'old', 'new', 'refused' (it keeps its content) or 'MIX'."""
+        data = (tree / name).read_bytes()
         try:
-            signing.verify(self.key, data, (tree / "manifest.json.sig").read_bytes())
+            signing.verify(self.key, data, (tree / f"{name}.sig").read_bytes())
         except (signing.BadSignature, OSError):
             return "refused"
         prog = manifest.decode(data, tree / "media")
@@ -229,11 +230,12 @@ class PublishWorld:
         tree = self._fresh(f"tree-{n}")
         at = rng.uniform(0.05, self.duration * 1.05)
         kill_at(self._args(tree), at)
-        seen = self._board_view(tree)
+        views = [self._board_view(tree, name) for name in (manifest.FILENAME_V2, manifest.FILENAME)]
         self._publish(tree)  # publishing again mends whatever the kill left
-        mended = self._board_view(tree) == "new"
-        return Trial(seen in ("old", "new", "refused") and mended, 0, f"killed at {at:.2f} s: a board sees {seen}",
-                     f"a board sees {seen}")
+        mended = all(self._board_view(tree, name) == "new" for name in (manifest.FILENAME_V2, manifest.FILENAME))
+        seen = "/".join(views)
+        return Trial(all(v in ("old", "new", "refused") for v in views) and mended, 0,
+                     f"killed at {at:.2f} s: a board (0.2/0.1) sees {seen}", f"a board (0.2/0.1) sees {seen}")
 
 
 # --- kill -9 during plays-queue writes -----------------------------------------------------------------------

@@ -95,3 +95,55 @@ def test_board_syncs_plays_and_reports(tmp_path):
     finally:
         code, out = player.stop(signal.SIGTERM)
     assert code == 0, out
+
+
+def test_a_board_with_a_channel_plays_both_and_the_channels_emergency_interrupts(tmp_path):
+    from kiosk.source import signing
+
+    def tree(name: str, slides: str):
+        src = tmp_path / f"src-{name}"
+        src.mkdir(exist_ok=True)
+        (src / "programme.yaml").write_text("slides:\n" + slides, encoding="utf-8")
+        publish.publish(src, tmp_path / f"www-{name}", keys[name][0])
+
+    keys = {name: signing.keygen(tmp_path / f"{name}.key") for name in ("own", "xa")}
+    tree("own", "  - id: hop-dan\n    title: Họp dân thôn Phú Hòa\n    duration: 1\n"
+                "  - id: thong-bao\n    title: Lịch tiêm chủng\n    duration: 1\n")
+    tree("xa", "  - id: thong-bao\n    title: Thông báo của xã\n    duration: 1\n")
+    own, xa, reports = StaticServer(tmp_path / "www-own"), StaticServer(tmp_path / "www-xa"), ReportServer()
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        f"  url: {own.url}\n  report_url: {reports.url}\n  public_key: {keys['own'][1]}\n  poll_seconds: 5\n"
+        f"  channels:\n    - {{name: xa, url: '{xa.url}', public_key: '{keys['xa'][1]}'}}",
+        port,
+        extra="  heartbeat_seconds: 5\n",
+    )
+    player = Player(config, port)
+
+    def heartbeats():
+        return [body for path, body, _ in reports.posts if path.endswith("/heartbeat")]
+
+    try:
+        assert player.wait_for_notify("READY=1"), player.stop()[1]
+        assert player.wait_until(lambda: {"hop-dan", "thong-bao", "xa:thong-bao"} <= {
+            p["slide_id"] for p in reports.plays()}, 40)
+        assert [p.get("channel") for p in reports.plays() if p["slide_id"] == "xa:thong-bao"][0] == "xa"
+        assert player.wait_until(lambda: heartbeats()[-1]["channels"][0]["last_sync"]["ok"] is True, 20)
+        channel = heartbeats()[-1]["channels"][0]
+        assert channel["name"] == "xa" and channel["url"] == xa.url and channel["slides"] == 1
+        assert heartbeats()[-1]["heartbeat_seconds"] == 5
+
+        tree("xa", "  - id: thong-bao\n    title: Thông báo của xã\n    duration: 1\n"
+                   "  - id: bao-lu\n    title: Cảnh báo lũ quét\n    priority: emergency\n    duration: 1\n")
+        assert player.wait_until(lambda: player.health()[1].get("current_slide") == "xa:bao-lu", 30)
+        code, health = player.health()
+        assert health["emergency"] is True and health["channels"][0]["error"] is None
+        assert player.wait_until(lambda: all(p["slide_id"] == "xa:bao-lu" for p in reports.plays()[-2:]), 30)
+    finally:
+        code, out = player.stop(signal.SIGTERM)
+        own.close()
+        xa.close()
+        reports.close()
+    assert code == 0, out
+    assert "Traceback" not in out

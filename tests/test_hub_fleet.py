@@ -54,3 +54,31 @@ def test_names_sort_in_the_vietnamese_alphabet_not_by_code_point():
     names = ["Đông Hòa", "Ấp Bắc", "Yên Thế", "An Khương", "Bình Minh", "Ân Thi", "Ơn Sơn", "Ô Môn", "Dương Minh"]
     assert sorted(names, key=fleet.vietnamese_key) == [
         "An Khương", "Ân Thi", "Ấp Bắc", "Bình Minh", "Dương Minh", "Đông Hòa", "Ô Môn", "Ơn Sơn", "Yên Thế"]
+
+
+def test_what_the_board_sends_is_what_the_hub_reads(tmp_path):
+    """The board's own heartbeat (kiosk.report.heartbeat), through the hub's border: its period and its
+    throttling object (not the "0x0" text an older reports.md showed)."""
+    import json
+
+    from kiosk import config as configmod
+    from kiosk.hub import protocol
+    from kiosk.report import device, heartbeat
+
+    (tmp_path / "config.yaml").write_text("device:\n  id: an-khuong\n  name: An Khương\nsource:\n  url: http://127.0.0.1:9/\n"
+                                         "health:\n  heartbeat_seconds: 300\n", encoding="utf-8")
+    cfg = configmod.load(tmp_path / "config.yaml")
+    snap = {"device": {"throttled": device.parse_throttled("throttled=0x50005"), "load_1m": 0.2}, "errors": {}}
+    body = json.dumps(heartbeat.build(snap, cfg, NOW)).encode()
+    hb = protocol.parse_heartbeat(body, "an-khuong")
+    assert hb.heartbeat_seconds == 300
+    seen = board(last_seen=NOW - 600, **hb.body)
+    view = fleet.view(seen, NOW, LIMITS, None)
+    assert view.state != "silent" and view.interval == 300  # 600 s is two of this board's periods
+    assert view.throttled is True and "throttled" in view.problems
+
+
+def test_a_board_following_channels_is_up_to_date_when_one_of_its_trees_is():
+    channels = [{"name": "tinh", "version": "v7"}, {"name": "xa", "version": None}]
+    assert fleet.view(board(content_version="merged", channels=channels), NOW, LIMITS, "v7").up_to_date is True
+    assert fleet.view(board(content_version="merged", channels=channels), NOW, LIMITS, "v8").up_to_date is False

@@ -200,3 +200,24 @@ def test_hub_alert_rules_use_only_metrics_the_hub_exposes_and_pass_their_unit_te
         for args in (["check", "rules", "hub-alerts.yml"], ["test", "rules", "hub-alerts.test.yml"]):
             done = subprocess.run(["promtool", *args], cwd=rules_file.parent, capture_output=True, text=True)
             assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_board_page_shows_each_channel_the_board_reports(hub):
+    channels = [
+        {"name": "tinh", "url": "https://tinh.example/bangtin/", "version": "4b527eb236ec520b", "slides": 3,
+         "last_sync": {"at": "2026-11-26T08:29:02+07:00", "ok": True, "error": None}, "error": None},
+        {"name": "xa", "url": "https://xa.example/<b>", "version": None, "slides": None,
+         "last_sync": {"at": None, "ok": False, "error": "cannot connect (<refused>)"},
+         "error": "cannot connect (<refused>)"},
+    ]
+    body = heartbeat_body("an-khuong", channels=channels, errors={"sync:xa": "cannot connect (<refused>)"})
+    assert post(hub, "devices/an-khuong/heartbeat", body, hub.token).status_code == 200
+    stored = hub.store.board("an-khuong").heartbeat["channels"]
+    assert [c["name"] for c in stored] == ["tinh", "xa"] and stored[0]["slides"] == 3
+    page = signed_in(hub, "minh").get(hub.url + "boards/an-khuong", timeout=10).text
+    assert "Kênh nội dung" in page and page.count('class="channel"') == 2
+    assert "<code>4b527eb236ec520b</code> · 3 tin" in page and "https://tinh.example/bangtin/" in page
+    assert "lỗi: cannot connect (&lt;refused&gt;)" in page and "https://xa.example/&lt;b&gt;" in page
+    bad = heartbeat_body("an-khuong", channels=[{"name": 7}])
+    answer = post(hub, "devices/an-khuong/heartbeat", bad, hub.token)
+    assert answer.status_code == 422 and "channels[0].name" in answer.json()["error"]

@@ -62,8 +62,8 @@ def test_publish_then_decode_gives_the_folders_own_programme(tmp_path):
     (b"[1, 2]", "must be a JSON object"),
     (b"\xff\xfe{}", "not UTF-8"),
     (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
-    (raw(doc(format=2)), "format: must be 1"),
-    (raw(doc(format="1")), "format: must be 1"),
+    (raw(doc(format=3)), "format: must be 1 and 2"),
+    (raw(doc(format="1")), "format: must be 1 and 2"),
     (raw(doc(slides={"id": "x"})), "slides: must be a list"),
     (raw(doc(media=[])), "media: must be an object"),
     (raw(doc(media={"../../etc/passwd": {"sha256": SHA, "size": 10}})), "without '..'"),
@@ -103,15 +103,17 @@ json_values = st.recursive(
 @given(slides=st.lists(st.dictionaries(
     st.sampled_from(["id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "valid_from",
                      "valid_until", "days", "hours", "junk"]), json_values, max_size=8), max_size=3),
-       media=json_values)
-def test_any_json_either_decodes_or_is_refused_with_problems(slides, media):
-    data = raw({"format": 1, "version": "v", "media": media, "slides": slides})
+       media=json_values, fmt=st.sampled_from([1, 2]))
+def test_any_json_either_decodes_or_is_refused_with_problems(slides, media, fmt):
+    data = raw({"format": fmt, "version": "v", "media": media, "slides": slides})
     try:
         prog = manifest.decode(data, Path("/cache/media"))
     except InvalidInput as exc:
         assert exc.problems
     else:
         assert all(s.image is None or s.image.path.parent == Path("/cache/media") for s in prog.slides)
+        assert prog.format == fmt and (fmt == 2 or not prog.warnings)
+        assert len(prog.slides) + sum("slide skipped" in w.message for w in prog.warnings) == len(slides)
 
 
 def test_encoding_is_canonical():
@@ -136,13 +138,22 @@ def test_the_published_json_schema_accepts_what_publish_writes_and_rejects_what_
         "  - {id: b, file: images/a.png, fit: fill}\n", encoding="utf-8")
     publish.publish(src, tmp_path / "out", None)
     validator.validate(json.loads((tmp_path / "out" / "manifest.json").read_bytes()))
+    validator.validate(json.loads((tmp_path / "out" / "manifest.v2.json").read_bytes()))
     validator.validate(doc())
-    for bad in (doc(format=2), doc(slides={"id": 1}), doc(media={"../x": {"sha256": SHA, "size": 1}}),
+    validator.validate(doc(format=2))
+    validator.validate(doc(format=2, ticker={"text": "x"}))  # format 2: a newer top-level key is ignored
+    for bad in (doc(format=3), doc(slides={"id": 1}), doc(media={"../x": {"sha256": SHA, "size": 1}}),
                 doc(media={"a": {"sha256": "../" + SHA[3:], "size": 1}}), doc(extra=1),
-                doc(slides=[{"id": "x", "duration": "15"}]), doc(slides=[{"id": "X"}])):
-        assert not validator.is_valid(bad)
+                doc(slides=[{"id": "x", "duration": "15"}, {"id": "y", "title": "t"}]), doc(slides=[{"id": "X"}]),
+                doc(format=2, media={"a": {"sha256": SHA, "size": -1}}), doc(format=2, slides=[{"id": "X"}])):
+        assert not validator.is_valid(bad), bad
         with pytest.raises(InvalidInput):
             manifest.decode(raw(bad), tmp_path)
+    # Format 2 where the schema and a board differ on purpose: a slide the board does not know is skipped.
+    newer = doc(format=2, slides=[{"id": "x", "title": "t"}, {"id": "y", "type": "video", "file": "v.mp4"}])
+    assert not validator.is_valid(newer)
+    assert [s.id for s in manifest.decode(raw(newer), tmp_path).slides] == ["x"]
+    assert not validator.is_valid(doc(slides=[{"id": "x", "title": "t", "link": "https://x.vn"}]))  # format 1
 
 
 @pytest.mark.parametrize("text", ["2026-12-31", "2026-12-31 23:59", "2026-12-31T23:59", "2026-12-31T23:59:00",

@@ -142,3 +142,12 @@ def test_alert_rules_only_use_metrics_the_board_exposes(tmp_path, board):
         for args in (["check", "rules", rules_file.name], ["test", "rules", "kiosk-alerts.test.yml"]):
             done = subprocess.run(["promtool", *args], cwd=rules_file.parent, capture_output=True, text=True)
             assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_each_channel_has_its_last_sync_labelled(tmp_path, board):
+    board.follow_channels({"tinh": "http://a/", "xa": "http://b/"})
+    board.channel_facts("tinh", last_sync={"at": 1_790_000_100.0, "ok": True, "error": None})
+    board.channel_facts("xa", last_sync={"at": 1_790_000_110.0, "ok": False, "error": "HTTP 503"})
+    m = scrape(tmp_path, board)
+    assert m["kiosk_channel_last_sync_ok|channel=tinh"] == 1 and m["kiosk_channel_last_sync_ok|channel=xa"] == 0
+    assert m["kiosk_channel_last_sync_timestamp_seconds|channel=xa"] == 1_790_000_110

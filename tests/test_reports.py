@@ -668,3 +668,73 @@ def test_a_full_card_at_boot_still_heartbeats_and_uploads_the_plays_in_memory(cf
     clock.t += reporter.tick(clock())
     assert queue.disk_error is None and "plays" not in status.snapshot()["errors"]
     queue.close()
+
+
+# --- what the hub's engineer asked of the board ---------------------------------------------------------
+
+
+def test_the_heartbeat_carries_the_boards_period(cfg, queue, server):
+    reporter, clock = make_reporter(cfg, queue)
+    reporter.tick(clock())
+    assert server.of("heartbeat")[0].json()["heartbeat_seconds"] == 60
+
+
+def test_a_play_refused_with_422_is_isolated_dropped_and_named(cfg, queue, server, caplog):
+    bad = {"play-00300", "play-00301", "play-00777"}
+
+    def plays(h):
+        with server.lock:
+            body = server.requests[-1].json()
+        ids = [p["id"] for p in body["plays"]]
+        hits = [i for i, pid in enumerate(ids) if pid in bad]
+        code, payload = (422, json.dumps({"error": f"plays[{hits[0]}].started_at: not a time"}).encode()) \
+            if hits else (200, b"{}")
+        h.send_response(code)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    server.behaviour["plays"] = plays
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(1000):
+        queue.record(play(n))
+    with caplog.at_level(logging.ERROR, "kiosk.reports"):
+        for _ in range(10):
+            reporter.tick(clock())
+            clock.t += 1.0
+            if queue.count() == 0:
+                break
+    assert queue.count() == 0  # the rest went on
+    accepted = {p["id"] for r in server.of("plays") for p in r.json()["plays"]} - bad
+    assert len(accepted) == 997
+    named = [r.getMessage() for r in caplog.records if "refused play" in r.getMessage()]
+    assert len(named) == 3 and all(any(b in m for b in bad) for m in named)
+    assert "started_at: not a time" in named[0]
+    assert reporter.status.snapshot()["counters"]["plays_refused"] == 3
+    assert len(server.of("plays")) < 80  # halving, not one request per play
+
+
+def test_a_server_refusing_every_play_does_not_empty_the_queue(cfg, queue, server):
+    server.status["plays"] = 422
+    reporter, clock = make_reporter(cfg, queue)
+    for n in range(100):
+        queue.record(play(n))
+    for _ in range(20):
+        reporter.tick(clock())
+        clock.t += 61.0
+    assert queue.count() == 100 - 20  # at most REFUSED_IN_A_ROW_MAX dropped, the rest kept
+    assert "refused the last 20 plays" in reporter.status.snapshot()["errors"]["reports"]
+
+
+@pytest.mark.parametrize("kind", ["heartbeat", "plays"])
+def test_a_refused_token_says_what_to_do(cfg, queue, server, kind, caplog):
+    server.status[kind] = 401
+    reporter, clock = make_reporter(cfg, queue)
+    queue.record(play(1))
+    with caplog.at_level(logging.WARNING, "kiosk.reports"):
+        reporter.tick(clock())
+    hint = ("token refused by the report server: check source.token_file (or add the board on the hub: "
+            "kiosk hub add-board ubnd-an-khuong)")
+    assert hint in reporter.status.snapshot()["errors"]["reports"]
+    assert any(hint in r.getMessage() for r in caplog.records)
+    assert queue.count() == 1

@@ -46,14 +46,15 @@ def test_first_sync_fetches_everything_then_an_unchanged_poll_is_one_request(tmp
     assert [s.id for s in prog.slides] == ["tin-0", "anh-a", "anh-b", "anh-c"]
     for slide in prog.slides[1:]:
         assert slide.image.path.read_bytes() == (src / "images" / slide.image.name.split("/")[-1]).read_bytes()
-    assert board.state_bytes() == (tmp_path / "out" / "manifest.json").read_bytes()
+    assert board.state_bytes() == (tmp_path / "out" / "manifest.v2.json").read_bytes()
     assert board.status.last_sync.ok and board.status.errors == {}
+    assert (first.format, first.name) == (2, "manifest.v2.json") and "(format 2, manifest.v2.json)" in first.summary()
 
     before = len(server.log())
     second = board.cycle()
     assert second.ok and not second.changed and second.bytes == 0
     after = server.log()[before:]
-    assert [(r[0], r[1], r[2], r[3]) for r in after] == [("GET", "/manifest.json", 304, 0)]
+    assert [(r[0], r[1], r[2], r[3]) for r in after] == [("GET", "/manifest.v2.json", 304, 0)]
 
 
 def test_one_changed_slide_fetches_only_that_files_bytes(tmp_path, serve):
@@ -123,8 +124,8 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
     assert board.state_bytes() == good and len(board.ready) == 1
 
     publish.publish(src, out, key)
-    data = (out / "manifest.json").read_bytes()
-    (out / "manifest.json").write_bytes(data.replace("Thông báo số 1".encode(), "Thông báo giả 1".encode()))
+    data = (out / "manifest.v2.json").read_bytes()
+    (out / "manifest.v2.json").write_bytes(data.replace("Thông báo số 1".encode(), "Thông báo giả 1".encode()))
     result = board.cycle()
     assert not result.ok and "does not match" in result.error
     assert board.state_bytes() == good and board.status.errors["sync"] == result.error
@@ -163,7 +164,7 @@ def test_a_redirect_on_the_same_host_is_followed(tmp_path):
     try:
         from servers import redirect
 
-        server.overrides["/manifest.json"] = redirect("/v2/manifest.json", 301)
+        server.overrides["/manifest.v2.json"] = redirect("/v2/manifest.v2.json", 301)
         server.overrides["/media/" + next((tmp_path / "out/v2/media").iterdir()).name] = redirect(
             "/v2/media/" + next((tmp_path / "out/v2/media").iterdir()).name)
         board = Board(tmp_path / "board", server.url)
@@ -224,8 +225,8 @@ def test_state_is_the_exact_manifest_with_its_validators(tmp_path, serve):
     state = board.cache / "state"
     (sidecar,) = state.glob("manifest-*.json")
     meta = json.loads(sidecar.read_text())
-    assert meta["etag"] and meta["signature"] is None
-    assert board.state_bytes() == (tmp_path / "out" / "manifest.json").read_bytes()
+    assert meta["etag"] and meta["signature"] is None and meta["name"] == "manifest.v2.json"
+    assert board.state_bytes() == (tmp_path / "out" / "manifest.v2.json").read_bytes()
     assert not list(state.glob(".tmp-*")) and not list((board.cache / "media").glob("*.part"))
 
 
@@ -288,7 +289,8 @@ def test_a_board_moved_to_another_tree_fetches_it(tmp_path, serve):
     publish.publish(new, tmp_path / "www" / "moi", None)
     publish.publish(old, tmp_path / "www" / "cu", None)
     for tree in ("moi", "cu"):  # both published in the same second: Last-Modified alone cannot tell them apart
-        os.utime(tmp_path / "www" / tree / "manifest.json", (1_000_000_000, 1_000_000_000))
+        for name in ("manifest.json", "manifest.v2.json"):
+            os.utime(tmp_path / "www" / tree / name, (1_000_000_000, 1_000_000_000))
     server = serve(tmp_path / "www")
     board = Board(tmp_path / "board", server.url + "moi/")
     assert board.cycle().changed
@@ -305,13 +307,13 @@ def test_the_manifest_travels_compressed_and_an_unchanged_poll_does_no_work_that
         pytest.skip("nginx is not installed")
     src = authoring(tmp_path / "src", {f"{i:03d}.png": (i, 2 * i, 3 * i) for i in range(120)}, texts=80)
     publish.publish(src, tmp_path / "out", None)
-    size = (tmp_path / "out" / "manifest.json").stat().st_size
+    size = (tmp_path / "out" / "manifest.v2.json").stat().st_size
     server = Nginx(tmp_path / "out", tmp_path / "nginx")  # gzip on for application/json, as deploy.md asks
     try:
         board = Board(tmp_path / "board", server.url)
         first = board.cycle()
         assert first.ok and first.changed and len(board.ready[-1].slides) == 200
-        (row,) = [r for r in server.log() if r[1] == "/manifest.json"]
+        (row,) = [r for r in server.log() if r[1] == "/manifest.v2.json"]
         assert row[3] < size / 4  # compressed on the wire
         wire = row[3] + server.bytes_served("/media/")  # nginx counts the chunked framing of the gzip stream too
         assert wire - 100 < first.bytes <= wire  # what the board counts is what crossed the wire
@@ -327,7 +329,7 @@ def test_the_manifest_travels_compressed_and_an_unchanged_poll_does_no_work_that
         for _ in range(3):
             result = board.cycle()
             assert result.ok and not result.changed
-        assert [(r[1], r[2]) for r in server.log()[n:]] == [("/manifest.json", 304)] * 3
+        assert [(r[1], r[2]) for r in server.log()[n:]] == [("/manifest.v2.json", 304)] * 3
         assert looked == []
     finally:
         server.close()

@@ -29,7 +29,7 @@ def forget_hashes():
 def test_a_304_to_a_board_that_sent_no_validators_is_a_clear_refusal(tmp_path, served):
     """The issue: "internal error: AttributeError"."""
     board = Board(tmp_path / "board", served.url)
-    served.overrides["/manifest.json"] = body(b"", 304)
+    served.overrides["/manifest.v2.json"] = body(b"", 304)
     result = board.cycle()
     assert not result.ok
     assert "304 Not Modified to a request without validators" in result.error and "internal" not in result.error
@@ -55,7 +55,7 @@ def test_a_server_dripping_its_headers_is_cut_at_the_deadline(tmp_path, served):
             time.sleep(0.1)
 
     board = Board(tmp_path / "board", served.url, limits=dataclasses.replace(FAST, small_deadline=1.0))
-    served.overrides["/manifest.json"] = slowloris
+    served.overrides["/manifest.v2.json"] = slowloris
     started = time.monotonic()
     result = board.cycle()
     assert not result.ok and "too slow: not complete within 1 s" in result.error
@@ -145,18 +145,27 @@ def test_a_replayed_older_signed_manifest_is_refused_and_a_republication_accepte
     calm = "slides:\n  - id: lich\n    title: Lịch tiếp dân\n"
     (src / "programme.yaml").write_text(storm, encoding="utf-8")
     publish.publish(src, tmp_path / "out", tmp_path / "k", now=1_000_000)
-    old_manifest = (tmp_path / "out" / "manifest.json").read_bytes()
-    old_sig = (tmp_path / "out" / "manifest.json.sig").read_bytes()
+    old_manifest = (tmp_path / "out" / "manifest.v2.json").read_bytes()
+    old_sig = (tmp_path / "out" / "manifest.v2.json.sig").read_bytes()
+    old_v1, old_v1_sig = (tmp_path / "out" / "manifest.json").read_bytes(), (tmp_path / "out" / "manifest.json.sig")\
+        .read_bytes()
     board = Board(tmp_path / "board", served.url, public_key=str(key))
     assert board.cycle().ok and board.ready[-1].slides[0].id == "bao"
     (src / "programme.yaml").write_text(calm, encoding="utf-8")  # the emergency is retracted
     publish.publish(src, tmp_path / "out", tmp_path / "k", now=1_000_600)
     assert board.cycle().ok and board.ready[-1].slides[0].id == "lich"
 
-    served.overrides["/manifest.json"] = body(old_manifest)  # an attacker (or a stale mirror) replays it
-    served.overrides["/manifest.json.sig"] = body(old_sig, ctype="text/plain")
+    served.overrides["/manifest.v2.json"] = body(old_manifest)  # an attacker (or a stale mirror) replays it
+    served.overrides["/manifest.v2.json.sig"] = body(old_sig, ctype="text/plain")
     result = board.cycle()
     assert not result.ok and "an older signed manifest is refused" in result.error
+    # ... or hides manifest.v2.json and replays the old manifest.json: freshness holds across the two names
+    served.overrides["/manifest.v2.json"] = body(b"<html>404</html>", 404, "text/html")
+    served.overrides["/manifest.json"] = body(old_v1)
+    served.overrides["/manifest.json.sig"] = body(old_v1_sig, ctype="text/plain")
+    result = board.cycle()
+    assert not result.ok and "manifest.json: published at" in result.error, result.error
+    assert "an older signed manifest is refused" in result.error
     assert board.ready[-1].slides[0].id == "lich" and sync.load_cached(board.cfg).slides[0].id == "lich"
     forget_hashes()
     assert not Board(tmp_path / "board", served.url, public_key=str(key)).cycle().ok  # after a restart too
@@ -171,6 +180,7 @@ def test_publish_dates_a_changed_manifest_after_the_one_it_replaces(tmp_path):
     src = authoring(tmp_path / "src", {"a.png": "red"})
     publish.publish(src, tmp_path / "out", None, now=2_000_000_000)
     first = json.loads((tmp_path / "out" / "manifest.json").read_bytes())["generated_at"]
+    assert json.loads((tmp_path / "out" / "manifest.v2.json").read_bytes())["generated_at"] == first
     authoring(src, {"a.png": "red"}, texts=2)
     publish.publish(src, tmp_path / "out", None, now=1_000_000_000)  # this machine's clock went back
     second = json.loads((tmp_path / "out" / "manifest.json").read_bytes())["generated_at"]
@@ -184,6 +194,7 @@ def test_an_unsigned_board_takes_whatever_the_tree_serves(tmp_path, served):
     board = Board(tmp_path / "board", served.url)
     assert board.cycle().ok
     os.remove(tmp_path / "out" / "manifest.json")
+    os.remove(tmp_path / "out" / "manifest.v2.json")
     authoring(src, {"a.png": "red"}, texts=3)
     publish.publish(src, tmp_path / "out", None, now=1_000_000_000)
     assert board.cycle().ok and len(board.ready[-1].slides) == 4

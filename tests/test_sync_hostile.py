@@ -24,7 +24,7 @@ def world(tmp_path):
     server = StaticServer(tmp_path / "out")
     board = Board(tmp_path / "board", server.url)
     assert board.cycle().ok
-    v2 = (tmp_path / "v2" / "manifest.json").read_bytes()
+    v2 = (tmp_path / "v2" / "manifest.v2.json").read_bytes()
     new_sha = json.loads(v2)["media"]["images/b.png"]["sha256"]
     yield board, server, v2, new_sha, (tmp_path / "v2" / "media" / new_sha).read_bytes()
     server.close()
@@ -40,44 +40,45 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
     other_host = server_url.replace("127.0.0.1", "127.0.0.2")
     wrong = bytes(reversed(blob))
     return {
-        "html error page": ({"/manifest.json": body(HTML, 200, "text/html")}, "HTML"),
-        "html with 502": ({"/manifest.json": body(HTML, 502, "text/html")}, "HTTP 502"),
-        "truncated json": ({"/manifest.json": body(v2[: len(v2) // 2])}, "not valid JSON"),
-        "cut mid-manifest": ({"/manifest.json": cut_after(v2, len(v2) // 2)}, "connection"),
-        "reset mid-manifest": ({"/manifest.json": cut_after(v2, 10, reset=True)}, "connection"),
-        "wrong types": ({"/manifest.json": body(with_table(v2, slides={"id": 1}))}, "slides: must be a list"),
-        "wrong slide types": ({"/manifest.json": body(
+        "html error page": ({"/manifest.v2.json": body(HTML, 200, "text/html")}, "HTML"),
+        "html with 502": ({"/manifest.v2.json": body(HTML, 502, "text/html")}, "HTTP 502"),
+        "truncated json": ({"/manifest.v2.json": body(v2[: len(v2) // 2])}, "not valid JSON"),
+        "cut mid-manifest": ({"/manifest.v2.json": cut_after(v2, len(v2) // 2)}, "connection"),
+        "reset mid-manifest": ({"/manifest.v2.json": cut_after(v2, 10, reset=True)}, "connection"),
+        "wrong types": ({"/manifest.v2.json": body(with_table(v2, slides={"id": 1}))}, "slides: must be a list"),
+        "wrong slide types": ({"/manifest.v2.json": body(
             with_table(v2, slides=[{"id": "x", "title": "t", "duration": "lâu"}]))}, "(x).duration"),
-        "60 MB manifest": ({"/manifest.json": endless()}, "more than the limit"),
-        "60 MB announced": ({"/manifest.json": endless(announce=True)}, "bytes announced"),
-        "dot-dot names": ({"/manifest.json": body(with_table(v2, media={
+        "60 MB manifest": ({"/manifest.v2.json": endless()}, "more than the limit"),
+        "60 MB announced": ({"/manifest.v2.json": endless(announce=True)}, "bytes announced"),
+        "dot-dot names": ({"/manifest.v2.json": body(with_table(v2, media={
             "../../etc/passwd": {"sha256": sha, "size": len(blob)}}))}, "without '..'"),
-        "dot-dot hash": ({"/manifest.json": body(with_table(v2, media={
+        "dot-dot hash": ({"/manifest.v2.json": body(with_table(v2, media={
             "images/b.png": {"sha256": "../../../state/manifest.json", "size": 10}}))}, "64 lowercase hex"),
-        "wrong hash": ({"/manifest.json": body(v2), f"/media/{sha}": body(wrong, ctype="image/png")},
+        "wrong hash": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(wrong, ctype="image/png")},
                        "wrong SHA-256"),
-        "longer than declared": ({"/manifest.json": body(v2), f"/media/{sha}": body(blob + b"x")},
+        "longer than declared": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(blob + b"x")},
                                  f"says {len(blob)}"),
-        "longer, unannounced": ({"/manifest.json": body(v2), f"/media/{sha}": endless(limit=len(blob) * 4)},
+        "longer, unannounced": ({"/manifest.v2.json": body(v2), f"/media/{sha}": endless(limit=len(blob) * 4)},
                                 "more bytes than"),
-        "media 404": ({"/manifest.json": body(v2), f"/media/{sha}": body(HTML, 404, "text/html")}, "HTTP 404"),
-        "slow drip": ({"/manifest.json": drip(v2, 0.02)}, "too slow"),
-        "reset mid-media": ({"/manifest.json": body(v2), f"/media/{sha}": cut_after(blob, 100, reset=True)},
+        "media 404": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(HTML, 404, "text/html")}, "HTTP 404"),
+        "slow drip": ({"/manifest.v2.json": drip(v2, 0.02)}, "too slow"),
+        "reset mid-media": ({"/manifest.v2.json": body(v2), f"/media/{sha}": cut_after(blob, 100, reset=True)},
                             "connection"),
-        "redirect elsewhere": ({"/manifest.json": redirect(other_host + "manifest.json")},
+        "redirect elsewhere": ({"/manifest.v2.json": redirect(other_host + "manifest.v2.json")},
                                "redirect to another host refused"),
-        "redirect nowhere": ({"/manifest.json": redirect("http://[::1/manifest.json")}, "refused"),
-        "redirect loop": ({"/manifest.json": redirect("/manifest.json")}, "more than 3 redirects"),
-        "manifest 404": ({"/manifest.json": body(HTML, 404, "text/html")}, "not found"),
-        "gzip bomb": ({"/manifest.json": body(gzip.compress(b" " * (64 << 20)), Content_Encoding="gzip")},
+        "redirect nowhere": ({"/manifest.v2.json": redirect("http://[::1/manifest.json")}, "refused"),
+        "redirect loop": ({"/manifest.v2.json": redirect("/manifest.v2.json")}, "more than 3 redirects"),
+        "manifest 404": ({"/manifest.v2.json": body(HTML, 404, "text/html"),
+                          "/manifest.json": body(HTML, 404, "text/html")}, "not found"),
+        "gzip bomb": ({"/manifest.v2.json": body(gzip.compress(b" " * (64 << 20)), Content_Encoding="gzip")},
                       "more than the limit"),
-        "damaged gzip": ({"/manifest.json": body(gzip.compress(v2)[:-12], Content_Encoding="gzip")},
+        "damaged gzip": ({"/manifest.v2.json": body(gzip.compress(v2)[:-12], Content_Encoding="gzip")},
                          "gzip-compressed answer is damaged"),
-        "gzip media": ({"/manifest.json": body(v2), f"/media/{sha}": body(gzip.compress(blob), ctype="image/png",
+        "gzip media": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(gzip.compress(blob), ctype="image/png",
                                                                          Content_Encoding="gzip")},
                        "Content-Encoding 'gzip', which was not asked for"),
-        "brotli manifest": ({"/manifest.json": body(v2, Content_Encoding="br")}, "Content-Encoding 'br'"),
-        "no manifest json": ({"/manifest.json": body(b"")}, "empty"),
+        "brotli manifest": ({"/manifest.v2.json": body(v2, Content_Encoding="br")}, "Content-Encoding 'br'"),
+        "no manifest json": ({"/manifest.v2.json": body(b"")}, "empty"),
     }
 
 
@@ -103,7 +104,7 @@ def test_a_hostile_answer_is_refused_and_the_old_content_stays(world, name, capl
     assert not (board.cache / "media" / sha).exists() or name == "media 404"
     assert "\n" not in result.error and "Traceback" not in result.error
     if name == "60 MB manifest":
-        assert server.bytes_served("/manifest.json") < 20_000_000  # we hung up long before 60 MB
+        assert server.bytes_served("/manifest.v2.json") < 20_000_000  # we hung up long before 60 MB
 
     server.overrides.clear()  # the server recovers: the board catches up, and the error clears
     board.syncer.limits = FAST
@@ -113,8 +114,8 @@ def test_a_hostile_answer_is_refused_and_the_old_content_stays(world, name, capl
 def test_retry_after_is_honoured_and_the_second_answer_used(world):
     board, server, v2, sha, blob = world
     board.syncer.limits = dataclasses.replace(FAST, retries=2)
-    server.overrides["/manifest.json"] = once(body(b"busy", 503, "text/plain", Retry_After="0"), body(v2))
+    server.overrides["/manifest.v2.json"] = once(body(b"busy", 503, "text/plain", Retry_After="0"), body(v2))
     server.overrides[f"/media/{sha}"] = body(blob, ctype="image/png")
     result = board.cycle()
     assert result.ok and result.changed
-    assert [r[2] for r in server.log() if r[1] == "/manifest.json"][-2:] == [503, 200]
+    assert [r[2] for r in server.log() if r[1] == "/manifest.v2.json"][-2:] == [503, 200]

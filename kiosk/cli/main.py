@@ -146,9 +146,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return 0 if paths else 1
     if args.command == "sync":
-        from kiosk.source import sync
+        from kiosk.source import channels, sync
 
-        ok, summary = sync.sync_once(cfg)
+        ok, summary = channels.sync_once(cfg) if cfg.source.channels else sync.sync_once(cfg)
         print(summary)
         return 0 if ok else 1
     if args.command == "status":

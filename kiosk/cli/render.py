@@ -12,6 +12,7 @@ from kiosk.config import Config
 from kiosk.content import programme as programmemod
 from kiosk.content import schedule
 from kiosk.problems import InvalidInput, Problem
+from kiosk.status import Status
 
 log = logging.getLogger("kiosk.render")
 
@@ -32,9 +33,12 @@ def load_programme(cfg: Config) -> programmemod.Programme:
         for warning in loaded.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return loaded
-    from kiosk.source import sync
+    from kiosk.source import channels, sync
 
-    cached = sync.load_cached(cfg)
+    if cfg.source.channels:  # every tree's last good programme, merged as the board plays them
+        cached = channels.Channels(cfg, Status(), lambda _p: None, lambda p: p).load_cached()
+    else:
+        cached = sync.load_cached(cfg)
     if cached is None:
         raise InvalidInput([])  # handled by the caller: nothing synced yet
     return cached

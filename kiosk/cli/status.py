@@ -116,7 +116,7 @@ def summary(body: dict, timezone: str | None = None) -> str:
     count = _number(body.get("slide_count"))
     facts = [
         ("slide", f"{_text(body.get('current_slide'))} ({int(count) if count is not None else 0} in programme)"),
-        ("content", _text(body.get("content_version"))),
+        ("content", _text(body.get("content_version")) + _format(body.get("content_format"))),
         ("last sync", sync_text),
         ("screen", "off (by schedule)" if power == "off" else "on"),
         ("uptime", _uptime(body.get("uptime_s"))),
@@ -126,6 +126,17 @@ def summary(body: dict, timezone: str | None = None) -> str:
         ("version", _text(body.get("version"))),
     ]
     lines += [f"  {label + ':':<11}{value}" for label, value in facts]
+    channels = body.get("channels")
+    for channel in (channels if isinstance(channels, list) else [])[:16]:
+        channel = _mapping(channel)
+        last = _mapping(channel.get("last_sync"))
+        error = channel.get("error") or (last.get("error") if last.get("ok") is False else None)
+        when = "never synced" if last.get("at") is None else f"synced {_local(last['at'], timezone)}"
+        outcome = f"FAILED: {_text(error, '?')}" if error or last.get("ok") is False else "ok"
+        if last.get("at") is None and last.get("ok") is None:
+            outcome = "waiting"
+        lines.append(f"  channel {_text(channel.get('name'))}: {_text(channel.get('version'))}, {when}, {outcome}"
+                     f" ({_text(channel.get('url'))})")
     return "\n".join(lines)
 
 
@@ -139,6 +150,15 @@ def _text(value: object, missing: str = "-") -> str:
         return missing
     line = " ".join(value.split())
     return line if len(line) <= 200 else line[:199] + "…"
+
+
+def _format(value: object) -> str:
+    """Which manifest the content came from: a technician sees at once a tree published for old boards."""
+    if value == 2:
+        return " (manifest format 2)"
+    if value == 1:
+        return " (manifest format 1: manifest.json, a tree for boards before 0.2)"
+    return ""
 
 
 def _texts(value: object) -> list[str]:

@@ -24,7 +24,8 @@ class Current:
     def replace(self, programme: Programme) -> bool:
         """Make `programme` current; returns False (and wakes nobody) when nothing changed."""
         with self._lock:
-            if programme.version == self._programme.version and programme.warnings == self._programme.warnings:
+            old = self._programme  # the same slides read from the other manifest format is news for status
+            if (programme.version, programme.warnings, programme.format) == (old.version, old.warnings, old.format):
                 return False
             self._programme = programme
         self.changed.set()

@@ -71,6 +71,7 @@ class Programme:
     slides: tuple[Slide, ...]
     version: str  # a digest of everything that affects what is shown
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    format: int | None = field(default=None, compare=False)  # the manifest format it was read from; None: a folder
 
 
 EMPTY = Programme(slides=(), version="empty")
@@ -184,8 +185,11 @@ def _text(value: object) -> str:
     return clean_text(str(value))
 
 
-def _kind_of_file(name: object) -> str:
-    """A slide with file: and no type: is a document for a PDF, a picture otherwise."""
+def default_type(raw: dict) -> str:
+    """The type of a slide that has no type: a document for a PDF file:, a picture for another file:, else text."""
+    if "file" not in raw:
+        return "text"
+    name = raw.get("file")
     return "document" if isinstance(name, str) and name.strip().lower().endswith(".pdf") else "image"
 
 
@@ -222,7 +226,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         hint = " (YAML read it as a number: put it in quotes)" if isinstance(sid, (int, float)) else ""
         length = " and have at most 64 characters" if isinstance(sid, str) and len(sid) > 64 else ""
         bad("id", f"{shown(sid)} must use only a-z, 0-9 and '-'{length}{hint}")
-    kind = raw.get("type", _kind_of_file(raw.get("file")) if "file" in raw else "text")
+    kind = raw.get("type", default_type(raw))
     if kind not in TYPES:
         bad("type", f"must be text, image or document, got {shown(kind)}")
     title = body = ""

@@ -104,8 +104,11 @@ def view(board: Board, now: float, limits: Boards, latest: str | None) -> View:
         state = "silent"
     else:
         state = "degraded" if problems else "healthy"
-    version = hb.get("content_version")
-    up_to_date = None if latest is None or version is None else version == latest
+    # A board that follows channels plays a merge of trees; it is up to date when one of them (the province's
+    # channel, usually) carries the latest published version.
+    versions = {hb.get("content_version")} | {c.get("version") for c in hb.get("channels") or []}
+    versions.discard(None)
+    up_to_date = None if latest is None or not versions else latest in versions
     return View(board, state, tuple(problems), up_to_date, interval, throttled)
 
 

@@ -20,6 +20,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_MAX = 1000
 MAX_ERRORS = 32
 MAX_RESULTS = 20
+MAX_CHANNELS = 16
 DEVICE_MAX = 8192  # bytes of the open-ended `device` object, as JSON
 MAX_PIXELS = 8192 * 8192
 MAX_DURATION = 7 * 86400.0
@@ -160,6 +161,7 @@ def parse_heartbeat(data: bytes, board_id: str) -> Heartbeat:
         if len(json.dumps(device, ensure_ascii=False)) > DEVICE_MAX:
             raise BadReport(413, f"device: more than {DEVICE_MAX} bytes")
         body["device"] = device
+    body["channels"] = _channels(raw.get("channels"))
     interval = _number(raw.get("heartbeat_seconds"), "heartbeat_seconds", 1, 86400)
     body["heartbeat_seconds"] = interval
     results = raw.get("command_results") or []
@@ -179,6 +181,36 @@ def parse_heartbeat(data: bytes, board_id: str) -> Heartbeat:
                                      _text(item.get("error"), f"{where}.error")))
     return Heartbeat(body=body, uptime_s=body["uptime_s"], errors=checked_errors,
                      command_results=tuple(checked), heartbeat_seconds=interval)
+
+
+def _channels(raw: object) -> list[dict]:
+    """A board's `channels` (docs/reports.md): name, url, version, slides, last_sync, error of each."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise BadReport(422, f"channels: expected a list, got {_kind(raw)}")
+    out = []
+    for i, item in enumerate(raw[:MAX_CHANNELS]):
+        where = f"channels[{i}]"
+        if not isinstance(item, dict):
+            raise BadReport(422, f"{where}: expected an object, got {_kind(item)}")
+        sync = item.get("last_sync")
+        if sync is not None and not isinstance(sync, dict):
+            raise BadReport(422, f"{where}.last_sync: expected an object, got {_kind(sync)}")
+        sync = sync or {}
+        at = _text(sync.get("at"), f"{where}.last_sync.at", limit=64)
+        if at is not None:
+            _instant(at, f"{where}.last_sync.at")
+        out.append({
+            "name": _text(item.get("name"), f"{where}.name", nullable=False, limit=64),
+            "url": _text(item.get("url"), f"{where}.url", limit=500),
+            "version": _text(item.get("version"), f"{where}.version", limit=128),
+            "slides": _number(item.get("slides"), f"{where}.slides", 0),
+            "last_sync": {"at": at, "ok": _boolean(sync.get("ok"), f"{where}.last_sync.ok"),
+                          "error": _text(sync.get("error"), f"{where}.last_sync.error")},
+            "error": _text(item.get("error"), f"{where}.error"),
+        })
+    return out
 
 
 def parse_plays(data: bytes, board_id: str, max_plays: int) -> list[Play]:

@@ -135,6 +135,7 @@ class Player:
         self._planned, self.clock_trusted, self._planned_at = programme, trusted, now.mono
         self.status.update(
             content_version=programme.version,
+            content_format=programme.format,
             slide_count=len(programme.slides),
             content_warnings=tuple(str(w) for w in programme.warnings),
             clock_synced=trusted,

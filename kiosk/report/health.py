@@ -160,6 +160,7 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "slide_count": snap.get("slide_count"),
         "slide_started_at": iso(snap.get("slide_started_at")),
         "content_warnings": snap.get("content_warnings"),
+        "content_format": snap.get("content_format"),
         "last_sync_ok_at": iso(snap.get("last_sync_ok_at")),
         "errors": snap.get("errors"),
         "clock_synced": snap.get("clock_synced"),
@@ -170,4 +171,6 @@ def report(snap: dict, now: float, device_id: str, device_name: str, timezone: s
         "started_at": iso(snap.get("started_at")),
         "device": snap.get("device"),
     }
+    if snap.get("channels"):
+        body["channels"] = heartbeat.channels(snap, timezone)
     return healthy, body

@@ -106,6 +106,20 @@ class KioskCollector(Collector):
             "When a sync cycle last succeeded (Unix time); the sync-stale alert watches it.",
             snap.get("last_sync_ok_at"),
         )
+        channels = snap.get("channels") or []
+        if channels:  # source.channels: each tree's last sync, labelled by its name
+            ok = GaugeMetricFamily("kiosk_channel_last_sync_ok", "1 when the channel's last sync cycle succeeded.",
+                                   labels=["channel"])
+            at = GaugeMetricFamily("kiosk_channel_last_sync_timestamp_seconds",
+                                   "When the channel's last sync cycle ended (Unix time).", labels=["channel"])
+            for c in channels:
+                last = c.get("last_sync") or {}
+                if last.get("ok") is not None:
+                    ok.add_metric([c["name"]], 1.0 if last["ok"] else 0.0)
+                if last.get("at") is not None:
+                    at.add_metric([c["name"]], float(last["at"]))
+            yield ok
+            yield at
         yield _counter("downloaded_bytes", "Bytes of content downloaded.", counters.get("bytes_downloaded", 0))
         yield _gauge("cache_bytes", "Bytes used by the media cache.", snap.get("cache_bytes"))
         yield _gauge("cache_max_bytes", "Size bound of the media cache (cache.max_mb).", self.cfg.cache.max_mb * 2**20)
@@ -127,6 +141,10 @@ class KioskCollector(Collector):
         )
         yield _counter(
             "plays_dropped", "Play records dropped because the queue was full.", counters.get("plays_dropped", 0)
+        )
+        yield _counter(
+            "plays_refused", "Play records the report server refused alone (HTTP 422), dropped.",
+            counters.get("plays_refused", 0),
         )
         heartbeats = CounterMetricFamily("kiosk_heartbeats", "Heartbeats sent, by result.", labels=["result"])
         heartbeats.add_metric(["ok"], counters.get("heartbeats_ok", 0))

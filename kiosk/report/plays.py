@@ -43,6 +43,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+CHANNEL_SEPARATOR = ":"  # kiosk.content.layers.SEPARATOR (report imports no content module: docs/design.md)
+
 log = logging.getLogger("kiosk.plays")
 
 FLUSH_BATCH = 50  # plays in memory that make the reporter flush early
@@ -111,8 +113,9 @@ class Play:
         )
 
     def to_json(self) -> dict:
-        """The body of one play in `POST devices/<id>/plays` (docs/reports.md)."""
-        return {
+        """The body of one play in `POST devices/<id>/plays` (docs/reports.md). A slide of a channel
+        (`tinh:thong-bao`, kiosk.content.layers) also says its `channel`; the board's own slides do not."""
+        body = {
             "id": self.id,
             "slide_id": self.slide_id,
             "started_at": self.started_at,
@@ -121,6 +124,9 @@ class Play:
             "cut_short": self.cut_short,
             "content_version": self.content_version,
         }
+        if CHANNEL_SEPARATOR in self.slide_id:
+            body["channel"] = self.slide_id.split(CHANNEL_SEPARATOR, 1)[0]
+        return body
 
 
 class PlayQueue:

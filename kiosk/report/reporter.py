@@ -55,6 +55,8 @@ MAX_RESULTS = 20
 SLACK = 0.001  # seconds
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REFUSED_IN_A_ROW_MAX = 20  # a server refusing every play alone is broken: stop dropping, keep them
+REFUSAL_CHARS = 300  # of a refusing server's reason, in the journal
 
 
 # --- pure decisions ------------------------------------------------------------------------------------
@@ -186,6 +188,8 @@ class Reporter:
         self._flush_failing = False
         self._results: list[dict] = []
         self._plays_only = False
+        self._isolating: int | None = None  # after a 422: the batch size that is narrowing down the refused play
+        self._refused_in_a_row = 0  # plays dropped on a 422 since the server last accepted one
         self._dropped_seen = queue.dropped_total
         self._disabled_logged = False
         self._last_heartbeat: float | None = None  # monotonic time of the last heartbeat that got a 2xx
@@ -389,6 +393,11 @@ class Reporter:
                     if not 200 <= resp.status_code < 300:
                         where = resp.headers.get("Location")
                         hint = f" (redirected to {where}: set source.report_url to the final URL)" if where else ""
+                        if resp.status_code == 401:
+                            hint = (": token refused by the report server: check source.token_file (or add the "
+                                    f"board on the hub: kiosk hub add-board {self._cfg.device.id})")
+                        elif resp.status_code in (400, 413, 422) and (said := _refusal(resp)):
+                            hint = f": {said}"
                         raise ReportError(
                             f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint,
                             status=resp.status_code,
@@ -438,10 +447,23 @@ class Reporter:
             plays = self.queue.pending(self.batch_size)
             if not plays:
                 return True
+            if self._isolating is not None:
+                plays = plays[: self._isolating]
             body = {"device_id": cfg.device.id, "plays": [p.to_json() for p in plays]}
             try:
                 self._post_json(session, self._url(cfg, "plays"), token, body)
             except ReportError as exc:
+                if exc.status == 422:  # the server refuses something in this batch: find it by halving
+                    if len(plays) > 1:
+                        self._isolating = max(1, len(plays) // 2)
+                        continue
+                    if self._refused_in_a_row < REFUSED_IN_A_ROW_MAX:
+                        self._drop_refused(plays[0], str(exc))
+                        continue
+                    held = ReportError(f"{exc} (the server refused the last {self._refused_in_a_row} plays, each "
+                                       "alone: the rest are kept until it accepts one)", exc.status)
+                    self.status.report_finished("plays", False, str(held))
+                    raise held from None
                 if exc.status == 413 and self.batch_size > 1:  # the server wants smaller batches
                     self.batch_size = max(1, self.batch_size // 2)
                 self.status.report_finished("plays", False, str(exc))
@@ -452,9 +474,25 @@ class Reporter:
                 log.warning("plays: %s", exc)
                 self.status.set_error("plays", str(exc))
                 return False
+            self._refused_in_a_row = 0
             self.status.count("plays_uploaded", len(plays))
             self.status.report_finished("plays", True, None)
         return not self.queue.pending(1)
+
+    def _drop_refused(self, refused, message: str) -> None:
+        """One play the server refuses on its own (422) is dropped, named in the journal: sent again it
+        would be refused again, for ever, and hold back every play behind it."""
+        try:
+            self.queue.ack([refused.id])
+        except OSError as exc:
+            log.warning("plays: %s", exc)
+            self.status.set_error("plays", str(exc))
+            raise ReportError(f"plays: the refused play {refused.id} cannot be removed ({exc})") from None
+        self._isolating = None  # the rest goes in whole batches again
+        self._refused_in_a_row += 1
+        log.error("plays: the report server refused play %s (slide %s, started %s), dropped: %s",
+                  refused.id, refused.slide_id, refused.started_at, message)
+        self.status.count("plays_refused", 1)
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -494,6 +532,30 @@ class Reporter:
             return str(exc)
         log.info("reports: screenshot uploaded (%d bytes)", len(png))
         return None
+
+
+def _refusal(resp: requests.Response) -> str | None:
+    """What a refusing server says (`{"error": "plays[3].started_at: …"}` from kiosk hub, or plain text),
+    one line of at most REFUSAL_CHARS, for the journal; None when it says nothing readable."""
+    import urllib3
+
+    try:
+        raw = resp.raw.read(4096, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError, ValueError):
+        return None
+    if (resp.headers.get("Content-Encoding") or "identity").strip().lower() not in ("identity", ""):
+        return None
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        text = data["error"]
+    elif text.startswith(("<", "{", "[")):  # an HTML error page or JSON of another shape says nothing useful
+        return None
+    text = " ".join(text.split())
+    return text[:REFUSAL_CHARS] or None
 
 
 def _answer_body(resp: requests.Response, url: str) -> bytes:

@@ -25,8 +25,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.content.manifest import SHA256
@@ -45,9 +45,15 @@ _verified_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Cache:
-    """Paths of one cache folder. Cheap to build; creates folders on first use."""
+    """Paths of one cache folder. Cheap to build; creates folders on first use.
+
+    A board that follows channels (kiosk.source.channels) has one Cache per channel: the media and
+    prepared folders shared (content-addressed: a logo both trees use is stored once), the state its
+    own (`state`), and `pinned` naming the media the other channels need, which eviction never removes."""
 
     root: Path
+    state: Path | None = None  # None: <root>/state, the board's own tree
+    pinned: Callable[[], set[str]] | None = field(default=None, compare=False)
 
     @property
     def media_dir(self) -> Path:
@@ -59,7 +65,11 @@ class Cache:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / "state"
+        return self.state if self.state is not None else self.root / "state"
+
+    def kept_by_others(self) -> set[str]:
+        """Media other channels need (never evicted nor removed by this one's sync)."""
+        return set(self.pinned()) if self.pinned is not None else set()
 
     def media(self, sha256: str) -> Path:
         if not SHA256.match(sha256):  # names come from the network: never let one escape the folder
@@ -170,6 +180,7 @@ class Cache:
         total = sum(e[2] for e in entries)
         if total + room <= max_bytes:
             return 0
+        keep = keep | self.kept_by_others()
         candidates = [e for e in entries if e[1] not in keep and not e[0].name.startswith(".tmp-")]
         candidates.sort(key=lambda e: (not e[0].name.endswith(PART), e[3]))
         freed = 0

@@ -38,6 +38,7 @@ class Feed:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watcher = None
+        status.follow_channels({c.name: c.url for c in cfg.source.channels})  # a reload may have changed them
         # a reload after an edit hashes only the pictures that changed
         self._memo = media.Memo(root=cfg.source.path) if cfg.source.path is not None else None
 
@@ -74,11 +75,22 @@ class Feed:
 
     _pending: programmemod.Programme | None = None
 
+    _channels = None
+
+    def _trees(self):
+        """A board with source.channels follows several trees (kiosk.source.channels), made once."""
+        if self._channels is None:
+            from kiosk.source import channels
+
+            self._channels = channels.Channels(self.cfg, self.status, deliver=self.deliver,
+                                               prepare=self._prepare_synced)
+        return self._channels
+
     def _read_cache(self) -> programmemod.Programme | None:
         from kiosk.source import sync
 
         try:
-            cached = sync.load_cached(self.cfg)
+            cached = self._trees().load_cached() if self.cfg.source.channels else sync.load_cached(self.cfg)
         except Exception as exc:  # noqa: BLE001 - a damaged cache must not stop the board
             log.error("cached content unusable: %s", exc)
             return None
@@ -111,7 +123,10 @@ class Feed:
             return
         from kiosk.source import sync
 
-        syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
+        if self.cfg.source.channels:
+            syncer = self._trees()
+        else:
+            syncer = sync.Syncer(self.cfg, self.status, on_ready=self.deliver, prepare=self._prepare_synced)
 
         def work() -> None:
             self._guarded(self._prepare_pending)  # cached content not yet prepared for this screen: before any sync

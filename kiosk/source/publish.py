@@ -1,8 +1,14 @@
 """`kiosk publish SRC OUT [--key FILE]`: an authoring folder becomes a static content tree.
 
+Two manifests, one publication: manifest.v2.json (format 2) holds everything, manifest.json (format 1) what
+a board before 0.2 reads, which is every slide that uses nothing outside format 1 (kiosk.content.manifest's
+FORMAT1). A slide that does is left out of manifest.json whole, and publish says so, naming it: stripping the
+key instead would change what the slide means. Both share the media files and one generated_at, so a
+board's freshness check holds across the two names. One tree serves every generation of boards.
+
 OUT is meant to be served live by a web server while we write it, so the
-order matters: media first (each by rename), then manifest.json, then its
-signature. Re-publishing unchanged input changes no byte on disk. Media the
+order matters: media first (each by rename), then each manifest followed by
+its signature. Re-publishing unchanged input changes no byte on disk. Media the
 new manifest no longer references stay for GRACE_SECONDS, so a board that is
 half-way through a slow sync of the previous manifest does not meet 404s.
 
@@ -33,6 +39,7 @@ from kiosk.source import document, signing
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
 SIG_FILE = manifest.FILENAME + ".sig"
+SIG_FILE_V2 = manifest.FILENAME_V2 + ".sig"
 MEMO_VERSION = 1
 
 
@@ -86,19 +93,32 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
             raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), fields.line, f"slides ({slide.id})",
                                         str(exc))]) from None
 
-    manifest_path, sig_path = out / manifest.FILENAME, out / SIG_FILE
-    old = _read(manifest_path)
-    # generated_at is a signed tree's freshness (boards refuse an older one): always later than the manifest it
+    # What boards before 0.2 are given: the slides that use nothing beyond format 1, whole, and their media.
+    # Top-level keys of programme.yaml besides slides (a later `ticker:`) travel in format 2 only.
+    extra = {k: v for k, v in raw.items() if k != "slides" and v is not None} if isinstance(raw, dict) else {}
+    left_out = [(fields["id"], found) for fields in slides if (found := manifest.beyond_format1(fields))]
+    slides1 = [fields for fields in slides if not manifest.beyond_format1(fields)]
+    media1 = {name: media[name] for name in sorted({f["file"] for f in slides1 if "file" in f})}
+    trees = [(manifest.FILENAME_V2, SIG_FILE_V2, 2, media, slides, extra),
+             (manifest.FILENAME, SIG_FILE, 1, media1, slides1, {})]
+
+    olds = {name: _read(out / name) for name, *_ in trees}
+    # generated_at is a signed tree's freshness (boards refuse an older one): always later than the manifests it
     # replaces, even if this machine's clock went back. So re-publishing older content is a new publication.
+    # One time for both files: a board that moves from one name to the other compares like with like.
     when = dt.datetime.fromtimestamp(int(now), dt.UTC)
-    before = manifest.published_at(old) if old is not None else None
+    before = max((t for old in olds.values() if old is not None and (t := manifest.published_at(old))), default=None)
     if before is not None and when <= before:
         when = before.replace(microsecond=0) + dt.timedelta(seconds=1)
     generated = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    data = manifest.encode(prog.version, media, slides, generated)
-    if old is not None and manifest.content_of(old) == manifest.content_of(data):
-        data = old  # unchanged content keeps its bytes, generated_at included
-    signature = signing.sign(private, data) if private is not None else None
+    try:
+        datas = {name: manifest.encode(prog.version, m, s, generated, fmt=fmt, extra=x)
+                 for name, _sig, fmt, m, s, x in trees}
+    except ValueError as exc:
+        raise InvalidInput([Problem(str(src / programme.PROGRAMME_FILE), None, "", str(exc))]) from None
+    if all(olds[name] is not None and manifest.content_of(olds[name]) == manifest.content_of(data)
+           and manifest.published_at(olds[name]) == before for name, data in datas.items()):
+        datas = dict(olds)  # unchanged content keeps its bytes, generated_at included (the same in both)
 
     try:
         (out / "media").mkdir(parents=True, exist_ok=True)
@@ -109,31 +129,51 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                 continue
             _copy_atomic(path, target)
             copied, copied_bytes = copied + 1, copied_bytes + target.stat().st_size
-        manifest_changed = old != data
-        if manifest_changed:
-            if signature is None and sig_path.exists():
-                durable.remove(sig_path)  # a stale signature must never sit beside new bytes
-                durable.fsync_dir(out)
-            _write_manifest(manifest_path, data, now)
-        sig_changed = False
-        if signature is not None and _read(sig_path) != signature:
-            durable.write_atomic(sig_path, signature)
-            sig_changed = True
-        elif signature is None and sig_path.exists():
-            durable.remove(sig_path)
-            durable.fsync_dir(out)
-            sig_changed = True
+        changed = False
+        for name, sig_name, *_ in trees:  # media first, then each manifest and right after it its signature
+            changed |= _write_pair(out, out / name, out / sig_name, datas[name], olds[name], private, now)
         removed = _collect(out, set(sources), now)
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "", f"cannot write the content tree: {exc.strerror or exc}")]) \
             from None
 
-    signed = "signed" if signature is not None else "unsigned"
+    signed = "signed" if private is not None else "unsigned"
+    v1_at, v2_at = (manifest.published_at(olds[n]) if olds[n] else None
+                    for n in (manifest.FILENAME, manifest.FILENAME_V2))
+    mended = ""
+    if v1_at is not None and v2_at is not None and v1_at > v2_at:  # publish before 0.2 wrote manifest.json alone
+        mended = (f"\n  {manifest.FILENAME} had been published after {manifest.FILENAME_V2} (by kiosk publish before "
+                  "0.2?): boards from 0.2 were reading older content; both are one publication again")
+    notes = mended + "".join(f"\n  {key}: not in {manifest.FILENAME} for boards before 0.2" for key in extra)
+    notes += "".join(f"\n  slide {sid}: not in {manifest.FILENAME} for boards before 0.2: uses {', '.join(found)}"
+                     for sid, found in left_out)
     total = sum(size for _sha, size in media.values())
-    if not manifest_changed and not copied and not sig_changed:
-        return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed})"
-    return (f"{out}: published version {prog.version}: {len(slides)} slides, {len(sources)} media files "
-            f"({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), {removed} expired removed, {signed}")
+    if not changed and not copied:
+        return f"{out}: unchanged (version {prog.version}, {len(slides)} slides, {signed}){notes}"
+    return (f"{out}: published version {prog.version}: {len(slides)} slides ({len(slides1)} for boards before "
+            f"0.2), {len(sources)} media files ({_mb(total)}), {copied} copied ({_mb(copied_bytes)}), "
+            f"{removed} expired removed, {signed}{notes}")
+
+
+def _write_pair(out: Path, path: Path, sig_path: Path, data: bytes, old: bytes | None, private, now: float) -> bool:
+    """One manifest, then its signature (each by rename); True when a byte on disk changed. A stale signature
+    never sits beside new bytes: without a key it is removed before the manifest is replaced."""
+    signature = signing.sign(private, data) if private is not None else None
+    changed = False
+    if old != data:
+        if signature is None and sig_path.exists():
+            durable.remove(sig_path)
+            durable.fsync_dir(out)
+        _write_manifest(path, data, now)
+        changed = True
+    if signature is not None and _read(sig_path) != signature:
+        durable.write_atomic(sig_path, signature)
+        changed = True
+    elif signature is None and sig_path.exists():
+        durable.remove(sig_path)
+        durable.fsync_dir(out)
+        changed = True
+    return changed
 
 
 def _memo_path(src: Path) -> Path | None:

@@ -1,10 +1,18 @@
 """Sync with a content tree over HTTP: verified, resumable, offline-first.
 
-One cycle: conditional GET of manifest.json → signature check (when
-source.public_key is set) → full validation → fetch only missing media
-(resumed, hashed, held to declared sizes) → prepare for the screen → commit
-the manifest to state/ atomically → hand the programme to the player. Any
-refusal leaves the last good programme playing and is written to status.
+One cycle: conditional GET of manifest.v2.json (format 2; on 404, of
+manifest.json, format 1: a tree published for boards before 0.2) →
+signature check (when source.public_key is set; the .sig beside the manifest
+read) → full validation → fetch only missing media (resumed, hashed, held to
+declared sizes) → prepare for the screen → commit the manifest to state/
+atomically → hand the programme to the player. Any refusal leaves the last
+good programme playing and is written to status.
+
+A tree without manifest.v2.json is remembered as such for its source.url, so
+an unchanged poll stays one conditional request; manifest.v2.json is asked
+for again every V2_RECHECK_SECONDS (and at each start), so a tree that gains
+one is picked up. Freshness (§4) compares the signed generated_at of whatever
+state/ holds, whichever name it came from.
 
 state/ holds manifest.json (the exact bytes last accepted) and a sidecar
 manifest-<digest>.json (signature, ETag, Last-Modified) named after those
@@ -59,6 +67,7 @@ def prepared_allowance(slide) -> int:
 
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 MEDIA_RECHECK_SECONDS = 3600.0  # an unchanged poll trusts the media it saw whole this long, then looks again
+V2_RECHECK_SECONDS = 3600.0  # a tree that had no manifest.v2.json is asked for one again this often
 
 
 @dataclass(frozen=True)
@@ -70,12 +79,21 @@ class SyncResult:
     files: int = 0  # media files fetched (or completed) this cycle
     bytes: int = 0  # bytes received this cycle, manifest included
     error: str | None = None
+    format: int | None = None  # the format of the manifest read (1: manifest.json, 2: manifest.v2.json)
+    name: str | None = None  # the file it was read from
+    skipped: tuple[str, ...] = ()  # slides of a format-2 manifest this board cannot play, each with its reason
 
     def summary(self) -> str:
         if not self.ok:
             return f"sync failed: {self.error}; current content kept ({self.files} files, {self.bytes} bytes fetched)"
         what = "manifest changed" if self.changed else "manifest unchanged"
-        return f"{what}: version {self.version}, {self.slides} slides, {self.files} files fetched, {self.bytes} bytes"
+        read = f" (format {self.format}, {self.name})" if self.format is not None else ""
+        skipped = ""
+        if self.skipped:
+            more = f" (+{len(self.skipped) - 1} more)" if len(self.skipped) > 1 else ""
+            skipped = f"; {len(self.skipped)} skipped: {self.skipped[0]}{more}"
+        return (f"{what}: version {self.version}{read}, {self.slides} slides, {self.files} files fetched, "
+                f"{self.bytes} bytes{skipped}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,7 @@ class _State:
     etag: str | None
     last_modified: str | None
     url: str | None = None  # the source.url these validators belong to
+    name: str = manifest.FILENAME  # the file of the tree the bytes came from (before 0.2: always manifest.json)
 
 
 class Refused(Exception):
@@ -119,14 +138,15 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
         return prog
     slides = tuple(kept)
     return programme.Programme(slides=slides, version=programme.version_of(slides),
-                               warnings=prog.warnings + tuple(dropped))
+                               warnings=prog.warnings + tuple(dropped), format=prog.format)
 
 
-def load_cached(cfg: Config) -> programme.Programme | None:
-    """The last good programme from state/, if whole: every media file present, signature still valid."""
+def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme | None:
+    """The last good programme from state/, if whole: every media file present, signature still valid.
+    `store`: a channel's (kiosk.source.channels); by default the board's own."""
     if cfg.source.url is None:
         return None
-    store = Cache(cfg.cache.path)
+    store = store or Cache(cfg.cache.path)
     state = _read_state(store)
     if state is None:
         return None
@@ -138,7 +158,7 @@ def load_cached(cfg: Config) -> programme.Programme | None:
         log.warning("sync: cached programme not used: %s", _first_line(exc))
         return None
     try:
-        prog = manifest.decode(state.data, store.media_dir)
+        prog = manifest.decode(state.data, store.media_dir, state.name)
     except InvalidInput as exc:
         log.warning("sync: cached programme not used: %s", _first_line(exc))
         return None
@@ -153,7 +173,9 @@ class Syncer:
     """The background sync of one board. `run` loops; `cycle` is one step (used by tests and sync --once)."""
 
     def __init__(self, cfg: Config, status: Status, on_ready: Callable[[programme.Programme], None],
-                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None):
+                 prepare: Callable[[programme.Programme], programme.Programme], limits: Limits | None = None,
+                 store: Cache | None = None):
+        """`store`: a channel's cache, with its own state/ (kiosk.source.channels); by default the board's."""
         if cfg.source.url is None:
             raise ValueError("Syncer needs source.url")
         self.cfg = cfg
@@ -161,7 +183,7 @@ class Syncer:
         self.on_ready = on_ready
         self.prepare = prepare
         self.limits = limits or Limits()
-        self.store = Cache(cfg.cache.path)
+        self.store = store or Cache(cfg.cache.path)
         self._client: Client | None = None
         self._stop = threading.Event()
         self._delivered: str | None = None  # digest of the manifest handed to on_ready in this process
@@ -173,6 +195,8 @@ class Syncer:
         self._state: tuple[tuple[int, ...], _State | None] | None = None  # (stat of state/, state)
         self._whole_at: tuple[tuple[str, bytes | None], float] | None = None  # media seen whole, when
         self._ensured = False
+        self._v2_missing: tuple[str, float] | None = None  # (source.url, monotonic time) of a 404 for manifest.v2.json
+        self._warned: str | None = None  # digest of the manifest whose skipped slides went to the journal
 
     # --- the loop ---
 
@@ -197,6 +221,25 @@ class Syncer:
                     break
         if self._client is not None:
             self._client.close()
+
+    def step(self, stop: threading.Event) -> float:
+        """One cycle, for a caller that runs several Syncers in turn (kiosk.source.channels); the seconds
+        until this one's next cycle (poll with jitter, backoff on failure, at once after damage)."""
+        self._stop = stop
+        result = self.cycle()
+        self._failures = 0 if result.ok else self._failures + 1
+        poll = self.cfg.source.poll_seconds
+        delay = next_delay(poll, self._failures, random.random(), first=poll, cap=max(poll, FAILED_CAP_SECONDS))
+        if self._damaged_found:
+            self._damaged_found, delay = False, 0.0
+        return delay
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    _failures = 0
 
     def cycle(self) -> SyncResult:
         """One whole sync; never raises. The outcome is also written to status and, on failure, the log."""
@@ -236,43 +279,56 @@ class Syncer:
             self._ensured = True
         state = self._read_state()
         current = self._whole(state)  # the programme now in state/, if complete
-        # Validators only for the URL they came from: a board moved to another tree must fetch it whole.
+        # Validators only for the URL and file they came from: a board moved to another tree, or from
+        # manifest.json to manifest.v2.json, must fetch it whole.
         same_source = state is not None and state.url == self.cfg.source.url
-        validators = (state.etag, state.last_modified) if current is not None and same_source else (None, None)
-        answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, *validators, compressed=True,
-                                  stop=self._stop)
-        counter.bytes += answer.received
+        name, answer, validators = manifest.FILENAME, None, (None, None)
+        for name in self._names():
+            ours = current is not None and same_source and state.name == name
+            validators = (state.etag, state.last_modified) if ours else (None, None)
+            answer = client.get_small(name, manifest.MAX_BYTES, *validators, compressed=True, stop=self._stop)
+            counter.bytes += answer.received
+            if answer.status != 404:
+                break
+            if name == manifest.FILENAME_V2:  # a tree published for boards before 0.2: remembered (see _names)
+                self._v2_missing = (self.cfg.source.url, time.monotonic())
+        if name == manifest.FILENAME_V2:
+            self._v2_missing = None
         if answer.status == 404:
-            raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404); is source.url right?")
+            raise Refused(f"{client.url(manifest.FILENAME)}: not found (HTTP 404), nor {manifest.FILENAME_V2}; "
+                          "is source.url right?")
         if answer.status == 304 and validators == (None, None):
-            raise Refused(f"{client.url(manifest.FILENAME)}: the server answered 304 Not Modified to a request "
+            raise Refused(f"{client.url(name)}: the server answered 304 Not Modified to a request "
                           "without validators (a broken cache or proxy on the way?)")
         if answer.status == 304 or (current is not None and state and answer.body == state.data):
-            fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source
+            fresh = (answer.etag, answer.last_modified) != (state.etag, state.last_modified) or not same_source \
+                or state.name != name
             if answer.status == 200 and fresh:
-                self._write_state(answer.body, state.signature, answer.etag, answer.last_modified)
+                self._write_state(answer.body, state.signature, answer.etag, answer.last_modified, name)
             if self._delivered != state.digest:  # first cycle of this process: make sure the player has it
                 self._deliver(current, state.digest)
             return SyncResult(ok=True, changed=False, version=current.version, slides=len(current.slides),
-                              bytes=counter.bytes)
+                              bytes=counter.bytes, format=current.format, name=name,
+                              skipped=tuple(map(str, current.warnings)))
         data = answer.body
-        signature = self._signature(client, counter)
+        signature = self._signature(client, counter, name)
         try:
             _check_signature(self.cfg, data, signature)
         except Refused:
             if signature is None:
                 raise
             # The publisher may have replaced manifest and signature between our two requests: ask once more.
-            answer = client.get_small(manifest.FILENAME, manifest.MAX_BYTES, compressed=True, stop=self._stop)
+            answer = client.get_small(name, manifest.MAX_BYTES, compressed=True, stop=self._stop)
             counter.bytes += answer.received
-            data, signature = answer.body, self._signature(client, counter)
+            data, signature = answer.body, self._signature(client, counter, name)
             _check_signature(self.cfg, data, signature)
         try:
-            incoming = manifest.decode(data, self.store.media_dir, client.url(manifest.FILENAME))
+            incoming = manifest.decode(data, self.store.media_dir, client.url(name))
         except InvalidInput as exc:
             raise Refused(_first_line(exc)) from None
-        if self.cfg.source.public_key:
-            _check_fresh(client.url(manifest.FILENAME), data, state.data if state is not None else None)
+        if self.cfg.source.public_key:  # across both names: state/ may hold the other file's bytes
+            _check_fresh(client.url(name), data, state.data if state is not None else None)
+        self._warn_once(_digest(data), incoming)
         self.store.ensure()  # the folders may have gone since the first cycle
         self._fetch_media(client, incoming, current, counter)
         try:
@@ -280,11 +336,30 @@ class Syncer:
         except Exception as exc:  # noqa: BLE001 - preparation is another part's code; its failure is a fact
             raise Refused(f"preparing images failed: {exc}") from None
         digest = _digest(data)
-        self._write_state(data, signature, answer.etag, answer.last_modified)
+        self._write_state(data, signature, answer.etag, answer.last_modified, name)
         self._deliver(prepared, digest, prepared_already=True)
         self.store.evict(set(manifest.media_of(incoming)), self.cfg.cache.max_mb * 1024 * 1024)
         return SyncResult(ok=True, changed=True, version=prepared.version, slides=len(prepared.slides),
-                          files=counter.files, bytes=counter.bytes)
+                          files=counter.files, bytes=counter.bytes, format=incoming.format, name=name,
+                          skipped=tuple(map(str, incoming.warnings)))
+
+    def _names(self) -> tuple[str, ...]:
+        """The manifests to ask for, in order: manifest.v2.json, then manifest.json if it is not found; only
+        manifest.json while this source.url had no manifest.v2.json within the last V2_RECHECK_SECONDS."""
+        missing = self._v2_missing
+        if missing is not None and missing[0] == self.cfg.source.url \
+                and time.monotonic() - missing[1] < V2_RECHECK_SECONDS:
+            return (manifest.FILENAME,)
+        return (manifest.FILENAME_V2, manifest.FILENAME)
+
+    def _warn_once(self, digest: str, prog: programme.Programme) -> None:
+        """The slides a format-2 manifest had that this board skips: in the journal once per manifest (health
+        and the heartbeat carry them while it plays, as content_warnings)."""
+        if digest == self._warned:
+            return
+        self._warned = digest
+        for warning in prog.warnings:
+            log.warning("sync: %s", warning)
 
     def _verify_some(self, budget: float) -> None:
         """Hash cached media not yet hashed in this process, for at most `budget` seconds after the cycle's
@@ -334,10 +409,11 @@ class Syncer:
                               f"({getattr(exc, 'strerror', None) or exc})") from None
         return self._client
 
-    def _signature(self, client: Client, counter: _Counter) -> bytes | None:
+    def _signature(self, client: Client, counter: _Counter, name: str) -> bytes | None:
+        """The signature beside the manifest read (`name` + .sig)."""
         if not self.cfg.source.public_key:
             return None
-        answer = client.get_small(manifest.FILENAME + ".sig", SIG_MAX_BYTES, stop=self._stop)
+        answer = client.get_small(name + ".sig", SIG_MAX_BYTES, stop=self._stop)
         counter.bytes += answer.received
         return answer.body if answer.status == 200 else None
 
@@ -368,10 +444,11 @@ class Syncer:
             except Refused:
                 return None
             try:
-                prog = manifest.decode(state.data, self.store.media_dir)
+                prog = manifest.decode(state.data, self.store.media_dir, state.name)
             except InvalidInput:
                 return None
             self._decoded = (key, prog)
+            self._warn_once(state.digest, prog)
         seen = self._whole_at
         if seen is not None and seen[0] == key and time.monotonic() - seen[1] < MEDIA_RECHECK_SECONDS:
             return prog  # this process verified and committed these media, and only it evicts
@@ -448,7 +525,7 @@ class Syncer:
     def _forget_refused(self, incoming: programme.Programme, current: programme.Programme | None) -> None:
         """After a refusal for lack of space nothing of the new programme is kept (its partial and whole
         files would only hold the disk full): the disk is as it was before the sync."""
-        playing = set(manifest.media_of(current)) if current else set()
+        playing = (set(manifest.media_of(current)) if current else set()) | self.store.kept_by_others()
         for sha in manifest.media_of(incoming):
             if sha in playing:
                 continue
@@ -466,10 +543,11 @@ class Syncer:
         self.on_ready(prog)
         self._delivered = digest
 
-    def _write_state(self, data: bytes, signature: bytes | None, etag: str | None, last_modified: str | None) -> None:
+    def _write_state(self, data: bytes, signature: bytes | None, etag: str | None, last_modified: str | None,
+                     name: str) -> None:
         digest = _digest(data)
         meta = {"signature": signature.decode("ascii", "replace").strip() if signature else None,
-                "etag": etag, "last_modified": last_modified, "url": self.cfg.source.url,
+                "etag": etag, "last_modified": last_modified, "url": self.cfg.source.url, "name": name,
                 "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         state_dir = self.store.state_dir
         write_atomic(state_dir / f"manifest-{digest}.json", json.dumps(meta, indent=1).encode() + b"\n")
@@ -561,8 +639,9 @@ def _read_state(store: Cache) -> _State | None:
     except (OSError, ValueError):
         meta = {}
     signature = meta.get("signature")
-    etag, modified, url = meta.get("etag"), meta.get("last_modified"), meta.get("url")
+    etag, modified, url, name = meta.get("etag"), meta.get("last_modified"), meta.get("url"), meta.get("name")
     return _State(data=data, digest=digest, url=url if isinstance(url, str) else None,
+                  name=name if name in (manifest.FILENAME, manifest.FILENAME_V2) else manifest.FILENAME,
                   signature=signature.encode("ascii") if isinstance(signature, str) else None,
                   etag=etag if isinstance(etag, str) else None,
                   last_modified=modified if isinstance(modified, str) else None)
