@@ -183,7 +183,7 @@ def test_publish_refuses_a_document_a_board_could_not_show_naming_the_slide(tmp_
     publish.publish(root, tmp_path / "out", None)
     from kiosk.content import manifest
 
-    prog = manifest.decode((tmp_path / "out" / "manifest.json").read_bytes(), tmp_path / "out" / "media")
+    prog = manifest.decode((tmp_path / "out" / manifest.FILENAME_V2).read_bytes(), tmp_path / "out" / "media")
     assert prog.slides[0].type == "document" and prog.slides[0].pages == ((1, 1),)
     assert manifest.media_of(prog)  # the PDF is in the media table: boards sync it like a picture
     import json
@@ -191,7 +191,8 @@ def test_publish_refuses_a_document_a_board_could_not_show_naming_the_slide(tmp_
     import jsonschema
 
     schema = json.loads((Path(__file__).parent.parent / "docs" / "manifest.schema.json").read_text())
-    jsonschema.validate(json.loads((tmp_path / "out" / "manifest.json").read_bytes()), schema)
+    jsonschema.validate(json.loads((tmp_path / "out" / manifest.FILENAME_V2).read_bytes()), schema)
+    assert not json.loads((tmp_path / "out" / manifest.FILENAME).read_bytes())["slides"]  # format 1: left out
 
 
 def test_the_preparer_says_a_document_is_ready_once_its_pages_are_prepared(tmp_path):

@@ -172,10 +172,11 @@ def test_translations_pass_through_publish_and_the_manifest(tmp_path):
         "slides:\n  - id: tiem-chung\n    title: Thông báo tiêm chủng\n    translations:\n"
         f"      km: {{title: សេចក្តីជូនដំណឹង, body: \"{HEALTH}\"}}\n", encoding="utf-8")
     publish.publish(src, tmp_path / "out", None)
-    data = (tmp_path / "out" / "manifest.json").read_bytes()
+    data = (tmp_path / "out" / manifest.FILENAME_V2).read_bytes()
     schema = json.loads((Path(__file__).parent.parent / "docs" / "manifest.schema.json").read_text())
     jsonschema.validate(json.loads(data), schema)
     slide, = manifest.decode(data, tmp_path / "out" / "media").slides
+    assert not json.loads((tmp_path / "out" / manifest.FILENAME).read_bytes())["slides"]  # 0.1 boards: not theirs
     assert slide.translations == (("km", "សេចក្តីជូនដំណឹង", HEALTH),)
 
 
