@@ -133,7 +133,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             raise InvalidInput([Problem(str(path), None, "--out", _("cannot write: {reason}").format(reason=exc))]) \
                 from None
         paths.append(path)
-        if len(pages) > 1:
+        durations = getattr(pages, "durations", None)
+        if len(pages) > 1 and durations:  # a document: each section its own time
+            print(f"note: {slide.id} has {len(pages)} sections, {min(durations):.0f}-{max(durations):.0f} s each, "
+                  f"{sum(durations):.0f} s in all; sections 2+ are in {out / 'pages'}", file=sys.stderr)
+        elif len(pages) > 1:
             each = slide.duration / len(pages)
             message = (_("note: {slide} has {pages} pages of {seconds} s each (too fast to read: give it a longer "
                          "duration); pages 2+ are in {folder}") if each < 4 else

@@ -36,7 +36,7 @@ from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
 from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
-from kiosk.source import signing
+from kiosk.source import document, signing
 
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
@@ -59,6 +59,16 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     if checked.problems:
         raise InvalidInput(checked.problems)
     prog, raw = checked.programme, checked.raw
+    damaged = []  # check_folder read a document's header; pdfium opens it whole here (source.document's)
+    for slide in prog.slides:
+        if slide.type == "document" and slide.image is not None:
+            try:
+                document.probe(slide.image.path, slide.pages)
+            except ValueError as exc:
+                damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
+                                       f"{slide.image.name}: {exc}"))
+    if damaged:
+        raise InvalidInput(damaged)
     _write_memo(memo_path, memo)
     for note in caption_warnings(prog):
         print(f"warning: {note}", file=sys.stderr)
