@@ -32,8 +32,9 @@ def logical_size(cfg: Config, size: tuple[int, int] | None) -> tuple[int, int]:
 def load_programme(cfg: Config) -> programmemod.Programme:
     if cfg.source.path is not None:
         from kiosk.cli import check
+        from kiosk.source import document
 
-        checked = programmemod.check_folder(cfg.source.path)
+        checked = programmemod.check_folder(cfg.source.path, open_document=document.probe)
         for problem in checked.problems:
             print(problem if problem in checked.errors else check.as_warning(problem), file=sys.stderr)
         line = check.will_not_play(checked, str(cfg.source.path / programmemod.PROGRAMME_FILE))

@@ -515,11 +515,13 @@ class FolderCheck:
         return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
 
 
-def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
+def check_folder(folder: Path, memo: media.Memo | None = None, open_document=None) -> FolderCheck:
     """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
 
     `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
-    never disagree about a folder. Raises InvalidInput when programme.yaml itself cannot be read."""
+    never disagree about a folder. `open_document(path, pages)` (source.document.probe, passed by the three:
+    content does not import source) opens a document's PDF whole; ValueError when it cannot be shown.
+    Raises InvalidInput when programme.yaml itself cannot be read."""
     memo = memo or media.Memo(root=folder.resolve())
     prog, raw = read_folder(folder, memo)
     filename = str(folder / PROGRAMME_FILE)
@@ -530,11 +532,14 @@ def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
     kept = []
     for slide in prog.slides:
         # a video was probed whole when it was read; a document's PDF is opened whole by source.document
-        if slide.image is None or slide.type in ("video", "document"):
+        if slide.image is None or slide.type == "video" or (slide.type == "document" and open_document is None):
             kept.append(slide)
             continue
         try:
-            memo.check_decodes(slide.image.path)
+            if slide.type == "document":
+                open_document(slide.image.path, slide.pages)
+            else:
+                memo.check_decodes(slide.image.path)
         except ValueError as exc:
             fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
             key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:

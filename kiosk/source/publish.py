@@ -55,20 +55,10 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                                                                  folder=repr(str(src))))])
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
-    checked = programme.check_folder(src, memo)
+    checked = programme.check_folder(src, memo, open_document=document.probe)
     if checked.problems:
         raise InvalidInput(checked.problems)
     prog, raw = checked.programme, checked.raw
-    damaged = []  # check_folder read a document's header; pdfium opens it whole here (source.document's)
-    for slide in prog.slides:
-        if slide.type == "document" and slide.image is not None:
-            try:
-                document.probe(slide.image.path, slide.pages)
-            except ValueError as exc:
-                damaged.append(Problem(str(src / programme.PROGRAMME_FILE), None, f"slides ({slide.id}).file",
-                                       f"{slide.image.name}: {exc}"))
-    if damaged:
-        raise InvalidInput(damaged)
     _write_memo(memo_path, memo)
     for note in caption_warnings(prog):
         print(f"warning: {note}", file=sys.stderr)
