@@ -31,6 +31,8 @@ setup(
         "prometheus-client>=0.20",
         "cryptography>=42",
         "segno>=1.6",
+        "pypdfium2>=4.30",  # document slides: PDF pages rendered at preparation (kiosk.source.document)
+        "fonttools>=4.40",  # the Unicode script of each character (kiosk.screen.scripts)
         "tzdata",
         "av>=12",  # PyAV (FFmpeg): video slides; its wheels bundle FFmpeg, aarch64 included
     ],

@@ -83,7 +83,7 @@ case "$DEVICE_NAME" in
 esac
 
 say "Packages"
-PACKAGES="python3 python3-venv fonts-noto-core fonts-dejavu-core espeak-ng libgbm1 libdrm2 libegl1 libgles2 iproute2 ca-certificates"
+PACKAGES="python3 python3-venv fonts-noto-core fonts-dejavu-core fontconfig espeak-ng libgbm1 libdrm2 libegl1 libgles2 iproute2 ca-certificates"
 if [ -z "$OFFLINE" ]; then
     apt-get update
     # shellcheck disable=SC2086 # a list of package names

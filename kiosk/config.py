@@ -67,6 +67,8 @@ class DisplayConfig:
     ticker: bool = True  # the band at the bottom scrolling the programme's ticker (when it has one)
     ticker_speed: float = 120.0  # pixels per second on a 1080-line screen (scaled with the screen)
     logo: Path | None = None  # a picture shown in the header beside the board's name
+    languages: tuple[str, ...] = ("vi",)  # the slide's own text first, then its translations, in this order
+    language_layout: str = "split"  # split: side by side; alternate: one language after the other
 
 
 @dataclass(frozen=True)
@@ -356,6 +358,26 @@ def _power(value: object, base: Path) -> object:
         raise _Invalid(str(exc)) from None
 
 
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")  # ISO 639 codes, as in a slide's translations (kiosk.content.programme)
+MAX_LANGUAGES = 4
+
+
+def _languages(value: object, _base: Path) -> tuple[str, ...]:
+    items = [v.strip() for v in value.replace(",", " ").split()] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _Invalid(f"expected a list of language codes like [vi, km]; got {shown(value)}")
+    codes: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not LANGUAGE.match(item):
+            raise _Invalid(f"{shown(item)} is not a language code (two or three lowercase letters: vi, km, en)")
+        if item in codes:
+            raise _Invalid(f"{item!r} is given twice")
+        codes.append(item)
+    if len(codes) > MAX_LANGUAGES:
+        raise _Invalid(f"at most {MAX_LANGUAGES} languages on one screen; got {len(codes)}")
+    return tuple(codes)
+
+
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
@@ -406,6 +428,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ticker": Key(_flag, True),
         "ticker_speed": Key(_number(20, 600), 120.0),
         "logo": Key(_image_file),
+        "languages": Key(_languages, ["vi"]),
+        "language_layout": Key(_choice("split", "alternate"), "split"),
     },
     "cache": {
         "path": Key(_writable_dir, "media_cache"),

@@ -430,3 +430,23 @@ def test_an_emergency_takes_the_whole_screen_without_zones(tmp_path):
     b = zone_board(tmp_path, prog, period=0.1)
     b.run(3)
     assert b.screen.zones == [] and [t for t in b.screen.refreshed if t > 0] == []
+
+
+class SectionRenderer(FakeRenderer):
+    """A document's frames decide their own times (kiosk.screen.document.DocumentPages.durations)."""
+
+    class Sections(list):
+        durations = (12.0, 8.0, 20.0)
+
+    def pages(self, slide: Slide):
+        if slide.id.startswith("doc"):
+            return self.Sections([f"{slide.id}#{n}" for n in (1, 2, 3)])
+        return super().pages(slide)
+
+
+def test_a_document_holds_each_section_for_its_own_time_and_its_slot_is_their_sum(tmp_path):
+    b = board(tmp_path, programme(slide("doc", 10), slide("b", 10)), renderer=SectionRenderer())
+    b.run(55)
+    assert b.screen.shown[:5] == [(0.0, "show", "doc#1"), (12.0, "show", "doc#2"), (20.0, "show", "doc#3"),
+                                  (40.0, "fade", "b"), (50.0, "fade", "doc#1")]
+    assert b.plays.ids()[0] == ("doc", 40.0, False)

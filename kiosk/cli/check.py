@@ -45,7 +45,9 @@ def main(config_arg: str | None) -> int:
         folder = Path(cfg.source.path)
         filename = str(folder / programmemod.PROGRAMME_FILE)
         try:
-            checked = programmemod.check_folder(folder)
+            from kiosk.source import document  # PDFs opened whole, as kiosk publish opens them
+
+            checked = programmemod.check_folder(folder, open_document=document.probe)
         except InvalidInput as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

@@ -32,8 +32,9 @@ def logical_size(cfg: Config, size: tuple[int, int] | None) -> tuple[int, int]:
 def load_programme(cfg: Config) -> programmemod.Programme:
     if cfg.source.path is not None:
         from kiosk.cli import check
+        from kiosk.source import document
 
-        checked = programmemod.check_folder(cfg.source.path)
+        checked = programmemod.check_folder(cfg.source.path, open_document=document.probe)
         for problem in checked.problems:
             print(problem if problem in checked.errors else check.as_warning(problem), file=sys.stderr)
         line = check.will_not_play(checked, str(cfg.source.path / programmemod.PROGRAMME_FILE))
@@ -133,7 +134,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             raise InvalidInput([Problem(str(path), None, "--out", _("cannot write: {reason}").format(reason=exc))]) \
                 from None
         paths.append(path)
-        if len(pages) > 1:
+        durations = getattr(pages, "durations", None)
+        if len(pages) > 1 and durations:  # a document: each section its own time
+            print(f"note: {slide.id} has {len(pages)} sections, {min(durations):.0f}-{max(durations):.0f} s each, "
+                  f"{sum(durations):.0f} s in all; sections 2+ are in {out / 'pages'}", file=sys.stderr)
+        elif len(pages) > 1:
             each = slide.duration / len(pages)
             message = (_("note: {slide} has {pages} pages of {seconds} s each (too fast to read: give it a longer "
                          "duration); pages 2+ are in {folder}") if each < 4 else

@@ -72,7 +72,7 @@ def beyond_format1(slide: dict) -> list[str]:
     Such a slide is left out of manifest.json whole, never stripped of the key: without it, the slide could
     mean something else (a `link` slide shown as a plain text slide, a video as nothing)."""
     found = [f"`{key}`" for key in slide if key not in FORMAT1.slide_keys]
-    kind = slide.get("type", "image" if "file" in slide else "text")
+    kind = slide.get("type", programme.default_type(slide))
     if not isinstance(kind, str) or kind not in FORMAT1.slide_types:
         found.append(f"type `{shown(kind)}`" if not isinstance(kind, str) else f"type `{kind}`")
     for key, allowed in FORMAT1.values:
@@ -272,7 +272,7 @@ def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnin
     for index, raw in enumerate(raw_slides):
         where = f"slides[{index}] ({raw['id']})"
         unknown = [f"`{key}`" for key in raw if key not in programme.SLIDE_KEYS]
-        kind = raw.get("type", "image" if "file" in raw else "text")
+        kind = raw.get("type", programme.default_type(raw))
         if kind not in programme.TYPES:
             unknown.insert(0, f"type {shown(kind)}")
         if unknown:

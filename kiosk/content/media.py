@@ -114,6 +114,36 @@ def check_decodes(path: Path) -> None:
         raise ValueError(_("the picture is damaged or truncated ({reason})").format(reason=exc)) from None
 
 
+# Documents (PDF): what a board accepts. Their pages are rendered by source.document; only the cheap header
+# check is here, at the border where a folder or a manifest names the file.
+MAX_PDF_BYTES = 200 * 1024 * 1024  # a scanned 100-page decree is ~30 MB
+MAX_PDF_PAGES = 500  # a plan with its annexes; 10,000 pages is not a notice, and would be prepared for hours
+MAX_PDF_SHOWN_PAGES = 100  # pages one slide shows (`pages:` picks them from a longer document)
+MAX_PDF_SIDE_MM = 1500  # A0 is 841 x 1189 mm; a 5 m page is a broken or hostile file
+
+
+def check_pdf(path: Path) -> None:
+    """ValueError with a user-facing reason when `path` is plainly not a PDF a board can show (header, size).
+    Opening it (passwords, page count, page sizes) is source.document's, at publish and preparation."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except FileNotFoundError:
+        raise ValueError("file not found") from None
+    except IsADirectoryError:
+        raise ValueError("is a folder, not a PDF file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc})") from None
+    if size == 0:
+        raise ValueError("the file is empty")
+    if b"%PDF-" not in head:
+        raise ValueError("not a PDF file (it does not start with %PDF-)")
+    if size > MAX_PDF_BYTES:
+        raise ValueError(f"is {size / 1e6:.0f} MB, at most {MAX_PDF_BYTES // 1024 // 1024} MB: "
+                         "split the document or reduce its images")
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

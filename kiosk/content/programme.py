@@ -23,7 +23,7 @@ from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
 SLIDE_ID = re.compile(r"^[a-z0-9-]{1,64}\Z")  # \Z, not $: "$" also matches before a final newline
-TYPES = ("text", "image", "video")
+TYPES = ("text", "image", "video", "document")
 PRIORITIES = ("normal", "priority", "emergency")
 FITS = ("fit", "fill")
 MAX_DURATION = 3600
@@ -38,8 +38,11 @@ DOCUMENT_KEYS = ("slides", "ticker")
 MAX_TICKER = 2_000
 MAX_TICKER_ITEMS = 50
 
-SLIDE_KEYS = ("id", "type", "title", "body", "file", "duration", "priority", "speak", "fit", "link",
-              "image", "audio") + windows.KEYS
+SLIDE_KEYS = ("id", "type", "title", "body", "file", "pages", "translations", "duration", "priority", "speak",
+              "fit", "link", "image", "audio") + windows.KEYS
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")  # ISO 639 codes, as in display.languages (kiosk.config)
+MAX_TRANSLATIONS = 8
+PAGES = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?\Z")  # one part of pages: "3" or "1-3"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Slide:
     type: str
     title: str = ""
     body: str = ""
-    # an image slide's file:, a text slide's image: (beside or above the text), or a video slide's video
+    # an image slide's file:, a text slide's image: (beside or above the text), a video slide's video,
+    # or a document slide's PDF
     image: MediaRef | None = None
     duration: float | None = 10.0  # None: a video slide lasts as long as its video
     priority: str = "normal"
@@ -65,6 +69,13 @@ class Slide:
     fit: str | None = None  # None: display.fit
     link: str | None = None  # a web address shown as a QR code with the slide (instead of feedback.url)
     audio: MediaRef | None = None  # a sound played while the slide shows (it stays until the sound ends)
+    pages: tuple[tuple[int, int], ...] = ()  # a document's pages to show, as ranges from 1; (): all of them
+    auto_duration: bool = False  # a document without duration: each section held as long as its text takes
+    translations: tuple[tuple[str, str, str], ...] = ()  # (language, title, body), as display.languages shows them
+
+    def translation(self, language: str) -> tuple[str, str] | None:
+        """(title, body) in `language`, or None when the slide has none in it."""
+        return next(((t, b) for code, t, b in self.translations if code == language), None)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,8 @@ def version_of(slides: tuple[Slide, ...], ticker: tuple[str, ...] = ()) -> str:
             "id": slide.id, "type": slide.type, "title": slide.title, "body": slide.body,
             "image": slide.image.sha256 if slide.image else None, "duration": slide.duration,
             "priority": slide.priority, "speak": slide.speak, "fit": slide.fit,
-            "window": repr(w),
+            "window": repr(w), **document_fields(slide),
+            **({"translations": [list(t) for t in slide.translations]} if slide.translations else {}),
         } | ({"link": slide.link} if slide.link else {}) | ({"audio": slide.audio.sha256} if slide.audio else {})
 
     plains: list = [plain(s) for s in slides]
@@ -115,14 +127,86 @@ def check_link(text: str) -> str:
         raise ValueError(f"has {len(text.encode())} bytes, at most {MAX_LINK}: too long for a QR code that can be "
                          "scanned from the board; use a shorter link")
     return text
+def document_fields(slide: Slide) -> dict:
+    """What a document slide adds to the version (nothing for other slides: their versions stay as they were)."""
+    if slide.type != "document":
+        return {}
+    return {"pages": [list(p) for p in slide.pages], "auto_duration": slide.auto_duration}
+
+
+def parse_translations(value: object) -> tuple[tuple[str, str, str], ...]:
+    """`translations:` of a slide: {km: {title: …, body: …}, …}; ValueError saying what is wrong."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(_("must be a mapping of language code to title and body, like km: {{title: …}}; "
+                           "got {value}").format(value=shown(value)))
+    if len(value) > MAX_TRANSLATIONS:
+        raise ValueError(_("has {count} languages, at most {most}").format(count=len(value), most=MAX_TRANSLATIONS))
+    out = []
+    for code, texts in value.items():
+        if not isinstance(code, str) or not LANGUAGE.match(code):
+            raise ValueError(_("{code} is not a language code (two or three lowercase letters: km, en)")
+                             .format(code=shown(code)))
+        if not isinstance(texts, dict) or not texts:
+            raise ValueError(_("{code}: must be a mapping with title: and/or body:, got {value}")
+                             .format(code=code, value=shown(texts)))
+        unknown = [str(k) for k in texts if k not in ("title", "body")]
+        if unknown:
+            raise ValueError(_("{code}.{key}: unknown key; a translation has title and body")
+                             .format(code=code, key=unknown[0]))
+        try:
+            title, body = _text(texts.get("title", "")), _text(texts.get("body", ""))
+        except ValueError as exc:
+            raise ValueError(f"{code}: {exc}") from None
+        if len(title) > MAX_TITLE or len(body) > MAX_BODY:
+            raise ValueError(_("{code}: at most {title} characters of title and {body} of body")
+                             .format(code=code, title=f"{MAX_TITLE:,}", body=f"{MAX_BODY:,}"))
+        if not title and not body:
+            raise ValueError(_("{code}: a translation needs a title or a body").format(code=code))
+        out.append((code, title, body))
+    return tuple(out)
+
+
+def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
+    """`pages:` of a document slide: 3, "1-3" or "1-3, 5, 8-10" (pages from 1); ValueError saying what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(_('must be page numbers like "1-3" or "1, 4-6", got {value}').format(value=shown(value)))
+    ranges = []
+    for part in str(value).split(","):
+        match = PAGES.match(part)
+        if not match:
+            raise ValueError(_('must be page numbers like "1-3" or "1, 4-6", got {value}').format(value=shown(value)))
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise ValueError(_("{part}: pages count from 1, and a range goes upwards (like 2-5)")
+                             .format(part=repr(part.strip())))
+        if last - first >= media.MAX_PDF_SHOWN_PAGES:
+            raise ValueError(_("{part}: at most {most} pages on one slide")
+                             .format(part=repr(part.strip()), most=media.MAX_PDF_SHOWN_PAGES))
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
+# ZERO WIDTH SPACE marks where a line may break in scripts written without spaces (Khmer, Thai, Lao,
+# Myanmar), and the joiners choose letter forms: they stay in such text (and only there).
+_KEPT_FORMAT = ("\u200b", "\u200c", "\u200d")
+_NO_SPACE_BLOCKS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF))
+
+
+def _needs_joiners(text: str) -> bool:
+    return any(lo <= ord(ch) <= hi for ch in text if ord(ch) >= 0x0E00 for lo, hi in _NO_SPACE_BLOCKS)
 
 
 def clean_text(text: str) -> str:
     """NFC, without the invisible characters that pasting from Word or the web brings (zero-width spaces,
     BOMs, control codes): they draw nothing, or boxes. Line breaks stay; tabs become spaces."""
     kept = []
-    for ch in nfc(text):
-        if ch == "\n":
+    text = nfc(text)
+    joiners = _KEPT_FORMAT if _needs_joiners(text) else ()
+    for ch in text:
+        if ch in joiners:
+            kept.append(ch)
+        elif ch == "\n":
             kept.append(ch)
         elif ch == "\t":
             kept.append(" ")
@@ -135,6 +219,17 @@ def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(_("expected text"))
     return clean_text(str(value))
+
+
+def default_type(raw: dict) -> str:
+    """The type of a slide that has no type: a document for a PDF file:, a video for a video file:, a picture for
+    another file:, else text."""
+    if "file" not in raw:
+        return "text"
+    name = raw.get("file")
+    if isinstance(name, str) and name.strip().lower().endswith(".pdf"):
+        return "document"
+    return "video" if isinstance(name, str) and name.strip().lower().endswith(video.SUFFIXES) else "image"
 
 
 def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems, index: int,
@@ -170,11 +265,9 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         hint = _(" (YAML read it as a number: put it in quotes)") if isinstance(sid, (int, float)) else ""
         length = _(" and have at most 64 characters") if isinstance(sid, str) and len(sid) > 64 else ""
         bad("id", _("{value} must use only a-z, 0-9 and '-'").format(value=shown(sid)) + length + hint)
-    named = raw.get("file")
-    guessed = "video" if isinstance(named, str) and named.lower().endswith(video.SUFFIXES) else "image"
-    kind = raw.get("type", guessed if "file" in raw else "text")
+    kind = raw.get("type", default_type(raw))
     if kind not in TYPES:
-        bad("type", _("must be text, image or video, got {value}").format(value=shown(kind)))
+        bad("type", _("must be text, image, video or document, got {value}").format(value=shown(kind)))
     title = body = ""
     try:
         title = _text(raw.get("title", ""))
@@ -192,7 +285,15 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         bad("body", str(exc))
     if kind == "text" and not title and not body and ok:
         bad("", _("a text slide needs a title or a body"))
-    # A video lasts its own length unless duration says otherwise (then it loops, or is cut)
+    translations: tuple[tuple[str, str, str], ...] = ()
+    if raw.get("translations") is not None:
+        try:
+            translations = parse_translations(raw["translations"])
+        except ValueError as exc:
+            bad("translations", str(exc))
+    # A video lasts its own length unless duration says otherwise (then it loops, or is cut); a document
+    # without duration holds each section as long as its text takes to read
+    auto_duration = kind == "document" and raw.get("duration") is None
     duration = raw.get("duration", None if kind == "video" else 10)
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
                                  or not 1 <= duration <= MAX_DURATION):
@@ -221,7 +322,8 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         ok = False
     image = None
     if kind == "text" and raw.get("file") is not None:
-        bad("file", _("is for image and video slides: remove it, or write type: image or type: video"))
+        bad("file", _("is for image and video slides (and documents): remove it, or write type: image, type: video "
+                      "or type: document"))
     if kind == "text" and raw.get("image") is not None:
         image = _picture(raw.get("image"), ok, resolve_media, line_of, where, bad)
         if image is None and resolve_media is not None:
@@ -235,14 +337,24 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
             audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
             if audio is None:
                 ok = False
-    if kind in ("image", "video") and raw.get("image") is not None:
-        bad("image", f"is for a picture beside a text; {'an image' if kind == 'image' else 'a video'} slide's "
-            "own file is file:")
-    if kind in ("image", "video"):
+    if kind in ("image", "video", "document") and raw.get("image") is not None:
+        own = {"image": "an image", "video": "a video", "document": "a document"}[kind]
+        bad("image", f"is for a picture beside a text; {own} slide's own file is file:")
+    pages: tuple[tuple[int, int], ...] = ()
+    if raw.get("pages") is not None:
+        if kind != "document":
+            bad("pages", _("is for document slides (type: document, file: a PDF)"))
+        else:
+            try:
+                pages = parse_pages(raw["pages"])
+            except ValueError as exc:
+                bad("pages", str(exc))
+    if kind in ("image", "video", "document"):
         name = raw.get("file")
         if not isinstance(name, str) or not name.strip():
             bad("file", _("an image slide needs file: (a path inside the folder)") if kind == "image" else
-                _("a video slide needs file: (an MP4, MKV or WebM file inside the folder)"))
+                _("a video slide needs file: (an MP4, MKV or WebM file inside the folder)") if kind == "video" else
+                _("a document slide needs file: (a PDF inside the folder)"))
         elif ok and resolve_media is not None:
             image = resolve_media(name.strip(), line_of("file"), f"{where}.file", kind)
             if image is None:
@@ -253,6 +365,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
         id=sid, type=kind, title=title, body=body, image=image,
         duration=float(duration) if duration is not None else None,
         priority=priority, window=when, speak=speak, fit=fit, link=link, audio=audio,
+        pages=pages, auto_duration=auto_duration, translations=translations,
     )
 
 
@@ -310,6 +423,8 @@ def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = Non
                 media.probe_audio(candidate)
             elif kind == "video":
                 video.remembered(memo, candidate)
+            elif kind == "document":
+                media.check_pdf(candidate)
             else:
                 memo.probe(candidate)
         except ValueError as exc:
@@ -420,11 +535,13 @@ class FolderCheck:
         return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
 
 
-def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
+def check_folder(folder: Path, memo: media.Memo | None = None, open_document=None) -> FolderCheck:
     """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
 
     `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
-    never disagree about a folder. Raises InvalidInput when programme.yaml itself cannot be read."""
+    never disagree about a folder. `open_document(path, pages)` (source.document.probe, passed by the three:
+    content does not import source) opens a document's PDF whole; ValueError when it cannot be shown.
+    Raises InvalidInput when programme.yaml itself cannot be read."""
     memo = memo or media.Memo(root=folder.resolve())
     prog, raw = read_folder(folder, memo)
     filename = str(folder / PROGRAMME_FILE)
@@ -434,11 +551,15 @@ def check_folder(folder: Path, memo: media.Memo | None = None) -> FolderCheck:
     raw_slides = raw_slides if isinstance(raw_slides, list) else []
     kept = []
     for slide in prog.slides:
-        if slide.image is None or slide.type == "video":  # a video was probed whole when it was read
+        # a video was probed whole when it was read; a document's PDF is opened whole by source.document
+        if slide.image is None or slide.type == "video" or (slide.type == "document" and open_document is None):
             kept.append(slide)
             continue
         try:
-            memo.check_decodes(slide.image.path)
+            if slide.type == "document":
+                open_document(slide.image.path, slide.pages)
+            else:
+                memo.check_decodes(slide.image.path)
         except ValueError as exc:
             fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
             key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:

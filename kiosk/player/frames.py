@@ -42,6 +42,7 @@ class Pages(Sequence):
     def __init__(self, source: Sequence, builder: concurrent.futures.Executor):
         self._source, self._builder = source, builder
         self._count = len(source)
+        self.durations = getattr(source, "durations", None)  # seconds per page, when the source decides them
         self._lock = threading.Lock()
         self._drawn: dict[int, concurrent.futures.Future] = {}
         if self._count:
@@ -165,6 +166,8 @@ class FrameBuilder:
         heard = slide.speak or getattr(slide, "audio", None) is not None
         sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
         pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+        # what of a slide's text no font draws (left out of its frames): a warning in /healthz until fixed
+        self.status.set_error(f"fonts:{slide.id}", getattr(self.renderer, "notes", {}).get(slide.id))
         zones = getattr(self.renderer, "zones", None)
         motion = getattr(self.renderer, "motion", None)
         moving = motion(slide) if motion is not None and slide.type == "video" else None

@@ -77,6 +77,15 @@ class Showing:
     moving: bool = False  # a moving zone (a video) plays over the frame: the screen says when it next changes
 
 
+def page_durations(pages) -> tuple[float, ...] | None:
+    """Seconds on screen for each page when its frames decide them (a document's sections), else None: the
+    slide's duration is then shared out evenly."""
+    durations = getattr(pages, "durations", None)
+    if durations is None or len(durations) != len(pages) or not len(pages):
+        return None
+    return tuple(float(d) for d in durations)
+
+
 class Player:
     def __init__(self, cfg: Config, screen, frames: FrameBuilder, current: Current, status: Status,
                  stop: threading.Event, *, clock=None, speaker=None, plays=None,
@@ -179,6 +188,9 @@ class Player:
                 self.status.set_error(f"video:{gone.id}", None)  # it played through this time
         duration = IDLE_SECONDS if slide is None else slide.duration if slide.duration is not None else \
             frames.length or VIDEO_UNKNOWN_SECONDS  # a video without duration: its own length
+        timed = page_durations(pages)
+        if timed:  # a document: each section has its own time, the slot is their sum
+            duration = math.fsum(timed)
         old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
         self._set_zones(frames.zones, now)
         if transition and old is not None and self.cfg.display.crossfade_ms > 0:
@@ -190,8 +202,8 @@ class Player:
         flipped = self.clock.monotonic()  # a measurement: the slide is wholly on screen
         heard = self._speak(frames.sound, slide, now)
         duration = max(duration, heard)  # a recorded announcement is heard to its end
-        per_page = duration / max(1, len(pages))
-        if slide is not None and len(pages) > 1 and per_page < MIN_READ_SECONDS:
+        per_page = timed[0] if timed else duration / max(1, len(pages))
+        if slide is not None and not timed and len(pages) > 1 and per_page < MIN_READ_SECONDS:
             log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
                         "duration or a shorter text", slide.id, len(pages), duration, per_page)
         play = getattr(self.screen, "play", None)
@@ -293,6 +305,9 @@ class Player:
             return
         remaining = len(showing.pages) - showing.page - 1
         per_page = (showing.slot_end - showing.page_end) / max(1, remaining)
+        timed = page_durations(showing.pages)
+        if timed:
+            per_page = timed[showing.page + 1]
         showing.page += 1
         self.screen.show(frame)
         showing.page_end = now.mono + per_page

@@ -195,7 +195,10 @@ class FontSet:
                     files.bold is None or not missing_glyphs(files.bold, chars))
             if self._covers[key]:
                 return files
-        log.warning("no installed font draws %r; %s", missing_glyphs(self.files.regular, text), INSTALL_HINT)
+        from kiosk.screen import scripts  # other scripts are drawn run by run (screen.fallback), not by one font
+
+        if not scripts.needs_runs(text):
+            log.warning("no installed font draws %r; %s", missing_glyphs(self.files.regular, text), INSTALL_HINT)
         return self.files
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pygame
 
 from kiosk.content import video
-from kiosk.screen import bands, clip, fonts, qr, text, zones
+from kiosk.screen import bands, clip, fallback, fonts, languages, qr, scripts, text, zones
+from kiosk.screen.drawn import Drawn
 from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this module's names too
     BLACK,
     EMERGENCY_BG,
@@ -39,24 +40,19 @@ log = logging.getLogger("kiosk.render.slide")
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
-class _TextPages(Sequence):
+class _TextPages(Drawn):
     """The pages of a text slide: laid out once, each drawn when asked for (see Renderer.pages)."""
 
     def __init__(self, renderer: Renderer, slide, now: dt.datetime | None, geo: bands.Geometry):
         self._renderer, self._slide, self._now, self._geo = renderer, slide, now, geo
         self._files = renderer.fonts.for_text(nfc(slide.title) + nfc(slide.body))
+        renderer.check_scripts(slide.id, "", nfc(slide.title) + nfc(slide.body))
         self._layout = renderer.layout(slide, geo)
 
     def __len__(self) -> int:
         return len(self._layout.pages)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _draw(self, index: int) -> pygame.Surface:
         return self._renderer._text_page(self._slide, self._layout, index + 1, self._files, self._now, self._geo)
 
 
@@ -101,6 +97,9 @@ class Renderer:
         self.device_name = device_name
         self.feedback = feedback  # config.FeedbackConfig: its url as a QR code on every slide
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
+        self.scripts = fallback.Fallback(self.fonts)  # other scripts' fonts, found when a text needs them
+        self._used: dict[tuple[str, Path], tuple[fonts.FontFiles, ...]] = {}
+        self.notes: dict[str, str] = {}  # slide id -> what of its text no installed font draws (for status)
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
         self.margin_x = round(max(w, h) * 0.045 if w >= h else w * 0.06)
@@ -123,23 +122,34 @@ class Renderer:
         1080p if drawn ahead). `now` (naive local time), when given, is printed in the footer: pass it
         only if the frames are redrawn every minute, a stale clock misleads.
         `ticker`: the programme's ticker lines, which take a band at the bottom (display.ticker).
-        Raises ValueError when an image slide's picture cannot be loaded.
+        Raises ValueError when an image slide's picture or a document's pages cannot be loaded. A sequence
+        with `durations` (a document's sections) says how long each frame stays on screen.
         """
+        self.notes.pop(slide.id, None)
         geo = self.geometry(slide, ticker)
         if slide.type in ("image", "video"):  # a video's frame is its first picture (screen.motion plays it)
             return [self._ready(self._image_page(slide, geo))]
+        if slide.type == "document":
+            from kiosk.screen.document import DocumentPages  # a module of its own; it draws with this renderer
+
+            return DocumentPages(self, slide, now, geo)
+        if slide.translations and len(getattr(self.display_cfg, "languages", ())) > 1:
+            shown = languages.versions(self, slide)  # translations beside or after the text
+            if len(shown) > 1:
+                return languages.pages(self, slide, shown, now, geo)
         return _TextPages(self, slide, now, geo)
 
     # --- the hall's bands -----------------------------------------------------------------------
 
     def geometry(self, slide, ticker: tuple[str, ...] = ()) -> bands.Geometry:
         """Which bands stand with `slide`: none for an emergency or a video (each takes the whole screen: the
-        video's moving picture is drawn over the whole frame, screen.motion)."""
+        video's moving picture is drawn over the whole frame, screen.motion). A document takes the slide area
+        between the bands, without a QR code (its page is as wide as the screen)."""
         whole = slide is not None and (slide.priority == "emergency" or slide.type == "video")
         header = bool(getattr(self.display_cfg, "header", False)) and not whole
         scrolls = bool(getattr(self.display_cfg, "ticker", False)) and bool(ticker) and not whole
         geo = bands.geometry(self.size, header, scrolls)
-        if slide is not None and slide.type == "video":
+        if slide is not None and slide.type in ("video", "document"):
             return geo
         link, label = self.link_of(slide)
         side = qr.side_for(link, self.size) if link else 0
@@ -268,6 +278,25 @@ class Renderer:
         return clip.Video(Path(slide.image.path), (info.width, info.height), info.seconds, info.fps,
                           info.audio is not None, self.size, fit, loop, slide.image.name)
 
+    def document_box(self, geo: bands.Geometry, box: pygame.Rect) -> pygame.Rect:
+        """Where a document's section goes: `box` (the area its pages were prepared for, above the footer)
+        moved below the header and shortened to end above the ticker and the page marker."""
+        w, h = self.size
+        pad = box.top
+        top = geo.header_h + pad
+        bottom = h - geo.ticker_h - pad - (self._pager_h() if geo.header_h else self.footer_h)
+        return pygame.Rect(box.left, top, box.width, min(box.height, bottom - top))
+
+    def finish(self, frame: pygame.Surface, now: dt.datetime | None, pager: str, emergency: bool,
+               geo: bands.Geometry) -> None:
+        """What a slide's frame has under its content: the QR code, the footer or (with a header) the pager."""
+        self._draw_qr(frame, geo)
+        if geo.header_h:
+            if pager:
+                self._pager(frame, pager, geo)
+        else:
+            self._footer(frame, now, pager, emergency, geo)
+
     def idle(self, device_name: str, now: dt.datetime) -> pygame.Surface:
         """Shown when nothing is scheduled: the board's name, today's date and the time, in Vietnamese."""
         w, h = self.size
@@ -313,14 +342,74 @@ class Renderer:
 
     # --- text slides ----------------------------------------------------------------------------
 
-    def _layout(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles) -> text.Layout:
+    def title_color(self, emergency: bool) -> tuple[int, int, int]:
+        return YELLOW if emergency else GOLD
+
+    def _layout(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles,
+                max_size: int | None = None) -> text.Layout:
+        used = self.files_used(title + body, files)
+
         def measure(t: str, size: int, bold: bool) -> int:
+            if len(used) > 1 or scripts.needs_runs(t):
+                return self.scripts.width(t, size, bold, files)
             return self.fonts.font(size, bold, files).size(t)[0]
 
-        def line_height(size: int, bold: bool) -> int:
-            return self._line_h(self.fonts.font(size, bold, files))
+        def line_height(size: int, bold: bool) -> int:  # the tallest of the fonts the text needs
+            return max(self._line_h(self.fonts.font(size, bold, f)) for f in used)
 
-        return text.layout(title, body, box, measure, line_height, self.min_size, self.max_size)
+        return text.layout(title, body, box, measure, line_height, self.min_size, min(self.max_size, max_size or
+                                                                                          self.max_size))
+
+    # --- other scripts ----------------------------------------------------------------------------
+
+    def files_used(self, text_: str, files: fonts.FontFiles) -> tuple[fonts.FontFiles, ...]:
+        """The fonts a text is drawn with: `files`, and the fallbacks its other scripts need (first: `files`)."""
+        if not scripts.needs_runs(text_):
+            return (files,)
+        key = (text_, files.regular)
+        used = self._used.get(key)
+        if used is None:
+            found = [files]
+            for code, part in scripts.runs(text_):
+                chosen = self.scripts.files_for(code, part, files)
+                if chosen is not None and chosen not in found:
+                    found.append(chosen)
+            if len(self._used) > 64:
+                self._used.clear()
+            used = self._used[key] = tuple(found)
+        return used
+
+    def check_scripts(self, slide_id: str, language: str, text_: str) -> str:
+        """The characters of a slide's text no installed font draws ('' when all are), said in the journal
+        naming the slide: they are left out of the frame, never drawn as boxes."""
+        if not scripts.needs_runs(text_):
+            return ""
+        lacking = self.scripts.missing(text_)
+        if lacking:
+            where = f"slide {slide_id}" + (f" ({language} translation)" if language else "")
+            log.warning("%s: no installed font draws %r; they are left out (%s)", where, lacking[:24],
+                        fallback.INSTALL_HINT)
+            note = f"no installed font draws {lacking[:24]!r}" + (f" of its {language} translation" if language
+                                                                  else "") + f"; {fallback.INSTALL_HINT}"
+            self.notes[slide_id] = "; ".join(filter(None, (self.notes.get(slide_id), note)))
+        return lacking
+
+    def draw_line(self, frame: pygame.Surface, line: str, size: int, bold: bool, files: fonts.FontFiles, color,
+                  x: int | None, y: int, center: bool = False,
+                  used: tuple[fonts.FontFiles, ...] | None = None) -> None:
+        """One line of a text slide: in one font (the usual case), or run by run with each script's font, on
+        the baseline of the tallest of the fonts `used` by the text it belongs to (every line on the same)."""
+        font = self.fonts.font(size, bold, files)
+        used = used or self.files_used(line, files)
+        if len(used) == 1 and not scripts.needs_runs(line):
+            self._blit_line(frame, font, line, color, x, y, center)
+            return
+        width, placed = self.scripts.place(line, size, bold, files, color)
+        if center or x is None:
+            x = (self.size[0] - width) // 2
+        baseline = y + max(self.fonts.font(size, bold, f).get_ascent() for f in used)
+        for surface, dx, dy in placed:
+            frame.blit(surface, (x + dx, baseline + dy))
 
     def _text_box(self, emergency: bool, geo: bands.Geometry | None = None, paged: bool = False) -> pygame.Rect:
         w, h = self.size
@@ -369,25 +458,25 @@ class Renderer:
             self._emergency_band(frame)
         if geo.picture is not None:
             self._draw_picture(frame, slide, geo)
+        self.draw_text(frame, lay, page, box, files, title_color)
+        pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
+        self.finish(frame, now, pager, emergency, geo)
+        return self._ready(frame)
+
+    def draw_text(self, frame: pygame.Surface, lay: text.Layout, page: text.Page, box: pygame.Rect,
+                  files: fonts.FontFiles, title_color) -> None:
+        """A page of a laid-out text in its box: title, rule, body."""
         # a single page is centred vertically; pages of a long notice start at the top, like a document
         top = box.top + (max(0, (box.height - page.height) // 2) if not lay.paged else 0)
+        used = self.files_used("".join(line.text for line in page.lines), files)
         for line in page.lines:
-            font = self.fonts.font(line.size, line.bold, files)
             color = title_color if line.bold else WHITE
-            self._blit_line(frame, font, line.text, color, box.left, top + line.y)
+            self.draw_line(frame, line.text, line.size, line.bold, files, color, box.left, top + line.y, used=used)
         if page.title_height and any(not line.bold for line in page.lines):
             gap = round(lay.size * text.TITLE_GAP)
             rule_y = top + page.title_height + round(gap * 0.3)
             rule_w = min(box.width, round(260 * self.unit))
             pygame.draw.rect(frame, title_color, (box.left, rule_y, rule_w, max(2, round(5 * self.unit))))
-        pager = f"Trang {number}/{len(lay.pages)}" if lay.paged else ""
-        self._draw_qr(frame, geo)
-        if geo.header_h:
-            if pager:
-                self._pager(frame, pager, geo)
-        else:
-            self._footer(frame, now, pager, emergency, geo)
-        return self._ready(frame)
 
     def _emergency_band_h(self) -> int:
         return round(150 * self.unit)
@@ -468,25 +557,35 @@ class Renderer:
         """The caption's font and lines: the largest size (52 at 1080 lines, down to the smallest legible
         one) at which it fits in at most three lines and 30 % of the picture; True when even that is not
         enough and its end is cut (kiosk render and kiosk publish say so)."""
+        _size, font, lines, cut = self._caption_fit(caption, area_h, self.fonts.for_text(caption))
+        return font, lines, cut
+
+    def _caption_fit(self, caption: str, area_h: int | None, files: fonts.FontFiles
+                     ) -> tuple[int, pygame.font.Font, list[str], bool]:
         u = self.unit
-        files = self.fonts.for_text(caption)
         width = self.size[0] - 2 * self.margin_x
         room = (area_h or self.size[1]) * self.CAPTION_SHARE - 2 * round(26 * u)
         largest, smallest = max(self.min_size, round(52 * u)), self.min_size
+
+        def wrapper(size: int, font: pygame.font.Font) -> text.Wrapper:
+            return text.Wrapper(lambda t, _s, _b: self.scripts.width(t, size, True, files) if scripts.needs_runs(t)
+                                else font.size(t)[0])
+
         for size in range(largest, smallest - 1, -max(1, round(2 * u))):
             font = self.fonts.font(size, True, files)
-            lines = text.Wrapper(lambda t, _s, _b, f=font: f.size(t)[0]).wrap(caption, size, True, width)
+            lines = wrapper(size, font).wrap(caption, size, True, width)
             if len(lines) <= self.CAPTION_LINES and len(lines) * self._line_h(font) <= room:
-                return font, lines, False
+                return size, font, lines, False
         font = self.fonts.font(smallest, True, files)
-        lines = text.Wrapper(lambda t, _s, _b: font.size(t)[0]).wrap(caption, smallest, True, width)
+        lines = wrapper(smallest, font).wrap(caption, smallest, True, width)
         keep = max(1, min(self.CAPTION_LINES, int(room // self._line_h(font))))
         kept = lines[:keep]
         last = kept[-1].split()
-        while len(last) > 1 and font.size(" ".join(last) + " …")[0] > width:
+        measure = wrapper(smallest, font).width
+        while len(last) > 1 and measure(" ".join(last) + " …", smallest, True) > width:
             last.pop()
         kept[-1] = " ".join(last).rstrip(" .,;:") + " …"
-        return font, kept, True
+        return smallest, font, kept, True
 
     def caption_warning(self, slide, ticker: tuple[str, ...] = ()) -> str | None:
         """What of an image slide's caption is cut on this screen (None: it fits whole)."""
@@ -504,7 +603,8 @@ class Renderer:
         w, h = self.size
         h = area.bottom if area is not None else h
         u = self.unit
-        font, lines, _cut = self.caption_layout(caption, area.height if area is not None else None)
+        files = self.fonts.for_text(caption)
+        size, font, lines, _cut = self._caption_fit(caption, area.height if area is not None else None, files)
         pad = round(26 * u)
         band_h = len(lines) * self._line_h(font) + 2 * pad
         band = pygame.Surface((w, band_h), pygame.SRCALPHA)
@@ -513,7 +613,7 @@ class Renderer:
         frame.fill(GOLD, (0, h - band_h, w, max(2, round(5 * u))))
         y = h - band_h + pad
         for line in lines:
-            self._blit_line(frame, font, line, WHITE, self.margin_x, y)
+            self.draw_line(frame, line, size, True, files, WHITE, self.margin_x, y)
             y += self._line_h(font)
 
     # --- drawing helpers ------------------------------------------------------------------------

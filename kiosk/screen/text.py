@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kiosk.screen import scripts
+
 Measure = Callable[[str, int, bool], int]
 LineHeight = Callable[[int, bool], int]
 
@@ -86,6 +88,18 @@ def units(text: str) -> list[str]:
     return out
 
 
+def joined_units(text: str) -> list[tuple[str, str]]:
+    """scripts.words (spaces and ZERO WIDTH SPACEs) with units' grouping: a number keeps its unit or next group."""
+    out: list[tuple[str, str]] = []
+    for joiner, word in scripts.words(text):
+        last = out[-1][1].rsplit(" ", 1)[-1] if out else ""
+        if joiner == " " and _NUMBER.match(last) and (_NUMBER_PART.match(word) or word.rstrip(",.;:") in UNITS):
+            out[-1] = (out[-1][0], out[-1][1] + " " + word)
+        else:
+            out.append((joiner, word))
+    return out
+
+
 class Wrapper:
     """Word wrap with cached measurements: one instance per layout decision."""
 
@@ -101,11 +115,12 @@ class Wrapper:
         return value
 
     def wrap(self, text: str, size: int, bold: bool, max_width: int) -> list[str]:
-        """Greedy wrap of one paragraph; words wider than the box are broken between characters."""
+        """Greedy wrap of one paragraph at spaces and ZERO WIDTH SPACEs (scripts written without spaces);
+        words wider than the box are broken between grapheme clusters, never inside one."""
         space = self.width(" ", size, bold)
         lines: list[str] = []
         current, current_w = "", 0
-        for word in units(text):
+        for joiner, word in joined_units(text):
             word_w = self.width(word, size, bold)
             if word_w > max_width:
                 if current:
@@ -117,11 +132,12 @@ class Wrapper:
             if not current:
                 current, current_w = word, word_w
                 continue
-            guess = current_w + space + word_w
-            # Widths add up except for kerning across the space: near the edge, measure the real line.
+            guess = current_w + (space if joiner else 0) + word_w
+            # Widths add up except for kerning across the space (and shaping across a ZWSP): near the edge,
+            # measure the real line.
             if guess <= max_width * 0.97 or (guess <= max_width * 1.03 and
-                                              self.width(current + " " + word, size, bold) <= max_width):
-                current, current_w = current + " " + word, guess
+                                              self.width(current + joiner + word, size, bold) <= max_width):
+                current, current_w = current + joiner + word, guess
             else:
                 lines.append(current)
                 current, current_w = word, word_w
@@ -143,16 +159,17 @@ class Wrapper:
 
     def _break_word(self, word: str, size: int, bold: bool, max_width: int) -> list[str]:
         pieces = []
-        while word:
-            low, high = 1, len(word)  # longest prefix that fits (at least one character)
+        units = scripts.clusters(word)
+        while units:
+            low, high = 1, len(units)  # the most clusters that fit (at least one)
             while low < high:
                 mid = (low + high + 1) // 2
-                if self.width(word[:mid], size, bold) <= max_width:
+                if self.width("".join(units[:mid]), size, bold) <= max_width:
                     low = mid
                 else:
                     high = mid - 1
-            pieces.append(word[:low])
-            word = word[low:]
+            pieces.append("".join(units[:low]))
+            units = units[low:]
         return pieces
 
 

@@ -34,6 +34,7 @@ from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.i18n import _
 from kiosk.problems import Problem
+from kiosk.source import document
 
 log = logging.getLogger("kiosk.prepare")
 
@@ -236,7 +237,7 @@ def oriented_size(ref) -> tuple[int, int]:
 
 def prepared_as(slide, size: tuple[int, int], fit_default: str) -> tuple[tuple[int, int], str] | None:
     """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none."""
-    if slide.image is None:
+    if slide.image is None or slide.type == "document":  # a document's pages are source.document's
         return None
     if slide.type in MEDIA_TYPES:  # the picture, or a video's first picture, full screen
         return size, slide_fit(slide, fit_default)
@@ -260,37 +261,51 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
 
     The caller skips those slides and reports the problems. `should_stop`: the caller no longer
     wants the result (its configuration was replaced): stop early instead of writing files for nobody.
-    `on_prepared(slide)` is called as each image slide becomes ready to show.
+    `on_prepared(slide)` is called as each image or document slide becomes ready to show.
     """
     problems: dict[str, str] = {}
     for slide in play_order(programme):
         if should_stop():
             break
-        wanted = prepared_as(slide, size, fit_default)
-        if wanted is None:
+        if slide.image is None or (slide.type != "document" and prepared_as(slide, size, fit_default) is None):
             continue
         try:
-            prepare_image(slide.image, *wanted, cache_dir, slide.type)
+            _prepare_slide(slide, size, fit_default, cache_dir)
         except ValueError as exc:
             problems[slide.id] = f"{slide.image.name}: {exc}"
             log.warning(_("slide {slide} will not play: {file}: {reason}")
                 .format(slide=slide.id, file=slide.image.name, reason=exc))
             continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
-            problems[slide.id] = f"{slide.image.name}: cannot store the prepared image ({exc})"
+            problems[slide.id] = f"{slide.image.name}: cannot store the prepared {slide.type} ({exc})"
             log.error(_("slide {slide}: cannot store the prepared image: {reason}").format(slide=slide.id, reason=exc))
             continue
         on_prepared(slide)
     return problems
 
 
+def _prepare_slide(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+    if slide.type == "document":
+        return document.prepare(slide.image, size, slide.pages, cache_dir)
+    return prepare_image(slide.image, *prepared_as(slide, size, fit_default), cache_dir, slide.type)
+
+
+def ready_path(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+    """The file whose presence says a slide's media is prepared (a picture's frame, a document's index)."""
+    if slide.type == "document":
+        return document.index_path(slide.image, size, slide.pages, cache_dir)
+    return prepared_path(slide.image, *prepared_as(slide, size, fit_default), cache_dir)
+
+
 def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
     """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
-    return {
-        prepared_path(slide.image, *wanted, cache_dir)
-        for slide in programme.slides
-        if (wanted := prepared_as(slide, size, fit_default)) is not None
-    }
+    needed = set()
+    for slide in programme.slides:
+        if slide.type == "document" and slide.image is not None:
+            needed |= document.files_of(slide.image, size, slide.pages, cache_dir)
+        elif (wanted := prepared_as(slide, size, fit_default)) is not None:
+            needed.add(prepared_path(slide.image, *wanted, cache_dir))
+    return needed
 
 
 def prepared_dir(cache_dir: Path) -> Path:
@@ -325,6 +340,8 @@ class Preparer:
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
 
     def _key(self, slide) -> tuple[str, str]:
+        if slide.type == "document":
+            return slide.image.sha256, f"document {slide.pages}"
         size, fit = prepared_as(slide, self.size, self.fit)
         return slide.image.sha256, f"{fit}-{size[0]}x{size[1]}"
 
@@ -351,7 +368,7 @@ class Preparer:
         for slide in programme.slides:
             if slide.image is None or self._key(slide) in self._prepared:
                 continue
-            if prepared_path(slide.image, *prepared_as(slide, self.size, self.fit), self.cache_dir).is_file():
+            if ready_path(slide, self.size, self.fit, self.cache_dir).is_file():
                 self._prepared.add(self._key(slide))
             else:
                 whole = False

@@ -36,7 +36,7 @@ from kiosk.content import manifest, programme
 from kiosk.content import media as mediamod
 from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem
-from kiosk.source import signing
+from kiosk.source import document, signing
 
 GRACE_SECONDS = 7 * 24 * 3600
 STATE_FILE = ".kiosk-publish.json"  # when each unreferenced media file was first seen unreferenced
@@ -55,7 +55,7 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
                                                                  folder=repr(str(src))))])
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
-    checked = programme.check_folder(src, memo)
+    checked = programme.check_folder(src, memo, open_document=document.probe)
     if checked.problems:
         raise InvalidInput(checked.problems)
     prog, raw = checked.programme, checked.raw

@@ -54,6 +54,18 @@ STATE_MANIFEST = "manifest.json"
 DOWNLOAD_ATTEMPTS = 3  # per file and cycle, while each attempt makes progress
 VERIFY_SLICE_SECONDS = 5.0  # hashing of cached media after each cycle (see Syncer._verify_some)
 PREPARED_ALLOWANCE = 1024 * 1024  # room counted for the prepared frame of each picture (a full-HD JPEG: ~0.3 MB)
+DOCUMENT_PAGES_GUESS = 20  # a document slide showing every page: its pages are not known before it is opened
+
+
+def prepared_allowance(slide) -> int:
+    """Room to count for what preparing a slide's file writes: a frame for a picture, a page image (~0.5-1 MB
+    at full HD) for each page of a document."""
+    if slide.type != "document":
+        return PREPARED_ALLOWANCE
+    pages = sum(last - first + 1 for first, last in slide.pages) if slide.pages else DOCUMENT_PAGES_GUESS
+    return PREPARED_ALLOWANCE * min(pages, media.MAX_PDF_SHOWN_PAGES)
+
+
 FAILED_CAP_SECONDS = 900.0  # a failing source is asked again at least this often
 MEDIA_RECHECK_SECONDS = 3600.0  # an unchanged poll trusts the media it saw whole this long, then looks again
 V2_RECHECK_SECONDS = 3600.0  # a tree that had no manifest.v2.json is asked for one again this often
@@ -114,7 +126,10 @@ def probe_only(prog: programme.Programme) -> programme.Programme:
     for slide in prog.slides:
         if slide.image is not None:
             try:
-                (video.probe if slide.type == "video" else media.probe)(slide.image.path)
+                if slide.type == "document":
+                    media.check_pdf(slide.image.path)
+                else:
+                    (video.probe if slide.type == "video" else media.probe)(slide.image.path)
             except ValueError as exc:
                 log.warning(_("sync: slide {slide} will not play: {file}: {reason}")
                     .format(slide=slide.id, file=slide.image.name, reason=exc))
@@ -501,7 +516,7 @@ class Syncer:
             return
         reserve = self.store.reserve_bytes()
         to_write = sum(max(0, size - _size(self.store.part(sha))) for sha, size in missing.items())
-        to_write += PREPARED_ALLOWANCE * sum(1 for s in incoming.slides if s.image is not None)
+        to_write += sum(prepared_allowance(s) for s in incoming.slides if s.image is not None)
         short = to_write + reserve - free
         if short > 0:
             usage = self.store.usage()
