@@ -43,3 +43,20 @@ def served(tmp_path):
     server = StaticServer(tmp_path / "out")
     yield server
     server.close()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """A real static server for a content tree: nginx where installed, else the small Python one."""
+    from servers import Nginx, StaticServer
+
+    started = []
+
+    def start(root):
+        server = Nginx(root, tmp_path / f"nginx{len(started)}") if Nginx.available() else StaticServer(root)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

@@ -15,21 +15,6 @@ from kiosk.source.client import next_delay
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def serve(tmp_path):
-    """A real static server for a content tree: nginx where installed, else the small Python one."""
-    started = []
-
-    def start(root: Path):
-        server = Nginx(root, tmp_path / f"nginx{len(started)}") if Nginx.available() else StaticServer(root)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 def media_requests(server):
     return [r for r in server.log() if r[1].startswith("/media/")]
 

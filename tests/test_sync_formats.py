@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from player_process import Player, free_port, write_config
-from servers import Nginx, StaticServer, body
+from servers import StaticServer, body
 from syncboard import Board, authoring
 from test_end_to_end import ReportServer
 
@@ -60,21 +60,6 @@ def old_kiosk(code: Path, *args: str, timeout: float = 120) -> subprocess.Comple
            "PYGAME_HIDE_SUPPORT_PROMPT": "1", "PATH": "/usr/bin:/bin", "HOME": str(code)}
     return subprocess.run([sys.executable, *args], cwd=code, env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """A real static server for a content tree: nginx where installed, else the small Python one."""
-    started = []
-
-    def start(root: Path):
-        server = Nginx(root, tmp_path / f"nginx{len(started)}") if Nginx.available() else StaticServer(root)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
 
 
 @pytest.fixture

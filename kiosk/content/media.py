@@ -75,22 +75,29 @@ MAX_AUDIO_BYTES = 200 * 1024 * 1024  # an hour of MP3 is some 60 MB; more is not
 AUDIO_FORMATS = "WAV, OGG or MP3"
 
 
-def probe_audio(path: Path) -> str:
-    """The format of a sound file (WAV, OGG, MP3) from its first bytes; ValueError with a user-facing reason.
-    Whether it decodes is known when it is loaded, ahead of its slot (a slide whose sound does not load
-    plays silent, and says so)."""
+def _head(path: Path, count: int, what: str) -> tuple[int, bytes]:
+    """A file's size and first `count` bytes, for telling its kind at the border; ValueError with a
+    user-facing reason when it is missing, a folder, unreadable or empty."""
     try:
         size = path.stat().st_size
-        with open(path, "rb") as handle:
-            head = handle.read(12)
+        with open(path, "rb") as f:
+            head = f.read(count)
     except FileNotFoundError:
         raise ValueError("file not found") from None
     except IsADirectoryError:
-        raise ValueError("is a folder, not a sound file") from None
+        raise ValueError(f"is a folder, not {what}") from None
     except OSError as exc:
         raise ValueError(f"cannot be read ({exc.strerror or exc})") from None
     if size == 0:
         raise ValueError("the file is empty")
+    return size, head
+
+
+def probe_audio(path: Path) -> str:
+    """The format of a sound file (WAV, OGG, MP3) from its first bytes; ValueError with a user-facing reason.
+    Whether it decodes is known when it is loaded, ahead of its slot (a slide whose sound does not load
+    plays silent, and says so)."""
+    size, head = _head(path, 12, "a sound file")
     if size > MAX_AUDIO_BYTES:
         raise ValueError(f"is {size // (1024 * 1024)} MB, at most {MAX_AUDIO_BYTES // (1024 * 1024)} MB of sound")
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
@@ -125,18 +132,7 @@ MAX_PDF_SIDE_MM = 1500  # A0 is 841 x 1189 mm; a 5 m page is a broken or hostile
 def check_pdf(path: Path) -> None:
     """ValueError with a user-facing reason when `path` is plainly not a PDF a board can show (header, size).
     Opening it (passwords, page count, page sizes) is source.document's, at publish and preparation."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(1024)
-    except FileNotFoundError:
-        raise ValueError("file not found") from None
-    except IsADirectoryError:
-        raise ValueError("is a folder, not a PDF file") from None
-    except OSError as exc:
-        raise ValueError(f"cannot be read ({exc})") from None
-    if size == 0:
-        raise ValueError("the file is empty")
+    size, head = _head(path, 1024, "a PDF file")
     if b"%PDF-" not in head:
         raise ValueError("not a PDF file (it does not start with %PDF-)")
     if size > MAX_PDF_BYTES:
