@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import json
 import logging
+import time
 
 import pytest
 from servers import StaticServer, body, cut_after, drip, endless, once, redirect
@@ -62,6 +63,7 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
                                 "more bytes than"),
         "media 404": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(HTML, 404, "text/html")}, "HTTP 404"),
         "slow drip": ({"/manifest.v2.json": drip(v2, 0.02)}, "too slow"),
+        "slow drip, no length": ({"/manifest.v2.json": drip_unannounced(v2, 0.02)}, "too slow"),
         "reset mid-media": ({"/manifest.v2.json": body(v2), f"/media/{sha}": cut_after(blob, 100, reset=True)},
                             "connection"),
         "redirect elsewhere": ({"/manifest.v2.json": redirect(other_host + "manifest.v2.json")},
@@ -82,6 +84,24 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
     }
 
 
+def drip_unannounced(data: bytes, interval: float):
+    """A byte every `interval` seconds with no Content-Length (the body ends when the connection does): cut
+    at the deadline, what arrived looks like a whole answer unless the client knows it cut it."""
+    def behave(h):
+        h.close_connection = True
+        h.send_response(200)
+        h.end_headers()
+        try:
+            for i in range(len(data)):
+                h.wfile.write(data[i:i + 1])
+                h.wfile.flush()
+                h.sent += 1
+                time.sleep(interval)
+        except OSError:
+            pass  # the board hung up at its deadline
+    return behave
+
+
 NAMES = list(scenarios(b"{}", "0" * 64, b"x", "http://127.0.0.1:1/"))
 
 
@@ -91,7 +111,7 @@ def test_a_hostile_answer_is_refused_and_the_old_content_stays(world, name, capl
     overrides, reason = scenarios(v2, sha, blob, server.url)[name]
     old_state, old_version = board.state_bytes(), board.ready[-1].version
     server.overrides.update(overrides)
-    if name == "slow drip":
+    if name.startswith("slow drip"):
         board.syncer.limits = dataclasses.replace(FAST, small_deadline=0.5)
     with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
         result = board.cycle()

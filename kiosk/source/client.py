@@ -322,13 +322,19 @@ class Client:
         deadline = time.monotonic() + self.limits.small_deadline
         with Deadline(self.session, self.limits.small_deadline, stop) as cut:
             try:
-                return self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified, compressed)
+                answer = self._get_small(path, where, headers, deadline, max_bytes, etag, last_modified, compressed)
             except FetchError:
                 if cut.expired and not (stop is not None and stop.is_set()):
                     raise FetchError(_("{where}: too slow: not complete within {seconds} s")
                         .format(where=where, seconds=format(self.limits.small_deadline, "g"))) \
                         from None
                 raise
+        if cut.expired:  # a body with no length ends when the connection does: here ours, cut at the deadline
+            if stop is not None and stop.is_set():
+                raise FetchError(f"{where}: stopped")
+            raise FetchError(_("{where}: too slow: not complete within {seconds} s")
+                             .format(where=where, seconds=format(self.limits.small_deadline, "g")))
+        return answer
 
     def _get_small(self, path: str, where: str, headers: dict[str, str], deadline: float, max_bytes: int,
                    etag: str | None, last_modified: str | None, compressed: bool) -> Answer:
