@@ -26,12 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-if "--x11" not in sys.argv:
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-
-import player as playerbench  # noqa: E402
+import player as playerbench  # noqa: E402 - sets SDL's drivers before pygame is imported
 import xlab  # noqa: E402
 from xlab import loadavg  # noqa: E402
 
