@@ -187,6 +187,17 @@ def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
+def page_list(numbers) -> str:
+    """Page numbers as an editor writes them in pages: (1-3, 7)."""
+    parts: list[list[int]] = []
+    for n in numbers:
+        if parts and parts[-1][-1] == n - 1:
+            parts[-1][1:] = [n]
+        else:
+            parts.append([n])
+    return ", ".join("-".join(map(str, part)) for part in parts)
+
+
 # ZERO WIDTH SPACE marks where a line may break in scripts written without spaces (Khmer, Thai, Lao,
 # Myanmar), and the joiners choose letter forms: they stay in such text (and only there).
 _KEPT_FORMAT = ("\u200b", "\u200c", "\u200d")
@@ -531,16 +542,18 @@ class FolderCheck:
 
     @property
     def problems(self) -> list[Problem]:
-        """Errors and warnings in the order the file was read (the pictures' decoding comes last)."""
-        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
+        """Errors and warnings in the order the file was read (the files' opening comes last)."""
+        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings),
+                *(p for p in self.warnings if p not in self.programme.warnings)]
 
 
 def check_folder(folder: Path, memo: media.Memo | None = None, open_document=None) -> FolderCheck:
     """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
 
-    `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
+    `kiosk publish` refuses on any error, `kiosk check-config` and `kiosk render` list them; so the three
     never disagree about a folder. `open_document(path, pages)` (source.document.probe, passed by the three:
-    content does not import source) opens a document's PDF whole; ValueError when it cannot be shown.
+    content does not import source) opens a document's PDF whole and returns what it found (its `blank`
+    pages, skipped); ValueError when it cannot be shown, media.PagesError when `pages:` is what is wrong.
     Raises InvalidInput when programme.yaml itself cannot be read."""
     memo = memo or media.Memo(root=folder.resolve())
     prog, raw = read_folder(folder, memo)
@@ -551,20 +564,27 @@ def check_folder(folder: Path, memo: media.Memo | None = None, open_document=Non
     raw_slides = raw_slides if isinstance(raw_slides, list) else []
     kept = []
     for slide in prog.slides:
+        fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
+        line_of = fields.line_of if isinstance(fields, yamlfile.LineDict) else (lambda _key: None)
         # a video was probed whole when it was read; a document's PDF is opened whole by source.document
         if slide.image is None or slide.type == "video" or (slide.type == "document" and open_document is None):
             kept.append(slide)
             continue
+        key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
         try:
             if slide.type == "document":
-                open_document(slide.image.path, slide.pages)
+                blank = getattr(open_document(slide.image.path, slide.pages), "blank", ())
+                if blank:
+                    warnings.append(Problem(filename, line_of("pages" if slide.pages else "file"),
+                                            f"slides ({slide.id}).{'pages' if slide.pages else 'file'}",
+                                            f"{slide.image.name}: " + _("blank pages are not shown: {pages}")
+                                            .format(pages=page_list(blank))))
             else:
                 memo.check_decodes(slide.image.path)
         except ValueError as exc:
-            fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
-            key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
-            line = fields.line_of(key) if isinstance(fields, yamlfile.LineDict) else None
-            errors.append(Problem(filename, line, f"slides ({slide.id}).{key}", f"{slide.image.name}: {exc}"))
+            if isinstance(exc, media.PagesError):  # the PDF is fine; pages: asks for what it does not hold
+                key = "pages"
+            errors.append(Problem(filename, line_of(key), f"slides ({slide.id}).{key}", f"{slide.image.name}: {exc}"))
             continue
         kept.append(slide)
     playing = {s.id for s in kept}
