@@ -324,6 +324,20 @@ def test_blank_pages_are_skipped_and_said_and_a_wholly_blank_pdf_is_refused(tmp_
     assert error.line == 4 and "every page shown (2-3) is blank" in error.message
 
 
+def test_publish_goes_on_with_a_warning_and_check_config_exits_0(tmp_path):
+    import subprocess
+    import sys
+
+    root = folder(tmp_path, "slides:\n  - id: qd\n    file: qd.pdf\n")
+    pdfs.vietnamese_pdf(root / "qd.pdf", 2, blank=(2,))
+    done = subprocess.run([sys.executable, "-m", "kiosk", "publish", str(root), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+                          env={"PYTHONPATH": str(Path(__file__).parent.parent), "PATH": "/usr/bin:/bin",
+                               "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr
+    assert f"{root}/programme.yaml:3: slides (qd).file: warning: qd.pdf: blank pages are not shown: 2" in done.stderr
+
+
 def test_a_board_meeting_a_wrong_pages_says_pages(tmp_path):
     slide = doc_slide(pdfs.vietnamese_pdf(tmp_path / "kh.pdf", 5, lines=["Kế hoạch"]), pages=((7, 9),))
     problems = prepare.prepare_programme(programme.Programme((slide,), "v"), SIZE, "fit", tmp_path / "cache")

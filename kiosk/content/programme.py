@@ -536,15 +536,19 @@ class FolderCheck:
 
     programme: Programme
     raw: object  # the parsed programme.yaml
-    errors: tuple[Problem, ...]  # each one keeps a slide (or the whole folder) off the screen
-    warnings: tuple[Problem, ...]  # nothing is lost, but the editor should know (an unknown top-level key)
+    # Each error is something lost: a slide (or the whole folder) off the screen, the ticker left out, a key
+    # the board ignores. `kiosk publish` refuses on any of them and `kiosk check-config` exits 2: the two agree.
+    errors: tuple[Problem, ...]
+    # The folder plays and publishes as it is, but the editor should know: blank PDF pages skipped.
+    # `kiosk publish` says them and goes on; `kiosk check-config` exits 0.
+    warnings: tuple[Problem, ...]
     not_playing: tuple[str, ...]  # the slides that will not play: their ids, or slides[N] where the id is bad
 
     @property
     def problems(self) -> list[Problem]:
-        """Errors and warnings in the order the file was read (the files' opening comes last)."""
+        """Errors in the order the file was read (the files' opening comes last), then the warnings."""
         return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings),
-                *(p for p in self.warnings if p not in self.programme.warnings)]
+                *self.warnings]
 
 
 def check_folder(folder: Path, memo: media.Memo | None = None, open_document=None) -> FolderCheck:
@@ -558,8 +562,8 @@ def check_folder(folder: Path, memo: media.Memo | None = None, open_document=Non
     memo = memo or media.Memo(root=folder.resolve())
     prog, raw = read_folder(folder, memo)
     filename = str(folder / PROGRAMME_FILE)
-    errors = [p for p in prog.warnings if p.path.startswith("slides")]
-    warnings = [p for p in prog.warnings if not p.path.startswith("slides")]
+    errors = list(prog.warnings)  # the slides, the ticker, the keys reading left out
+    warnings: list[Problem] = []
     raw_slides = raw.get("slides") if isinstance(raw, dict) else None
     raw_slides = raw_slides if isinstance(raw_slides, list) else []
     kept = []
