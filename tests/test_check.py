@@ -65,6 +65,13 @@ def test_a_good_folder_is_ok_and_a_warning_alone_exits_0(tmp_path):
     done = kiosk("check-config", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.splitlines()[1].endswith("programme.yaml: OK (1 slide)")
+    body = "Thông báo lịch tiêm chủng mở rộng cho trẻ em dưới 5 tuổi tại trạm y tế xã. " * 40  # 3,000 characters
+    folder(tmp_path / "w", f"slides:\n  - id: tot\n    file: images/ok.jpg\n  - id: dai\n    body: {body}\n")
+    warned = kiosk("check-config", cwd=tmp_path / "w")
+    assert warned.returncode == 0, warned.stderr
+    assert warned.stderr.splitlines()[0].endswith(
+        "programme.yaml:5: slides (dai).body: warning: about 5 pages of text share its 10 s (2.0 s a page): too "
+        "fast to read; give it duration: 20 or more, or split the text into several slides")
 
 
 def check_and_publish(tmp_path: Path, programme: str) -> tuple[subprocess.CompletedProcess, ...]:
@@ -83,3 +90,27 @@ def test_what_publish_refuses_check_config_calls_an_error(tmp_path, top):
     line = published.stderr.splitlines()[0]
     assert ":1: tick" in line and "warning" not in line and line in checked.stderr.splitlines()
     assert checked.stderr.splitlines()[-1] == "1 error, 0 warnings"
+
+
+def test_what_check_config_warns_of_publish_publishes_and_says(tmp_path):
+    body = "Lịch tiếp công dân của Chủ tịch UBND xã vào sáng thứ Năm hằng tuần. " * 50
+    checked, published = check_and_publish(tmp_path, f"slides:\n  - id: dai\n    duration: 8\n    body: {body}\n")
+    assert checked.returncode == 0 and published.returncode == 0, published.stderr
+    warning = next(line for line in checked.stderr.splitlines() if "warning:" in line)
+    assert "slides (dai).body: warning: about 6 pages" in warning and warning in published.stderr.splitlines()
+    assert (tmp_path / "out" / "manifest.v2.json").is_file()
+
+
+def test_an_unreadable_programme_is_an_error(tmp_path):
+    folder(tmp_path, "slides:\n  - id: a\n   title: b\n")
+    done = kiosk("check-config", cwd=tmp_path)
+    assert done.returncode == 2 and "programme.yaml:3:" in done.stderr and "nothing will play" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_render_says_will_not_play_for_the_same_problems(tmp_path):
+    folder(tmp_path, BROKEN)
+    done = kiosk("render", "--out", str(tmp_path / "out"), "--size", "320x180", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "3 of 4 slides will not play: chao, anh, hong" in done.stderr
+    assert "skipped" not in done.stderr and [Path(p).name for p in done.stdout.split()] == ["01-tot.png"]

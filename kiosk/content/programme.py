@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.content import media, video, windows
+from kiosk.content import media, reading, video, windows
 from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
@@ -539,8 +539,8 @@ class FolderCheck:
     # Each error is something lost: a slide (or the whole folder) off the screen, the ticker left out, a key
     # the board ignores. `kiosk publish` refuses on any of them and `kiosk check-config` exits 2: the two agree.
     errors: tuple[Problem, ...]
-    # The folder plays and publishes as it is, but the editor should know: blank PDF pages skipped.
-    # `kiosk publish` says them and goes on; `kiosk check-config` exits 0.
+    # The folder plays and publishes as it is, but the editor should know: pages flipping too fast to read,
+    # blank PDF pages skipped. `kiosk publish` says them and goes on; `kiosk check-config` exits 0.
     warnings: tuple[Problem, ...]
     not_playing: tuple[str, ...]  # the slides that will not play: their ids, or slides[N] where the id is bad
 
@@ -570,6 +570,7 @@ def check_folder(folder: Path, memo: media.Memo | None = None, open_document=Non
     for slide in prog.slides:
         fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
         line_of = fields.line_of if isinstance(fields, yamlfile.LineDict) else (lambda _key: None)
+        warnings += reading_warnings(slide, filename, line_of)
         # a video was probed whole when it was read; a document's PDF is opened whole by source.document
         if slide.image is None or slide.type == "video" or (slide.type == "document" and open_document is None):
             kept.append(slide)
@@ -605,3 +606,23 @@ def check_folder(folder: Path, memo: media.Memo | None = None, open_document=Non
     if len(kept) != len(prog.slides):
         prog = replace(prog, slides=tuple(kept), version=version_of(tuple(kept), prog.ticker))
     return FolderCheck(prog, raw, tuple(errors), tuple(warnings), tuple(not_playing))
+
+
+def reading_warnings(slide: Slide, filename: str, line_of) -> list[Problem]:
+    """A text slide whose body (or a translation's) needs more pages than its duration gives time to read
+    (kiosk.content.reading: the duration is kept, the editor is told). A spoken slide is exempt: its slot
+    lasts as long as the text is read aloud."""
+    if slide.type != "text" or slide.speak or slide.duration is None:
+        return []
+    texts = [("body", "body", slide.body)] + [(f"translations.{code}", "translations", body)
+                                              for code, _title, body in slide.translations]
+    out = []
+    for path, key, body in texts:
+        fast = reading.too_fast(len(body), slide.duration)
+        if fast is not None:
+            out.append(Problem(filename, line_of(key), f"slides ({slide.id}).{path}", _(
+                "about {pages} pages of text share its {duration} s ({seconds} s a page): too fast to read; give "
+                "it duration: {needed} or more, or split the text into several slides").format(
+                    pages=fast.pages, duration=f"{slide.duration:g}", seconds=f"{fast.seconds:.1f}",
+                    needed=fast.needed)))
+    return out
