@@ -53,6 +53,8 @@ class SourceConfig:
     public_key: str | None
     channels: tuple[ChannelConfig, ...] = ()
     reports: bool = True  # false: no heartbeats or plays are sent (a server that takes none)
+    public_key_field: str = "source.public_key"  # where public_key was written, for messages (a channel's
+    # Syncer is given its own: source.channels[N].public_key)
 
 
 @dataclass(frozen=True)

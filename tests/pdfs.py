@@ -29,8 +29,9 @@ def _font_file() -> Path:
 
 
 def vietnamese_pdf(path: Path, pages: int = 1, size: tuple[float, float] = A4, lines: list[str] | None = None,
-                   font_size: float = 14.0, lines_per_page: int = 40) -> Path:
-    """A PDF of `pages` pages of Vietnamese text, the font embedded (what a commune office exports from Word)."""
+                   font_size: float = 14.0, lines_per_page: int = 40, blank: tuple[int, ...] = ()) -> Path:
+    """A PDF of `pages` pages of Vietnamese text, the font embedded (what a commune office exports from Word);
+    the pages numbered in `blank` (from 1) are left empty, as a scanner's back sides are."""
     pdf = pdfium.PdfDocument.new()
     data = _font_file().read_bytes()
     buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
@@ -40,7 +41,7 @@ def vietnamese_pdf(path: Path, pages: int = 1, size: tuple[float, float] = A4, l
     for number in range(1, pages + 1):
         page = pdf.new_page(width, height)
         y = height - 72
-        for i in range(lines_per_page if lines is None else len(text)):
+        for i in range(0 if number in blank else lines_per_page if lines is None else len(text)):
             line = text[i % len(text)] if i else f"{text[0]} — Trang {number}"
             if y < 72:
                 break

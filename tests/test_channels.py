@@ -269,6 +269,9 @@ def test_a_commune_key_cannot_forge_the_provinces_content(tmp_path, serve, caplo
         results = trees.cycle()
     assert any(r.getMessage().startswith("sync: channel tinh: refused: ") for r in caplog.records)
     assert not results["tinh"].ok and "does not match" in results["tinh"].error
+    tinh = world.servers["tinh"].url  # the message names the channel's own tree and key, not the board's
+    assert results["tinh"].error == (f"{tinh}manifest.v2.json.sig does not match {tinh}manifest.v2.json and "
+                                      "source.channels[0].public_key: signed with another key?")
     assert results[None].ok and results["xa"].ok
     assert trees.ids == OWN + TINH + XA  # the province's last good content plays on
     assert "does not match" in trees.status.snapshot()["errors"]["sync:tinh"]

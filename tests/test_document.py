@@ -248,3 +248,97 @@ def test_a_damaged_prepared_page_is_prepared_again_never_shown_grey(tmp_path):
     frame = Renderer(SIZE, Display(), cache).pages(slide)[0]
     assert document.open_page(page).width == document.area(SIZE).width  # whole again
     assert frame.get_at((SIZE[0] // 2, SIZE[1] // 2))[:3] != (128, 128, 128)
+
+
+# --- the border agrees with the board (check-config, render and publish refuse what a board would) ----------
+
+
+def check(root: Path) -> programme.FolderCheck:
+    return programme.check_folder(root, open_document=document.probe)
+
+
+def test_more_than_100_pages_without_pages_is_refused_at_the_border_as_at_preparation(tmp_path):
+    root = folder(tmp_path, "slides:\n  - id: ke-hoach\n    file: kh.pdf\n  - {id: tin, title: Họp dân}\n")
+    pdfs.vietnamese_pdf(root / "kh.pdf", 120, lines=["Kế hoạch"])
+    checked = check(root)
+    (error,) = checked.errors
+    assert str(error).endswith('programme.yaml:3: slides (ke-hoach).file: kh.pdf: has 120 pages, at most 100 are '
+                               'shown on one slide: choose them with pages: (for example pages: "1-10")')
+    assert checked.not_playing == ("ke-hoach",) and [s.id for s in checked.programme.slides] == ["tin"]
+    with pytest.raises(InvalidInput) as caught:
+        publish.publish(root, tmp_path / "out", None)
+    assert "(ke-hoach).file: kh.pdf: has 120 pages" in str(caught.value)
+    slide = doc_slide(root / "kh.pdf")  # a board meeting it (a manifest from an older publish) says the same
+    problems = prepare.prepare_programme(programme.Programme((slide,), "v"), SIZE, "fit", tmp_path / "cache")
+    assert problems["quyet-dinh"] == error.message
+    (root / "programme.yaml").write_text("slides:\n  - id: ke-hoach\n    file: kh.pdf\n    pages: 1-100\n")
+    assert not check(root).problems
+
+
+@pytest.mark.parametrize("pages, message", [
+    ('"7-9"', "kh.pdf: asks for page 7, but the document has 5 pages"),
+    ('"1-3, 9"', "kh.pdf: asks for page 9, but the document has 5 pages"),
+])
+def test_a_pages_line_asking_for_what_the_pdf_lacks_is_named_at_its_own_line(tmp_path, pages, message):
+    root = folder(tmp_path, f"slides:\n  - id: ke-hoach\n    file: kh.pdf\n    duration: 20\n    pages: {pages}\n")
+    pdfs.vietnamese_pdf(root / "kh.pdf", 5, lines=["Kế hoạch"])
+    (error,) = check(root).errors
+    assert (error.line, error.path, error.message) == (5, "slides (ke-hoach).pages", message)
+
+
+def test_pages_naming_more_than_100_pages_in_all_is_a_pages_mistake(tmp_path):
+    root = folder(tmp_path, 'slides:\n  - id: ke-hoach\n    file: kh.pdf\n    pages: "1-100, 101-150"\n')
+    pdfs.vietnamese_pdf(root / "kh.pdf", 150, lines=["Kế hoạch"])
+    (error,) = check(root).errors
+    assert (error.line, error.path) == (4, "slides (ke-hoach).pages")
+    assert error.message == ("kh.pdf: names 150 pages, at most 100 on one slide: choose fewer, or make several "
+                             "slides of the document")
+
+
+def test_blank_pages_are_skipped_and_said_and_a_wholly_blank_pdf_is_refused(tmp_path, caplog):
+    root = folder(tmp_path, "slides:\n  - id: qd\n    file: qd.pdf\n  - id: trang\n    file: trang.pdf\n")
+    pdfs.vietnamese_pdf(root / "qd.pdf", 4, blank=(2, 3))  # the back sides of a two-sided scan
+    pdfs.vietnamese_pdf(root / "trang.pdf", 2, blank=(1, 2))
+    checked = check(root)
+    (error,) = checked.errors
+    assert (error.line, error.path) == (5, "slides (trang).file")
+    assert "trang.pdf: every page shown (1-2) is blank" in error.message
+    (warning,) = checked.warnings
+    assert (warning.line, warning.message) == (3, "qd.pdf: blank pages are not shown: 2-3")
+    assert checked.not_playing == ("trang",)
+
+    slide = doc_slide(root / "qd.pdf")
+    with caplog.at_level("INFO", logger="kiosk.prepare"):
+        prepared = document.load(slide.image, SIZE, (), tmp_path / "cache")
+    assert sorted(prepared.pages) == [1, 4] and {s.page for s in prepared.sections} == {1, 4}
+    assert "document qd.pdf: blank pages not shown: 2-3" in caplog.text
+    for section in prepared.sections:  # what is shown has ink: no white screen
+        page = document.open_page(prepared.pages[section.page]).convert("L")
+        assert page.crop((0, section.top, page.width, section.bottom)).getextrema()[0] < 100
+    blank = doc_slide(root / "trang.pdf")
+    problems = prepare.prepare_programme(programme.Programme((blank,), "v"), SIZE, "fit", tmp_path / "cache")
+    assert "every page shown (1-2) is blank" in problems["quyet-dinh"]
+
+    (root / "programme.yaml").write_text("slides:\n  - id: qd\n    file: qd.pdf\n    pages: 2-3\n")
+    (error,) = check(root).errors  # the only pages asked for are blank: the mistake is in pages:
+    assert error.line == 4 and "every page shown (2-3) is blank" in error.message
+
+
+def test_publish_goes_on_with_a_warning_and_check_config_exits_0(tmp_path):
+    import subprocess
+    import sys
+
+    root = folder(tmp_path, "slides:\n  - id: qd\n    file: qd.pdf\n")
+    pdfs.vietnamese_pdf(root / "qd.pdf", 2, blank=(2,))
+    done = subprocess.run([sys.executable, "-m", "kiosk", "publish", str(root), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+                          env={"PYTHONPATH": str(Path(__file__).parent.parent), "PATH": "/usr/bin:/bin",
+                               "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr
+    assert f"{root}/programme.yaml:3: slides (qd).file: warning: qd.pdf: blank pages are not shown: 2" in done.stderr
+
+
+def test_a_board_meeting_a_wrong_pages_says_pages(tmp_path):
+    slide = doc_slide(pdfs.vietnamese_pdf(tmp_path / "kh.pdf", 5, lines=["Kế hoạch"]), pages=((7, 9),))
+    problems = prepare.prepare_programme(programme.Programme((slide,), "v"), SIZE, "fit", tmp_path / "cache")
+    assert problems == {"quyet-dinh": "kh.pdf: pages: asks for page 7, but the document has 5 pages"}

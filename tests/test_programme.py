@@ -192,3 +192,24 @@ def test_a_wrong_ticker_is_left_out_with_its_reason_and_the_slides_play(tmp_path
     assert prog.ticker == () and [s.id for s in prog.slides] == ["a"]
     assert len(prog.warnings) == 1 and message in str(prog.warnings[0]) and "programme.yaml:1: ticker" in \
         str(prog.warnings[0]).replace(str(tmp_path) + "/", "")
+
+
+def test_a_body_too_long_for_its_duration_is_warned_of_at_the_border_and_still_plays(tmp_path):
+    import json
+
+    decree = "Điều 1. Các thôn, ấp tổ chức trực ban 24/24 giờ trong mùa mưa lũ. "
+    slides = [{"id": "nghi-dinh", "title": "Nghị định", "body": decree * 1500},  # 100 kB pasted whole
+              {"id": "song-ngu", "title": "Thông báo", "body": "Họp dân lúc 8 giờ.",
+               "translations": {"km": {"title": "សេចក្តីជូនដំណឹង", "body": "ប្រជុំ " * 2000}}},
+              {"id": "doc-to", "title": "Nghị định", "body": decree * 1500, "speak": True},  # its slot is the voice's
+              {"id": "vua", "title": "Thông báo", "body": decree * 20, "duration": 30}]
+    (tmp_path / "programme.yaml").write_text(json.dumps({"slides": slides}, ensure_ascii=False, indent=1),
+                                             encoding="utf-8")
+    checked = programme.check_folder(tmp_path)
+    assert not checked.errors and [s.id for s in checked.programme.slides] == [s["id"] for s in slides]
+    body, translation = checked.warnings
+    assert (body.line, body.path) == (6, "slides (nghi-dinh).body")
+    assert body.message == ("about 165 pages of text share its 10 s (0.1 s a page): too fast to read; give it "
+                            "duration: 660 or more, or split the text into several slides")
+    assert translation.path == "slides (song-ngu).translations.km" and translation.line == 12
+    assert "about 24 pages" in translation.message

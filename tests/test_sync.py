@@ -105,7 +105,7 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
     authoring(src, {"a.png": "red"}, texts=2)
     publish.publish(src, out, None)  # unsigned
     result = board.cycle()
-    assert not result.ok and "not signed" in result.error
+    assert result.error == f"content is not signed (no {server.url}manifest.v2.json.sig) but source.public_key is set"
     assert board.state_bytes() == good and len(board.ready) == 1
 
     publish.publish(src, out, key)
@@ -117,7 +117,8 @@ def test_signed_content_is_accepted_and_unsigned_or_tampered_content_refused(tmp
 
     other_key, _ = signing.keygen(tmp_path / "other")
     publish.publish(src, out, other_key)
-    assert "does not match" in board.cycle().error
+    assert board.cycle().error == (f"{server.url}manifest.v2.json.sig does not match {server.url}manifest.v2.json "
+                                   "and source.public_key: signed with another key?")
     publish.publish(src, out, key)
     assert board.cycle().ok and board.status.errors == {}
 

@@ -69,6 +69,11 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
         "redirect elsewhere": ({"/manifest.v2.json": redirect(other_host + "manifest.v2.json")},
                                "redirect to another host refused"),
         "redirect nowhere": ({"/manifest.v2.json": redirect("http://[::1/manifest.json")}, "refused"),
+        "redirect to a file": ({"/manifest.v2.json": redirect("file:///etc/passwd")},
+                               "manifest.v2.json: redirect to 'file:///etc/passwd' refused: only http:// and https:// "
+                               "addresses on the source's own host are followed"),
+        "redirect to ftp": ({"/manifest.v2.json": redirect("ftp://127.0.0.1/manifest.v2.json")},
+                            "redirect to 'ftp://127.0.0.1/manifest.v2.json' refused: only http://"),
         "redirect loop": ({"/manifest.v2.json": redirect("/manifest.v2.json")}, "more than 3 redirects"),
         "manifest 404": ({"/manifest.v2.json": body(HTML, 404, "text/html"),
                           "/manifest.json": body(HTML, 404, "text/html")}, "not found"),

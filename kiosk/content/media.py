@@ -129,6 +129,11 @@ MAX_PDF_SHOWN_PAGES = 100  # pages one slide shows (`pages:` picks them from a l
 MAX_PDF_SIDE_MM = 1500  # A0 is 841 x 1189 mm; a 5 m page is a broken or hostile file
 
 
+class PagesError(ValueError):
+    """A document slide's `pages:` asks for what its PDF cannot give: the mistake is on the pages: line, not
+    the file: line, and messages point there."""
+
+
 def check_pdf(path: Path) -> None:
     """ValueError with a user-facing reason when `path` is plainly not a PDF a board can show (header, size).
     Opening it (passwords, page count, page sizes) is source.document's, at publish and preparation."""

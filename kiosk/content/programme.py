@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kiosk import yamlfile
-from kiosk.content import media, video, windows
+from kiosk.content import media, reading, video, windows
 from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 
@@ -185,6 +185,17 @@ def parse_pages(value: object) -> tuple[tuple[int, int], ...]:
                              .format(part=repr(part.strip()), most=media.MAX_PDF_SHOWN_PAGES))
         ranges.append((first, last))
     return tuple(ranges)
+
+
+def page_list(numbers) -> str:
+    """Page numbers as an editor writes them in pages: (1-3, 7)."""
+    parts: list[list[int]] = []
+    for n in numbers:
+        if parts and parts[-1][-1] == n - 1:
+            parts[-1][1:] = [n]
+        else:
+            parts.append([n])
+    return ", ".join("-".join(map(str, part)) for part in parts)
 
 
 # ZERO WIDTH SPACE marks where a line may break in scripts written without spaces (Khmer, Thai, Lao,
@@ -525,46 +536,60 @@ class FolderCheck:
 
     programme: Programme
     raw: object  # the parsed programme.yaml
-    errors: tuple[Problem, ...]  # each one keeps a slide (or the whole folder) off the screen
-    warnings: tuple[Problem, ...]  # nothing is lost, but the editor should know (an unknown top-level key)
+    # Each error is something lost: a slide (or the whole folder) off the screen, the ticker left out, a key
+    # the board ignores. `kiosk publish` refuses on any of them and `kiosk check-config` exits 2: the two agree.
+    errors: tuple[Problem, ...]
+    # The folder plays and publishes as it is, but the editor should know: pages flipping too fast to read,
+    # blank PDF pages skipped. `kiosk publish` says them and goes on; `kiosk check-config` exits 0.
+    warnings: tuple[Problem, ...]
     not_playing: tuple[str, ...]  # the slides that will not play: their ids, or slides[N] where the id is bad
 
     @property
     def problems(self) -> list[Problem]:
-        """Errors and warnings in the order the file was read (the pictures' decoding comes last)."""
-        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings)]
+        """Errors in the order the file was read (the files' opening comes last), then the warnings."""
+        return [*self.programme.warnings, *(p for p in self.errors if p not in self.programme.warnings),
+                *self.warnings]
 
 
 def check_folder(folder: Path, memo: media.Memo | None = None, open_document=None) -> FolderCheck:
     """The one check of an authoring folder: programme.yaml and every file it names, pictures decoded whole.
 
-    `kiosk publish` refuses on any problem, `kiosk check-config` and `kiosk render` list them; so the three
+    `kiosk publish` refuses on any error, `kiosk check-config` and `kiosk render` list them; so the three
     never disagree about a folder. `open_document(path, pages)` (source.document.probe, passed by the three:
-    content does not import source) opens a document's PDF whole; ValueError when it cannot be shown.
+    content does not import source) opens a document's PDF whole and returns what it found (its `blank`
+    pages, skipped); ValueError when it cannot be shown, media.PagesError when `pages:` is what is wrong.
     Raises InvalidInput when programme.yaml itself cannot be read."""
     memo = memo or media.Memo(root=folder.resolve())
     prog, raw = read_folder(folder, memo)
     filename = str(folder / PROGRAMME_FILE)
-    errors = [p for p in prog.warnings if p.path.startswith("slides")]
-    warnings = [p for p in prog.warnings if not p.path.startswith("slides")]
+    errors = list(prog.warnings)  # the slides, the ticker, the keys reading left out
+    warnings: list[Problem] = []
     raw_slides = raw.get("slides") if isinstance(raw, dict) else None
     raw_slides = raw_slides if isinstance(raw_slides, list) else []
     kept = []
     for slide in prog.slides:
+        fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
+        line_of = fields.line_of if isinstance(fields, yamlfile.LineDict) else (lambda _key: None)
+        warnings += reading_warnings(slide, filename, line_of)
         # a video was probed whole when it was read; a document's PDF is opened whole by source.document
         if slide.image is None or slide.type == "video" or (slide.type == "document" and open_document is None):
             kept.append(slide)
             continue
+        key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
         try:
             if slide.type == "document":
-                open_document(slide.image.path, slide.pages)
+                blank = getattr(open_document(slide.image.path, slide.pages), "blank", ())
+                if blank:
+                    warnings.append(Problem(filename, line_of("pages" if slide.pages else "file"),
+                                            f"slides ({slide.id}).{'pages' if slide.pages else 'file'}",
+                                            f"{slide.image.name}: " + _("blank pages are not shown: {pages}")
+                                            .format(pages=page_list(blank))))
             else:
                 memo.check_decodes(slide.image.path)
         except ValueError as exc:
-            fields = next((f for f in raw_slides if isinstance(f, dict) and f.get("id") == slide.id), None)
-            key = "image" if slide.type == "text" else "file"  # a text slide's picture is its image:
-            line = fields.line_of(key) if isinstance(fields, yamlfile.LineDict) else None
-            errors.append(Problem(filename, line, f"slides ({slide.id}).{key}", f"{slide.image.name}: {exc}"))
+            if isinstance(exc, media.PagesError):  # the PDF is fine; pages: asks for what it does not hold
+                key = "pages"
+            errors.append(Problem(filename, line_of(key), f"slides ({slide.id}).{key}", f"{slide.image.name}: {exc}"))
             continue
         kept.append(slide)
     playing = {s.id for s in kept}
@@ -581,3 +606,23 @@ def check_folder(folder: Path, memo: media.Memo | None = None, open_document=Non
     if len(kept) != len(prog.slides):
         prog = replace(prog, slides=tuple(kept), version=version_of(tuple(kept), prog.ticker))
     return FolderCheck(prog, raw, tuple(errors), tuple(warnings), tuple(not_playing))
+
+
+def reading_warnings(slide: Slide, filename: str, line_of) -> list[Problem]:
+    """A text slide whose body (or a translation's) needs more pages than its duration gives time to read
+    (kiosk.content.reading: the duration is kept, the editor is told). A spoken slide is exempt: its slot
+    lasts as long as the text is read aloud."""
+    if slide.type != "text" or slide.speak or slide.duration is None:
+        return []
+    texts = [("body", "body", slide.body)] + [(f"translations.{code}", "translations", body)
+                                              for code, _title, body in slide.translations]
+    out = []
+    for path, key, body in texts:
+        fast = reading.too_fast(len(body), slide.duration)
+        if fast is not None:
+            out.append(Problem(filename, line_of(key), f"slides ({slide.id}).{path}", _(
+                "about {pages} pages of text share its {duration} s ({seconds} s a page): too fast to read; give "
+                "it duration: {needed} or more, or split the text into several slides").format(
+                    pages=fast.pages, duration=f"{slide.duration:g}", seconds=f"{fast.seconds:.1f}",
+                    needed=fast.needed)))
+    return out

@@ -26,6 +26,7 @@ from kiosk.config import Config
 from kiosk.content import schedule
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
+from kiosk.content.reading import MIN_READ_SECONDS  # the border warns on the same figure
 from kiosk.player import volume
 from kiosk.player.frames import FrameBuilder, Frames, PageError
 from kiosk.report.notify import Notifier
@@ -43,7 +44,6 @@ PAGE_RETRY_SECONDS = 0.1  # the next page of a long notice is still being drawn:
 UNDRAWABLE_RETRY_SECONDS = 5.0
 CLOCK_JUMP_SECONDS = 2.0
 TRUST_RECHECK_SECONDS = 30.0
-MIN_READ_SECONDS = 4.0  # below this a page of a long notice flips before anyone can read it
 SLIPPED_SECONDS = 0.1  # a slide change later than this after its deadline counts in frames_slipped
 IDLE_SECONDS = 60.0  # the idle screen's slot when nothing plays (it ends earlier, at the next minute)
 LATE_SOUND_SECONDS = 3.0  # a slide's sound made after its slot began still starts this long into it

@@ -94,7 +94,9 @@ def state_folder(channel: ChannelConfig) -> str:
 
 def channel_config(cfg: Config, channel: ChannelConfig) -> Config:
     """The config one channel's Syncer sees: its URL, its key, its token (never the board's own)."""
+    index = cfg.source.channels.index(channel)
     source = dataclasses.replace(cfg.source, url=channel.url, public_key=channel.public_key,
+                                 public_key_field=f"source.channels[{index}].public_key",
                                  token_file=channel.token_file, report_url=None, channels=())
     return dataclasses.replace(cfg, source=source)
 

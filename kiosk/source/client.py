@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 from kiosk import durable
 from kiosk.i18n import _
+from kiosk.problems import shown
 from kiosk.source import cache
 from kiosk.version import __version__
 
@@ -297,10 +298,13 @@ class Client:
                 origin = _origin(target)
             except ValueError:
                 raise FetchError(_("{where}: redirect to an invalid address refused ({location})")
-                    .format(where=where, location=repr(location[:100]))) from None
+                    .format(where=where, location=shown(location))) from None
+            if origin[0] not in ("http", "https"):  # file:///etc/passwd has no host to compare: say what it is
+                raise FetchError(_("{where}: redirect to {url} refused: only http:// and https:// addresses on the "
+                                   "source's own host are followed").format(where=where, url=shown(target)))
             if origin != self._origin:
                 raise FetchError(_("{where}: redirect to another host refused ({host})")
-                    .format(where=where, host=repr(origin[1] or location[:100])))
+                    .format(where=where, host=shown(target)))
             url = target
         raise FetchError(_("{where}: more than {count} redirects").format(where=where, count=self.limits.max_redirects))
 

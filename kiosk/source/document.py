@@ -5,18 +5,23 @@ than the screen is cut into sections with a small overlap, the cuts put in the b
 of text; each section is held for the slide's `duration`, or for as long as its text takes to read. What
 the screen needs is written to the cache beside the pages' JPEGs, in a small index (JSON):
 
-    prepared/<sha256>-<w>x<h>-doc-<pages>.json   the pages shown, their sections and how much text each holds
+    prepared/<sha256>-<w>x<h>-doc2-<pages>.json  the pages shown, their sections and how much text each holds
     prepared/<sha256>-<w>x<h>-p<n>.jpg           page n, cropped and scaled to the document area's width
 
-Refused with a reason (ValueError): what is not a PDF, a password, more than media.MAX_PDF_PAGES pages, a
-page side over media.MAX_PDF_SIDE_MM, a page whose rendering would exceed MAX_PAGE_PIXELS. PDFium is not
-thread-safe: every call is made under one lock.
+Refused with a reason (ValueError): what is not a PDF, a password, more than media.MAX_PDF_PAGES pages, more
+than media.MAX_PDF_SHOWN_PAGES shown on one slide, a page side over media.MAX_PDF_SIDE_MM, a page whose
+rendering would exceed MAX_PAGE_PIXELS, a document whose pages shown are all blank. A blank page (no ink: a
+scanner's empty back side, a page left for notes) is skipped: shown, it is a white screen that tells nobody
+anything. What `pages:` asks for and the PDF cannot give is a media.PagesError (its own line in messages).
+probe() makes the same checks as prepare() without rendering at full size: what `kiosk publish` and
+`kiosk check-config` accept, a board prepares. PDFium is not thread-safe: every call is made under one lock.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -25,7 +30,11 @@ from pathlib import Path
 from PIL import Image
 
 from kiosk.content import media
+from kiosk.content.programme import page_list
 from kiosk.durable import write_atomic
+from kiosk.i18n import _, ngettext
+
+log = logging.getLogger("kiosk.prepare")
 
 PREPARED_DIR = "prepared"
 MM_PER_POINT = 25.4 / 72
@@ -40,7 +49,8 @@ CHARS_PER_SECOND = 12  # reading a notice on a wall, standing: slower than at a 
 MIN_SECTION_SECONDS = 8.0
 MAX_SECTION_SECONDS = 90.0
 SCANNED_SECTION_SECONDS = 20.0  # a scan has no text layer to count: a section of it is held this long
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # in the index's name: a board that updates prepares its documents again ahead of their
+# slots (version 2 skips blank pages), and the old indexes are pruned as unused
 
 _lock = threading.Lock()  # PDFium keeps global state: one call at a time, from any thread
 
@@ -84,16 +94,32 @@ class Prepared:
 
 def page_numbers(spec: tuple[tuple[int, int], ...], count: int) -> list[int]:
     """The page numbers a slide shows (`pages:` as parsed by content.programme; () is every page), in order,
-    each once; ValueError when the document has fewer pages than the spec names."""
-    if not spec:
-        return list(range(1, count + 1))
+    each once, at most media.MAX_PDF_SHOWN_PAGES of them. media.PagesError when `pages:` asks for a page the
+    document does not have, or for too many; ValueError when a document without `pages:` has too many."""
     wanted: list[int] = []
-    for first, last in spec:
+    for first, last in spec or ((1, count),):
         if first > count:
-            raise ValueError(f"pages: asks for page {first}, but the document has {count} page"
-                             f"{'s' if count != 1 else ''}")
-        wanted.extend(n for n in range(first, min(last, count) + 1) if n not in wanted)
+            raise media.PagesError(ngettext("asks for page {first}, but the document has {count} page",
+                                            "asks for page {first}, but the document has {count} pages", count)
+                                   .format(first=first, count=count))
+        seen = set(wanted)
+        wanted.extend(n for n in range(first, min(last, count) + 1) if n not in seen)
+    if len(wanted) > media.MAX_PDF_SHOWN_PAGES:
+        if spec:
+            raise media.PagesError(_("names {count} pages, at most {most} on one slide: choose fewer, or make "
+                                     "several slides of the document").format(count=len(wanted),
+                                                                              most=media.MAX_PDF_SHOWN_PAGES))
+        raise ValueError(_("has {count} pages, at most {most} are shown on one slide: choose them with pages: "
+                           "(for example pages: \"1-10\")").format(count=len(wanted), most=media.MAX_PDF_SHOWN_PAGES))
     return wanted
+
+
+def blank_refusal(blank: list[int], spec: tuple[tuple[int, int], ...]) -> ValueError:
+    """Why a document whose every page shown is blank cannot be a slide: it would be white screens. When
+    `pages:` chose them, that is the line to mend (media.PagesError)."""
+    kind = media.PagesError if spec else ValueError
+    return kind(_("every page shown ({pages}) is blank (no ink after its white margin): is it the right file, "
+                  "or an empty scan?").format(pages=page_list(blank)))
 
 
 def fit_scale(content_w: float, content_h: float, box: Area) -> float:
@@ -155,7 +181,7 @@ def seconds_of(rows: tuple[int, int], content: tuple[int, int], chars: int) -> f
 def index_path(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cache_dir: Path) -> Path:
     w, h = size
     pages = "-".join(f"{a}.{b}" for a, b in spec) or "all"
-    return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-doc-{pages}.json"
+    return Path(cache_dir) / PREPARED_DIR / f"{ref.sha256}-{w}x{h}-doc{INDEX_VERSION}-{pages}.json"
 
 
 def page_path(ref, size: tuple[int, int], number: int, cache_dir: Path) -> Path:
@@ -201,18 +227,45 @@ def _check_page(pdf, number: int) -> tuple[float, float]:
     return width, height
 
 
-def probe(path: Path, spec: tuple[tuple[int, int], ...] = ()) -> int:
-    """The document's page count, after every check a board makes (what `kiosk publish` asks)."""
+@dataclass(frozen=True)
+class Probed:
+    count: int  # pages of the whole document
+    blank: tuple[int, ...]  # the pages the slide would show that hold no ink: skipped
+
+
+def probe(path: Path, spec: tuple[tuple[int, int], ...] = ()) -> Probed:
+    """The document after every check a board makes (what `kiosk publish` and `kiosk check-config` ask):
+    its page count and the blank pages the slide skips. Each page shown is rendered small (about 1 ms a
+    page), as prepare() does to find its ink, so both call the same page blank."""
     with _lock:
         pdf = _open(path)
         try:
             count = len(pdf)
             _check_sizes(pdf, count)
-            for number in page_numbers(spec, count):
+            numbers = page_numbers(spec, count)
+            for number in numbers:
                 _check_page(pdf, number)
-            return count
+            blank = []
+            for number in numbers:
+                page = pdf[number - 1]
+                try:
+                    if _ink(page)[2] is None:
+                        blank.append(number)
+                finally:
+                    page.close()
+            if len(blank) == len(numbers):
+                raise blank_refusal(blank, spec)
+            return Probed(count, tuple(blank))
         finally:
             pdf.close()
+
+
+def _ink(page) -> tuple[float, Image.Image, tuple[int, int, int, int] | None]:
+    """A small grey rendering of a page (its scale, the image) and the box of its ink in it; None: blank."""
+    width, height = page.get_size()
+    scale = min(400 / width, 4000 / height)
+    small = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+    return scale, small, small.point(lambda v: 255 if v < WHITE_LEVEL else 0).getbbox()
 
 
 def prepare(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cache_dir: Path) -> Path:
@@ -228,29 +281,36 @@ def prepare(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cache
             count = len(pdf)
             _check_sizes(pdf, count)
             numbers = page_numbers(spec, count)
-            if len(numbers) > media.MAX_PDF_SHOWN_PAGES:
-                raise ValueError(f"shows {len(numbers)} pages, at most {media.MAX_PDF_SHOWN_PAGES} on one slide: "
-                                 "choose them with pages: (for example pages: \"1-10\")")
             for number in numbers:
                 _check_page(pdf, number)
+            blank = []
             for number in numbers:
-                entries.append(_render_page(pdf, ref, size, number, box, cache_dir))
+                entry = _render_page(pdf, ref, size, number, box, cache_dir)
+                if entry is None:
+                    blank.append(number)
+                else:
+                    entries.append(entry)
         finally:
             pdf.close()
-    document = {"version": INDEX_VERSION, "count": count, "pages": entries}
+    if not entries:
+        raise blank_refusal(blank, spec)
+    if blank:
+        log.info(_("document {file}: blank pages not shown: {pages}").format(file=ref.name, pages=page_list(blank)))
+    document = {"version": INDEX_VERSION, "count": count, "pages": entries, "blank": blank}
     write_atomic(target, json.dumps(document).encode())
     return target
 
 
-def _render_page(pdf, ref, size, number: int, box: Area, cache_dir: Path) -> dict:
+def _render_page(pdf, ref, size, number: int, box: Area, cache_dir: Path) -> dict | None:
+    """Page `number` prepared (its JPEG written), and its index entry; None for a blank page (not shown)."""
     page = pdf[number - 1]
     try:
         width, height = page.get_size()
         chars = page.get_textpage().count_chars()
         # a small grey rendering finds the ink; the page is then rendered once at its final scale, cropped
-        probe_scale = min(400 / width, 4000 / height)
-        small = page.render(scale=probe_scale, grayscale=True).to_pil().convert("L")
-        ink = small.point(lambda v: 255 if v < WHITE_LEVEL else 0).getbbox()
+        probe_scale, small, ink = _ink(page)
+        if ink is None:
+            return None
         left, top, right, bottom = _content_box(ink, small.size, probe_scale, width, height)
         content_w, content_h = right - left, bottom - top
         scale = fit_scale(content_w, content_h, box)
@@ -279,8 +339,6 @@ def _render_page(pdf, ref, size, number: int, box: Area, cache_dir: Path) -> dic
 def _content_box(ink, small_size, scale: float, width: float, height: float) -> tuple[float, float, float, float]:
     """The inked part of the page in points (left, top, right, bottom from the top-left), with a little paper
     around it, and never narrower than MIN_WIDTH_SHARE of the page."""
-    if ink is None:  # a blank page: shown whole
-        return 0.0, 0.0, width, height
     pad = 0.02 * width
     left = max(0.0, ink[0] / scale - pad)
     right = min(width, ink[2] / scale + pad)

@@ -272,9 +272,10 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
         try:
             _prepare_slide(slide, size, fit_default, cache_dir)
         except ValueError as exc:
-            problems[slide.id] = f"{slide.image.name}: {exc}"
+            reason = f"pages: {exc}" if isinstance(exc, media.PagesError) else str(exc)  # the slide's line to mend
+            problems[slide.id] = f"{slide.image.name}: {reason}"
             log.warning(_("slide {slide} will not play: {file}: {reason}")
-                .format(slide=slide.id, file=slide.image.name, reason=exc))
+                .format(slide=slide.id, file=slide.image.name, reason=reason))
             continue
         except OSError as exc:  # the cache folder itself: disk full, read-only
             problems[slide.id] = f"{slide.image.name}: cannot store the prepared {slide.type} ({exc})"

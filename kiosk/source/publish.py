@@ -56,10 +56,12 @@ def publish(src: Path, out: Path, key: Path | None, now: float | None = None) ->
     memo_path = _memo_path(src)
     memo = mediamod.Memo(_read_memo(memo_path), root=src)
     checked = programme.check_folder(src, memo, open_document=document.probe)
-    if checked.problems:
-        raise InvalidInput(checked.problems)
+    if checked.errors:  # what check-config calls an error, and only that: the two never disagree
+        raise InvalidInput([p for p in checked.problems if p in checked.errors])
     prog, raw = checked.programme, checked.raw
     _write_memo(memo_path, memo)
+    for warning in checked.warnings:  # it publishes, and plays, as it is
+        print(Problem(warning.file, warning.line, warning.path, f"{_('warning:')} {warning.message}"), file=sys.stderr)
     for note in caption_warnings(prog):
         print(f"warning: {note}", file=sys.stderr)
     media: dict[str, tuple[str, int]] = {}

@@ -115,18 +115,23 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
     return base64.b64encode(key.sign(data)) + b"\n"
 
 
-def verify(key: Ed25519PublicKey, data: bytes, signature: bytes | None) -> None:
-    """Raise BadSignature unless `signature` (a .sig file's bytes) signs exactly `data`."""
+def verify(key: Ed25519PublicKey, data: bytes, signature: bytes | None, manifest: str = "manifest.json",
+           key_field: str = "source.public_key") -> None:
+    """Raise BadSignature unless `signature` (a .sig file's bytes) signs exactly `data`. The message names
+    the manifest read (its URL) and the config field of the key, so a technician knows which tree and
+    which key of a board that follows several (source.channels) to look at."""
+    sig = manifest + ".sig"
     if signature is None:
-        raise BadSignature(_("content is not signed (no manifest.json.sig) but source.public_key is set"))
+        raise BadSignature(_("content is not signed (no {sig}) but {key} is set").format(sig=sig, key=key_field))
     try:
         raw = _b64(signature.decode("ascii").strip(), 64)
     except (UnicodeDecodeError, ValueError):
-        raise BadSignature(_("manifest.json.sig is not a base64 Ed25519 signature")) from None
+        raise BadSignature(_("{sig} is not a base64 Ed25519 signature").format(sig=sig)) from None
     try:
         key.verify(raw, data)
     except InvalidSignature:
-        raise BadSignature(_("manifest.json.sig does not match manifest.json and source.public_key")) from None
+        raise BadSignature(_("{sig} does not match {manifest} and {key}: signed with another key?").format(
+            sig=sig, manifest=manifest, key=key_field)) from None
 
 
 def _is_b64_key(text: str) -> bool:

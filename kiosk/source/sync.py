@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from kiosk.config import Config
 from kiosk.content import manifest, media, programme, video
@@ -155,7 +156,7 @@ def load_cached(cfg: Config, store: Cache | None = None) -> programme.Programme 
     if state is None:
         return None
     try:
-        _check_signature(cfg, state.data, state.signature)
+        _check_signature(cfg, state.data, state.signature, _joined(cfg.source.url, state.name))
     except KeyUnusable as exc:
         log.warning(_("sync: {reason}; playing the content verified when it was accepted").format(reason=exc))
     except Refused as exc:
@@ -319,7 +320,7 @@ class Syncer:
         data = answer.body
         signature = self._signature(client, counter, name)
         try:
-            _check_signature(self.cfg, data, signature)
+            _check_signature(self.cfg, data, signature, client.url(name))
         except Refused:
             if signature is None:
                 raise
@@ -327,7 +328,7 @@ class Syncer:
             answer = client.get_small(name, manifest.MAX_BYTES, compressed=True, stop=self._stop)
             counter.bytes += answer.received
             data, signature = answer.body, self._signature(client, counter, name)
-            _check_signature(self.cfg, data, signature)
+            _check_signature(self.cfg, data, signature, client.url(name))
         try:
             incoming = manifest.decode(data, self.store.media_dir, client.url(name))
         except InvalidInput as exc:
@@ -444,7 +445,8 @@ class Syncer:
             prog = self._decoded[1]  # polls every minute: decode and verify the same bytes only once
         else:
             try:
-                _check_signature(self.cfg, state.data, state.signature)  # the key may have changed since
+                _check_signature(self.cfg, state.data, state.signature,  # the key may have changed since
+                                 _joined(self.cfg.source.url, state.name))
             except KeyUnusable:
                 pass  # verified when it was accepted; new content is refused until the key is mended
             except Refused:
@@ -595,18 +597,24 @@ def sync_once(cfg: Config) -> tuple[bool, str]:
     return result.ok, result.summary()
 
 
-def _check_signature(cfg: Config, data: bytes, signature: bytes | None) -> None:
+def _check_signature(cfg: Config, data: bytes, signature: bytes | None, url: str) -> None:
+    """`data`, read from `url`, signed with the key of cfg.source (the board's, or a channel's: messages name
+    its own field and URL)."""
     if not cfg.source.public_key:
         return
     try:
         key = signing.load_public_key(cfg.source.public_key, cfg.file.parent)
     except ValueError as exc:
-        raise KeyUnusable(_("source.public_key: {reason}; new content is refused until it is mended")
-            .format(reason=exc)) from None
+        raise KeyUnusable(_("{key}: {reason}; new content is refused until it is mended")
+            .format(key=cfg.source.public_key_field, reason=exc)) from None
     try:
-        signing.verify(key, data, signature)
+        signing.verify(key, data, signature, url, cfg.source.public_key_field)
     except signing.BadSignature as exc:
         raise Refused(str(exc)) from None
+
+
+def _joined(base: str | None, name: str) -> str:
+    return urljoin(base or "", name)  # as Client.url
 
 
 def _check_fresh(where: str, data: bytes, accepted: bytes | None) -> None:
