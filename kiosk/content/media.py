@@ -121,6 +121,27 @@ def check_decodes(path: Path) -> None:
         raise ValueError(_("the picture is damaged or truncated ({reason})").format(reason=exc)) from None
 
 
+def decoded_whole(path: Path, size: tuple[int, int] | None = None) -> Image.Image:
+    """A picture (a prepared frame, a document's page) decoded whole, as RGB, without a second copy.
+
+    A `with` block closes the image it would return: copying it out held two full-screen frames at once
+    (16 MB at 1080p) each time a slide was drawn. Raises what Pillow raises; ValueError when its size is
+    not `size`."""
+    image = Image.open(path)
+    try:
+        image.load()  # LOAD_TRUNCATED_IMAGES is off: a short file raises here; the file is closed once read
+        if size is not None and image.size != tuple(size):
+            raise ValueError(f"{image.size[0]}x{image.size[1]}, not {size[0]}x{size[1]}")
+        if image.mode == "RGB":
+            return image
+        converted = image.convert("RGB")
+    except BaseException:
+        image.close()
+        raise
+    image.close()
+    return converted
+
+
 # Documents (PDF): what a board accepts. Their pages are rendered by source.document; only the cheap header
 # check is here, at the border where a folder or a manifest names the file.
 MAX_PDF_BYTES = 200 * 1024 * 1024  # a scanned 100-page decree is ~30 MB

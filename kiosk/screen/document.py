@@ -13,6 +13,7 @@ import logging
 import pygame
 
 from kiosk.screen.drawn import Drawn
+from kiosk.screen.picture import surface_of
 from kiosk.source import document
 
 log = logging.getLogger("kiosk.render.slide")
@@ -55,7 +56,7 @@ class DocumentPages(Drawn):
                 self._doc.pages[number].unlink(missing_ok=True)
                 self._doc = document.load(slide.image, renderer.size, slide.pages, renderer.cache_dir)
                 image = document.open_page(self._doc.pages[number])
-            self._page = (number, pygame.image.frombytes(image.tobytes(), image.size, "RGB"))
+            self._page = (number, surface_of(image))
         return self._page[1]
 
     def _draw(self, index: int) -> pygame.Surface:

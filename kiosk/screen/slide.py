@@ -33,6 +33,7 @@ from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this 
     WHITE,
     YELLOW,
 )
+from kiosk.screen.picture import surface_of as picture_surface
 from kiosk.source import prepare
 
 log = logging.getLogger("kiosk.render.slide")
@@ -185,7 +186,7 @@ class Renderer:
             image = prepare.open_prepared(slide.image, box, "fit", self.cache_dir)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
-        prepared = pygame.image.frombytes(image.tobytes(), image.size, "RGB")
+        prepared = picture_surface(image)
         pw, ph = prepare.oriented_size(slide.image)
         scale = min(box[0] / pw, box[1] / ph)
         inner = pygame.Rect(0, 0, max(1, round(pw * scale)), max(1, round(ph * scale)))
@@ -531,7 +532,7 @@ class Renderer:
             image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
-        picture = pygame.image.frombytes(image.tobytes(), image.size, "RGB")  # decoded whole by Pillow, never grey
+        picture = picture_surface(image)  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
         area = frame.get_rect()

@@ -391,9 +391,7 @@ def files_of(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cach
 def open_page(path: Path) -> Image.Image:
     """A prepared page, decoded whole (RGB); ValueError when damaged."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB") if image.mode != "RGB" else image.copy()
+        return media.decoded_whole(path)
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
         raise ValueError(f"{path.name}: {exc}") from None
 
