@@ -18,7 +18,7 @@ import pygame
 from kiosk.screen import zones
 from kiosk.screen.palette import FOOTER_BG, GOLD, MUTED, RED, RED_DARK, WEEKDAYS, WHITE
 
-log = logging.getLogger("kiosk.render.bands")
+log = logging.getLogger(__name__)
 
 HEADER_BG = FOOTER_BG
 TICKER_BG = RED_DARK

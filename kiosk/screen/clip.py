@@ -26,7 +26,7 @@ import pygame
 from kiosk.screen import sdl
 from kiosk.screen.motion import Place, Zone, fitted
 
-log = logging.getLogger("kiosk.render.video")
+log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 6  # pictures decoded ahead: 0.2 s at 30 fps, ~18 MB at 1080p
 AUDIO_RATE, AUDIO_CHANNELS = 48000, 2

@@ -15,7 +15,7 @@ import pygame
 from kiosk.screen.drawn import Drawn
 from kiosk.source import document
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 PAPER_SHADOW = (2, 10, 24)
 

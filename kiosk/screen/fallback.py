@@ -19,7 +19,7 @@ import pygame
 
 from kiosk.screen import fonts, scripts
 
-log = logging.getLogger("kiosk.render.fonts")
+log = logging.getLogger(__name__)
 
 _NOT_SANS = ("serif", "mono", "looped", "display", "condensed")
 INSTALL_HINT = "install fonts-noto-core (it has Noto Sans for Khmer, Thai, Lao, Myanmar and many more)"

@@ -20,7 +20,7 @@ import pygame
 from kiosk.i18n import _
 from kiosk.screen import charmap
 
-log = logging.getLogger("kiosk.render.fonts")
+log = logging.getLogger(__name__)
 
 AUTO_FAMILIES = ("Noto Sans", "DejaVu Sans")
 INSTALL_HINT = "install fonts-noto-core or fonts-dejavu-core (apt-get install fonts-dejavu-core)"

@@ -18,7 +18,7 @@ import pygame
 
 from kiosk.screen.drawn import Drawn
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 
 def versions(renderer, slide) -> list[tuple[str, str, str]]:

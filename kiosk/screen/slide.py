@@ -35,7 +35,7 @@ from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this 
 )
 from kiosk.source import prepare
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
