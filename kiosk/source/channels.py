@@ -43,13 +43,20 @@ _tree: contextvars.ContextVar[str | None] = contextvars.ContextVar("kiosk_channe
 
 
 class _NameTheChannel(logging.Filter):
-    """The journal lines of a channel's sync say which channel (`sync: channel xa: refused: …`)."""
+    """The journal lines of a channel's sync say which channel (`sync: channel xa: refused: …`), in the
+    language the line was said in (`đồng bộ: kênh xa: bị từ chối: …`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         name = _tree.get()
-        if name is not None and isinstance(record.msg, str) and record.msg.startswith("sync: ") \
-                and not record.msg.startswith("sync: channel "):
-            record.msg = f"sync: channel {name}: {record.msg[6:]}"
+        if name is None or not isinstance(record.msg, str):
+            return True
+        prefix = _("sync: ")
+        for said in (prefix, "sync: "):  # a line said in English (a debug line) is named too
+            if record.msg.startswith(said):
+                named = _("sync: channel {name}: {message}")
+                if not record.msg.startswith(named.format(name=name, message="")):
+                    record.msg = named.format(name=name, message=record.msg[len(said):])
+                break
         return True
 
 
