@@ -205,7 +205,7 @@ def _existing_dir(value: object, base: Path) -> Path:
 
 def _flag(value: object, _base: Path) -> bool:
     if not isinstance(value, bool):
-        raise _Invalid(f"must be true or false, got {shown(value)}")
+        raise _Invalid(_("must be true or false, got {value}").format(value=shown(value)))
     return value
 
 
@@ -234,7 +234,8 @@ def _link(value: object, base: Path) -> str:
 def _label(value: object, base: Path) -> str:
     text = _string(value, base)
     if len(text) > 80:
-        raise _Invalid(f"has {len(text)} characters, at most 80: it is printed under the QR code")
+        raise _Invalid(_("has {count} characters, at most {most}: it is printed under the QR code").format(
+            count=len(text), most=80))
     return text
 
 
@@ -246,9 +247,10 @@ def _hours(value: object, base: Path) -> tuple:
     try:
         span = windows.parse_span(text)
     except ValueError:
-        raise _Invalid(f"expected HH:MM-HH:MM (e.g. \"21:00-06:00\"), got {shown(text)}") from None
+        raise _Invalid(_("expected HH:MM-HH:MM (e.g. \"21:00-06:00\"), got {value}").format(value=shown(text))) \
+            from None
     if span is None:
-        raise _Invalid("a whole day of quiet would silence the board: give the hours people sleep")
+        raise _Invalid(_("a whole day of quiet would silence the board: give the hours people sleep"))
     return span
 
 
@@ -367,31 +369,33 @@ MAX_LANGUAGES = 4
 def _languages(value: object, _base: Path) -> tuple[str, ...]:
     items = [v.strip() for v in value.replace(",", " ").split()] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        raise _Invalid(f"expected a list of language codes like [vi, km]; got {shown(value)}")
+        raise _Invalid(_("expected a list of language codes like [vi, km]; got {value}").format(value=shown(value)))
     codes: list[str] = []
     for item in items:
         if not isinstance(item, str) or not LANGUAGE.match(item):
-            raise _Invalid(f"{shown(item)} is not a language code (two or three lowercase letters: vi, km, en)")
+            raise _Invalid(_("{value} is not a language code (two or three lowercase letters: vi, km, en)").format(
+                value=shown(item)))
         if item in codes:
-            raise _Invalid(f"{item!r} is given twice")
+            raise _Invalid(_("{value} is given twice").format(value=repr(item)))
         codes.append(item)
     if len(codes) > MAX_LANGUAGES:
-        raise _Invalid(f"at most {MAX_LANGUAGES} languages on one screen; got {len(codes)}")
+        raise _Invalid(_("at most {most} languages on one screen; got {count}").format(most=MAX_LANGUAGES,
+                                                                                     count=len(codes)))
     return tuple(codes)
 
 
 def _kind(value: object) -> str:
     if isinstance(value, bool):
-        return "true/false"
+        return _("true/false")
     if value is None:
-        return "nothing"
+        return _("nothing")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, (int, float)):
-        return "a number"
-    return "text" if isinstance(value, str) else type(value).__name__
+        return _("a number")
+    return _("text") if isinstance(value, str) else type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -588,13 +592,14 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
         return ()
     line = body.line_of("channels") if isinstance(body, yamlfile.LineDict) else None
     if not isinstance(raw, list):
-        problems.add(line, "source.channels", f"expected a list of channels (- name: …, url: …, public_key: …), "
-                                              f"got {_kind(raw)}")
+        problems.add(line, "source.channels", _("expected a list of channels (- name: …, url: …, public_key: …), "
+                                                "got {kind}").format(kind=_kind(raw)))
         return ()
     if src.get("path") is not None and raw:
-        problems.add(line, "source.channels", "a board playing source.path follows no channels: use source.url")
+        problems.add(line, "source.channels", _("a board playing source.path follows no channels: use source.url"))
     if len(raw) > MAX_CHANNELS:
-        problems.add(line, "source.channels", f"{len(raw)} channels; at most {MAX_CHANNELS}")
+        problems.add(line, "source.channels", _("{count} channels; at most {most}").format(count=len(raw),
+                                                                                         most=MAX_CHANNELS))
     item_line = raw.line_of if isinstance(raw, yamlfile.LineList) else (lambda _i: line)
     names: dict[str, int] = {}
     urls: dict[str, str] = {} if src.get("url") is None else {src["url"]: "source.url"}
@@ -602,13 +607,14 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
     for i, item in enumerate(raw[:MAX_CHANNELS]):
         where = f"source.channels[{i}]"
         if not isinstance(item, dict):
-            problems.add(item_line(i), where, f"expected a mapping (name:, url:, public_key:), got {_kind(item)}")
+            problems.add(item_line(i), where, _("expected a mapping (name:, url:, public_key:), got {kind}").format(
+                kind=_kind(item)))
             continue
         here = item_line(i)
         at = item.line_of if isinstance(item, yamlfile.LineDict) else (lambda _k, _l=here: _l)
         for key in item:
             if key not in CHANNEL_KEYS:
-                problems.add(at(key), f"{where}.{key}", "unknown key" + _did_you_mean(key, list(CHANNEL_KEYS)))
+                problems.add(at(key), f"{where}.{key}", _("unknown key") + _did_you_mean(key, list(CHANNEL_KEYS)))
         got: dict[str, object] = {}
         for key, convert in (("name", _string), ("url", _url), ("public_key", _public_key),
                              ("token_file", _existing_file)):
@@ -616,31 +622,36 @@ def _channels(src: dict, body: object, base: Path, problems: Problems,
             got[key] = None
             if value is None:
                 if key != "token_file":
-                    why = " (each channel is verified with its own key)" if key == "public_key" else ""
-                    problems.add(item_line(i), f"{where}.{key}", "is required" + why)
+                    problems.add(item_line(i), f"{where}.{key}", _("is required (each channel is verified with its "
+                                                                   "own key)") if key == "public_key"
+                                 else _("is required"))
                 continue
             try:
                 got[key] = convert(value, base)
             except _Invalid as exc:
                 if degraded is not None and key in ("public_key", "token_file") and isinstance(value, str) \
                         and value.strip():
-                    degraded.add(at(key), f"{where}.{key}", f"{exc}; this channel plays without it until it is fixed")
+                    degraded.add(at(key), f"{where}.{key}", _("{problem}; this channel plays without it until it is "
+                                                              "fixed").format(problem=exc))
                     got[key] = _path(value, base) if key == "token_file" else value.strip()
                     continue
                 problems.add(at(key), f"{where}.{key}", str(exc))
                 continue
             if key == "name" and not CHANNEL_NAME.match(got[key]):
                 problems.add(at(key), f"{where}.name",
-                             f"{got[key][:40]!r} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)")
+                             _("{value} must be 1-32 of a-z, 0-9 and '-' (e.g. tinh, xa-an-khuong)").format(
+                                 value=repr(got[key][:40])))
                 got[key] = None
             elif key == "name" and got[key] in names:
                 first = names[got[key]]
                 problems.add(at(key), f"{where}.name",
-                             f"{got[key]!r} is already the name of source.channels[{first}]: names must differ")
+                             _("{value} is already the name of source.channels[{index}]: names must differ").format(
+                                 value=repr(got[key]), index=first))
             elif key == "name":
                 names[got[key]] = i
             elif key == "url" and got[key] in urls:
-                problems.add(at(key), f"{where}.url", f"{got[key]} is already followed by {urls[got[key]]}")
+                problems.add(at(key), f"{where}.url", _("{url} is already followed by {where}").format(
+                    url=got[key], where=urls[got[key]]))
             elif key == "url":
                 urls[got[key]] = where
         if all(got[k] is not None for k in ("name", "url", "public_key")):

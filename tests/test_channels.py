@@ -461,3 +461,24 @@ def test_one_process_at_a_time_syncs_the_trees_of_a_cache(tmp_path, serve):
         ok, line = channels.sync_once(cfg)
     assert not ok and "another sync of this cache is running" in line
     assert channels.sync_once(cfg)[0]
+
+
+def test_a_channels_journal_lines_name_it_in_the_language_they_are_said_in(caplog):
+    """`sync: channel xa: refused: …`, and with ui.language: vi `đồng bộ: kênh xa: bị từ chối: …`, never a
+    Vietnamese line left without its channel."""
+    import logging
+
+    from kiosk import i18n
+    from kiosk.i18n import _
+
+    try:
+        for language, said in (("en", "sync: channel xa: refused: no"), ("vi", "đồng bộ: kênh xa: bị từ chối: no")):
+            i18n.use(language)
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, "kiosk.sync"), channels._naming("xa"):
+                channels.log.warning(_("sync: refused: {reason}").format(reason="no"))
+                channels.log.warning(_("sync: channel {name}: no content cached yet").format(name="xa"))
+            assert [r.getMessage() for r in caplog.records] == [
+                said, _("sync: channel {name}: no content cached yet").format(name="xa")]
+    finally:
+        i18n.use("en")

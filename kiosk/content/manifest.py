@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kiosk.content import programme
+from kiosk.i18n import _
 from kiosk.problems import InvalidInput, Problem, Problems, shown
 from kiosk.version import __version__
 
@@ -85,14 +86,14 @@ def beyond_format1(slide: dict) -> list[str]:
 def check_name(name: object) -> str | None:
     """Why a media name is unacceptable (None when it is fine): relative POSIX paths only, no '..'."""
     if not isinstance(name, str) or not name:
-        return "must be a non-empty text"
+        return _("must be a non-empty text")
     if len(name) > MAX_NAME:
-        return f"is longer than {MAX_NAME} characters"
+        return _("is longer than {most} characters").format(most=MAX_NAME)
     if any(ord(c) < 32 or c == "\\" for c in name):
-        return "must not contain control characters or backslashes"
+        return _("must not contain control characters or backslashes")
     path = PurePosixPath(name)
     if path.is_absolute() or any(part in ("..", ".", "") for part in name.split("/")):
-        return "must be a relative path without '..', '.' or empty parts"
+        return _("must be a relative path without '..', '.' or empty parts")
     return None
 
 
@@ -180,24 +181,27 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         return InvalidInput([Problem(filename, line, path, message)])
 
     if len(data) > MAX_BYTES:
-        raise refuse("", f"is {len(data)} bytes, more than the limit of {MAX_BYTES}")
+        raise refuse("", _("is {size} bytes, more than the limit of {most}").format(size=len(data), most=MAX_BYTES))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise refuse("", "is not UTF-8 text" + _looks_like(data)) from None
+        raise refuse("", _("is not UTF-8 text{hint}").format(hint=_looks_like(data))) from None
     try:
         document = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise refuse("", "is nested too deeply to be a manifest") from None
+        raise refuse("", _("is nested too deeply to be a manifest")) from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
-        raise refuse("", f"is not valid JSON ({getattr(exc, 'msg', exc)}){_looks_like(data)}", line) from None
+        raise refuse("", _("is not valid JSON ({reason}){hint}").format(reason=getattr(exc, "msg", exc),
+                                                                        hint=_looks_like(data)), line) from None
     if not isinstance(document, dict):
-        raise refuse("", f"must be a JSON object with {', '.join(TOP_KEYS)}{_looks_like(data)}")
+        raise refuse("", _("must be a JSON object with {keys}{hint}").format(keys=", ".join(TOP_KEYS),
+                                                                             hint=_looks_like(data)))
     fmt = document.get("format")
     if fmt not in FORMATS or isinstance(fmt, bool):
-        known = " and ".join(map(str, FORMATS))
-        raise refuse("format", f"must be {known}, got {shown(fmt)} (this board understands formats {known})")
+        known = _(" and ").join(map(str, FORMATS))
+        raise refuse("format", _("must be {known}, got {value} (this board understands formats {known})").format(
+            known=known, value=shown(fmt)))
     problems = Problems(filename)
     warnings: list[Problem] = []
     known_top = sorted(FORMAT1.top_keys) if fmt == 1 else TOP_KEYS
@@ -205,21 +209,23 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
         if key in known_top:
             continue
         if fmt == 1:
-            problems.add(None, str(key), f"unknown key; a format 1 manifest has {', '.join(TOP_KEYS)}")
+            problems.add(None, str(key), _("unknown key; a format 1 manifest has {keys}").format(
+                keys=", ".join(TOP_KEYS)))
         else:  # a future `ticker`-like key must not blank a board: what it adds is simply not shown
             name = key if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) else shown(key)[:80]
-            warnings.append(Problem(filename, None, name, "unknown key, ignored (published for newer "
-                                    "boards: upgrade kiosk to show it)"))
+            warnings.append(Problem(filename, None, name, _("unknown key, ignored (published for newer boards: "
+                                                            "upgrade kiosk to show it)")))
     version = document.get("version")
     if not isinstance(version, str) or not VERSION.match(version):
-        problems.add(None, "version", f"must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {shown(version)}")
+        problems.add(None, "version", _("must be 1-64 characters of A-Z a-z 0-9 . _ : -, got {value}").format(
+            value=shown(version)))
     generated = document.get("generated_at")
     if generated is not None and not isinstance(generated, str):
-        problems.add(None, "generated_at", f"must be an ISO 8601 text, got {shown(generated)}")
+        problems.add(None, "generated_at", _("must be an ISO 8601 text, got {value}").format(value=shown(generated)))
     table = _media_table(document.get("media"), problems)
     raw_slides = document.get("slides")
     if not isinstance(raw_slides, list):
-        problems.add(None, "slides", f"must be a list of slides, got {type(raw_slides).__name__}")
+        problems.add(None, "slides", _("must be a list of slides, got {kind}").format(kind=type(raw_slides).__name__))
         raise InvalidInput(problems.items)
 
     def resolver(found: Problems):
@@ -228,7 +234,8 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
             entry = table.get(name)
             if entry is None:
                 reason = check_name(name)
-                found.add(line, where, f"{name!r} {reason}" if reason else f"{name!r} is not in the media table")
+                found.add(line, where, f"{name!r} {reason}" if reason
+                          else _("{name} is not in the media table").format(name=repr(name)))
                 return None
             sha, size = entry
             return programme.MediaRef(sha256=sha, size=size, path=media_dir / sha, name=name)
@@ -237,8 +244,9 @@ def decode(data: bytes, media_dir: Path, filename: str = FILENAME) -> programme.
     if fmt == 1:
         for index, raw in enumerate(raw_slides):
             if isinstance(raw, dict) and (beyond := beyond_format1(raw)):
-                problems.add(None, f"slides[{index}]", f"{', '.join(beyond)} is not in format 1 (a format 1 "
-                             "manifest has only what boards since 0.1.0 know; newer content goes in format 2)")
+                problems.add(None, f"slides[{index}]", _("{found} is not in format 1 (a format 1 manifest has only "
+                                                         "what boards since 0.1.0 know; newer content goes in "
+                                                         "format 2)").format(found=", ".join(beyond)))
         slides = programme.parse_document({"slides": raw_slides}, filename, problems, resolver(problems))
     else:
         slides = _tolerant_slides(raw_slides, filename, problems, warnings, resolver)
@@ -257,13 +265,16 @@ def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnin
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_slides):
         if not isinstance(raw, dict):
-            problems.add(None, f"slides[{index}]", f"must be an object (id, type, …), got {type(raw).__name__}")
+            problems.add(None, f"slides[{index}]", _("must be an object (id, type, …), got {kind}").format(
+                kind=type(raw).__name__))
             continue
         sid = raw.get("id")
         if not isinstance(sid, str) or not programme.SLIDE_ID.match(sid):
-            problems.add(None, f"slides[{index}].id", f"{shown(sid)} must be 1-64 characters of a-z, 0-9 and '-'")
+            problems.add(None, f"slides[{index}].id", _("{value} must be 1-64 characters of a-z, 0-9 and '-'").format(
+                value=shown(sid)))
         elif sid in seen:
-            problems.add(None, f"slides[{index}].id", f"{sid!r} is already used by slides[{seen[sid]}]")
+            problems.add(None, f"slides[{index}].id", _("{id} is already used by slides[{index}]").format(
+                id=repr(sid), index=seen[sid]))
         else:
             seen[sid] = index
     if problems:
@@ -276,24 +287,26 @@ def _tolerant_slides(raw_slides: list, filename: str, problems: Problems, warnin
         if kind not in programme.TYPES:
             unknown.insert(0, f"type {shown(kind)}")
         if unknown:
-            warnings.append(Problem(filename, None, where, f"uses {', '.join(unknown)}, which this board "
-                                    f"(kiosk {__version__}) does not know: slide skipped"))
+            warnings.append(Problem(filename, None, where, _("uses {found}, which this board (kiosk {version}) does "
+                                                             "not know: slide skipped").format(
+                found=", ".join(unknown), version=__version__)))
             continue
         found = Problems(filename)
         slide = programme.parse_slide(raw, None, None, found, index, resolver(found))
         if slide is None or found:
-            first = found.items[0] if found.items else Problem(filename, None, where, "cannot be played")
-            more = f" (and {len(found.items) - 1} more problems)" if len(found.items) > 1 else ""
-            warnings.append(Problem(filename, None, first.path or where, f"{first.message}{more}: slide skipped"))
+            first = found.items[0] if found.items else Problem(filename, None, where, _("cannot be played"))
+            more = _(" (and {more} more problems)").format(more=len(found.items) - 1) if len(found.items) > 1 else ""
+            warnings.append(Problem(filename, None, first.path or where, _("{problem}{more}: slide skipped").format(
+                problem=first.message, more=more)))
             continue
         slides.append(slide)
     if raw_slides and not slides:
         # Nothing left to play is not "the rest plays": keep the last good programme and say why, rather than
         # blank a board that is merely too old for everything published (the journal and the hub show it).
         first = warnings[-len(raw_slides)]
-        more = f" (and {len(raw_slides) - 1} more)" if len(raw_slides) > 1 else ""
-        problems.add(None, first.path, f"{first.message}{more}; no slide of this manifest can be played by this "
-                     "board, so none of it is taken")
+        more = _(" (and {more} more)").format(more=len(raw_slides) - 1) if len(raw_slides) > 1 else ""
+        problems.add(None, first.path, _("{problem}{more}; no slide of this manifest can be played by this board, so "
+                                         "none of it is taken").format(problem=first.message, more=more))
     return tuple(slides)
 
 
@@ -306,24 +319,27 @@ def _media_table(raw: object, problems: Problems) -> dict[str, tuple[str, int]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        problems.add(None, "media", f"must be an object of name -> {{sha256, size}}, got {type(raw).__name__}")
+        problems.add(None, "media", _("must be an object of name -> {{sha256, size}}, got {kind}").format(
+            kind=type(raw).__name__))
         return {}
     table: dict[str, tuple[str, int]] = {}
     for name, entry in raw.items():
         where = f"media[{name!r}]"
         reason = check_name(name)
         if reason:
-            problems.add(None, where, f"name {reason}")
+            problems.add(None, where, _("name {reason}").format(reason=reason))
             continue
         if not isinstance(entry, dict) or set(entry) != {"sha256", "size"}:
-            problems.add(None, where, "must be an object with exactly sha256 and size")
+            problems.add(None, where, _("must be an object with exactly sha256 and size"))
             continue
         sha, size = entry["sha256"], entry["size"]
         if not isinstance(sha, str) or not SHA256.match(sha):
-            problems.add(None, f"{where}.sha256", f"must be 64 lowercase hex digits, got {shown(sha)}")
+            problems.add(None, f"{where}.sha256", _("must be 64 lowercase hex digits, got {value}").format(
+                value=shown(sha)))
             continue
         if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_MEDIA_BYTES:
-            problems.add(None, f"{where}.size", f"must be a whole number of bytes from 1 to {MAX_MEDIA_BYTES}")
+            problems.add(None, f"{where}.size", _("must be a whole number of bytes from 1 to {most}").format(
+                most=MAX_MEDIA_BYTES))
             continue
         table[name] = (sha, size)
     return table
@@ -336,7 +352,7 @@ def _no_constant(name: str) -> object:
 def _looks_like(data: bytes) -> str:
     head = data[:200].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
-        return " (the server sent an HTML/XML page, perhaps an error page)"
+        return _(" (the server sent an HTML/XML page, perhaps an error page)")
     if not data.strip():
-        return " (the answer was empty)"
+        return _(" (the answer was empty)")
     return ""

@@ -122,10 +122,10 @@ def check_link(text: str) -> str:
     """A URL to show as a QR code (a slide's `link:`, feedback.url); ValueError saying what is wrong."""
     text = text.strip()
     if not re.match(r"^https?://[^/\s]+\S*\Z", text):
-        raise ValueError(f"{shown(text)} is not an http:// or https:// URL (without spaces)")
+        raise ValueError(_("{value} is not an http:// or https:// URL (without spaces)").format(value=shown(text)))
     if len(text.encode()) > MAX_LINK:
-        raise ValueError(f"has {len(text.encode())} bytes, at most {MAX_LINK}: too long for a QR code that can be "
-                         "scanned from the board; use a shorter link")
+        raise ValueError(_("has {size} bytes, at most {most}: too long for a QR code that can be scanned from the "
+                           "board; use a shorter link").format(size=len(text.encode()), most=MAX_LINK))
     return text
 def document_fields(slide: Slide) -> dict:
     """What a document slide adds to the version (nothing for other slides: their versions stay as they were)."""
@@ -343,14 +343,15 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
     if raw.get("audio") is not None:
         name = raw.get("audio")
         if not isinstance(name, str) or not name.strip():
-            bad("audio", f"must be a path inside the folder (a {media.AUDIO_FORMATS} file)")
+            bad("audio", _("must be a path inside the folder (a {formats} file)").format(formats=media.AUDIO_FORMATS))
         elif ok and resolve_media is not None:
             audio = resolve_media(name.strip(), line_of("audio"), f"{where}.audio", "audio")
             if audio is None:
                 ok = False
     if kind in ("image", "video", "document") and raw.get("image") is not None:
-        own = {"image": "an image", "video": "a video", "document": "a document"}[kind]
-        bad("image", f"is for a picture beside a text; {own} slide's own file is file:")
+        bad("image", {"image": _("is for a picture beside a text; an image slide's own file is file:"),
+                      "video": _("is for a picture beside a text; a video slide's own file is file:"),
+                      "document": _("is for a picture beside a text; a document slide's own file is file:")}[kind])
     pages: tuple[tuple[int, int], ...] = ()
     if raw.get("pages") is not None:
         if kind != "document":
@@ -383,7 +384,7 @@ def parse_slide(raw: object, line: int, folder: Path | None, problems: Problems,
 def _picture(name: object, ok: bool, resolve_media, line_of, where: str, bad) -> MediaRef | None:
     """A text slide's `image:`, resolved like an image slide's file:."""
     if not isinstance(name, str) or not name.strip():
-        bad("image", "must be a path inside the folder (a picture to show beside the text)")
+        bad("image", _("must be a path inside the folder (a picture to show beside the text)"))
         return None
     if not ok or resolve_media is None:
         return None
@@ -391,7 +392,7 @@ def _picture(name: object, ok: bool, resolve_media, line_of, where: str, bad) ->
 
 
 def _not_text(value: object) -> str:
-    raise ValueError(f"must be a web address (http:// or https://), got {shown(value)}")
+    raise ValueError(_("must be a web address (http:// or https://), got {value}").format(value=shown(value)))
 
 
 def folder_media(folder: Path, problems: Problems, memo: media.Memo | None = None):
@@ -509,7 +510,8 @@ def parse_ticker(data: object, problems: Problems) -> tuple[str, ...]:
     line = data.line_of("ticker") if isinstance(data, yamlfile.LineDict) else None
     items = raw if isinstance(raw, list) else [raw]
     if len(items) > MAX_TICKER_ITEMS:
-        problems.add(line, "ticker", f"has {len(items)} items, at most {MAX_TICKER_ITEMS}; the ticker is left out")
+        problems.add(line, "ticker", _("has {count} items, at most {most}; the ticker is left out").format(
+            count=len(items), most=MAX_TICKER_ITEMS))
         return ()
     lines: list[str] = []
     for index, item in enumerate(items):
@@ -517,15 +519,15 @@ def parse_ticker(data: object, problems: Problems) -> tuple[str, ...]:
         try:
             text = " ".join(_text(item).split())  # one line: it scrolls
         except ValueError as exc:
-            problems.add(line, where, f"{exc}; the ticker is left out")
+            problems.add(line, where, _("{problem}; the ticker is left out").format(problem=exc))
             return ()
         if text:
             lines.append(text)
     total = sum(len(t) for t in lines)
     if total > MAX_TICKER:
-        problems.add(line, "ticker", f"has {total:,} characters, at most {MAX_TICKER:,} (it would take "
-                     f"{total * 26 / 120 / 60:.0f} minutes to pass once): shorten it, or make it a slide; "
-                     "the ticker is left out")
+        problems.add(line, "ticker", _("has {count} characters, at most {most} (it would take {minutes} minutes to "
+                                       "pass once): shorten it, or make it a slide; the ticker is left out").format(
+            count=f"{total:,}", most=f"{MAX_TICKER:,}", minutes=f"{total * 26 / 120 / 60:.0f}"))
         return ()
     return tuple(lines)
 

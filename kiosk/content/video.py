@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.i18n import _
+
 log = logging.getLogger("kiosk.video")
 
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4", "matroska,webm": "MKV/WebM"}
@@ -61,19 +63,19 @@ def probe(path: Path) -> VideoInfo:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ValueError(f"cannot be read ({exc.strerror or exc})") from None
+        raise ValueError(_("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
     if size > MAX_BYTES:
-        raise ValueError(f"is {size / 1024**3:.1f} GB, at most {MAX_BYTES // 1024**3} GB: encode it at a lower "
-                         "bitrate (docs/authoring.md)")
+        raise ValueError(_("is {size} GB, at most {most} GB: encode it at a lower bitrate (docs/authoring.md)")
+                         .format(size=f"{size / 1024**3:.1f}", most=MAX_BYTES // 1024**3))
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise ValueError(f"is not a video file this board can read ({_reason(exc)}); a file cut short "
-                         "reads like this too") from None
+        raise ValueError(_("is not a video file this board can read ({reason}); a file cut short reads like this "
+                           "too").format(reason=_reason(exc))) from None
     try:
         return _probe(container)
     except av.FFmpegError as exc:
-        raise ValueError(f"cannot be decoded ({_reason(exc)})") from None
+        raise ValueError(_("cannot be decoded ({reason})").format(reason=_reason(exc))) from None
     finally:
         container.close()
 
@@ -81,41 +83,45 @@ def probe(path: Path) -> VideoInfo:
 def _probe(container) -> VideoInfo:
     kind = CONTAINERS.get(container.format.name)
     if kind is None:
-        raise ValueError(f"is a {container.format.long_name or container.format.name} file; use MP4, MKV or WebM")
+        raise ValueError(_("is a {format} file; use MP4, MKV or WebM").format(
+            format=container.format.long_name or container.format.name))
     if not container.streams.video:
-        raise ValueError("has no video stream (only sound?)")
+        raise ValueError(_("has no video stream (only sound?)"))
     stream = container.streams.video[0]
     codec = stream.codec_context.name
     if codec not in CODECS:
-        raise ValueError(f"uses the {codec} codec, which a board does not play; use H.264 (docs/authoring.md)")
+        raise ValueError(_("uses the {codec} codec, which a board does not play; use H.264 (docs/authoring.md)")
+                         .format(codec=codec))
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
-        raise ValueError("has a video stream without a picture size")
+        raise ValueError(_("has a video stream without a picture size"))
     if max(width, height) > MAX_WIDTH or min(width, height) > MAX_HEIGHT:
-        raise ValueError(f"is {width}x{height}, at most 1920x1080 (a Pi cannot decode more at full speed): "
-                         "scale it down (docs/authoring.md)")
+        raise ValueError(_("is {width}x{height}, at most 1920x1080 (a Pi cannot decode more at full speed): "
+                           "scale it down (docs/authoring.md)").format(width=width, height=height))
     rate = stream.average_rate or stream.guessed_rate or 0
     fps = float(rate) if rate else 0.0
     if fps > MAX_FPS + 0.5:
-        raise ValueError(f"has {fps:g} frames a second, at most {MAX_FPS}")
+        raise ValueError(_("has {fps} frames a second, at most {most}").format(fps=f"{fps:g}", most=MAX_FPS))
     seconds = _length(container, stream)
     if seconds > MAX_SECONDS:
-        raise ValueError(f"is {clock(seconds)} long, at most {clock(MAX_SECONDS)}: cut it into shorter videos")
+        raise ValueError(_("is {length} long, at most {most}: cut it into shorter videos").format(
+            length=clock(seconds), most=clock(MAX_SECONDS)))
     audio = None
     if container.streams.audio:
         track = container.streams.audio[0]
         audio = track.codec_context.name if track.codec_context.codec else None
         if audio is None:
-            raise ValueError("has a sound track this board cannot decode; use AAC or Opus")
+            raise ValueError(_("has a sound track this board cannot decode; use AAC or Opus"))
     first = _first_frame(container, stream)
     if first is None:
-        raise ValueError("has a video stream with no picture in it (cut short?)")
+        raise ValueError(_("has a video stream with no picture in it (cut short?)"))
     end = _last_end(container, stream, seconds)
     if seconds and end < seconds - END_SLACK_SECONDS:
-        raise ValueError(f"is cut short: its pictures end at {clock(end)} of {clock(seconds)} (copy it again)")
+        raise ValueError(_("is cut short: its pictures end at {end} of {length} (copy it again)").format(
+            end=clock(end), length=clock(seconds)))
     seconds = seconds or end
     if seconds <= 0:
-        raise ValueError("has no length")
+        raise ValueError(_("has no length"))
     return VideoInfo(kind, codec, width, height, round(seconds, 3), round(fps, 3), audio)
 
 

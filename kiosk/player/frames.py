@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.content.programme import Slide
+from kiosk.i18n import _
 from kiosk.status import Status
 
 log = logging.getLogger("kiosk.player")
@@ -83,7 +84,8 @@ class Pages(Sequence):
         try:
             frame = future.result()  # normally drawn already, while the page before it was on screen
         except Exception as exc:  # noqa: BLE001 - the renderer's; reported, the page before it stays
-            raise PageError(f"page {index + 1} of {self._count} cannot be drawn: {exc}") from exc
+            raise PageError(_("page {page} of {count} cannot be drawn: {reason}").format(
+                page=index + 1, count=self._count, reason=exc)) from exc
         with self._lock:
             for other in [i for i in self._drawn if i not in (index, index + 1)]:
                 del self._drawn[other]
@@ -153,7 +155,8 @@ class FrameBuilder:
         except concurrent.futures.TimeoutError:
             return None
         except Exception as exc:  # noqa: BLE001 - a slide that cannot be drawn is skipped, not fatal
-            log.error("slide %s cannot be drawn: %s", slide.id if slide else "idle", exc)
+            log.error(_("slide {slide} cannot be drawn: {reason}").format(slide=slide.id if slide else "idle",
+                                                                          reason=exc))
             self.status.set_error(name, str(exc))
             self._built.pop(self.key(slide, version, at), None)
             return Frames([])
@@ -189,7 +192,8 @@ def speech_voice(speech_cfg, cache_dir: Path, speaker, status: Status) -> Callab
             try:
                 sound = speaker.load(slide.audio.path)
             except Exception as exc:  # noqa: BLE001 - no audio device, a file that does not decode, …
-                log.warning("slide %s will play without its sound: %s: %s", slide.id, slide.audio.name, exc)
+                log.warning(_("slide {slide} will play without its sound: {file}: {reason}").format(
+                    slide=slide.id, file=slide.audio.name, reason=exc))
                 status.set_error(f"audio:{slide.id}", f"{slide.audio.name}: {exc}")
                 return None
             status.set_error(f"audio:{slide.id}", None)
@@ -199,7 +203,7 @@ def speech_voice(speech_cfg, cache_dir: Path, speaker, status: Status) -> Callab
                                      Path(cache_dir) / "speech")
             sound = speaker.load(path)
         except Exception as exc:  # noqa: BLE001 - espeak-ng missing, no audio device, …
-            log.warning("slide %s will play without speech: %s", slide.id, exc)
+            log.warning(_("slide {slide} will play without speech: {reason}").format(slide=slide.id, reason=exc))
             status.set_error("speech", str(exc))
             return None
         status.set_error("speech", None)

@@ -27,6 +27,7 @@ from kiosk.content import schedule
 from kiosk.content.current import Current
 from kiosk.content.programme import Programme, Slide
 from kiosk.content.reading import MIN_READ_SECONDS  # the border warns on the same figure
+from kiosk.i18n import _
 from kiosk.player import volume
 from kiosk.player.frames import FrameBuilder, Frames, PageError
 from kiosk.report.notify import Notifier
@@ -141,8 +142,8 @@ class Player:
         before = self.plan
         self.plan = schedule.plan(programme, now.local, dates_trusted=trusted)
         if self.plan.ignored_dates and not (before and before.ignored_dates):
-            log.warning("the clock is not trusted yet (not synchronised): time windows are ignored and every "
-                        "slide plays until it is")
+            log.warning(_("the clock is not trusted yet (not synchronised): time windows are ignored and every "
+                          "slide plays until it is"))
         self._planned, self.clock_trusted, self._planned_at = programme, trusted, now.mono
         self.status.update(
             content_version=programme.version,
@@ -204,8 +205,9 @@ class Player:
         duration = max(duration, heard)  # a recorded announcement is heard to its end
         per_page = timed[0] if timed else duration / max(1, len(pages))
         if slide is not None and not timed and len(pages) > 1 and per_page < MIN_READ_SECONDS:
-            log.warning("slide %s: %d pages share %g s (%.1f s a page): too fast to read; give it a longer "
-                        "duration or a shorter text", slide.id, len(pages), duration, per_page)
+            log.warning(_("slide {slide}: {pages} pages share {duration} s ({seconds} s a page): too fast to read; "
+                          "give it a longer duration or a shorter text").format(
+                slide=slide.id, pages=len(pages), duration=f"{duration:g}", seconds=f"{per_page:.1f}"))
         play = getattr(self.screen, "play", None)
         moving = frames.motion is not None and play is not None
         if moving:  # the video starts over its first picture, which is on screen now
@@ -242,7 +244,8 @@ class Player:
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
             frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
-                log.warning("slide %s not ready in time; keeping the current frame", slide.id if slide else "idle")
+                log.warning(_("slide {slide} not ready in time; keeping the current frame").format(
+                    slide=slide.id if slide else "idle"))
                 if self.showing is not None:
                     self._hold(NOT_READY_RETRY_SECONDS)
                     return
@@ -299,8 +302,8 @@ class Player:
         try:
             frame = showing.pages[showing.page + 1]
         except PageError as exc:
-            log.error("slide %s: %s; its page %d stays on screen", showing.slide.id if showing.slide else "idle",
-                      exc, showing.page + 1)
+            log.error(_("slide {slide}: {reason}; its page {page} stays on screen").format(
+                slide=showing.slide.id if showing.slide else "idle", reason=exc, page=showing.page + 1))
             showing.page_end = showing.slot_end
             return
         remaining = len(showing.pages) - showing.page - 1
@@ -412,10 +415,11 @@ class Player:
         error = getattr(self.screen, "zone_error", None)
         name = showing.slide.id if showing.slide else "idle"
         if error:
-            self.status.set_error(f"video:{name}", f"the video stopped while playing: {error}")
+            self.status.set_error(f"video:{name}", _("the video stopped while playing: {reason}").format(reason=error))
         if now.mono < showing.slot_end - VIDEO_END_SLACK_SECONDS:
             if error:
-                log.warning("slide %s: its slot ends %.1f s early", name, showing.slot_end - now.mono)
+                log.warning(_("slide {slide}: its slot ends {seconds} s early").format(
+                    slide=name, seconds=f"{showing.slot_end - now.mono:.1f}"))
                 showing.failed = True
             showing.slot_end = showing.page_end = now.mono
         return None
@@ -517,7 +521,7 @@ class Player:
             self._upload_ahead()
             self._late_sound(now)
         if not self.screen.pump():
-            log.error("the display was lost; exiting so that systemd restarts the player")
+            log.error(_("the display was lost; exiting so that systemd restarts the player"))
             self.status.update(display_ok=False)
             return None
         self._watchdog(now)

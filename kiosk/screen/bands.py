@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen import zones
 from kiosk.screen.palette import FOOTER_BG, GOLD, MUTED, RED, RED_DARK, WEEKDAYS, WHITE
 
-log = logging.getLogger("kiosk.render.bands")
+log = logging.getLogger(__name__)
 
 HEADER_BG = FOOTER_BG
 TICKER_BG = RED_DARK
@@ -136,7 +137,8 @@ def _load_logo(path: Path, height: int) -> pygame.Surface | None:
         media.probe(path)
         image = pygame.image.load(str(path))
     except (ValueError, OSError, pygame.error) as exc:
-        log.error("display.logo %s cannot be shown: %s; the header goes without it", path, exc)
+        log.error(_("display.logo {file} cannot be shown: {reason}; the header goes without it").format(
+            file=path, reason=exc))
         return None
     w, h = image.get_size()
     if not w or not h:

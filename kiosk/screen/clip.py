@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen import sdl
 from kiosk.screen.motion import Place, Zone, fitted
 
-log = logging.getLogger("kiosk.render.video")
+log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 6  # pictures decoded ahead: 0.2 s at 30 fps, ~18 MB at 1080p
 AUDIO_RATE, AUDIO_CHANNELS = 48000, 2
@@ -113,7 +114,8 @@ class Clip(Zone):
         try:
             self._renderer = sdl.renderer_of(place.window)
         except OSError as exc:  # no SDL to bind: the first picture stays for the slot
-            log.warning("video %s: cannot be played here (%s); its first picture stays", self.video.name, exc)
+            log.warning(_("video {file}: cannot be played here ({reason}); its first picture stays")
+                        .format(file=self.video.name, reason=exc))
             self._frozen = True  # the slot runs its course on the still
             return
         if self.video.has_sound:  # at volume 0 too (quiet hours): the sound still keeps the time
@@ -130,7 +132,7 @@ class Clip(Zone):
             audio = sdl.AudioQueue(AUDIO_RATE, AUDIO_CHANNELS)
         except OSError as exc:
             if not pygame.mixer.get_init():
-                log.warning("video %s plays without sound: %s", self.video.name, exc)
+                log.warning(_("video {file} plays without sound: {reason}").format(file=self.video.name, reason=exc))
                 return None
             # Where the sound card has one device only (a Pi's HDMI without dmix, SDL's dummy driver), the
             # speech mixer (screen.sound) holds it: a video's sound comes first; the mixer opens again for
@@ -139,7 +141,8 @@ class Clip(Zone):
             try:
                 audio = sdl.AudioQueue(AUDIO_RATE, AUDIO_CHANNELS)
             except OSError as again:
-                log.warning("video %s plays without sound: %s", self.video.name, again)
+                log.warning(_("video {file} plays without sound: {reason}").format(file=self.video.name,
+                                                                                  reason=again))
                 return None
         audio.volume = round(sdl.MIX_MAXVOLUME * self._volume)
         return audio
@@ -244,7 +247,8 @@ class Clip(Zone):
         self._ended = True
         if isinstance(how, _Failed):
             self.error = how.reason
-            log.error("video %s stopped: %s; its slot ends now", self.video.name, how.reason)
+            log.error(_("video {file} stopped: {reason}; its slot ends now").format(file=self.video.name,
+                                                                                    reason=how.reason))
         self._silence()
 
     def _silence(self) -> None:
@@ -393,6 +397,6 @@ class Clip(Zone):
                         audio.push(bytes(int(gap * AUDIO_RATE) * 4))
                     container.seek(0)
         except Exception as exc:  # noqa: BLE001 - the pictures go on without it
-            log.warning("video %s: its sound stopped (%s)", self.video.name, exc)
+            log.warning(_("video {file}: its sound stopped ({reason})").format(file=self.video.name, reason=exc))
         finally:
             self._audio_done = True

@@ -36,7 +36,7 @@ from kiosk.i18n import _
 from kiosk.screen import clip, gpu, quiet, zones
 from kiosk.screen.motion import Place, Zone
 
-log = logging.getLogger("kiosk.render.screen")
+log = logging.getLogger(__name__)
 
 HEADLESS_SIZE = (1920, 1080)
 FADE_FPS = 60  # fade frames are paced to this rate; with vsync the present itself already waits that long

@@ -12,11 +12,12 @@ import logging
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen.drawn import Drawn
 from kiosk.screen.picture import surface_of
 from kiosk.source import document
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 PAPER_SHADOW = (2, 10, 24)
 
@@ -49,8 +50,8 @@ class DocumentPages(Drawn):
             try:
                 image = document.open_page(self._doc.pages[number])
             except ValueError as exc:  # a power cut, a failing card: prepared again once, never shown grey
-                log.warning("slide %s: prepared page %d is damaged (%s); preparing it again", self._slide.id,
-                            number, exc)
+                log.warning(_("slide {slide}: prepared page {page} is damaged ({reason}); preparing it again")
+                            .format(slide=self._slide.id, page=number, reason=exc))
                 slide, renderer = self._slide, self._renderer
                 document.index_path(slide.image, renderer.size, slide.pages, renderer.cache_dir).unlink(missing_ok=True)
                 self._doc.pages[number].unlink(missing_ok=True)

@@ -17,12 +17,17 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen import fonts, scripts
 
-log = logging.getLogger("kiosk.render.fonts")
+log = logging.getLogger(__name__)
 
 _NOT_SANS = ("serif", "mono", "looped", "display", "condensed")
-INSTALL_HINT = "install fonts-noto-core (it has Noto Sans for Khmer, Thai, Lao, Myanmar and many more)"
+
+
+def install_hint() -> str:
+    """What to install for the fonts of other scripts, in the language in use."""
+    return _("install fonts-noto-core (it has Noto Sans for Khmer, Thai, Lao, Myanmar and many more)")
 
 
 def _letters(text: str) -> str:

@@ -20,10 +20,9 @@ import pygame
 from kiosk.i18n import _
 from kiosk.screen import charmap
 
-log = logging.getLogger("kiosk.render.fonts")
+log = logging.getLogger(__name__)
 
 AUTO_FAMILIES = ("Noto Sans", "DejaVu Sans")
-INSTALL_HINT = "install fonts-noto-core or fonts-dejavu-core (apt-get install fonts-dejavu-core)"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts",
              Path.home() / ".fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
@@ -198,7 +197,9 @@ class FontSet:
         from kiosk.screen import scripts  # other scripts are drawn run by run (screen.fallback), not by one font
 
         if not scripts.needs_runs(text):
-            log.warning("no installed font draws %r; %s", missing_glyphs(self.files.regular, text), INSTALL_HINT)
+            log.warning(_("no installed font draws {letters}; {hint}").format(
+                letters=repr(missing_glyphs(self.files.regular, text)),
+                hint=_("install fonts-noto-core or fonts-dejavu-core (apt-get install fonts-dejavu-core)")))
         return self.files
 
 
@@ -232,6 +233,6 @@ def load(spec: str) -> FontSet:
         raise FontError(_("no font with Vietnamese letters for display.font={spec} ({notes}); {hint}").format(
             spec=repr(spec), notes="; ".join(notes) or _("nothing found"), hint=hint))
     for note in notes:
-        log.warning("%s; using %s", note, usable[0].name)
+        log.warning(_("{note}; using {font}").format(note=note, font=usable[0].name))
     log.info("font: %s (%s, bold: %s)", usable[0].name, usable[0].regular, usable[0].bold or "emboldened")
     return FontSet(usable[0], usable[1:])

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen.drawn import Drawn
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 
 def versions(renderer, slide) -> list[tuple[str, str, str]]:
@@ -31,8 +32,8 @@ def versions(renderer, slide) -> list[tuple[str, str, str]]:
             continue
         title, body = _nfc(texts[0]), _nfc(texts[1])
         if renderer.check_scripts(slide.id, language, title + body):
-            log.warning("slide %s: its %s translation is left out until a font for it is installed",
-                        slide.id, language)
+            log.warning(_("slide {slide}: its {language} translation is left out until a font for it is installed")
+                        .format(slide=slide.id, language=language))
             continue
         out.append((language, title, body))
     return out

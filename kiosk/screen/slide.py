@@ -17,6 +17,7 @@ from pathlib import Path
 import pygame
 
 from kiosk.content import video
+from kiosk.i18n import _
 from kiosk.screen import bands, clip, fallback, fonts, languages, qr, scripts, text, zones
 from kiosk.screen.drawn import Drawn
 from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this module's names too
@@ -36,7 +37,7 @@ from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this 
 from kiosk.screen.picture import surface_of as picture_surface
 from kiosk.source import prepare
 
-log = logging.getLogger("kiosk.render.slide")
+log = logging.getLogger(__name__)
 
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
@@ -185,7 +186,8 @@ class Renderer:
         try:
             image = prepare.open_prepared(slide.image, box, "fit", self.cache_dir)
         except (ValueError, OSError) as exc:
-            raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+            raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
+                file=slide.image.name, reason=exc)) from None
         prepared = picture_surface(image)
         pw, ph = prepare.oriented_size(slide.image)
         scale = min(box[0] / pw, box[1] / ph)
@@ -211,8 +213,8 @@ class Renderer:
         """Why the slide's QR code is not drawn on this screen (None: it is, or there is none)."""
         link, _label = self.link_of(slide)
         if link and not qr.side_for(link, self.size):
-            return (f"the QR code of {link} is hidden: a {self.size[0]}x{self.size[1]} panel is too small for a code "
-                    "that can be scanned")
+            return _("the QR code of {link} is hidden: a {width}x{height} panel is too small for a code that can be "
+                     "scanned").format(link=link, width=self.size[0], height=self.size[1])
         return None
 
     def _qr_card(self, geo: bands.Geometry) -> tuple[int, int]:
@@ -387,11 +389,16 @@ class Renderer:
             return ""
         lacking = self.scripts.missing(text_)
         if lacking:
-            where = f"slide {slide_id}" + (f" ({language} translation)" if language else "")
-            log.warning("%s: no installed font draws %r; they are left out (%s)", where, lacking[:24],
-                        fallback.INSTALL_HINT)
-            note = f"no installed font draws {lacking[:24]!r}" + (f" of its {language} translation" if language
-                                                                  else "") + f"; {fallback.INSTALL_HINT}"
+            said = {"slide": slide_id, "language": language, "letters": repr(lacking[:24]),
+                    "hint": fallback.install_hint()}
+            if language:
+                log.warning(_("slide {slide} ({language} translation): no installed font draws {letters}; they are "
+                              "left out ({hint})").format(**said))
+                note = _("no installed font draws {letters} of its {language} translation; {hint}").format(**said)
+            else:
+                log.warning(_("slide {slide}: no installed font draws {letters}; they are left out ({hint})")
+                            .format(**said))
+                note = _("no installed font draws {letters}; {hint}").format(**said)
             self.notes[slide_id] = "; ".join(filter(None, (self.notes.get(slide_id), note)))
         return lacking
 
@@ -531,7 +538,8 @@ class Renderer:
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
             image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
-            raise ValueError(f"{slide.image.name}: prepared image cannot be loaded ({exc})") from None
+            raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
+                file=slide.image.name, reason=exc)) from None
         picture = picture_surface(image)  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
         frame.fill(BLACK)
@@ -595,9 +603,10 @@ class Renderer:
         geo = self.geometry(slide, ticker)
         _font, _lines, cut = self.caption_layout(nfc(slide.title), self.size[1] - geo.header_h - geo.ticker_h)
         if cut:
-            return (f"slide {slide.id}: its caption (title) is too long for a {self.size[0]}x{self.size[1]} screen "
-                    f"even in {self.CAPTION_LINES} lines at the smallest legible size: its end is cut; shorten it "
-                    "or make it a text slide with image:")
+            return _("slide {slide}: its caption (title) is too long for a {width}x{height} screen even in {lines} "
+                     "lines at the smallest legible size: its end is cut; shorten it or make it a text slide with "
+                     "image:").format(slide=slide.id, width=self.size[0], height=self.size[1],
+                                      lines=self.CAPTION_LINES)
         return None
 
     def _caption(self, frame: pygame.Surface, caption: str, area: pygame.Rect | None = None) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.i18n import _
 from kiosk.screen import quiet
 
 log = logging.getLogger("kiosk.sound")
@@ -62,7 +63,8 @@ class Speaker:
                     return
             sound.play()
         except pygame.error as exc:
-            log.warning("a sound could not be played (%s); the slide plays silent this time", exc)
+            log.warning(_("a sound could not be played ({reason}); the slide plays silent this time").format(
+                reason=exc))
 
     def stop(self) -> None:
         """Silence whatever plays (the last slide's voice)."""

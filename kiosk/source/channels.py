@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from kiosk.config import ChannelConfig, Config
 from kiosk.content import layers, manifest
 from kiosk.content.programme import Programme
+from kiosk.i18n import _
 from kiosk.source import sync
 from kiosk.source.cache import Cache
 from kiosk.status import Status, SyncFacts
@@ -42,13 +43,20 @@ _tree: contextvars.ContextVar[str | None] = contextvars.ContextVar("kiosk_channe
 
 
 class _NameTheChannel(logging.Filter):
-    """The journal lines of a channel's sync say which channel (`sync: channel xa: refused: …`)."""
+    """The journal lines of a channel's sync say which channel (`sync: channel xa: refused: …`), in the
+    language the line was said in (`đồng bộ: kênh xa: bị từ chối: …`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         name = _tree.get()
-        if name is not None and isinstance(record.msg, str) and record.msg.startswith("sync: ") \
-                and not record.msg.startswith("sync: channel "):
-            record.msg = f"sync: channel {name}: {record.msg[6:]}"
+        if name is None or not isinstance(record.msg, str):
+            return True
+        prefix = _("sync: ")
+        for said in (prefix, "sync: "):  # a line said in English (a debug line) is named too
+            if record.msg.startswith(said):
+                named = _("sync: channel {name}: {message}")
+                if not record.msg.startswith(named.format(name=name, message="")):
+                    record.msg = named.format(name=name, message=record.msg[len(said):])
+                break
         return True
 
 
@@ -70,7 +78,7 @@ def _exclusive(cache: Cache):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Busy("another sync of this cache is running") from None
+            raise Busy(_("another sync of this cache is running")) from None
         try:
             yield
         finally:
@@ -184,13 +192,14 @@ class Channels:
                 with _naming(tree.name):
                     prog = sync.load_cached(tree.cfg, tree.store)
             except Exception as exc:  # noqa: BLE001 - one damaged state must not cost the other trees
-                log.error("sync: cached content of %s unusable: %s", _label(tree.name), exc)
+                log.error(_("sync: cached content of {tree} unusable: {reason}").format(tree=_label(tree.name),
+                                                                                        reason=exc))
                 prog = None
             if prog is not None:
                 self._set(tree.name, prog)
                 found = True
             elif tree.name is not None:
-                log.warning("sync: channel %s: no content cached yet", tree.name)
+                log.warning(_("sync: channel {name}: no content cached yet").format(name=tree.name))
         return self.merged() if found else None
 
     # --- the content thread -----------------------------------------------------------------------
@@ -290,9 +299,11 @@ def sync_once(cfg: Config) -> tuple[bool, str]:
         for tree in trees.trees:
             if tree.syncer is not None:
                 tree.syncer.close()
-    parts = [result.summary() if name is None else f"channel {name}: {result.summary()}" for name, result in results]
+    parts = [result.summary() if name is None else _("channel {name}: {summary}").format(name=name,
+                                                                                        summary=result.summary())
+             for name, result in results]
     return all(result.ok for _name, result in results), "; ".join(parts)
 
 
 def _label(name: str | None) -> str:
-    return "source.url" if name is None else f"channel {name}"
+    return "source.url" if name is None else _("channel {name}").format(name=name)

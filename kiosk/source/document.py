@@ -204,26 +204,27 @@ def _open(path: Path):
     except pdfium.PdfiumError as exc:
         text = str(exc).lower()
         if "password" in text:
-            raise ValueError("the PDF is protected by a password: export it again without one") from None
+            raise ValueError(_("the PDF is protected by a password: export it again without one")) from None
         if "format" in text or "file" in text:
-            raise ValueError("not a readable PDF file (damaged or truncated)") from None
-        raise ValueError(f"not a readable PDF file ({exc})") from None
+            raise ValueError(_("not a readable PDF file (damaged or truncated)")) from None
+        raise ValueError(_("not a readable PDF file ({reason})").format(reason=exc)) from None
 
 
 def _check_sizes(pdf, count: int) -> None:
     if count == 0:
-        raise ValueError("the PDF has no pages")
+        raise ValueError(_("the PDF has no pages"))
     if count > media.MAX_PDF_PAGES:
-        raise ValueError(f"the PDF has {count:,} pages, at most {media.MAX_PDF_PAGES}: "
-                         "publish the pages to show as a document of their own")
+        raise ValueError(_("the PDF has {count} pages, at most {most}: publish the pages to show as a document of "
+                           "their own").format(count=f"{count:,}", most=media.MAX_PDF_PAGES))
 
 
 def _check_page(pdf, number: int) -> tuple[float, float]:
     width, height = pdf.get_page_size(number - 1)
     longest = max(width, height) * MM_PER_POINT
     if longest > media.MAX_PDF_SIDE_MM or min(width, height) < 1:
-        raise ValueError(f"page {number} is {width * MM_PER_POINT / 1000:.2f} m x {height * MM_PER_POINT / 1000:.2f} m"
-                         f"; pages up to {media.MAX_PDF_SIDE_MM / 1000:g} m a side are shown")
+        raise ValueError(_("page {number} is {width} m x {height} m; pages up to {most} m a side are shown").format(
+            number=number, width=f"{width * MM_PER_POINT / 1000:.2f}", height=f"{height * MM_PER_POINT / 1000:.2f}",
+            most=f"{media.MAX_PDF_SIDE_MM / 1000:g}"))
     return width, height
 
 
@@ -316,8 +317,8 @@ def _render_page(pdf, ref, size, number: int, box: Area, cache_dir: Path) -> dic
         scale = fit_scale(content_w, content_h, box)
         pixels = round(content_w * scale) * round(content_h * scale)
         if pixels > MAX_PAGE_PIXELS:
-            raise ValueError(f"page {number} is too tall for its width to be shown ({width * MM_PER_POINT:.0f} x "
-                             f"{height * MM_PER_POINT:.0f} mm)")
+            raise ValueError(_("page {number} is too tall for its width to be shown ({width} x {height} mm)").format(
+                number=number, width=f"{width * MM_PER_POINT:.0f}", height=f"{height * MM_PER_POINT:.0f}"))
         crop = (left, height - bottom, width - right, top)  # PDFium's crop: points cut from left, bottom, right, top
         image = page.render(scale=scale, crop=crop, may_draw_forms=True).to_pil().convert("RGB")
     finally:
@@ -372,7 +373,7 @@ def load(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cache_di
         except (OSError, ValueError, KeyError, TypeError) as exc:
             path.unlink(missing_ok=True)
             if attempt:
-                raise ValueError(f"prepared document cannot be read ({exc})") from None
+                raise ValueError(_("prepared document cannot be read ({reason})").format(reason=exc)) from None
     raise AssertionError("unreachable")
 
 

@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kiosk.durable import fsync_dir
+from kiosk.i18n import _
 
 ENGINE = "espeak-ng"
 TMP_STALE_SECONDS = 600.0
 TIMEOUT_S = 120.0
-INSTALL_HINT = "apt install espeak-ng (Vietnamese voices: vi, vi-vn-x-central, vi-vn-x-south)"
 
 
 class SpeechError(Exception):
@@ -77,19 +77,21 @@ def synthesize(text: str, voice: str, rate: int, cache_dir: Path) -> Path:
     """The WAV file that speaks `text`, made if not already cached. Raises SpeechError."""
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
-        raise SpeechError("nothing to say: the text is empty")
+        raise SpeechError(_("nothing to say: the text is empty"))
     target = Path(cache_dir) / f"{cache_key(text, voice, rate)}.wav"
     if target.is_file() and target.stat().st_size > 44:  # more than a bare WAV header
         return target
     engine = shutil.which(ENGINE)
     if engine is None:
-        raise SpeechError(f"{ENGINE} is not installed: {INSTALL_HINT}")
+        raise SpeechError(_("{engine} is not installed: {hint}").format(
+            engine=ENGINE, hint=_("apt install espeak-ng (Vietnamese voices: vi, vi-vn-x-central, vi-vn-x-south)")))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=".speech-", suffix=".wav.tmp", dir=target.parent)
         os.close(fd)
     except OSError as exc:
-        raise SpeechError(f"cannot write to the speech cache {str(cache_dir)!r}: {exc.strerror or exc}") from None
+        raise SpeechError(_("cannot write to the speech cache {folder}: {reason}").format(
+            folder=repr(str(cache_dir)), reason=exc.strerror or exc)) from None
     temp = Path(temp_name)
     try:
         # Text on stdin (never argv: a text starting with "-" is not an option), UTF-8 (-b 1).
@@ -98,19 +100,22 @@ def synthesize(text: str, voice: str, rate: int, cache_dir: Path) -> Path:
             done = subprocess.run(argv, input=text.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S,
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise SpeechError(f"{ENGINE} did not finish within {TIMEOUT_S:g} s") from None
+            raise SpeechError(_("{engine} did not finish within {seconds} s").format(
+                engine=ENGINE, seconds=f"{TIMEOUT_S:g}")) from None
         except OSError as exc:
-            raise SpeechError(f"cannot run {ENGINE}: {exc.strerror or exc}") from None
+            raise SpeechError(_("cannot run {engine}: {reason}").format(engine=ENGINE, reason=exc.strerror or exc)) \
+                from None
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
             if "voice does not exist" in detail:
-                raise SpeechError(f"{ENGINE} has no voice {voice!r} (speech.voice); Vietnamese: vi, "
-                                  "vi-vn-x-central, vi-vn-x-south")
-            raise SpeechError(f"{ENGINE} failed (status {done.returncode}): {detail or 'no message'}")
+                raise SpeechError(_("{engine} has no voice {voice} (speech.voice); Vietnamese: vi, vi-vn-x-central, "
+                                    "vi-vn-x-south").format(engine=ENGINE, voice=repr(voice)))
+            raise SpeechError(_("{engine} failed (status {code}): {detail}").format(
+                engine=ENGINE, code=done.returncode, detail=detail or _("no message")))
         with open(temp, "rb+") as handle:
             head = handle.read(12)
             if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                raise SpeechError(f"{ENGINE} wrote no WAV audio")
+                raise SpeechError(_("{engine} wrote no WAV audio").format(engine=ENGINE))
             os.fsync(handle.fileno())
         os.replace(temp, target)
         fsync_dir(target.parent)

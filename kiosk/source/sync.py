@@ -89,14 +89,17 @@ class SyncResult:
         if not self.ok:
             return _("sync failed: {error}; current content kept ({files} files, {bytes} bytes fetched)").format(
                 error=self.error, files=self.files, bytes=self.bytes)
-        what = "manifest changed" if self.changed else "manifest unchanged"
-        read = f" (format {self.format}, {self.name})" if self.format is not None else ""
+        what = _("manifest changed") if self.changed else _("manifest unchanged")
+        read = _(" (format {format}, {file})").format(format=self.format, file=self.name) \
+            if self.format is not None else ""
         skipped = ""
         if self.skipped:
-            more = f" (+{len(self.skipped) - 1} more)" if len(self.skipped) > 1 else ""
-            skipped = f"; {len(self.skipped)} skipped: {self.skipped[0]}{more}"
-        return (f"{what}: version {self.version}{read}, {self.slides} slides, {self.files} files fetched, "
-                f"{self.bytes} bytes{skipped}")
+            more = _(" (+{count} more)").format(count=len(self.skipped) - 1) if len(self.skipped) > 1 else ""
+            skipped = _("; {count} skipped: {first}{more}").format(count=len(self.skipped), first=self.skipped[0],
+                                                                   more=more)
+        return _("{what}: version {version}{read}, {slides} slides, {files} files fetched, {bytes} bytes"
+                 "{skipped}").format(what=what, version=self.version, read=read, slides=self.slides,
+                                     files=self.files, bytes=self.bytes, skipped=skipped)
 
 
 @dataclass(frozen=True)
@@ -263,9 +266,10 @@ class Syncer:
                 .format(folder=self.store.root, reason=exc.strerror or exc),
                                 files=counter.files, bytes=counter.bytes)
         except Exception as exc:  # noqa: BLE001 - a sync bug must not end the player; it is reported instead
-            log.error("sync: unexpected error: %r", exc, exc_info=log.isEnabledFor(logging.DEBUG))
-            result = SyncResult(ok=False, error=f"internal error: {exc.__class__.__name__}: {exc}",
-                                files=counter.files, bytes=counter.bytes)
+            log.error(_("sync: unexpected error: {error}").format(error=repr(exc)),
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            result = SyncResult(ok=False, error=_("internal error: {kind}: {reason}").format(
+                kind=exc.__class__.__name__, reason=exc), files=counter.files, bytes=counter.bytes)
         if result.ok:
             self.status.set_error("sync", None)
             if result.changed:
@@ -366,7 +370,7 @@ class Syncer:
             return
         self._warned = digest
         for warning in prog.warnings:
-            log.warning("sync: %s", warning)
+            log.warning(_("sync: {warning}").format(warning=warning))
 
     def _verify_some(self, budget: float) -> None:
         """Hash cached media not yet hashed in this process, for at most `budget` seconds after the cycle's
