@@ -215,7 +215,8 @@ def in_process_player(folder: Path, root: Path, crossfade: int = 600):
     screen = Screen.open(cfg.display.size, cfg.display.rotation, status)
     renderer = Renderer(screen.size, cfg.display, cfg.cache.path, cfg.device.name)
     loaded = programme.load_folder(folder)
-    preparemod.prepare_programme(loaded, screen.size, cfg.display.fit, cfg.cache.path)
+    preparemod.prepare_programme(loaded, screen.size, cfg.display.fit, cfg.cache.path,
+                                 bands=preparemod.bands_of(cfg.display, loaded))
     current = Current(loaded)
     frames = FrameBuilder(renderer, status, cfg.device.name)
     return Player(cfg, screen, frames, current, status, stop_event), current, stop_event, screen

@@ -246,3 +246,38 @@ def test_pictures_are_prepared_in_play_order_and_each_is_ready_as_soon_as_it_is(
     assert all(preparer.slide_ready(s) for s in slides) and len(woken) == 3
     again = prepare.Preparer(SIZE, "fit", tmp_path / "cache", None, prune=False)  # the next start
     assert not again.slide_ready(slides[0]) and again.ready(programme) and again.slide_ready(slides[0])
+
+
+def test_a_picture_between_the_bands_is_prepared_at_the_size_it_is_shown_and_kept_by_pruning(tmp_path):
+    """With a header and a ticker, a picture slide's frame is made for what the bands leave (never scaled
+    again each time the slide is drawn); an emergency's takes the whole screen; pruning keeps both, and a
+    programme without ticker lines has no ticker band to leave room for."""
+    from types import SimpleNamespace
+
+    from kiosk.content import area
+
+    good = tmp_path / "good.png"
+    stripes(1600, 1200).save(good)
+    screen = (1920, 1080)
+    slides = (Slide(id="anh", type="image", image=ref(good)),
+              Slide(id="bao", type="image", image=ref(good), priority="emergency"))
+    display = SimpleNamespace(header=True, ticker=True)
+    with_ticker = Programme(slides=slides, version="t", ticker=("Thông báo",))
+    bands = prepare.bands_of(display, with_ticker)
+    assert bands == (True, True)
+    assert prepare.bands_of(display, Programme(slides=slides, version="u")) == (True, False)
+    header_h, ticker_h = area.band_heights(screen, True, True)
+    between = (1920, 1080 - header_h - ticker_h)
+    assert prepare.prepared_as(slides[0], screen, "fit", bands) == (between, "fit")
+    assert prepare.prepared_as(slides[1], screen, "fit", bands) == (screen, "fit")
+    cache = tmp_path / "cache"
+    assert prepare.prepare_programme(with_ticker, screen, "fit", cache, bands=bands) == {}
+    with Image.open(prepare.prepared_path(slides[0].image, between, "fit", cache)) as image:
+        assert image.size == between
+    preparer = prepare.Preparer(screen, "fit", cache, SimpleNamespace(voice="vi", rate=150), prune=True,
+                                display_cfg=display)
+    preparer.prepare(with_ticker)
+    assert preparer.ready(with_ticker) and all(preparer.slide_ready(s) for s in slides)
+    left = {p.name for p in (cache / "prepared").iterdir()}
+    assert left == {prepare.prepared_path(slides[0].image, between, "fit", cache).name,
+                    prepare.prepared_path(slides[1].image, screen, "fit", cache).name}

@@ -77,7 +77,8 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         probe.unlink()
     except OSError:
         cache_dir = Path(tempfile.mkdtemp(prefix="kiosk-render-"))
-    problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir)
+    problems = prepare.prepare_programme(programme, size, cfg.display.fit, cache_dir,
+                                         bands=prepare.bands_of(cfg.display, programme))
     for slide_id, message in problems.items():
         print(_("slide {slide} will not play: {reason}").format(slide=slide_id, reason=message), file=sys.stderr)
     programme = prepare.without_unpreparable(programme, problems)

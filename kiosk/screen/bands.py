@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.content import area
 from kiosk.i18n import _
 from kiosk.screen import zones
 from kiosk.screen.palette import FOOTER_BG, GOLD, MUTED, RED, RED_DARK, WEEKDAYS, WHITE
@@ -26,7 +27,7 @@ TICKER_BG = RED_DARK
 SEPARATOR = "   •   "
 SEGMENT_MAX = 1024  # pixels: a ticker segment is one texture; a Pi 3's GPU takes 2048 at most
 TICKER_FPS = 60
-MIN_TEXT_PX = 12  # below this a band's text cannot be read on any panel
+MIN_TEXT_PX = area.MIN_TEXT_PX
 
 
 def vietnamese_stamp(now: dt.datetime) -> str:
@@ -58,12 +59,8 @@ class Geometry:
 
 
 def geometry(size: tuple[int, int], header: bool, ticker: bool) -> Geometry:
-    """Band heights for a screen: designed at 1080 lines and scaled, never below a legible text size."""
-    unit = min(size) / 1080
-    header_font = max(MIN_TEXT_PX, round(38 * unit))
-    ticker_font = max(MIN_TEXT_PX, round(38 * unit))
-    return Geometry(size, round(header_font * 2.3) if header else 0, round(ticker_font * 1.8) if ticker else 0,
-                    header_font, ticker_font)
+    """Band heights for a screen (content.area: the preparation of pictures reads the same)."""
+    return Geometry(size, *area.band_heights(size, header, ticker), *area.band_fonts(size))
 
 
 def _line(font: pygame.font.Font, text: str, color) -> pygame.Surface:

@@ -534,9 +534,10 @@ class Renderer:
     # --- image slides ---------------------------------------------------------------------------
 
     def _image_page(self, slide, geo: bands.Geometry | None = None) -> pygame.Surface:
-        fit = prepare.slide_fit(slide, getattr(self.display_cfg, "fit", "fit"))
+        banded = (bool(geo.header_h), bool(geo.ticker_h)) if geo is not None else prepare.NO_BANDS
+        size, fit = prepare.prepared_as(slide, self.size, getattr(self.display_cfg, "fit", "fit"), banded)
         try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
-            image = prepare.open_prepared(slide.image, self.size, fit, self.cache_dir, slide.type)
+            image = prepare.open_prepared(slide.image, size, fit, self.cache_dir, slide.type)
         except (ValueError, OSError) as exc:
             raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
                 file=slide.image.name, reason=exc)) from None
@@ -546,7 +547,8 @@ class Renderer:
         area = frame.get_rect()
         if geo is not None and (geo.header_h or geo.ticker_h):  # the picture in what the bands leave
             area = pygame.Rect(0, geo.header_h, self.size[0], self.size[1] - geo.header_h - geo.ticker_h)
-            picture = _into(picture, area.size, fit)
+            if picture.get_size() != area.size:  # prepared for the whole screen (a video's first picture)
+                picture = _into(picture, area.size, fit)
         frame.blit(picture, picture.get_rect(center=area.center))
         if slide.type == "video":
             return frame  # what a video slide shows under its moving picture: nothing drawn over it

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 
-from kiosk.content import media, video
+from kiosk.content import area, media, video
 from kiosk.content.programme import Programme
 from kiosk.durable import write_atomic
 from kiosk.i18n import _
@@ -241,11 +241,28 @@ def oriented_size(ref) -> tuple[int, int]:
     return max(1, width), max(1, height)
 
 
-def prepared_as(slide, size: tuple[int, int], fit_default: str) -> tuple[tuple[int, int], str] | None:
-    """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none."""
+Bands = tuple[bool, bool]  # (header, ticker): the bands standing with a picture slide (bands_of)
+NO_BANDS: Bands = (False, False)
+
+
+def bands_of(display_cfg, programme) -> Bands:
+    """The bands a picture slide of `programme` stands between, as screen.slide draws them: the header when
+    the display has one, the ticker when the display scrolls one and the programme has lines for it."""
+    return (bool(getattr(display_cfg, "header", False)),
+            bool(getattr(display_cfg, "ticker", False)) and bool(getattr(programme, "ticker", ())))
+
+
+def prepared_as(slide, size: tuple[int, int], fit_default: str,
+                bands: Bands = NO_BANDS) -> tuple[tuple[int, int], str] | None:
+    """(size, fit) the slide's picture is prepared at on a screen of `size`; None: it has none.
+
+    A picture slide's is the area its bands leave (content.area), so that it is drawn as it is, never scaled
+    again each time the slide is drawn; an emergency's and a video's first picture take the whole screen."""
     if slide.image is None or slide.type == "document":  # a document's pages are source.document's
         return None
-    if slide.type in MEDIA_TYPES:  # the picture, or a video's first picture, full screen
+    if slide.type == "image" and slide.priority != "emergency":
+        return area.picture_area(size, *bands), slide_fit(slide, fit_default)
+    if slide.type in MEDIA_TYPES:
         return size, slide_fit(slide, fit_default)
     return picture_box(size), "fit"  # a text slide's picture, beside or above its text
 
@@ -261,8 +278,8 @@ def play_order(programme) -> list:
 
 
 def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_dir: Path,
-                      should_stop=lambda: False, on_prepared: Callable[[object], None] = lambda _slide: None
-                      ) -> dict[str, str]:
+                      should_stop=lambda: False, on_prepared: Callable[[object], None] = lambda _slide: None,
+                      bands: Bands = NO_BANDS) -> dict[str, str]:
     """Prepare every image of a programme, in play order; {slide id: problem} for the slides that cannot play.
 
     The caller skips those slides and reports the problems. `should_stop`: the caller no longer
@@ -276,7 +293,7 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
         if slide.image is None or (slide.type != "document" and prepared_as(slide, size, fit_default) is None):
             continue
         try:
-            _prepare_slide(slide, size, fit_default, cache_dir)
+            _prepare_slide(slide, size, fit_default, cache_dir, bands)
         except ValueError as exc:
             reason = f"pages: {exc}" if isinstance(exc, media.PagesError) else str(exc)  # the slide's line to mend
             problems[slide.id] = f"{slide.image.name}: {reason}"
@@ -291,26 +308,27 @@ def prepare_programme(programme, size: tuple[int, int], fit_default: str, cache_
     return problems
 
 
-def _prepare_slide(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+def _prepare_slide(slide, size: tuple[int, int], fit_default: str, cache_dir: Path, bands: Bands) -> Path:
     if slide.type == "document":
         return document.prepare(slide.image, size, slide.pages, cache_dir)
-    return prepare_image(slide.image, *prepared_as(slide, size, fit_default), cache_dir, slide.type)
+    return prepare_image(slide.image, *prepared_as(slide, size, fit_default, bands), cache_dir, slide.type)
 
 
-def ready_path(slide, size: tuple[int, int], fit_default: str, cache_dir: Path) -> Path:
+def ready_path(slide, size: tuple[int, int], fit_default: str, cache_dir: Path, bands: Bands = NO_BANDS) -> Path:
     """The file whose presence says a slide's media is prepared (a picture's frame, a document's index)."""
     if slide.type == "document":
         return document.index_path(slide.image, size, slide.pages, cache_dir)
-    return prepared_path(slide.image, *prepared_as(slide, size, fit_default), cache_dir)
+    return prepared_path(slide.image, *prepared_as(slide, size, fit_default, bands), cache_dir)
 
 
-def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path) -> set[Path]:
+def needed_files(programme, size: tuple[int, int], fit_default: str, cache_dir: Path,
+                 bands: Bands = NO_BANDS) -> set[Path]:
     """The prepared files this programme uses at this size: everything else under prepared/ may be evicted."""
     needed = set()
     for slide in programme.slides:
         if slide.type == "document" and slide.image is not None:
             needed |= document.files_of(slide.image, size, slide.pages, cache_dir)
-        elif (wanted := prepared_as(slide, size, fit_default)) is not None:
+        elif (wanted := prepared_as(slide, size, fit_default, bands)) is not None:
             needed.add(prepared_path(slide.image, *wanted, cache_dir))
     return needed
 
@@ -341,15 +359,18 @@ class Preparer:
     """
 
     def __init__(self, size: tuple[int, int], fit: str, cache_dir: Path, speech_cfg, prune: bool,
-                 status=None, ended: Callable[[], bool] = lambda: False, on_ready: Callable[[], None] = lambda: None):
+                 status=None, ended: Callable[[], bool] = lambda: False, on_ready: Callable[[], None] = lambda: None,
+                 display_cfg=None):
         self.size, self.fit, self.cache_dir, self.speech_cfg = size, fit, Path(cache_dir), speech_cfg
+        self.display_cfg = display_cfg  # which bands stand with picture slides (bands_of)
+        self.bands: Bands = NO_BANDS  # those of the programme prepared last
         self.prune, self.status, self.ended, self.on_ready = prune, status, ended, on_ready
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
 
     def _key(self, slide) -> tuple[str, str]:
         if slide.type == "document":
             return slide.image.sha256, f"document {slide.pages}"
-        size, fit = prepared_as(slide, self.size, self.fit)
+        size, fit = prepared_as(slide, self.size, self.fit, self.bands)
         return slide.image.sha256, f"{fit}-{size[0]}x{size[1]}"
 
     def _prepared_one(self, slide) -> None:
@@ -357,8 +378,9 @@ class Preparer:
         self.on_ready()
 
     def prepare(self, programme: Programme) -> Programme:
+        self.bands = bands_of(self.display_cfg, programme)
         problems = prepare_programme(programme, self.size, self.fit, self.cache_dir, should_stop=self.ended,
-                                     on_prepared=self._prepared_one)
+                                     on_prepared=self._prepared_one, bands=self.bands)
         kept = without_unpreparable(programme, problems)
         if self.ended():
             return kept  # nobody will show it; above all, do not prune the next session's files
@@ -371,11 +393,12 @@ class Preparer:
 
     def ready(self, programme: Programme) -> bool:
         """Every prepared file the programme needs is already there: it can go on screen at once."""
+        self.bands = bands_of(self.display_cfg, programme)  # it is the one about to be shown
         whole = True
         for slide in programme.slides:
             if slide.image is None or self._key(slide) in self._prepared:
                 continue
-            if ready_path(slide, self.size, self.fit, self.cache_dir).is_file():
+            if ready_path(slide, self.size, self.fit, self.cache_dir, self.bands).is_file():
                 self._prepared.add(self._key(slide))
             else:
                 whole = False
@@ -388,7 +411,7 @@ class Preparer:
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech
 
-        keep = needed_files(programme, self.size, self.fit, self.cache_dir)
+        keep = needed_files(programme, self.size, self.fit, self.cache_dir, self.bands)
         folder = prepared_dir(self.cache_dir)
         for path in folder.glob("*") if folder.is_dir() else ():
             if path not in keep and path.is_file():
