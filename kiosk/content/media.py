@@ -124,9 +124,9 @@ def check_decodes(path: Path) -> None:
 def decoded_whole(path: Path, size: tuple[int, int] | None = None) -> Image.Image:
     """A picture (a prepared frame, a document's page) decoded whole, as RGB, without a second copy.
 
-    A `with` block closes the image it would return: copying it out held two full-screen frames at once
-    (16 MB at 1080p) each time a slide was drawn. Raises what Pillow raises; ValueError when its size is
-    not `size`."""
+    load() reads the file whole and closes it; the image is returned as it is (copying it out of a `with`
+    block, as before, held two full-screen frames at once, 16 MB at 1080p, each time a slide was drawn).
+    Raises what Pillow raises; ValueError when its size is not `size`."""
     image = Image.open(path)
     try:
         image.load()  # LOAD_TRUNCATED_IMAGES is off: a short file raises here; the file is closed once read
