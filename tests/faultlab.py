@@ -912,7 +912,7 @@ def _hostile_reports(work: Path, url: str, ca_file: Path | None) -> tuple[bool, 
         "cache: {path: cache}\n", encoding="utf-8")
     cfg = configmod.load(folder / "config.yaml")
     saved = reportermod.REQUEST_DEADLINE_S
-    reportermod.REQUEST_DEADLINE_S = 2.0
+    reportermod.REQUEST_DEADLINE_S = 1.0  # as the sync's (the size caps act within 0.1 s)
     try:
         with PlayQueue(folder / "plays.sqlite") as queue:
             for i in range(5):
@@ -940,7 +940,7 @@ def _hostile_status(work: Path, port: int) -> tuple[bool, str]:
     (folder / "config.yaml").write_text(f"device: {{id: x, name: y}}\nsource: {{path: '{folder}'}}\n"
                                         f"health: {{listen: '127.0.0.1:{port}'}}\n", encoding="utf-8")
     saved = statusmod.DEADLINE_S
-    statusmod.DEADLINE_S = 2.0
+    statusmod.DEADLINE_S = 1.0
     try:
         out = io.StringIO()
         code = statusmod.main(configmod.load(folder / "config.yaml"), out)

@@ -139,6 +139,7 @@ class StaticServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as nginx (tcp_nodelay on): no delayed-ACK stall per answer
 
             def log_message(self, *args):  # quiet
                 pass

@@ -16,21 +16,25 @@ from kiosk.status import Status
 FAST = Limits(connect_timeout=2, read_timeout=2, small_deadline=3, file_allowance=3, retries=0, backoff=0)
 
 
-def authoring(folder: Path, images: dict[str, str], texts: int = 1, junk: dict[str, int] | None = None) -> Path:
+def authoring(folder: Path, images: dict[str, str], texts: int = 1, junk: dict[str, int] | None = None,
+              duration: int | None = None) -> Path:
     """An authoring folder with `texts` text slides and one image slide per image (name -> colour).
 
     `junk` appends random bytes to an image (name -> bytes) to make big files that still probe as images.
+    `duration` (seconds) is given to every slide: a short one makes a running board's plays end sooner.
     """
     (folder / "images").mkdir(parents=True, exist_ok=True)
     lines = ["slides:"]
     for i in range(texts):
         lines += [f"  - id: tin-{i}", f"    title: Thông báo số {i}", "    body: Ủy ban nhân dân xã"]
+        lines += [f"    duration: {duration}"] if duration else []
     for name, colour in images.items():
         Image.new("RGB", (32, 24), colour).save(folder / "images" / name)
         if junk and name in junk:
             with open(folder / "images" / name, "ab") as f:
                 f.write(os.urandom(junk[name]))
         lines += [f"  - id: anh-{Path(name).stem}", f"    file: images/{name}"]
+        lines += [f"    duration: {duration}"] if duration else []
     (folder / "programme.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 

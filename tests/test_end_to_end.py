@@ -112,9 +112,11 @@ def test_a_board_with_a_channel_plays_both_and_the_channels_emergency_interrupts
     tree("xa", "  - id: thong-bao\n    title: Thông báo của xã\n    duration: 1\n")
     own, xa, reports = StaticServer(tmp_path / "www-own"), StaticServer(tmp_path / "www-xa"), ReportServer()
     port = free_port()
+    # polls at 7 s ±10 %: the channel's second sync comes after the plays reach the server (the heartbeat of
+    # 5 s), so it is the one that brings the emergency published then (at 5 s, it raced that heartbeat)
     config = write_config(
         tmp_path,
-        f"  url: {own.url}\n  report_url: {reports.url}\n  public_key: {keys['own'][1]}\n  poll_seconds: 5\n"
+        f"  url: {own.url}\n  report_url: {reports.url}\n  public_key: {keys['own'][1]}\n  poll_seconds: 7\n"
         f"  channels:\n    - {{name: xa, url: '{xa.url}', public_key: '{keys['xa'][1]}'}}",
         port,
         extra="  heartbeat_seconds: 5\n",

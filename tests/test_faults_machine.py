@@ -65,7 +65,7 @@ def test_a_card_full_at_boot_plays_heartbeats_and_uploads_its_plays(tmp_path, sm
 
 
 def synced_board(tmp_path, disk, report: ReportServer, port: int):
-    src = authoring(tmp_path / "src", {"a.png": "red", "b.png": "blue"})
+    src = authoring(tmp_path / "src", {"a.png": "red", "b.png": "blue"}, duration=1)  # plays end within seconds
     publish.publish(src, tmp_path / "tree", None)
     server = StaticServer(tmp_path / "tree")
     config = board_on_disk(tmp_path, disk, f"  url: {server.url}\n  poll_seconds: 5", report, port)
@@ -104,15 +104,18 @@ def test_the_cache_folder_deleted_while_playing(tmp_path, small_disk):
     server, config, player = synced_board(tmp_path, small_disk, report, port)
     cache = small_disk.path / "cache"
     try:
-        assert player.wait_until(lambda: report.ids, timeout=30)
+        # a slide has ended (its play is held, not yet sent) and the board has reported once
+        assert player.wait_until(lambda: report.heartbeats and player.health()[1]["counters"]["slide_changes"] >= 2,
+                                 timeout=30)
         shutil.rmtree(cache)  # a technician's mistake, or a cleaning script
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not (len(list((cache / "media").glob("*"))) >= 2
-                                                   and (cache / "plays.sqlite").exists()):
+                                                   and (cache / "plays.sqlite").exists() and report.ids):
             assert player.health()[0] == 200 and not_black(player)
             time.sleep(0.5)
         assert len(list((cache / "media").glob("*"))) >= 2  # fetched again at the next sync
         assert (cache / "plays.sqlite").exists()  # the plays queue written again, with what it held
+        assert report.ids  # and those plays reached the server
         assert player.health()[1]["current_slide"]
     finally:
         code, out = player.stop()

@@ -67,13 +67,18 @@ def test_a_browser_asks_a_running_board_for_its_screen_and_sees_it(tmp_path):
         row = driver.find_element(By.CSS_SELECTOR, 'tr[data-board="test-board"]')
         assert "UBND xã Thử Nghiệm" in row.text and "Thử Nghiệm" in row.text
         row.find_element(By.LINK_TEXT, "UBND xã Thử Nghiệm").click()
+        driver.find_element(By.XPATH, "//button[text()='Chụp màn hình']")  # the board's page is there
+        driver.implicitly_wait(0)  # looking for what is absent must not wait the implicit 5 s each time
         assert not driver.find_elements(By.ID, "screenshot")
+        driver.implicitly_wait(5)
         driver.find_element(By.XPATH, "//button[text()='Chụp màn hình']").click()
         status = driver.find_element(By.CSS_SELECTOR, "table.commands-list").text  # queued, or already sent
         assert "Chụp màn hình" in status and any(w in status for w in ("Đang chờ bảng liên lạc", "Đã gửi", "Xong"))
+        driver.implicitly_wait(0)
         deadline = time.monotonic() + 30  # the next heartbeat (5 s) brings the command; the page reloads itself
         while not driver.find_elements(By.ID, "screenshot") and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.2)
+        driver.implicitly_wait(5)
         shot = driver.find_element(By.ID, "screenshot")
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", shot) == 640
         assert "Xong" in driver.find_element(By.CSS_SELECTOR, "table.commands-list").text

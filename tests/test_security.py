@@ -107,7 +107,7 @@ def test_no_secret_in_healthz_metrics_the_journal_or_the_reports(tmp_path):
     (tmp_path / "health-token").write_text(health_secret + "\n")
     (tmp_path / "token").chmod(0o644)  # readable by every user: warned about, and never shown
     (tmp_path / "health-token").chmod(0o600)
-    src = authoring(tmp_path / "src", {"a.png": "red"})
+    src = authoring(tmp_path / "src", {"a.png": "red"}, duration=1)  # plays end, and are reported, within seconds
     publish.publish(src, tmp_path / "tree", None)
     server, report = StaticServer(tmp_path / "tree"), ReportServer(delay=0)
     port = free_port()

@@ -64,8 +64,8 @@ def scenarios(v2: bytes, sha: str, blob: bytes, server_url: str) -> dict:
         "media 404": ({"/manifest.v2.json": body(v2), f"/media/{sha}": body(HTML, 404, "text/html")}, "HTTP 404"),
         "slow drip": ({"/manifest.v2.json": drip(v2, 0.02)}, "too slow"),
         "slow drip, no length": ({"/manifest.v2.json": drip_unannounced(v2, 0.02)}, "too slow"),
-        "reset mid-media": ({"/manifest.v2.json": body(v2), f"/media/{sha}": cut_after(blob, 100, reset=True)},
-                            "connection"),
+        "reset mid-media": ({"/manifest.v2.json": body(v2),  # cut inside the body: the picture is only 95 bytes
+                             f"/media/{sha}": cut_after(blob, len(blob) // 2, reset=True)}, "connection"),
         "redirect elsewhere": ({"/manifest.v2.json": redirect(other_host + "manifest.v2.json")},
                                "redirect to another host refused"),
         "redirect nowhere": ({"/manifest.v2.json": redirect("http://[::1/manifest.json")}, "refused"),
