@@ -241,11 +241,7 @@ def probe(path: Path, spec: tuple[tuple[int, int], ...] = ()) -> Probed:
     with _lock:
         pdf = _open(path)
         try:
-            count = len(pdf)
-            _check_sizes(pdf, count)
-            numbers = page_numbers(spec, count)
-            for number in numbers:
-                _check_page(pdf, number)
+            count, numbers = _checked(pdf, spec)
             blank = []
             for number in numbers:
                 page = pdf[number - 1]
@@ -259,6 +255,17 @@ def probe(path: Path, spec: tuple[tuple[int, int], ...] = ()) -> Probed:
             return Probed(count, tuple(blank))
         finally:
             pdf.close()
+
+
+def _checked(pdf, spec: tuple[tuple[int, int], ...]) -> tuple[int, list[int]]:
+    """The document's page count and the pages the slide shows, after the checks a board makes (sizes of the
+    whole document, `pages:`, each page shown); ValueError when one fails."""
+    count = len(pdf)
+    _check_sizes(pdf, count)
+    numbers = page_numbers(spec, count)
+    for number in numbers:
+        _check_page(pdf, number)
+    return count, numbers
 
 
 def _ink(page) -> tuple[float, Image.Image, tuple[int, int, int, int] | None]:
@@ -279,11 +286,7 @@ def prepare(ref, size: tuple[int, int], spec: tuple[tuple[int, int], ...], cache
     with _lock:
         pdf = _open(Path(ref.path))
         try:
-            count = len(pdf)
-            _check_sizes(pdf, count)
-            numbers = page_numbers(spec, count)
-            for number in numbers:
-                _check_page(pdf, number)
+            count, numbers = _checked(pdf, spec)
             blank = []
             for number in numbers:
                 entry = _render_page(pdf, ref, size, number, box, cache_dir)
