@@ -107,7 +107,7 @@ def test_crossfade_ends_on_the_new_frame_and_uploads_nothing_per_frame(status):
     old, new = frame((320, 180), RED, RED), frame((320, 180), BLUE, BLUE)
     screen.show(old)
     uploaded = screen.uploaded_bytes
-    times = screen.crossfade(old, new, 120)
+    times = screen.crossfade(new, 120)
     assert len(times) >= 2 and all(t >= 0 for t in times)
     assert tuple(panel(screen).get_at((160, 90)))[:3] == BLUE
     assert png(screen.screenshot_png()).getpixel((160, 90)) == BLUE
@@ -131,7 +131,7 @@ def test_crossfade_passes_through_a_blend(status, on_gpu):
         seen.append(tuple(panel(screen).get_at((5, 5)))[:3])  # SDL's software target keeps what was presented
 
     screen._render = presented
-    screen.crossfade(frame((320, 180), RED, RED), frame((320, 180), BLUE, BLUE), 200)
+    screen.crossfade(frame((320, 180), BLUE, BLUE), 200, old=frame((320, 180), RED, RED))
     assert seen[-1] == BLUE
     assert any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)  # halfway: both frames show
     reds = [r for r, _g, _b in seen]
@@ -156,7 +156,7 @@ def test_a_screenshot_during_a_crossfade_is_the_frame_being_faded(status):
         real_render(layers)
 
     screen._render = render
-    screen.crossfade(old, new, 300)
+    screen.crossfade(new, 300)
     asking.join(5)
     r, _g, b = png(answer[0]).getpixel((160, 90))
     assert r > 0 and b > 0  # a blend of both, read back between two fade frames
@@ -235,7 +235,7 @@ def test_a_gpu_holds_the_texture_on_screen_and_the_next_one_uploaded_ahead_no_mo
     screen.show(a)
     screen.prepare(b)  # before its slot, on the render thread
     uploaded = screen.uploaded_bytes
-    screen.crossfade(a, b, 50)
+    screen.crossfade(b, 50)
     assert screen.uploaded_bytes == uploaded  # both textures were there already
     held = [t for t in (screen._shown, screen._ahead) if t is not None]
     assert [t.frame() for t in held] == [b]  # a's texture let go once b is on screen alone
@@ -250,7 +250,7 @@ def test_sdls_software_renderer_keeps_no_second_copy_of_the_frame_on_screen(stat
     screen.show(a)
     screen.prepare(b)  # no upload ahead: a texture here is one more full-screen copy in memory
     assert screen._shown is None and screen._ahead is None
-    screen.crossfade(a, b, 50)
+    screen.crossfade(b, 50)
     assert screen._shown is None and screen._ahead is None
     pygame.event.post(pygame.event.Event(pygame.WINDOWEXPOSED))
     assert screen.pump()  # exposed: presented again from the window's own surface

@@ -105,7 +105,8 @@ class Screen:
         self.size = (phys[1], phys[0]) if self.rotation in (90, 270) else phys  # logical, after rotation
         self._owner = threading.get_ident()
         self._lock = threading.Lock()
-        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive for screenshots)
+        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive: see crossfade)
+        self._has_frame = False  # a frame is on screen (its Surface may be gone: the pixels are on screen)
         self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
         self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
@@ -253,6 +254,7 @@ class Screen:
             self._shown, self._layers = None, []
         with self._lock:
             self._last = weakref.ref(frame)
+            self._has_frame = True
 
     def _is_on_screen(self, frame: pygame.Surface) -> bool:
         return self._last is not None and self._last() is frame
@@ -301,24 +303,34 @@ class Screen:
         self._render([(held.texture, 255)])
         self._on_screen(held, frame)
 
-    def crossfade(self, old: pygame.Surface | None, new: pygame.Surface, duration_ms: int) -> list[float]:
-        """Fade from `old` to `new` over `duration_ms`; milliseconds spent on each frame.
+    def crossfade(self, new: pygame.Surface, duration_ms: int, old: pygame.Surface | None = None) -> list[float]:
+        """Fade from what is on screen (or from `old`, when given) to `new` over `duration_ms`;
+        milliseconds spent on each frame.
 
-        On a GPU every frame draws the old texture, then the new one with opacity `progress`, and
-        presents. SDL's software renderer draws into a window surface that keeps the last frame, so
-        there one draw a frame is enough: the new texture over what is on screen, with the opacity
-        chosen so that the old frame's remaining weight is exactly 1 - progress (the weight actually
-        applied is tracked, so 8-bit rounding never accumulates); that halves the memory traffic of
-        the frame on a CPU. The last frame is the new texture alone, opaque. The progress follows the
-        clock: a slow frame shortens the fade instead of stretching it.
+        What is on screen is the screen's own: the caller need not keep the frame it showed last (a
+        1080p frame is 8 MB), since its pixels are in the texture on a GPU and in the window's surface
+        on SDL's software renderer. On a GPU every frame draws the old texture, then the new one with
+        opacity `progress`, and presents. SDL's software renderer draws into a window surface that
+        keeps the last frame, so there one draw a frame is enough: the new texture over what is on
+        screen, with the opacity chosen so that the old frame's remaining weight is exactly
+        1 - progress (the weight actually applied is tracked, so 8-bit rounding never accumulates);
+        that halves the memory traffic of the frame on a CPU. The last frame is the new texture alone,
+        opaque. The progress follows the clock: a slow frame shortens the fade instead of stretching it.
         """
-        if old is None or old is new or duration_ms <= 0:  # a slide that follows itself: nothing to fade
-            self.show(new)
+        if old is None:  # from what is on screen: the software target holds it, a GPU its texture
+            kept = not self.hardware and self._has_frame
+            before = self._shown if self.hardware else None
+            fading = kept or before is not None
+        else:
+            kept = not self.hardware and self._is_on_screen(old)
+            before = None
+            fading = old is not new
+        if not fading or self._is_on_screen(new) or duration_ms <= 0:  # nothing to fade from, or a slide
+            self.show(new)  # that follows itself
             return []
         start_bytes = self.uploaded_bytes
-        # SDL's software target holds the old frame already: only the new one is drawn over it
-        kept = not self.hardware and self._is_on_screen(old)
-        before = None if kept else self._texture(old)
+        if not kept and before is None:
+            before = self._texture(old)
         for zone in self._moving:  # a video fades out at its last picture, silent
             zone.freeze()
         under = [(ZONES, 255)] if self._moving and self.hardware else []
