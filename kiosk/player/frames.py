@@ -10,6 +10,7 @@ inside them, and imports no pygame.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -23,6 +24,7 @@ from kiosk.status import Status
 
 log = logging.getLogger("kiosk.player")
 
+ALONE = contextlib.nullcontext()  # a frame drawn without taking turns with anything (tests)
 KEEP = 2  # slides whose frames stay built: the one on screen and the next (a full-HD frame is 8 MB)
 
 
@@ -42,8 +44,9 @@ class Pages(Sequence):
     drawn, so the render loop never waits for one.
     """
 
-    def __init__(self, source: Sequence, builder: concurrent.futures.Executor):
-        self._source, self._builder = source, builder
+    def __init__(self, source: Sequence, builder: concurrent.futures.Executor,
+                 drawing: contextlib.AbstractContextManager = ALONE):
+        self._source, self._builder, self._drawing = source, builder, drawing
         self._count = len(source)
         self.durations = getattr(source, "durations", None)  # seconds per page, when the source decides them
         self._lock = threading.Lock()
@@ -68,12 +71,16 @@ class Pages(Sequence):
                 future.set_exception(PageError("its frame was handed over"))  # a one-frame list, taken
                 return future
             try:
-                future = self._builder.submit(self._source.__getitem__, index)
+                future = self._builder.submit(self._page, index)
             except RuntimeError as exc:  # the builder is shut down: the player is stopping
                 future = concurrent.futures.Future()
                 future.set_exception(PageError(str(exc)))
             self._drawn[index] = future
         return future
+
+    def _page(self, index: int):
+        with self._drawing:
+            return self._source[index]
 
     def ready(self, index: int) -> bool:
         """Page `index` is drawn (asking starts drawing it)."""
@@ -128,16 +135,18 @@ class FrameBuilder:
     `renderer` draws (`pages(slide)`, `idle(name, at)`); `voice(slide)` makes the sound of a speaking
     slide or None, on its own thread so an emergency's frames never wait behind espeak-ng; `ready(slide)`
     says whether a slide can be drawn now (its picture is prepared), so the player skips it otherwise.
-    Executors are parameters so tests can build synchronously.
+    Executors are parameters so tests can build synchronously. `drawing` is held while a frame is drawn
+    (source.prepare.PIXELS on a board: drawing and preparing pictures take turns).
     """
 
     def __init__(self, renderer, status: Status, device_name: str,
                  voice: Callable[[Slide], object | None] | None = None,
                  builder: concurrent.futures.Executor | None = None,
                  speech: concurrent.futures.Executor | None = None,
-                 ready: Callable[[Slide], bool] = lambda _slide: True):
+                 ready: Callable[[Slide], bool] = lambda _slide: True,
+                 drawing: contextlib.AbstractContextManager = ALONE):
         self.renderer, self.status, self.device_name, self.voice = renderer, status, device_name, voice
-        self.ready = ready
+        self.ready, self.drawing = ready, drawing
         self._builder = builder or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="builder")
         self._speech = speech or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="speech")
         self._built: dict[tuple, concurrent.futures.Future] = {}
@@ -182,16 +191,20 @@ class FrameBuilder:
 
     def _build(self, slide: Slide | None, at: dt.datetime, ticker: tuple[str, ...] = ()) -> Frames:
         if slide is None:
-            return Frames(Pages([self.renderer.idle(self.device_name, at)], self._builder))
+            with self.drawing:
+                idle = self.renderer.idle(self.device_name, at)
+            return Frames(Pages([idle], self._builder, self.drawing))
         heard = slide.speak or getattr(slide, "audio", None) is not None
         sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
-        pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+        with self.drawing:  # the layout, and the first frame of most slides
+            pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+            pages = Pages(pages, self._builder, self.drawing)  # its first page drawn now
         # what of a slide's text no font draws (left out of its frames): a warning in /healthz until fixed
         self.status.set_error(f"fonts:{slide.id}", getattr(self.renderer, "notes", {}).get(slide.id))
         zones = getattr(self.renderer, "zones", None)
         motion = getattr(self.renderer, "motion", None)
         moving = motion(slide) if motion is not None and slide.type == "video" else None
-        return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else (), moving,
+        return Frames(pages, sound, tuple(zones(slide, ticker)) if zones else (), moving,
                       getattr(moving, "length", None))
 
     def close(self) -> None:

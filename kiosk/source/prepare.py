@@ -18,10 +18,12 @@ posters crisp; frames are composited on black, so no alpha is needed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -46,6 +48,14 @@ _ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and h
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never shown half grey
 
+# Whole pictures are made one at a time: a picture being prepared (decoded, scaled, encoded: 10-15 MB
+# for a 1600x1200 photo) and a slide's frame being drawn (8 MB at 1080p, with its picture loaded) take
+# turns, so that on a cold start, which prepares while it plays, their buffers do not add up. Reentrant:
+# drawing a slide whose prepared file is missing prepares it. The render loop never takes it; nor do a
+# document's pages (source.document holds its own lock for PDFium, and a PDF of 20 pages takes seconds).
+PIXELS = threading.RLock()
+_NO_TURN = contextlib.nullcontext()
+
 
 def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
     """Where the prepared frame of `ref` (a MediaRef) for this screen size and fit lives."""
@@ -68,9 +78,11 @@ def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: s
     target = prepared_path(ref, size, fit, cache_dir)
     if target.is_file():
         return target
-    frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(frame, target)
+    with PIXELS if kind != "video" else _NO_TURN:  # a video is probed whole first: seconds for a long one
+        frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(frame, target)
+        frame.close()
     return target
 
 
@@ -132,7 +144,7 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) 
     if orientation != 1:  # without a turn to make, exif_transpose would return a whole copy
         image = _next(image, ImageOps.exif_transpose(image))
     image = _next(image, _to_rgb(image))
-    return _next(image, _scaled(image, size, fit))
+    return _next(image, _scaled(image, size, fit, own=True))
 
 
 def _next(image: Image.Image, result: Image.Image) -> Image.Image:
@@ -188,7 +200,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image  # CMYK, L, P, YCbCr, 1 ...
 
 
-def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
+def _scaled(image: Image.Image, size: tuple[int, int], fit: str, own: bool = False) -> Image.Image:
+    """`own`: the caller lets go of `image` here, so that it is closed before the letterbox is made."""
     sw, sh = size
     width, height = image.size
     if fit == "fill":
@@ -202,6 +215,8 @@ def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
     resized = image.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0) if new != image.size else image
     if new == (sw, sh):
         return resized
+    if own and resized is not image:
+        image.close()  # a whole picture fewer in memory while the letterbox is made
     frame = Image.new("RGB", (sw, sh), (0, 0, 0))
     frame.paste(resized, ((sw - new[0]) // 2, (sh - new[1]) // 2))
     if resized is not image:
