@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import gc
 import threading
+import weakref
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +195,47 @@ def test_the_next_slide_goes_to_the_screen_ahead_of_its_slot(tmp_path):
     b.run(25)
     assert b.screen.ahead[:2] == [(0.0, "b"), (10.0, "a")]  # handed over at the first turn once built
     assert [f for _t, how, f in b.screen.shown if how == "fade"][:2] == ["b", "a"]
+
+
+def test_a_frame_once_on_screen_is_the_screens_alone(tmp_path):
+    """A 1080p frame is 8 MB: once shown, neither the loop nor the frame builder keeps it (the screen has its
+    pixels); only the next slide's, built ahead, is alive. A slide that follows itself is not drawn again."""
+    made: list[weakref.ref] = []
+
+    class Frame:
+        def __init__(self, name: str):
+            self.name = name
+
+    class Renderer(FakeRenderer):
+        def pages(self, slide):
+            frame = Frame(slide.id)
+            made.append(weakref.ref(frame))
+            return [frame]
+
+    class NamingScreen(FakeScreen):  # keeps what it was shown by name only, as a real one keeps pixels
+        def show(self, frame):
+            super().show(frame.name)
+
+        def crossfade(self, new, duration_ms, old=None):
+            return super().crossfade(new.name, duration_ms)
+
+        def prepare(self, frame):
+            self.ahead.append((self.clock.t, frame.name))
+
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10), slide("c", 10)), renderer=Renderer())
+    b.player.screen = b.screen = NamingScreen(b.clock)
+    b.run(35)
+    gc.collect()
+    assert b.screen.frames() == ["a", "b", "c", "a"]
+    assert [ref().name for ref in made if ref() is not None] == ["b"]  # the next one, built ahead
+
+    (tmp_path / "alone").mkdir()
+    alone = board(tmp_path / "alone", programme(slide("a", 10)), renderer=Renderer())
+    made.clear()
+    alone.player.screen = alone.screen = NamingScreen(alone.clock)
+    alone.run(35)
+    assert alone.screen.frames() == ["a"] and len(made) == 1  # drawn once, on screen for four slots
+    assert [sid for sid, _d, _c in alone.plays.ids()] == ["a"] * 4
 
 
 def test_a_slide_whose_picture_is_not_ready_is_skipped_for_this_loop_never_waited_for(tmp_path):
