@@ -487,13 +487,13 @@ class Screen:
     def pump(self) -> bool:
         """Handle pending window events and screenshot requests; False once the display is gone or closed."""
         if self._lost or not pygame.display.get_init():
-            return self._gone("display is gone")
+            return self._gone(_("display is gone"))
         exposed = False
         for event in pygame.event.get():
             if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
-                return self._gone("display closed")
+                return self._gone(_("display closed"))
             if event.type == RENDER_DEVICE_RESET:
-                return self._gone("the GPU was reset: its textures are lost")
+                return self._gone(_("the GPU was reset: its textures are lost"))
             if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
                 exposed = True
         if self.hardware and self._layers and (exposed or self._shots):
