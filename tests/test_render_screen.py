@@ -92,7 +92,7 @@ def test_a_screenshot_from_another_thread_is_read_back_by_the_render_thread(stat
 def test_a_screenshot_while_the_render_thread_is_busy_shows_the_last_frame(status, monkeypatch):
     monkeypatch.setattr("kiosk.screen.display.SHOT_WAIT_SECONDS", 0.05)
     screen = Screen.open((320, 180), 0, status)
-    on_screen = frame(screen.size)  # the player holds the frame it shows
+    on_screen = frame(screen.size)  # a caller that still holds the frame it shows
     screen.show(on_screen)
     answer = []
     asking = threading.Thread(target=lambda: answer.append(screen.screenshot_png()))
@@ -100,6 +100,12 @@ def test_a_screenshot_while_the_render_thread_is_busy_shows_the_last_frame(statu
     asking.join(5)  # nobody pumps: the frame last shown, never an error
     assert png(answer[0]).getpixel((160, 10)) == RED
     assert screen.pump() and not screen._shots  # a request given up on is not served later
+    del on_screen  # the player lets go of a frame once it is on screen: only the screen has its pixels
+    asking = threading.Thread(target=lambda: answer.append(screen.screenshot_png()))
+    asking.start()
+    asking.join(5)
+    assert answer[1] is None  # no stale or black picture: the endpoint says to ask again (503, Retry-After)
+    assert png(screen.screenshot_png()).getpixel((160, 10)) == RED  # read back by the render thread itself
 
 
 def test_crossfade_ends_on_the_new_frame_and_uploads_nothing_per_frame(status):

@@ -25,7 +25,7 @@ from kiosk.status import Status
 log = logging.getLogger("kiosk.player")
 
 ALONE = contextlib.nullcontext()  # a frame drawn without taking turns with anything (tests)
-KEEP = 2  # slides whose frames stay built: the one on screen and the next (a full-HD frame is 8 MB)
+KEEP = 2  # slides built ahead and not yet taken by the loop (a full-HD frame is 8 MB; one on screen is the screen's)
 
 
 class PageError(ValueError):

@@ -456,13 +456,14 @@ class Screen:
             shot.surface = surface
             shot.done.set()
 
-    def screenshot_png(self) -> bytes:
+    def screenshot_png(self) -> bytes | None:
         """PNG of the (logical) frame on screen; safe to call from any thread.
 
         Read back from the renderer by the render thread (during a crossfade: the frame being faded);
-        when that thread does not come round in time, the last frame it put on screen."""
+        when that thread does not come round in time, the last frame it put on screen if its Surface is
+        still alive, else None (the health endpoint then says to ask again)."""
         if threading.get_ident() == self._owner:
-            surface = self.snapshot() if self._last is not None else None
+            surface = self.snapshot() if self._has_frame else None
         else:
             shot = _Shot()
             with self._lock:
@@ -474,6 +475,8 @@ class Screen:
                 if shot in self._shots:
                     self._shots.remove(shot)
                 surface = shot.surface if shot.surface is not None else self._last and self._last()
+        if surface is None and self._has_frame:
+            return None  # the render thread is busy and the frame's Surface let go: its pixels are on screen only
         if surface is None:
             raw, size = bytes(3 * self.size[0] * self.size[1]), self.size  # nothing shown yet: black
         else:
