@@ -281,3 +281,31 @@ def test_a_picture_between_the_bands_is_prepared_at_the_size_it_is_shown_and_kep
     left = {p.name for p in (cache / "prepared").iterdir()}
     assert left == {prepare.prepared_path(slides[0].image, between, "fit", cache).name,
                     prepare.prepared_path(slides[1].image, screen, "fit", cache).name}
+
+
+def test_a_synced_board_lets_go_of_a_picture_prepared_for_a_layout_it_no_longer_has(tmp_path):
+    """Synced media are the sync cache's to evict, but a picture still shown, prepared for bands it no longer
+    stands between (the ticker switched on), goes once the programme before it is off screen too; another
+    medium's files (a fallback's) are left alone."""
+    from types import SimpleNamespace
+
+    good, other = tmp_path / "good.png", tmp_path / "other.png"
+    stripes(1600, 1200).save(good)
+    stripes(400, 300).save(other)
+    screen, cache = (320, 180), tmp_path / "cache"
+    plain = Programme(slides=(Slide(id="anh", type="image", image=ref(good)),), version="a")
+    with_ticker = Programme(slides=plain.slides, version="b", ticker=("Thông báo",))
+    display = SimpleNamespace(header=True, ticker=True)
+    prepare.prepare_image(ref(other), screen, "fit", cache)  # a medium only an older programme shows
+    preparer = prepare.Preparer(screen, "fit", cache, None, prune=False, display_cfg=display)
+
+    def files() -> set[str]:
+        return {p.name for p in (cache / "prepared").iterdir()}
+
+    preparer.prepare(plain)
+    before = prepare.ready_path(plain.slides[0], screen, "fit", cache, prepare.bands_of(display, plain)).name
+    preparer.prepare(with_ticker)
+    now = prepare.ready_path(plain.slides[0], screen, "fit", cache, prepare.bands_of(display, with_ticker)).name
+    assert before != now and {before, now} <= files()  # the programme before may still be on screen
+    preparer.prepare(with_ticker)  # the next programme prepared (or the next start): the old one is off screen
+    assert files() == {now, prepare.prepared_path(ref(other), screen, "fit", cache).name}

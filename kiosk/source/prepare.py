@@ -381,6 +381,7 @@ class Preparer:
         self.bands: Bands = NO_BANDS  # those of the programme prepared last
         self.prune, self.status, self.ended, self.on_ready = prune, status, ended, on_ready
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
+        self._needed_before: set[Path] = set()  # the prepared files of the programme prepared last
 
     def _key(self, slide) -> tuple[str, str]:
         if slide.type == "document":
@@ -402,6 +403,8 @@ class Preparer:
         if self.prune:
             self._prune(kept)
             self._prepared &= {self._key(s) for s in kept.slides if s.image is not None}
+        else:
+            self._prune_variants(kept)
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -422,6 +425,20 @@ class Preparer:
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
         return slide.image is None or self._key(slide) in self._prepared
+
+    def _prune_variants(self, programme: Programme) -> None:
+        """Synced media are the sync cache's to evict (it keeps what a fallback needs); but a picture the
+        programme shows, prepared for a layout it no longer has (the ticker switched on, the screen's
+        size changed), is ours: that variant goes, about 0.3 MB a picture and layout. What the programme
+        prepared before this one needs stays too (it may be on screen until this one replaces it): it goes
+        with the next programme prepared, or at the next start."""
+        needed = needed_files(programme, self.size, self.fit, self.cache_dir, self.bands)
+        keep, self._needed_before = needed | self._needed_before, needed
+        shown = {s.image.sha256 for s in programme.slides if s.image is not None}
+        folder = prepared_dir(self.cache_dir)
+        for path in folder.glob("*") if folder.is_dir() else ():
+            if path not in keep and path.name.split("-", 1)[0] in shown and path.is_file():
+                path.unlink(missing_ok=True)
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech
