@@ -11,9 +11,10 @@ import concurrent.futures
 import datetime as dt
 import gc
 import threading
+import time
 import weakref
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -496,3 +497,91 @@ def test_a_document_holds_each_section_for_its_own_time_and_its_slot_is_their_su
     assert b.screen.shown[:5] == [(0.0, "show", "doc#1"), (12.0, "show", "doc#2"), (20.0, "show", "doc#3"),
                                   (40.0, "fade", "b"), (50.0, "fade", "doc#1")]
     assert b.plays.ids()[0] == ("doc", 40.0, False)
+
+
+def test_a_slide_built_ahead_then_taken_at_its_slot_is_not_sent_ahead_again(tmp_path):
+    """b's frames, built ahead while a shows, are taken at b's slot; if b is then also the next (a's
+    picture no longer ready), what was built ahead is not asked for again: its frame is the screen's."""
+    gate, ready = threading.Event(), {"a": True, "b": True}
+
+    class Slow(FakeRenderer):
+        def pages(self, s):
+            if s.id == "b":
+                gate.wait(10)  # the builder waiting its turn behind a big picture being prepared
+            return super().pages(s)
+
+    b = board(tmp_path, programme(slide("a", 10), slide("b", 10)), ready=lambda s: ready[s.id])
+    b.player.frames = FrameBuilder(Slow(), b.status, "x", builder=concurrent.futures.ThreadPoolExecutor(1),
+                                   speech=Immediate(), ready=lambda s: ready[s.id])
+
+    def a_not_ready():
+        ready["a"] = False
+        gate.set()
+        time.sleep(0.2)  # b is built
+
+    b.clock.at(9.9, a_not_ready)
+    b.run(30)  # never a PageError out of the loop
+    assert b.screen.frames() == ["a", "b"] and [sid for sid, _d, _c in b.plays.ids()] == ["a", "b", "b"]
+
+
+def test_a_slide_that_follows_itself_across_a_new_programme_is_drawn_again(tmp_path):
+    """The new programme arrives while the loop waits for a slide's frames: they are of the old version,
+    so when the slide follows itself in the new programme it is built again (its new ticker shows)."""
+
+    class Ticker(FakeRenderer):
+        def pages(self, s, ticker=()):
+            return [f"{s.id} [{' '.join(ticker)}]"]
+
+    v1 = replace(programme(slide("a", 10), slide("b", 10), version="v1"), ticker=("cũ",))
+    v2 = replace(programme(slide("b", 10), version="v2"), ticker=("MỚI",))
+    b = board(tmp_path, v1, renderer=Ticker())
+    real_get, swapped = b.player.frames.get, []
+
+    def get(s, version, *args, **kwargs):
+        frames = real_get(s, version, *args, **kwargs)
+        if s is not None and s.id == "b" and not swapped:  # swapped in while the loop waited for b
+            swapped.append(True)
+            b.current.replace(v2)
+        return frames
+
+    b.player.frames.get = get
+    b.run(35)
+    assert b.screen.frames()[:3] == ["a [cũ]", "b [cũ]", "b [MỚI]"]
+    assert [p.content_version for p in b.plays.records][:3] == ["v1", "v1", "v2"]
+
+
+def test_a_long_notice_that_follows_itself_never_waits_on_the_render_thread_for_its_first_page(tmp_path):
+    """At its last page, its first (handed over long ago) is drawn again on the builder, which may be
+    waiting its turn behind a picture being prepared: the last page stays a moment longer meanwhile."""
+    turn, drawn = threading.RLock(), []
+
+    class Lazy:  # a renderer's pages, drawn when indexed (screen.slide's)
+        def __init__(self, names):
+            self.names = names
+
+        def __len__(self):
+            return len(self.names)
+
+        def __getitem__(self, i):
+            drawn.append(i)
+            return self.names[i]
+
+    class Pages(FakeRenderer):
+        def pages(self, s):
+            return Lazy(super().pages(s))
+
+    b = board(tmp_path, programme(slide("tb", 30, body="1|2|3")))
+    b.player.frames = FrameBuilder(Pages(), b.status, "x", builder=concurrent.futures.ThreadPoolExecutor(1),
+                                   speech=Immediate(), drawing=turn)
+
+    def preparing():  # the content thread's turn: 1 s of a big picture
+        threading.Thread(target=lambda: (turn.acquire(), time.sleep(1.0), turn.release())).start()
+        time.sleep(0.05)
+
+    b.clock.at(29.95, preparing)
+    b.clock.at(31, lambda: time.sleep(1.2))  # the picture is prepared meanwhile (in real time)
+    b.run(35)
+    assert b.screen.frames()[:4] == ["tb#1", "tb#2", "tb#3", "tb#1"] and drawn.count(0) == 2
+    # the loop held the last page while page 1 was drawn (a loop waiting for it would show it at 30.0: the
+    # fake clock does not move while the loop blocks)
+    assert b.screen.shown[3][0] > 30.0

@@ -190,7 +190,10 @@ class Player:
             content_version=showing.version, duration_s=now.mono - showing.started_mono,
         ))
 
-    def _start(self, slide: Slide | None, frames: Frames, transition: bool, planned: float | None) -> None:
+    def _start(self, slide: Slide | None, frames: Frames, transition: bool, planned: float | None,
+               version: str) -> None:
+        """`version`: the programme's the frames were built for (Current may have moved on while they were
+        waited for: a slide that follows itself is only kept if it is of the same version)."""
         pages = frames.pages
         now = self.now()  # the slide goes on screen now: its frames may have been waited for
         if self.showing is not None:
@@ -238,7 +241,7 @@ class Player:
             per_page = duration = 60.0 - now.local.second - now.local.microsecond / 1e6
         self.showing = Showing(slide=slide, pages=pages, page=0, page_end=now.mono + per_page,
                                slot_end=now.mono + duration, started_wall=now.wall, started_mono=flipped,
-                               version=self.current.get().version, moving=moving, frames=frames)
+                               version=version, moving=moving, frames=frames)
         self.status.slide_started(slide.id if slide else None)
         if not self._ready_sent:
             self._ready_sent = True
@@ -262,6 +265,10 @@ class Player:
             if showing is not None and showing.frames is not None and slide is not None \
                     and showing.slide == slide and showing.version == programme.version:
                 frames = showing.frames  # it follows itself: built already
+                ready = getattr(frames.pages, "ready", None)
+                if showing.page != 0 and ready is not None and not ready(0):  # its first page, handed over
+                    self._hold(PAGE_RETRY_SECONDS)  # long ago, is being drawn again: never waited for here
+                    return
             else:
                 frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
@@ -281,7 +288,9 @@ class Player:
             self._hold(UNDRAWABLE_RETRY_SECONDS)
             return
         emergency = slide is not None and slide.priority == "emergency"
-        self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
+        self._upcoming = None  # whatever was built ahead is taken now, or not the next any more
+        self._start(slide, frames, transition=not (interrupt or emergency), planned=planned,
+                    version=programme.version)
         upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
             self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local, **self._ticker(programme))
@@ -296,8 +305,11 @@ class Player:
         if prepare is None or future.exception() is not None:
             return
         pages = future.result().pages
-        if len(pages):
-            prepare(pages[0])
+        try:
+            if len(pages):
+                prepare(pages[0])
+        except PageError:  # taken already (it became the slide on screen): nothing to send ahead
+            pass
 
     def _something_ready(self) -> bool:
         """While the idle screen shows: a slide of the plan can show now (its picture became ready)."""
