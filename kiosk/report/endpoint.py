@@ -140,8 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = (200, content_type, encoder(app.registry), None)
             elif path == "/screenshot.png":
                 png = app.screenshot()
+                unread = "no frame to read back just now (none on screen yet, or the player is busy): ask again"
                 answer = ((200, "image/png", png, None) if png else
-                          (503, "application/json", _json({"error": "no frame on screen yet"}), {"Retry-After": "5"}))
+                          (503, "application/json", _json({"error": unread}), {"Retry-After": "5"}))
             else:
                 answer = (404, "application/json", _json({"error": "not found; try /healthz, /metrics or "
                                                                    "/screenshot.png"}), None)

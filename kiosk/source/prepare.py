@@ -51,8 +51,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never sh
 # Whole pictures are made one at a time: a picture being prepared (decoded, scaled, encoded: 10-15 MB
 # for a 1600x1200 photo) and a slide's frame being drawn (8 MB at 1080p, with its picture loaded) take
 # turns, so that on a cold start, which prepares while it plays, their buffers do not add up. Reentrant:
-# drawing a slide whose prepared file is missing prepares it. The render loop never takes it; nor do a
-# document's pages (source.document holds its own lock for PDFium, and a PDF of 20 pages takes seconds).
+# drawing a slide whose prepared file is missing prepares it. The render loop never takes it; the content
+# thread takes it for one picture at a time (not for a document's pages, made under PDFium's own lock in
+# source.document, nor a video's first picture: seconds each), the builder for each frame it draws.
 PIXELS = threading.RLock()
 _NO_TURN = contextlib.nullcontext()
 
@@ -80,9 +81,10 @@ def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: s
         return target
     with PIXELS if kind != "video" else _NO_TURN:  # a video is probed whole first: seconds for a long one
         frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(frame, target)
+        data = _encoded(frame)
         frame.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, data)  # a power cut leaves no half file; the card's fsync outside the turn
     return target
 
 
@@ -224,11 +226,11 @@ def _scaled(image: Image.Image, size: tuple[int, int], fit: str, own: bool = Fal
     return frame
 
 
-def _write_atomically(image: Image.Image, target: Path) -> None:
-    """Encoded in memory, then written atomically: a power cut leaves no half file."""
+def _encoded(image: Image.Image) -> bytes:
+    """The prepared file's bytes, encoded in memory (written atomically by the caller)."""
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
-    write_atomic(target, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def slide_fit(slide, fit_default: str) -> str:
@@ -375,13 +377,13 @@ class Preparer:
 
     def __init__(self, size: tuple[int, int], fit: str, cache_dir: Path, speech_cfg, prune: bool,
                  status=None, ended: Callable[[], bool] = lambda: False, on_ready: Callable[[], None] = lambda: None,
-                 display_cfg=None):
+                 display_cfg=None, showing: Callable[[], Programme | None] = lambda: None):
         self.size, self.fit, self.cache_dir, self.speech_cfg = size, fit, Path(cache_dir), speech_cfg
         self.display_cfg = display_cfg  # which bands stand with picture slides (bands_of)
         self.bands: Bands = NO_BANDS  # those of the programme prepared last
         self.prune, self.status, self.ended, self.on_ready = prune, status, ended, on_ready
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
-        self._needed_before: set[Path] = set()  # the prepared files of the programme prepared last
+        self.showing = showing  # the programme on screen (Current's), whose prepared files stay
 
     def _key(self, slide) -> tuple[str, str]:
         if slide.type == "document":
@@ -429,16 +431,22 @@ class Preparer:
     def _prune_variants(self, programme: Programme) -> None:
         """Synced media are the sync cache's to evict (it keeps what a fallback needs); but a picture the
         programme shows, prepared for a layout it no longer has (the ticker switched on, the screen's
-        size changed), is ours: that variant goes, about 0.3 MB a picture and layout. What the programme
-        prepared before this one needs stays too (it may be on screen until this one replaces it): it goes
-        with the next programme prepared, or at the next start."""
-        needed = needed_files(programme, self.size, self.fit, self.cache_dir, self.bands)
-        keep, self._needed_before = needed | self._needed_before, needed
+        size changed), is ours: that variant goes, about 0.3 MB a picture and layout. What the programme on
+        screen needs stays (this one may never replace it: a sync can still refuse it)."""
+        keep = needed_files(programme, self.size, self.fit, self.cache_dir, self.bands)
+        on_screen = self.showing()
+        if on_screen is not None:
+            keep |= needed_files(on_screen, self.size, self.fit, self.cache_dir, bands_of(self.display_cfg, on_screen))
         shown = {s.image.sha256 for s in programme.slides if s.image is not None}
         folder = prepared_dir(self.cache_dir)
         for path in folder.glob("*") if folder.is_dir() else ():
-            if path not in keep and path.name.split("-", 1)[0] in shown and path.is_file():
-                path.unlink(missing_ok=True)
+            if path not in keep and path.name.split("-", 1)[0] in shown:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:  # a read-only card: left, as the sync cache leaves what it cannot remove
+                    return
+        ours = [s for s in (*programme.slides, *(on_screen.slides if on_screen else ())) if s.image is not None]
+        self._prepared &= {self._key(s) for s in ours} | {k for k in self._prepared if k[0] not in shown}
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech
