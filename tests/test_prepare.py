@@ -315,3 +315,42 @@ def test_a_synced_board_lets_go_of_a_picture_prepared_for_a_layout_it_no_longer_
     preparer.prepare(with_ticker)  # the next one prepared (or the next start), with_ticker on screen
     assert files() == {now, prepare.prepared_path(ref(other), screen, "fit", cache).name}
     assert preparer.ready(with_ticker) and preparer.slide_ready(with_ticker.slides[0])
+
+
+def test_preparing_a_picture_and_drawing_a_slide_take_turns(tmp_path):
+    """On a cold start pictures are prepared while slides are drawn: each takes prepare.PIXELS, so that their
+    full-screen buffers never add up (the builder is given it as `drawing`)."""
+    import threading
+
+    from kiosk.player.frames import FrameBuilder
+    from kiosk.status import Status
+
+    good = tmp_path / "good.png"
+    stripes(1600, 1200).save(good)
+    done = threading.Event()
+    with prepare.PIXELS:  # a slide being drawn
+        worker = threading.Thread(target=lambda: (prepare.prepare_image(ref(good), SIZE, "fit", tmp_path), done.set()))
+        worker.start()
+        worker.join(0.3)
+        assert not done.is_set()  # the picture waits its turn
+    worker.join(10)
+    assert done.is_set()
+
+    held = []
+
+    class Renderer:
+        def pages(self, slide):
+            held.append(prepare.PIXELS._is_owned())
+            return ["frame"]
+
+    class Immediate:
+        def submit(self, fn, *args):
+            import concurrent.futures
+
+            future = concurrent.futures.Future()
+            future.set_result(fn(*args))
+            return future
+
+    builder = FrameBuilder(Renderer(), Status(), "x", builder=Immediate(), speech=Immediate(), drawing=prepare.PIXELS)
+    assert builder.get(Slide(id="a", type="text", title="Thông báo"), "v", None, 1).pages[0] == "frame"
+    assert held == [True]

@@ -281,3 +281,26 @@ def test_a_renderer_that_does_not_cover_the_screen_is_refused():
     pygame.display.init()
     screen = Screen.offscreen((64, 36))
     assert display._draws_everywhere(screen.renderer, (64, 36)) is True
+
+
+@pytest.mark.parametrize("on_gpu", [False, True])
+def test_a_fade_starts_from_the_frame_on_screen_whose_surface_is_gone(status, on_gpu):
+    """The player lets go of a frame once it is on screen: the fade starts from the screen's own pixels
+    (the window's surface, or the GPU's texture)."""
+    import gc
+
+    screen = Screen.open((320, 180), 0, status)
+    screen.hardware = on_gpu
+    screen.show(frame((320, 180), RED, RED))  # nobody keeps it
+    gc.collect()
+    seen, render = [], screen._render
+
+    def presented(layers):
+        render(layers)
+        seen.append(tuple(panel(screen).get_at((5, 5)))[:3])
+
+    screen._render = presented
+    new = frame((320, 180), BLUE, BLUE)
+    screen.prepare(new)
+    screen.crossfade(new, 200)
+    assert seen[-1] == BLUE and any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)
