@@ -188,7 +188,6 @@ class Session:
         from kiosk.player.frames import FrameBuilder, speech_voice
         from kiosk.player.loop import Player
         from kiosk.screen.sound import Speaker
-        from kiosk.source import prepare
         from kiosk.source.feed import Feed
         from kiosk.source.speech import chime_wav as speech_chime
 
@@ -200,7 +199,7 @@ class Session:
         speaker = Speaker(self.cfg.sound.volume / 100, chime=speech_chime())
         frames = FrameBuilder(self.renderer, self.status, self.cfg.device.name,
                               voice=speech_voice(self.cfg.speech, self.cache_dir, speaker, self.status),
-                              ready=self.preparer.slide_ready, drawing=prepare.PIXELS)
+                              ready=self.preparer.slide_ready)
         player = Player(self.cfg, self.screen, frames, self.current, self.status, self.stop, speaker=speaker,
                         plays=plays, panel=self.panel, notifier=self.notifier, reload=self.reload.wanted)
         source.start()

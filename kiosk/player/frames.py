@@ -10,7 +10,6 @@ inside them, and imports no pygame.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import datetime as dt
 import logging
 import threading
@@ -24,7 +23,6 @@ from kiosk.status import Status
 
 log = logging.getLogger("kiosk.player")
 
-ALONE = contextlib.nullcontext()  # a frame drawn without taking turns with anything (tests)
 KEEP = 2  # slides built ahead and not yet taken by the loop (a full-HD frame is 8 MB; one on screen is the screen's)
 
 
@@ -44,9 +42,8 @@ class Pages(Sequence):
     drawn, so the render loop never waits for one.
     """
 
-    def __init__(self, source: Sequence, builder: concurrent.futures.Executor,
-                 drawing: contextlib.AbstractContextManager = ALONE):
-        self._source, self._builder, self._drawing = source, builder, drawing
+    def __init__(self, source: Sequence, builder: concurrent.futures.Executor):
+        self._source, self._builder = source, builder
         self._count = len(source)
         self.durations = getattr(source, "durations", None)  # seconds per page, when the source decides them
         self._lock = threading.Lock()
@@ -71,16 +68,12 @@ class Pages(Sequence):
                 future.set_exception(PageError("its frame was handed over"))  # a one-frame list, taken
                 return future
             try:
-                future = self._builder.submit(self._page, index)
+                future = self._builder.submit(self._source.__getitem__, index)
             except RuntimeError as exc:  # the builder is shut down: the player is stopping
                 future = concurrent.futures.Future()
                 future.set_exception(PageError(str(exc)))
             self._drawn[index] = future
         return future
-
-    def _page(self, index: int):
-        with self._drawing:
-            return self._source[index]
 
     def ready(self, index: int) -> bool:
         """Page `index` is drawn (asking starts drawing it)."""
@@ -135,18 +128,16 @@ class FrameBuilder:
     `renderer` draws (`pages(slide)`, `idle(name, at)`); `voice(slide)` makes the sound of a speaking
     slide or None, on its own thread so an emergency's frames never wait behind espeak-ng; `ready(slide)`
     says whether a slide can be drawn now (its picture is prepared), so the player skips it otherwise.
-    Executors are parameters so tests can build synchronously. `drawing` is held while a frame is drawn
-    (source.prepare.PIXELS on a board: drawing and preparing pictures take turns).
+    Executors are parameters so tests can build synchronously.
     """
 
     def __init__(self, renderer, status: Status, device_name: str,
                  voice: Callable[[Slide], object | None] | None = None,
                  builder: concurrent.futures.Executor | None = None,
                  speech: concurrent.futures.Executor | None = None,
-                 ready: Callable[[Slide], bool] = lambda _slide: True,
-                 drawing: contextlib.AbstractContextManager = ALONE):
+                 ready: Callable[[Slide], bool] = lambda _slide: True):
         self.renderer, self.status, self.device_name, self.voice = renderer, status, device_name, voice
-        self.ready, self.drawing = ready, drawing
+        self.ready = ready
         self._builder = builder or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="builder")
         self._speech = speech or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="speech")
         self._built: dict[tuple, concurrent.futures.Future] = {}
@@ -191,14 +182,11 @@ class FrameBuilder:
 
     def _build(self, slide: Slide | None, at: dt.datetime, ticker: tuple[str, ...] = ()) -> Frames:
         if slide is None:
-            with self.drawing:
-                idle = self.renderer.idle(self.device_name, at)
-            return Frames(Pages([idle], self._builder, self.drawing))
+            return Frames(Pages([self.renderer.idle(self.device_name, at)], self._builder))
         heard = slide.speak or getattr(slide, "audio", None) is not None
         sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
-        with self.drawing:  # the layout, and the first frame of most slides
-            pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
-            pages = Pages(pages, self._builder, self.drawing)  # its first page drawn now
+        pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+        pages = Pages(pages, self._builder)  # its first page drawn now
         # what of a slide's text no font draws (left out of its frames): a warning in /healthz until fixed
         self.status.set_error(f"fonts:{slide.id}", getattr(self.renderer, "notes", {}).get(slide.id))
         zones = getattr(self.renderer, "zones", None)

@@ -18,12 +18,10 @@ posters crisp; frames are composited on black, so no alpha is needed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import logging
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,15 +46,6 @@ _ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and h
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never shown half grey
 
-# Whole pictures are made one at a time: a picture being prepared (decoded, scaled, encoded: 10-15 MB
-# for a 1600x1200 photo) and a slide's frame being drawn (8 MB at 1080p, with its picture loaded) take
-# turns, so that on a cold start, which prepares while it plays, their buffers do not add up. Reentrant:
-# drawing a slide whose prepared file is missing prepares it. The render loop never takes it; the content
-# thread takes it for one picture at a time (not for a document's pages, made under PDFium's own lock in
-# source.document, nor a video's first picture: seconds each), the builder for each frame it draws.
-PIXELS = threading.RLock()
-_NO_TURN = contextlib.nullcontext()
-
 
 def prepared_path(ref, size: tuple[int, int], fit: str, cache_dir: Path) -> Path:
     """Where the prepared frame of `ref` (a MediaRef) for this screen size and fit lives."""
@@ -79,12 +68,11 @@ def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: s
     target = prepared_path(ref, size, fit, cache_dir)
     if target.is_file():
         return target
-    with PIXELS if kind != "video" else _NO_TURN:  # a video is probed whole first: seconds for a long one
-        frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
-        data = _encoded(frame)
-        frame.close()
+    frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
+    data = _encoded(frame)
+    frame.close()  # before the card is written to: a whole picture fewer in memory meanwhile
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, data)  # a power cut leaves no half file; the card's fsync outside the turn
+    write_atomic(target, data)  # a power cut leaves no half file
     return target
 
 
