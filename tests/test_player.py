@@ -580,7 +580,9 @@ def test_a_long_notice_that_follows_itself_never_waits_on_the_render_thread_for_
                         future.set_result(fn(*args))
 
                 later.append(draw)
-                threading.Timer(5, draw).start()  # a loop that waits for it fails the test, never hangs it
+                timer = threading.Timer(5, draw)  # a loop that waits for it fails the test, never hangs it
+                timer.daemon = True
+                timer.start()
                 return future
             return super().submit(fn, *args, **kwargs)
 
