@@ -230,8 +230,8 @@ def bench_fade(fades: int = 12) -> None:
         seen = []
         real = screen.crossfade
 
-        def crossfade(old, new, duration_ms):
-            times = real(old, new, duration_ms)
+        def crossfade(new, duration_ms, old=None):
+            times = real(new, duration_ms, old)
             seen.append(screen.last_fade)
             if len(seen) >= fades:
                 stop_event.set()

@@ -224,11 +224,11 @@ def bench_switch(rounds: int = 3) -> None:
                 if all(c == (0, 0, 0) for c in colours):
                     black_frames += 1
 
-        def crossfade(old, new, duration_ms):
+        def crossfade(new, duration_ms, old=None):
             nonlocal fades
             fading["on"] = True
             try:
-                return real_fade(old, new, duration_ms)
+                return real_fade(new, duration_ms, old)
             finally:
                 fading["on"] = False
                 fades += 1

@@ -971,7 +971,7 @@ class _HeldScreen:
     def show(self, frame) -> None:
         self.last = frame
 
-    def crossfade(self, old, new, duration_ms: int) -> list[float]:
+    def crossfade(self, new, duration_ms: int, old=None) -> list[float]:
         self.last = new
         return [1.0]
 

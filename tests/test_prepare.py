@@ -281,3 +281,38 @@ def test_a_picture_between_the_bands_is_prepared_at_the_size_it_is_shown_and_kep
     left = {p.name for p in (cache / "prepared").iterdir()}
     assert left == {prepare.prepared_path(slides[0].image, between, "fit", cache).name,
                     prepare.prepared_path(slides[1].image, screen, "fit", cache).name}
+
+
+def test_a_synced_board_lets_go_of_a_picture_prepared_for_a_layout_it_no_longer_has(tmp_path):
+    """Synced media are the sync cache's to evict, but a picture still shown, prepared for bands it no longer
+    stands between (the ticker switched on), goes once the screen no longer shows a programme that needs it;
+    another medium's files (a fallback's) are left alone."""
+    from types import SimpleNamespace
+
+    good, other = tmp_path / "good.png", tmp_path / "other.png"
+    stripes(1600, 1200).save(good)
+    stripes(400, 300).save(other)
+    screen, cache = (320, 180), tmp_path / "cache"
+    plain = Programme(slides=(Slide(id="anh", type="image", image=ref(good)),), version="a")
+    with_ticker = Programme(slides=plain.slides, version="b", ticker=("Thông báo",))
+    display = SimpleNamespace(header=True, ticker=True)
+    prepare.prepare_image(ref(other), screen, "fit", cache)  # a medium only an older programme shows
+    on_screen = [None]
+    preparer = prepare.Preparer(screen, "fit", cache, None, prune=False, display_cfg=display,
+                                showing=lambda: on_screen[0])
+
+    def files() -> set[str]:
+        return {p.name for p in (cache / "prepared").iterdir()}
+
+    on_screen[0] = preparer.prepare(plain)
+    before = prepare.ready_path(plain.slides[0], screen, "fit", cache, prepare.bands_of(display, plain)).name
+    preparer.prepare(with_ticker)  # and refused (a sync that could not store it): plain stays on screen
+    now = prepare.ready_path(plain.slides[0], screen, "fit", cache, prepare.bands_of(display, with_ticker)).name
+    assert before != now and {before, now} <= files()
+    preparer.prepare(with_ticker)
+    assert {before, now} <= files()  # plain is still what the screen shows
+    on_screen[0] = with_ticker
+    preparer.prepare(with_ticker)  # the next one prepared (or the next start), with_ticker on screen
+    assert files() == {now, prepare.prepared_path(ref(other), screen, "fit", cache).name}
+    assert preparer.ready(with_ticker) and preparer.slide_ready(with_ticker.slides[0])
+

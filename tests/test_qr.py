@@ -1,5 +1,6 @@
 """The feedback QR code and a slide's `link:`: drawn where text never goes, read back by a real decoder."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -89,3 +90,10 @@ def test_feedback_url_is_checked_in_config(tmp_path):
     with pytest.raises(config.InvalidInput) as exc:
         config.load(path)
     assert "feedback.url" in str(exc.value.problems[0])
+
+
+def test_segno_is_loaded_only_when_a_code_is_drawn():
+    """Its tables are 3 MB resident: a board that shows no code never imports it."""
+    probe = ("import sys, kiosk.screen.slide, kiosk.cli.run; assert 'segno' not in sys.modules; "
+             "from kiosk.screen import qr; qr.modules('https://xa.example.vn'); assert 'segno' in sys.modules")
+    subprocess.run([sys.executable, "-c", probe], check=True, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})

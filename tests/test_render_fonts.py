@@ -87,3 +87,15 @@ def test_each_slide_text_gets_a_font_that_covers_it():
     chosen = fonts.FontSet(weak, [good])
     assert chosen.for_text("Hello 2026") == weak
     assert chosen.for_text("Thông báo: bão số 9 sắp đổ bộ, ẵ") == good
+
+
+def test_only_the_sizes_used_lately_keep_a_font_object():
+    """Fitting text tries a dozen sizes a slide, and each Font once drawn with holds ~200 kB: the 12 most
+    recently used stay (the sizes of a slide and its bands), the rest are let go."""
+    chosen = fonts.FontSet(installed(), [])
+    header = chosen.font(60, True)
+    for size in range(20, 40):
+        chosen.font(size).size("Thông báo")
+        assert chosen.font(60, True) is header  # used every time: never let go
+    assert len(chosen._fonts) == fonts.FONTS_KEPT
+    assert chosen.font(20) is not chosen.font(39)

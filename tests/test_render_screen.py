@@ -92,7 +92,7 @@ def test_a_screenshot_from_another_thread_is_read_back_by_the_render_thread(stat
 def test_a_screenshot_while_the_render_thread_is_busy_shows_the_last_frame(status, monkeypatch):
     monkeypatch.setattr("kiosk.screen.display.SHOT_WAIT_SECONDS", 0.05)
     screen = Screen.open((320, 180), 0, status)
-    on_screen = frame(screen.size)  # the player holds the frame it shows
+    on_screen = frame(screen.size)  # a caller that still holds the frame it shows
     screen.show(on_screen)
     answer = []
     asking = threading.Thread(target=lambda: answer.append(screen.screenshot_png()))
@@ -100,6 +100,12 @@ def test_a_screenshot_while_the_render_thread_is_busy_shows_the_last_frame(statu
     asking.join(5)  # nobody pumps: the frame last shown, never an error
     assert png(answer[0]).getpixel((160, 10)) == RED
     assert screen.pump() and not screen._shots  # a request given up on is not served later
+    del on_screen  # the player lets go of a frame once it is on screen: only the screen has its pixels
+    asking = threading.Thread(target=lambda: answer.append(screen.screenshot_png()))
+    asking.start()
+    asking.join(5)
+    assert answer[1] is None  # no stale or black picture: the endpoint says to ask again (503, Retry-After)
+    assert png(screen.screenshot_png()).getpixel((160, 10)) == RED  # read back by the render thread itself
 
 
 def test_crossfade_ends_on_the_new_frame_and_uploads_nothing_per_frame(status):
@@ -107,7 +113,7 @@ def test_crossfade_ends_on_the_new_frame_and_uploads_nothing_per_frame(status):
     old, new = frame((320, 180), RED, RED), frame((320, 180), BLUE, BLUE)
     screen.show(old)
     uploaded = screen.uploaded_bytes
-    times = screen.crossfade(old, new, 120)
+    times = screen.crossfade(new, 120)
     assert len(times) >= 2 and all(t >= 0 for t in times)
     assert tuple(panel(screen).get_at((160, 90)))[:3] == BLUE
     assert png(screen.screenshot_png()).getpixel((160, 90)) == BLUE
@@ -131,7 +137,7 @@ def test_crossfade_passes_through_a_blend(status, on_gpu):
         seen.append(tuple(panel(screen).get_at((5, 5)))[:3])  # SDL's software target keeps what was presented
 
     screen._render = presented
-    screen.crossfade(frame((320, 180), RED, RED), frame((320, 180), BLUE, BLUE), 200)
+    screen.crossfade(frame((320, 180), BLUE, BLUE), 200, old=frame((320, 180), RED, RED))
     assert seen[-1] == BLUE
     assert any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)  # halfway: both frames show
     reds = [r for r, _g, _b in seen]
@@ -156,7 +162,7 @@ def test_a_screenshot_during_a_crossfade_is_the_frame_being_faded(status):
         real_render(layers)
 
     screen._render = render
-    screen.crossfade(old, new, 300)
+    screen.crossfade(new, 300)
     asking.join(5)
     r, _g, b = png(answer[0]).getpixel((160, 90))
     assert r > 0 and b > 0  # a blend of both, read back between two fade frames
@@ -235,7 +241,7 @@ def test_a_gpu_holds_the_texture_on_screen_and_the_next_one_uploaded_ahead_no_mo
     screen.show(a)
     screen.prepare(b)  # before its slot, on the render thread
     uploaded = screen.uploaded_bytes
-    screen.crossfade(a, b, 50)
+    screen.crossfade(b, 50)
     assert screen.uploaded_bytes == uploaded  # both textures were there already
     held = [t for t in (screen._shown, screen._ahead) if t is not None]
     assert [t.frame() for t in held] == [b]  # a's texture let go once b is on screen alone
@@ -250,7 +256,7 @@ def test_sdls_software_renderer_keeps_no_second_copy_of_the_frame_on_screen(stat
     screen.show(a)
     screen.prepare(b)  # no upload ahead: a texture here is one more full-screen copy in memory
     assert screen._shown is None and screen._ahead is None
-    screen.crossfade(a, b, 50)
+    screen.crossfade(b, 50)
     assert screen._shown is None and screen._ahead is None
     pygame.event.post(pygame.event.Event(pygame.WINDOWEXPOSED))
     assert screen.pump()  # exposed: presented again from the window's own surface
@@ -275,3 +281,26 @@ def test_a_renderer_that_does_not_cover_the_screen_is_refused():
     pygame.display.init()
     screen = Screen.offscreen((64, 36))
     assert display._draws_everywhere(screen.renderer, (64, 36)) is True
+
+
+@pytest.mark.parametrize("on_gpu", [False, True])
+def test_a_fade_starts_from_the_frame_on_screen_whose_surface_is_gone(status, on_gpu):
+    """The player lets go of a frame once it is on screen: the fade starts from the screen's own pixels
+    (the window's surface, or the GPU's texture)."""
+    import gc
+
+    screen = Screen.open((320, 180), 0, status)
+    screen.hardware = on_gpu
+    screen.show(frame((320, 180), RED, RED))  # nobody keeps it
+    gc.collect()
+    seen, render = [], screen._render
+
+    def presented(layers):
+        render(layers)
+        seen.append(tuple(panel(screen).get_at((5, 5)))[:3])
+
+    screen._render = presented
+    new = frame((320, 180), BLUE, BLUE)
+    screen.prepare(new)
+    screen.crossfade(new, 200)
+    assert seen[-1] == BLUE and any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)

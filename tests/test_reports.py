@@ -333,7 +333,8 @@ def test_screenshot_without_a_frame_is_reported_not_sent(cfg, queue, server):
     server.answer["heartbeat"] = b""
     reporter.tick(clock())
     assert server.of("screenshot") == []
-    assert server.of("heartbeat")[-1].json()["command_results"][0]["error"] == "no frame on screen yet"
+    assert server.of("heartbeat")[-1].json()["command_results"][0]["error"] == \
+        "no frame to read back (none on screen yet, or the player was busy)"
 
 
 def test_a_garbage_answer_is_still_an_acknowledgement(cfg, queue, server):

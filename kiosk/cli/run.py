@@ -182,7 +182,7 @@ class Session:
         # Each picture made ready wakes the player: on a cold start the idle screen gives way to the first one.
         self.preparer = Preparer(screen.size, cfg.display.fit, self.cache_dir, cfg.speech,
                                  prune=cfg.source.path is not None, status=status, ended=self.ended.is_set,
-                                 on_ready=current.changed.set, display_cfg=cfg.display)
+                                 on_ready=current.changed.set, display_cfg=cfg.display, showing=current.get)
 
     def run(self):
         from kiosk.player.frames import FrameBuilder, speech_voice

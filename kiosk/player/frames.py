@@ -23,7 +23,7 @@ from kiosk.status import Status
 
 log = logging.getLogger("kiosk.player")
 
-KEEP = 2  # slides whose frames stay built: the one on screen and the next (a full-HD frame is 8 MB)
+KEEP = 2  # slides built ahead and not yet taken by the loop (a full-HD frame is 8 MB; one on screen is the screen's)
 
 
 class PageError(ValueError):
@@ -35,6 +35,8 @@ class Pages(Sequence):
 
     A long notice is many full-screen pages (148 for 100,000 characters: 1.2 GB at 1080p); only the
     page on screen and the one after it exist, the next being drawn while the current one is read.
+    `take(i)` hands page i over and forgets it: once on screen its pixels are the screen's, so a page
+    shown is not kept here as well (8 MB at 1080p); asked for again, it is drawn again.
     `source` is the renderer's sequence (a page is drawn when indexed); the first page is drawn at
     once, by the caller (the builder thread, building the slide). `ready(i)` says whether page i is
     drawn, so the render loop never waits for one.
@@ -52,6 +54,8 @@ class Pages(Sequence):
             self._drawn[0] = first
             if self._count > 1:
                 self._draw(1)
+            elif isinstance(source, list):
+                self._source = None  # its one frame is ours now: the list would keep it alive
 
     def __len__(self) -> int:
         return self._count
@@ -59,6 +63,10 @@ class Pages(Sequence):
     def _draw(self, index: int) -> concurrent.futures.Future:
         future = self._drawn.get(index)
         if future is None:
+            if self._source is None:
+                future = concurrent.futures.Future()
+                future.set_exception(PageError("its frame was handed over"))  # a one-frame list, taken
+                return future
             try:
                 future = self._builder.submit(self._source.__getitem__, index)
             except RuntimeError as exc:  # the builder is shut down: the player is stopping
@@ -91,6 +99,13 @@ class Pages(Sequence):
                 del self._drawn[other]
             if index + 1 < self._count:
                 self._draw(index + 1)
+        return frame
+
+    def take(self, index: int):
+        """Page `index`, no longer kept here (the next one is drawn ahead as ever)."""
+        frame = self[index]
+        with self._lock:
+            self._drawn.pop(index % self._count, None)
         return frame
 
 
@@ -161,20 +176,23 @@ class FrameBuilder:
             self._built.pop(self.key(slide, version, at), None)
             return Frames([])
         self.status.set_error(name, None)
+        if frames.motion is None:  # its frames go on screen now: the caller's, not kept here as well (a video's
+            self._built.pop(self.key(slide, version, at), None)  # first picture shows again when it does)
         return frames
 
     def _build(self, slide: Slide | None, at: dt.datetime, ticker: tuple[str, ...] = ()) -> Frames:
         if slide is None:
-            return Frames([self.renderer.idle(self.device_name, at)])
+            return Frames(Pages([self.renderer.idle(self.device_name, at)], self._builder))
         heard = slide.speak or getattr(slide, "audio", None) is not None
         sound = self._speech.submit(self.voice, slide) if heard and self.voice is not None else None
         pages = self.renderer.pages(slide, ticker=ticker) if ticker else self.renderer.pages(slide)
+        pages = Pages(pages, self._builder)  # its first page drawn now
         # what of a slide's text no font draws (left out of its frames): a warning in /healthz until fixed
         self.status.set_error(f"fonts:{slide.id}", getattr(self.renderer, "notes", {}).get(slide.id))
         zones = getattr(self.renderer, "zones", None)
         motion = getattr(self.renderer, "motion", None)
         moving = motion(slide) if motion is not None and slide.type == "video" else None
-        return Frames(Pages(pages, self._builder), sound, tuple(zones(slide, ticker)) if zones else (), moving,
+        return Frames(pages, sound, tuple(zones(slide, ticker)) if zones else (), moving,
                       getattr(moving, "length", None))
 
     def close(self) -> None:

@@ -76,6 +76,18 @@ class Showing:
     due: float | None = None  # the slot's first deadline, when the next slide was late and this one held on
     failed: bool = False  # its video stopped before its slot's end: the play was cut short
     moving: bool = False  # a moving zone (a video) plays over the frame: the screen says when it next changes
+    frames: Frames | None = None  # what it was built as (a slide that follows itself is not built again)
+
+
+def _take(pages, index: int):
+    """Page `index`, handed over: Pages (player.frames) then keeps it no longer; a plain list does."""
+    take = getattr(pages, "take", None)
+    return take(index) if take is not None else pages[index]
+
+
+def _first(frames: Frames):
+    """The first frame of a slide going on screen; a video's stays kept (it shows again when the video does)."""
+    return frames.pages[0] if frames.motion is not None else _take(frames.pages, 0)
 
 
 def page_durations(pages) -> tuple[float, ...] | None:
@@ -178,7 +190,10 @@ class Player:
             content_version=showing.version, duration_s=now.mono - showing.started_mono,
         ))
 
-    def _start(self, slide: Slide | None, frames: Frames, transition: bool, planned: float | None) -> None:
+    def _start(self, slide: Slide | None, frames: Frames, transition: bool, planned: float | None,
+               version: str) -> None:
+        """`version`: the programme's the frames were built for (Current may have moved on while they were
+        waited for: a slide that follows itself is only kept if it is of the same version)."""
         pages = frames.pages
         now = self.now()  # the slide goes on screen now: its frames may have been waited for
         if self.showing is not None:
@@ -192,13 +207,17 @@ class Player:
         timed = page_durations(pages)
         if timed:  # a document: each section has its own time, the slot is their sum
             duration = math.fsum(timed)
-        old = self.showing.pages[self.showing.page] if self.showing and len(self.showing.pages) else None
+        # the frame on screen is the screen's: faded from there, and not kept here (8 MB at 1080p)
+        again = self.showing is not None and self.showing.frames is frames and self.showing.page == 0 \
+            and frames.motion is None  # the slide follows itself: its frame is on screen already
         self._set_zones(frames.zones, now)
-        if transition and old is not None and self.cfg.display.crossfade_ms > 0:
-            fade = self.screen.crossfade(old, pages[0], self.cfg.display.crossfade_ms)
+        if again:
+            first_flip = self.clock.monotonic()
+        elif transition and self.showing is not None and self.cfg.display.crossfade_ms > 0:
+            fade = self.screen.crossfade(_first(frames), self.cfg.display.crossfade_ms)
             first_flip = now.mono + (fade[0] / 1000 if fade else 0.0)
         else:
-            self.screen.show(pages[0])
+            self.screen.show(_first(frames))
             first_flip = self.clock.monotonic()
         flipped = self.clock.monotonic()  # a measurement: the slide is wholly on screen
         heard = self._speak(frames.sound, slide, now)
@@ -222,7 +241,7 @@ class Player:
             per_page = duration = 60.0 - now.local.second - now.local.microsecond / 1e6
         self.showing = Showing(slide=slide, pages=pages, page=0, page_end=now.mono + per_page,
                                slot_end=now.mono + duration, started_wall=now.wall, started_mono=flipped,
-                               version=self.current.get().version, moving=moving)
+                               version=version, moving=moving, frames=frames)
         self.status.slide_started(slide.id if slide else None)
         if not self._ready_sent:
             self._ready_sent = True
@@ -242,7 +261,16 @@ class Player:
             if slide is not None and slide.id in tried:
                 slide = None  # every candidate failed to draw: idle screen
             wait = BUILD_WAIT_SECONDS if self.showing is not None else FIRST_WAIT_SECONDS
-            frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
+            showing = self.showing
+            if showing is not None and showing.frames is not None and slide is not None \
+                    and showing.slide == slide and showing.version == programme.version:
+                frames = showing.frames  # it follows itself: built already
+                ready = getattr(frames.pages, "ready", None)
+                if showing.page != 0 and ready is not None and not ready(0):  # its first page, handed over
+                    self._hold(PAGE_RETRY_SECONDS)  # long ago, is being drawn again: never waited for here
+                    return
+            else:
+                frames = self.frames.get(slide, programme.version, now.local, wait, **self._ticker(programme))
             if frames is None:  # not ready in time: keep what is on screen a little longer
                 log.warning(_("slide {slide} not ready in time; keeping the current frame").format(
                     slide=slide.id if slide else "idle"))
@@ -260,7 +288,9 @@ class Player:
             self._hold(UNDRAWABLE_RETRY_SECONDS)
             return
         emergency = slide is not None and slide.priority == "emergency"
-        self._start(slide, frames, transition=not (interrupt or emergency), planned=planned)
+        self._upcoming = None  # whatever was built ahead is taken now, or not the next any more
+        self._start(slide, frames, transition=not (interrupt or emergency), planned=planned,
+                    version=programme.version)
         upcoming = schedule.next_slide(self.plan, slide.id if slide else None, self.frames.ready)
         if upcoming is not None and (slide is None or upcoming.id != slide.id):
             self._upcoming = self.frames.prebuild(upcoming, programme.version, now.local, **self._ticker(programme))
@@ -275,8 +305,11 @@ class Player:
         if prepare is None or future.exception() is not None:
             return
         pages = future.result().pages
-        if len(pages):
-            prepare(pages[0])
+        try:
+            if len(pages):
+                prepare(pages[0])
+        except PageError:  # taken already (it became the slide on screen): nothing to send ahead
+            pass
 
     def _something_ready(self) -> bool:
         """While the idle screen shows: a slide of the plan can show now (its picture became ready)."""
@@ -300,7 +333,7 @@ class Player:
             showing.page_end = now.mono + PAGE_RETRY_SECONDS
             return
         try:
-            frame = showing.pages[showing.page + 1]
+            frame = _take(showing.pages, showing.page + 1)
         except PageError as exc:
             log.error(_("slide {slide}: {reason}; its page {page} stays on screen").format(
                 slide=showing.slide.id if showing.slide else "idle", reason=exc, page=showing.page + 1))

@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler
 from prometheus_client import CollectorRegistry, exposition
 
 from kiosk.config import Config
+from kiosk.i18n import _
 from kiosk.report import device as devicemod
 from kiosk.report import metrics
 from kiosk.report.health import report
@@ -139,8 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = (200, content_type, encoder(app.registry), None)
             elif path == "/screenshot.png":
                 png = app.screenshot()
+                unread = "no frame to read back just now (none on screen yet, or the player is busy): ask again"
                 answer = ((200, "image/png", png, None) if png else
-                          (503, "application/json", _json({"error": "no frame on screen yet"}), {"Retry-After": "5"}))
+                          (503, "application/json", _json({"error": unread}), {"Retry-After": "5"}))
             else:
                 answer = (404, "application/json", _json({"error": "not found; try /healthz, /metrics or "
                                                                    "/screenshot.png"}), None)
@@ -205,12 +207,13 @@ class HealthServer:
             self._token = read_token(self.cfg.health.token_file, "health.token_file").encode("utf-8")
         except TokenError as exc:
             if self._locked != str(exc):
-                log.error("health endpoint locked (every request refused) until the token can be read: %s", exc)
+                log.error(_("health endpoint locked (every request refused) until the token can be read: {reason}")
+                          .format(reason=exc))
             self._locked = str(exc)
             self.status.set_error("health", f"locked: {exc}")
             return
         if self._locked is not None:
-            log.info("health endpoint unlocked: health.token_file can be read again")
+            log.info(_("health endpoint unlocked: health.token_file can be read again"))
             self.status.set_error("health", None)
         self._locked = None
 
@@ -308,7 +311,7 @@ class HealthServer:
             selector.close()
 
     def _accept(self, selector, pending, tokens: float, refilled: float) -> tuple[float, float]:
-        for _ in range(64):  # a burst of connections at once, without starving the reads
+        for _attempt in range(64):  # a burst of connections at once, without starving the reads
             try:
                 sock, address = self._listener.accept()
             except (BlockingIOError, InterruptedError):

@@ -43,6 +43,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.i18n import _
+
 CHANNEL_SEPARATOR = ":"  # kiosk.content.layers.SEPARATOR (report imports no content module: docs/design.md)
 
 log = logging.getLogger("kiosk.plays")
@@ -161,15 +163,15 @@ class PlayQueue:
         try:
             self._db = self._open()
         except (sqlite3.Error, OSError) as exc:
-            message = (f"cannot open {self.path}: {_disk_trouble(self.path.parent) or exc}; "
-                       f"plays are kept in memory (at most {MEMORY_CAP})")
+            message = _("cannot open {path}: {reason}; plays are kept in memory (at most {most})").format(
+                path=self.path, reason=_disk_trouble(self.path.parent) or exc, most=MEMORY_CAP)
             if message != self.disk_error:
-                log.error("plays: %s", message)
+                log.error(_("plays: {message}").format(message=message))
             self.disk_error = message
             return False
         self._identity = _identity(self.path)
         if self.disk_error is not None:
-            log.info("plays: %s can be written again", self.path)
+            log.info(_("plays: {path} can be written again").format(path=self.path))
         self.disk_error = None
         return True
 
@@ -183,7 +185,8 @@ class PlayQueue:
             # A file that is not a database (or damaged beyond SQLite's recovery) must not stop the
             # player: keep it for inspection and start an empty queue.
             aside = self.path.with_name(f"{self.path.name}.broken-{int(time.time())}")
-            log.error("plays queue %s is unreadable (%s); moved aside to %s, starting empty", self.path, exc, aside)
+            log.error(_("plays queue {path} is unreadable ({reason}); moved aside to {aside}, starting empty").format(
+                path=self.path, reason=exc, aside=aside))
             for suffix in ("", "-wal", "-shm"):
                 part = Path(str(self.path) + suffix)
                 if part.exists():
@@ -226,8 +229,8 @@ class PlayQueue:
         if not self._try_open():
             self._db, self._identity = old, _identity(self.path)  # keep writing where we can; try again later
             return
-        log.warning("plays: %s was deleted while in use; written again with the %d plays not yet uploaded",
-                    self.path, len(rows))
+        log.warning(_("plays: {path} was deleted while in use; written again with the {count} plays not yet "
+                      "uploaded").format(path=self.path, count=len(rows)))
         old.close()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -327,8 +330,8 @@ class PlayQueue:
             _rollback(db)
             raise
         if dropped:
-            log.warning("plays queue full (at most %d on disk, %d in memory): dropped the %d oldest plays",
-                        self.max_rows, MEMORY_CAP, dropped)
+            log.warning(_("plays queue full (at most {disk} on disk, {memory} in memory): dropped the {count} oldest "
+                          "plays").format(disk=self.max_rows, memory=MEMORY_CAP, count=dropped))
         self._rows = rows - excess
         self._dropped += dropped
 
@@ -341,7 +344,7 @@ class PlayQueue:
                 try:
                     rows = self._db.execute(f"SELECT {_COLUMNS} FROM plays ORDER BY seq LIMIT ?", (limit,)).fetchall()
                 except sqlite3.Error as exc:  # EIO on read: what is in memory can still go
-                    log.warning("plays: cannot read %s: %s", self.path, exc)
+                    log.warning(_("plays: cannot read {path}: {reason}").format(path=self.path, reason=exc))
             plays = [
                 Play(id=r[0], slide_id=r[1], started_at=r[2], ended_at=r[3], duration_s=r[4], cut_short=bool(r[5]),
                      content_version=r[6])
@@ -413,13 +416,13 @@ class PlayQueue:
         try:
             self.flush()
         except OSError as exc:
-            log.error("plays: %s", exc)
+            log.error(_("plays: {message}").format(message=exc))
         with self._db_lock:
             if self._db is not None:
                 try:
                     self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error as exc:
-                    log.warning("plays queue checkpoint failed: %s", exc)
+                    log.warning(_("plays queue checkpoint failed: {reason}").format(reason=exc))
                 self._db.close()
                 self._db = None
             self._closed = True

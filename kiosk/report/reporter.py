@@ -551,12 +551,12 @@ class Reporter:
         if self.screenshot is None:
             return _("screenshots are not available on this board")
         try:
-            png = self.screenshot()
+            png = self.screenshot() or self.screenshot()  # None: the player was busy a moment; once more
         except Exception as exc:
             log.exception("reports: taking a screenshot failed")
             return f"{type(exc).__name__}: {exc}"
         if not png:
-            return _("no frame on screen yet")
+            return _("no frame to read back (none on screen yet, or the player was busy)")
         if not png.startswith(PNG_SIGNATURE):
             return _("the screenshot is not a PNG")
         try:

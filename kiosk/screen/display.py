@@ -105,7 +105,8 @@ class Screen:
         self.size = (phys[1], phys[0]) if self.rotation in (90, 270) else phys  # logical, after rotation
         self._owner = threading.get_ident()
         self._lock = threading.Lock()
-        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive for screenshots)
+        self._last: weakref.ref | None = None  # the logical frame on screen (not kept alive: see crossfade)
+        self._has_frame = False  # a frame is on screen (its Surface may be gone: the pixels are on screen)
         self._shown: _Texture | None = None  # the texture on screen (GPU only: see _on_screen)
         self._ahead: _Texture | None = None  # the next frame's, uploaded before its slot (GPU only)
         self._layers: list[tuple[video.Texture, int]] = []  # what the GPU draws now, bottom first
@@ -253,6 +254,7 @@ class Screen:
             self._shown, self._layers = None, []
         with self._lock:
             self._last = weakref.ref(frame)
+            self._has_frame = True
 
     def _is_on_screen(self, frame: pygame.Surface) -> bool:
         return self._last is not None and self._last() is frame
@@ -301,24 +303,34 @@ class Screen:
         self._render([(held.texture, 255)])
         self._on_screen(held, frame)
 
-    def crossfade(self, old: pygame.Surface | None, new: pygame.Surface, duration_ms: int) -> list[float]:
-        """Fade from `old` to `new` over `duration_ms`; milliseconds spent on each frame.
+    def crossfade(self, new: pygame.Surface, duration_ms: int, old: pygame.Surface | None = None) -> list[float]:
+        """Fade from what is on screen (or from `old`, when given) to `new` over `duration_ms`;
+        milliseconds spent on each frame.
 
-        On a GPU every frame draws the old texture, then the new one with opacity `progress`, and
-        presents. SDL's software renderer draws into a window surface that keeps the last frame, so
-        there one draw a frame is enough: the new texture over what is on screen, with the opacity
-        chosen so that the old frame's remaining weight is exactly 1 - progress (the weight actually
-        applied is tracked, so 8-bit rounding never accumulates); that halves the memory traffic of
-        the frame on a CPU. The last frame is the new texture alone, opaque. The progress follows the
-        clock: a slow frame shortens the fade instead of stretching it.
+        What is on screen is the screen's own: the caller need not keep the frame it showed last (a
+        1080p frame is 8 MB), since its pixels are in the texture on a GPU and in the window's surface
+        on SDL's software renderer. On a GPU every frame draws the old texture, then the new one with
+        opacity `progress`, and presents. SDL's software renderer draws into a window surface that
+        keeps the last frame, so there one draw a frame is enough: the new texture over what is on
+        screen, with the opacity chosen so that the old frame's remaining weight is exactly
+        1 - progress (the weight actually applied is tracked, so 8-bit rounding never accumulates);
+        that halves the memory traffic of the frame on a CPU. The last frame is the new texture alone,
+        opaque. The progress follows the clock: a slow frame shortens the fade instead of stretching it.
         """
-        if old is None or old is new or duration_ms <= 0:  # a slide that follows itself: nothing to fade
-            self.show(new)
+        if old is None:  # from what is on screen: the software target holds it, a GPU its texture
+            kept = not self.hardware and self._has_frame
+            before = self._shown if self.hardware else None
+            fading = kept or before is not None
+        else:
+            kept = not self.hardware and self._is_on_screen(old)
+            before = None
+            fading = old is not new
+        if not fading or self._is_on_screen(new) or duration_ms <= 0:  # nothing to fade from, or a slide
+            self.show(new)  # that follows itself
             return []
         start_bytes = self.uploaded_bytes
-        # SDL's software target holds the old frame already: only the new one is drawn over it
-        kept = not self.hardware and self._is_on_screen(old)
-        before = None if kept else self._texture(old)
+        if not kept and before is None:
+            before = self._texture(old)
         for zone in self._moving:  # a video fades out at its last picture, silent
             zone.freeze()
         under = [(ZONES, 255)] if self._moving and self.hardware else []
@@ -444,13 +456,14 @@ class Screen:
             shot.surface = surface
             shot.done.set()
 
-    def screenshot_png(self) -> bytes:
+    def screenshot_png(self) -> bytes | None:
         """PNG of the (logical) frame on screen; safe to call from any thread.
 
         Read back from the renderer by the render thread (during a crossfade: the frame being faded);
-        when that thread does not come round in time, the last frame it put on screen."""
+        when that thread does not come round in time, the last frame it put on screen if its Surface is
+        still alive, else None (the health endpoint then says to ask again)."""
         if threading.get_ident() == self._owner:
-            surface = self.snapshot() if self._last is not None else None
+            surface = self.snapshot() if self._has_frame else None
         else:
             shot = _Shot()
             with self._lock:
@@ -462,6 +475,8 @@ class Screen:
                 if shot in self._shots:
                     self._shots.remove(shot)
                 surface = shot.surface if shot.surface is not None else self._last and self._last()
+        if surface is None and self._has_frame:
+            return None  # the render thread is busy and the frame's Surface let go: its pixels are on screen only
         if surface is None:
             raw, size = bytes(3 * self.size[0] * self.size[1]), self.size  # nothing shown yet: black
         else:
@@ -475,13 +490,13 @@ class Screen:
     def pump(self) -> bool:
         """Handle pending window events and screenshot requests; False once the display is gone or closed."""
         if self._lost or not pygame.display.get_init():
-            return self._gone("display is gone")
+            return self._gone(_("display is gone"))
         exposed = False
         for event in pygame.event.get():
             if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
-                return self._gone("display closed")
+                return self._gone(_("display closed"))
             if event.type == RENDER_DEVICE_RESET:
-                return self._gone("the GPU was reset: its textures are lost")
+                return self._gone(_("the GPU was reset: its textures are lost"))
             if event.type in (pygame.WINDOWEXPOSED, RENDER_TARGETS_RESET):
                 exposed = True
         if self.hardware and self._layers and (exposed or self._shots):

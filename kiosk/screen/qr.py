@@ -8,7 +8,6 @@ at least MIN_MODULE_PX pixels, the quiet zone kept. On a panel too small for tha
 from __future__ import annotations
 
 import pygame
-import segno
 
 BORDER = 3  # modules of quiet zone around the code (phones read 2; 4 is the standard's ideal)
 MIN_MODULE_PX = 3
@@ -17,6 +16,8 @@ SHARE = 0.2  # the code's side, as a share of the screen's shorter side (216 px 
 
 def modules(url: str) -> int:
     """The code's side in modules, quiet zone included."""
+    import segno  # imported on first use: its tables are 3 MB resident, and most boards show no code
+
     return segno.make(url, error="m", micro=False).symbol_size(border=BORDER)[0]
 
 
@@ -29,6 +30,8 @@ def side_for(url: str, screen: tuple[int, int]) -> int:
 
 def surface(url: str, side: int) -> pygame.Surface:
     """The code, black on white with its quiet zone, `side` pixels square (a multiple of its modules)."""
+    import segno
+
     code = segno.make(url, error="m", micro=False)
     rows = list(code.matrix_iter(border=BORDER))
     module = side // len(rows)

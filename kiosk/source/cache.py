@@ -31,6 +31,7 @@ from pathlib import Path
 
 from kiosk.content.manifest import SHA256
 from kiosk.durable import remove
+from kiosk.i18n import _
 
 log = logging.getLogger("kiosk.cache")
 
@@ -106,12 +107,13 @@ class Cache:
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
         except OSError as exc:
-            log.warning("cache: %s cannot be read (%s); fetching it again", path.name, exc.strerror or exc)
+            log.warning(_("cache: {file} cannot be read ({reason}); fetching it again").format(
+                file=path.name, reason=exc.strerror or exc))
             remove(path)
             return False
         if digest.hexdigest() != sha256:
-            log.warning("cache: %s is damaged (its bytes no longer match their SHA-256); fetching it again",
-                        path.name)
+            log.warning(_("cache: {file} is damaged (its bytes no longer match their SHA-256); fetching it "
+                          "again").format(file=path.name))
             remove(path)
             return False
         with _verified_lock:

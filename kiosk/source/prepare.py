@@ -69,8 +69,10 @@ def prepare_image(ref, size: tuple[int, int], fit: str, cache_dir: Path, kind: s
     if target.is_file():
         return target
     frame = (first_picture if kind == "video" else render_frame)(Path(ref.path), size, fit)
+    data = _encoded(frame)
+    frame.close()  # before the card is written to: a whole picture fewer in memory meanwhile
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(frame, target)
+    write_atomic(target, data)  # a power cut leaves no half file
     return target
 
 
@@ -132,7 +134,7 @@ def _frame(image: Image.Image, size: tuple[int, int], fit: str, file_size: int) 
     if orientation != 1:  # without a turn to make, exif_transpose would return a whole copy
         image = _next(image, ImageOps.exif_transpose(image))
     image = _next(image, _to_rgb(image))
-    return _next(image, _scaled(image, size, fit))
+    return _next(image, _scaled(image, size, fit, own=True))
 
 
 def _next(image: Image.Image, result: Image.Image) -> Image.Image:
@@ -188,7 +190,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image  # CMYK, L, P, YCbCr, 1 ...
 
 
-def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
+def _scaled(image: Image.Image, size: tuple[int, int], fit: str, own: bool = False) -> Image.Image:
+    """`own`: the caller lets go of `image` here, so that it is closed before the letterbox is made."""
     sw, sh = size
     width, height = image.size
     if fit == "fill":
@@ -202,6 +205,8 @@ def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
     resized = image.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0) if new != image.size else image
     if new == (sw, sh):
         return resized
+    if own and resized is not image:
+        image.close()  # a whole picture fewer in memory while the letterbox is made
     frame = Image.new("RGB", (sw, sh), (0, 0, 0))
     frame.paste(resized, ((sw - new[0]) // 2, (sh - new[1]) // 2))
     if resized is not image:
@@ -209,11 +214,11 @@ def _scaled(image: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
     return frame
 
 
-def _write_atomically(image: Image.Image, target: Path) -> None:
-    """Encoded in memory, then written atomically: a power cut leaves no half file."""
+def _encoded(image: Image.Image) -> bytes:
+    """The prepared file's bytes, encoded in memory (written atomically by the caller)."""
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=False)
-    write_atomic(target, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def slide_fit(slide, fit_default: str) -> str:
@@ -360,12 +365,13 @@ class Preparer:
 
     def __init__(self, size: tuple[int, int], fit: str, cache_dir: Path, speech_cfg, prune: bool,
                  status=None, ended: Callable[[], bool] = lambda: False, on_ready: Callable[[], None] = lambda: None,
-                 display_cfg=None):
+                 display_cfg=None, showing: Callable[[], Programme | None] = lambda: None):
         self.size, self.fit, self.cache_dir, self.speech_cfg = size, fit, Path(cache_dir), speech_cfg
         self.display_cfg = display_cfg  # which bands stand with picture slides (bands_of)
         self.bands: Bands = NO_BANDS  # those of the programme prepared last
         self.prune, self.status, self.ended, self.on_ready = prune, status, ended, on_ready
         self._prepared: set[tuple[str, str]] = set()  # (sha256, fit) known prepared at this size; GIL-atomic adds
+        self.showing = showing  # the programme on screen (Current's), whose prepared files stay
 
     def _key(self, slide) -> tuple[str, str]:
         if slide.type == "document":
@@ -387,6 +393,8 @@ class Preparer:
         if self.prune:
             self._prune(kept)
             self._prepared &= {self._key(s) for s in kept.slides if s.image is not None}
+        else:
+            self._prune_variants(kept)
         if self.status is not None:
             self.status.update(**usage(self.cache_dir))
         return kept
@@ -407,6 +415,26 @@ class Preparer:
     def slide_ready(self, slide) -> bool:
         """The slide can be drawn now without decoding a picture (the player asks; no disk access)."""
         return slide.image is None or self._key(slide) in self._prepared
+
+    def _prune_variants(self, programme: Programme) -> None:
+        """Synced media are the sync cache's to evict (it keeps what a fallback needs); but a picture the
+        programme shows, prepared for a layout it no longer has (the ticker switched on, the screen's
+        size changed), is ours: that variant goes, about 0.3 MB a picture and layout. What the programme on
+        screen needs stays (this one may never replace it: a sync can still refuse it)."""
+        keep = needed_files(programme, self.size, self.fit, self.cache_dir, self.bands)
+        on_screen = self.showing()
+        if on_screen is not None:
+            keep |= needed_files(on_screen, self.size, self.fit, self.cache_dir, bands_of(self.display_cfg, on_screen))
+        shown = {s.image.sha256 for s in programme.slides if s.image is not None}
+        folder = prepared_dir(self.cache_dir)
+        for path in folder.glob("*") if folder.is_dir() else ():
+            if path not in keep and path.name.split("-", 1)[0] in shown:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:  # a read-only card: left, as the sync cache leaves what it cannot remove
+                    return
+        ours = [s for s in (*programme.slides, *(on_screen.slides if on_screen else ())) if s.image is not None]
+        self._prepared &= {self._key(s) for s in ours} | {k for k in self._prepared if k[0] not in shown}
 
     def _prune(self, programme: Programme) -> None:
         from kiosk.source import speech
