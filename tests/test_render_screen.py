@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from kiosk.screen import gpu
-from kiosk.screen.display import Screen
+from kiosk.screen.display import Screen, quit_video
 from kiosk.status import Status
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -24,7 +24,7 @@ def status():
 @pytest.fixture(autouse=True)
 def _close_display():
     yield
-    pygame.display.quit()
+    quit_video()  # not pygame.display.quit(): a Window left behind would free a later window (see quit_video)
 
 
 def frame(size, top_color=RED, rest=BLUE) -> pygame.Surface:
@@ -304,3 +304,20 @@ def test_a_fade_starts_from_the_frame_on_screen_whose_surface_is_gone(status, on
     screen.prepare(new)
     screen.crossfade(new, 200)
     assert seen[-1] == BLUE and any(60 < r < 200 and 60 < b < 200 for r, _g, b in seen)
+
+
+def test_opening_a_screen_closes_one_left_open_so_collecting_it_later_frees_nothing_twice(status):
+    """SDL frees every window when its video restarts; a pygame Window left behind would destroy whatever
+    window sits at its address when collected (seen in CI: "Renderer's window has been destroyed")."""
+    import gc
+
+    left = Screen.open((320, 180), 0, status)
+    left.show(frame((320, 180)))
+    screen = Screen.open((320, 180), 0, status)
+    assert left.renderer is None  # closed, textures and renderer before its window
+    left.close()  # again: nothing
+    del left
+    gc.collect()
+    new = frame((320, 180), BLUE, BLUE)
+    screen.crossfade(new, 100)
+    assert tuple(panel(screen).get_at((5, 5)))[:3] == BLUE

@@ -88,6 +88,21 @@ class _Shot:
         self.surface: pygame.Surface | None = None
 
 
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # screens not closed yet (see quit_video)
+
+
+def quit_video() -> None:
+    """Close every screen still open, then shut SDL's video down, before it opens again.
+
+    `pygame.display.quit()` frees every SDL window, but a pygame Window object left behind destroys its
+    window again when it is collected: by then a new window may sit at the same address (seen in CI: a
+    fade failed with "Renderer's window has been destroyed"). Closing them first, textures, renderer and
+    then window, leaves nothing to free twice."""
+    for screen in list(_OPEN):
+        screen.close(quit_video=False)
+    pygame.display.quit()
+
+
 class Screen:
     """A fullscreen window drawn by SDL's renderer, or an offscreen one when there is no screen."""
 
@@ -125,6 +140,7 @@ class Screen:
         self.zone_log: list | None = None  # bench/ sets a list: (perf_counter, mono) of every frame with zones
         lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
         self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
+        _OPEN.add(self)
 
     # --- opening ----------------------------------------------------------------------------------
 
@@ -148,7 +164,7 @@ class Screen:
                 window, renderer, name = cls._try_driver(driver, size)
             except (pygame.error, ValueError) as exc:
                 tried.append(f"{driver}: {exc}")
-                pygame.display.quit()
+                quit_video()
                 continue
             screen = cls(window, renderer, name, rotation, driver, headless=False, status=status, wake=wake)
             log.info("display: %s %dx%d, rotation %d, %s renderer", driver, *screen.physical, rotation, name)
@@ -171,7 +187,7 @@ class Screen:
                   wake: threading.Event | None = None) -> Screen:
         """A screen that shows nobody (SDL's dummy driver, software renderer): `kiosk render`, tests."""
         os.environ["SDL_VIDEODRIVER"] = "dummy"
-        pygame.display.quit()
+        quit_video()
         pygame.display.init()
         window = video.Window("kiosk", size)
         renderer, name = _renderer(window, [gpu.SOFTWARE])
@@ -180,7 +196,7 @@ class Screen:
     @staticmethod
     def _try_driver(driver: str, size: tuple[int, int] | None) -> tuple[video.Window, video.Renderer, str]:
         os.environ["SDL_VIDEODRIVER"] = driver
-        pygame.display.quit()
+        quit_video()
         pygame.display.init()
         if size is None:
             desktop = pygame.display.get_desktop_sizes()
@@ -583,14 +599,19 @@ class Screen:
         used[id(surface)] = held
         return held[1]
 
-    def close(self) -> None:
+    def close(self, quit_video: bool = True) -> None:
+        """Let go of textures, renderer and window in that order (each needs the next); again is a no-op."""
+        if self not in _OPEN:
+            return
+        _OPEN.discard(self)
         self._zones, self._zone_textures = [], {}
         self._stop_zones()
         self._shown = self._ahead = None
         self._layers = []
         self.renderer = None
         self.window.destroy()
-        pygame.display.quit()
+        if quit_video:
+            pygame.display.quit()
 
 
 def _turn(rect: zones.Rect, size: tuple[int, int], rotation: int) -> zones.Rect:
