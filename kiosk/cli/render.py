@@ -96,55 +96,57 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             reason=exc.strerror or exc))]) from None
     renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name, feedback=cfg.feedback)
     screen = Screen.offscreen(size)
+    try:
 
-    mono = time.monotonic()
+        mono = time.monotonic()
 
-    def presented(page, shown=()):
-        for zone in shown:
-            preview = getattr(zone, "preview", None)
-            if preview is not None:
-                preview(mono)  # a ticker mid-way, as a passer-by sees it, not empty before its text enters
-        screen.set_zones(list(shown), mono, at)
-        screen.show(page)
-        return screen.snapshot()
+        def presented(page, shown=()):
+            for zone in shown:
+                preview = getattr(zone, "preview", None)
+                if preview is not None:
+                    preview(mono)  # a ticker mid-way, as a passer-by sees it, not empty before its text enters
+            screen.set_zones(list(shown), mono, at)
+            screen.show(page)
+            return screen.snapshot()
 
-    paths = []
-    said: set[str] = set()
-    for number, slide in enumerate(slides, start=1):
-        try:
-            pages = renderer.pages(slide, ticker=programme.ticker)
-            shown = renderer.zones(slide, programme.ticker)
-        except ValueError as exc:  # a picture that cannot be loaded: the board skips it too
-            print(_("slide {slide} will not play: {reason}").format(slide=slide.id, reason=exc), file=sys.stderr)
-            continue
-        path = out / f"{number:02d}-{slide.id}.png"
-        cut = renderer.caption_warning(slide, programme.ticker)
-        if cut:
-            print(f"warning: {cut}", file=sys.stderr)
-        hidden = renderer.qr_hidden(slide)
-        if hidden and hidden not in said:
-            said.add(hidden)
-            print(f"note: {hidden}", file=sys.stderr)
-        try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
-            save_png(presented(pages[0], shown), path)
-            for index in range(1, len(pages)):
-                (out / "pages").mkdir(exist_ok=True)
-                save_png(presented(pages[index], shown),
-                         out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
-        except OSError as exc:
-            raise InvalidInput([Problem(str(path), None, "--out", _("cannot write: {reason}").format(reason=exc))]) \
-                from None
-        paths.append(path)
-        durations = getattr(pages, "durations", None)
-        if len(pages) > 1 and durations:  # a document: each section its own time
-            print(f"note: {slide.id} has {len(pages)} sections, {min(durations):.0f}-{max(durations):.0f} s each, "
-                  f"{sum(durations):.0f} s in all; sections 2+ are in {out / 'pages'}", file=sys.stderr)
-        elif len(pages) > 1:
-            each = slide.duration / len(pages)
-            message = (_("note: {slide} has {pages} pages of {seconds} s each (too fast to read: give it a longer "
-                         "duration); pages 2+ are in {folder}") if each < 4 else
-                       _("note: {slide} has {pages} pages of {seconds} s each; pages 2+ are in {folder}"))
-            print(message.format(slide=slide.id, pages=len(pages), seconds=f"{each:.1f}", folder=out / "pages"),
-                  file=sys.stderr)
-    screen.close()
+        paths = []
+        said: set[str] = set()
+        for number, slide in enumerate(slides, start=1):
+            try:
+                pages = renderer.pages(slide, ticker=programme.ticker)
+                shown = renderer.zones(slide, programme.ticker)
+            except ValueError as exc:  # a picture that cannot be loaded: the board skips it too
+                print(_("slide {slide} will not play: {reason}").format(slide=slide.id, reason=exc), file=sys.stderr)
+                continue
+            path = out / f"{number:02d}-{slide.id}.png"
+            cut = renderer.caption_warning(slide, programme.ticker)
+            if cut:
+                print(f"warning: {cut}", file=sys.stderr)
+            hidden = renderer.qr_hidden(slide)
+            if hidden and hidden not in said:
+                said.add(hidden)
+                print(f"note: {hidden}", file=sys.stderr)
+            try:  # one page drawn and written at a time: a 100,000-character notice is 148 full-screen pages
+                save_png(presented(pages[0], shown), path)
+                for index in range(1, len(pages)):
+                    (out / "pages").mkdir(exist_ok=True)
+                    save_png(presented(pages[index], shown),
+                             out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
+            except OSError as exc:
+                problem = Problem(str(path), None, "--out", _("cannot write: {reason}").format(reason=exc))
+                raise InvalidInput([problem]) from None
+            paths.append(path)
+            durations = getattr(pages, "durations", None)
+            if len(pages) > 1 and durations:  # a document: each section its own time
+                print(f"note: {slide.id} has {len(pages)} sections, {min(durations):.0f}-{max(durations):.0f} s each, "
+                      f"{sum(durations):.0f} s in all; sections 2+ are in {out / 'pages'}", file=sys.stderr)
+            elif len(pages) > 1:
+                each = slide.duration / len(pages)
+                message = (_("note: {slide} has {pages} pages of {seconds} s each (too fast to read: give it a longer "
+                             "duration); pages 2+ are in {folder}") if each < 4 else
+                           _("note: {slide} has {pages} pages of {seconds} s each; pages 2+ are in {folder}"))
+                print(message.format(slide=slide.id, pages=len(pages), seconds=f"{each:.1f}", folder=out / "pages"),
+                      file=sys.stderr)
+    finally:
+        screen.close()  # on every way out: a window left open would be freed twice (screen.display)
     return paths
