@@ -58,6 +58,21 @@ def test_render_out_not_writable_is_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_render_on_a_full_disk_says_so_and_leaves_no_empty_png(tmp_path, small_disk):
+    """SDL writing the PNG itself did not notice a full disk: empty files, and exit 0."""
+    (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n"
+                                          f"cache: {{path: {tmp_path / 'cache'}}}\n")
+    out = small_disk.path / "out"
+    out.mkdir()
+    small_disk.fill(leave=60_000)  # room for a PNG or so, not for seven
+    result = render("--out", str(out), "--at", "2026-12-03T09:00", "--size", "960x540", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "--out: cannot write" in result.stderr and "Traceback" not in result.stderr
+    written = sorted(out.rglob("*.png"))
+    assert all(path.stat().st_size > 0 for path in written)
+    assert all(pygame.image.load(str(path)).get_size() == (960, 540) for path in written)
+
+
 def test_render_replaces_an_earlier_preview(tmp_path):
     (tmp_path / "config.yaml").write_text(f"device: {{id: t, name: X}}\nsource: {{path: {ROOT / 'demo'}}}\n"
                                           f"cache: {{path: {tmp_path / 'cache'}}}\n")

@@ -8,6 +8,7 @@ converted to the display format only when a display exists.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import unicodedata
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pygame
 
+from kiosk import durable
 from kiosk.content import video
 from kiosk.i18n import _
 from kiosk.screen import bands, clip, fallback, fonts, languages, qr, scripts, text, zones
@@ -71,11 +73,16 @@ def _into(picture: pygame.Surface, size: tuple[int, int], fit: str) -> pygame.Su
 
 
 def save_png(frame: pygame.Surface, path: Path) -> None:
-    """Write a frame as a PNG file (`kiosk render`); OSError when it cannot be written."""
+    """Write a frame as a PNG file (`kiosk render`); OSError when it cannot be written.
+
+    Encoded in memory, then written whole: SDL writing the file itself did not notice a full disk
+    (empty or cut PNGs, and `kiosk render` said nothing)."""
+    buffer = io.BytesIO()
     try:
-        pygame.image.save(frame, str(path))
+        pygame.image.save(frame, buffer, "png")
     except pygame.error as exc:
         raise OSError(str(exc)) from None
+    durable.write_atomic(path, buffer.getvalue())
 
 
 def nfc(text: str) -> str:
