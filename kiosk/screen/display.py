@@ -99,7 +99,7 @@ def quit_video() -> None:
     fade failed with "Renderer's window has been destroyed"). Closing them first, textures, renderer and
     then window, leaves nothing to free twice."""
     for screen in list(_OPEN):
-        screen.close(quit_video=False)
+        screen.close(video_too=False)
     pygame.display.quit()
 
 
@@ -599,7 +599,7 @@ class Screen:
         used[id(surface)] = held
         return held[1]
 
-    def close(self, quit_video: bool = True) -> None:
+    def close(self, video_too: bool = True) -> None:
         """Let go of textures, renderer and window in that order (each needs the next); again is a no-op."""
         if self not in _OPEN:
             return
@@ -610,7 +610,7 @@ class Screen:
         self._layers = []
         self.renderer = None
         self.window.destroy()
-        if quit_video:
+        if video_too:
             pygame.display.quit()
 
 
