@@ -1,12 +1,14 @@
 """The physical screen: a window, SDL's renderer, and every frame uploaded once as a texture.
 
-Frames arrive as pygame Surfaces, drawn once off the loop by the renderer (screen.slide). Each is uploaded
-here once, as a texture, when it goes on screen (ahead of its slot where a GPU holds it); from then on
-SDL's renderer puts it on the panel. A crossfade is textured draws with alpha each frame (two on a GPU, one
-over the last frame on SDL's software renderer), and the loop presents: our code blends, converts and
-uploads nothing per frame. On a Pi the renderer is
-the GPU's (KMSDRM, OpenGL ES, vsync); where there is no GPU (headless, CI, Xvfb) SDL's software renderer
-composites (screen.gpu chooses, so that no machine runs OpenGL on the CPU).
+Frames arrive as pygame Surfaces, drawn once off the loop by the renderer (screen.slide). On a GPU each
+is uploaded here once, as a texture, ahead of its slot; from then on SDL's renderer puts it on the panel,
+and a crossfade is two textured draws with alpha each frame: our code blends, converts and uploads
+nothing per frame. On a Pi the renderer is the GPU's (KMSDRM, OpenGL ES, vsync); where there is no GPU
+(headless, CI, Xvfb) SDL's software renderer composites (screen.gpu chooses, so that no machine runs
+OpenGL on the CPU). That renderer draws into the window's own surface, and a texture there would only be
+a second copy of the frame in the CPU's memory (8 MB at 1080p) for SDL to blit from: there the frame's
+Surface is blitted into the window's surface as it is, one blit a fade frame (the new frame with alpha
+over what is on screen), the same work as SDL's own copy without the copy.
 
 What a frame draws is a list of layers, (texture, opacity) bottom first. A zone that changes on its own
 (a clock, a ticker strip, a video frame) becomes a layer of its own, drawn over the slide every frame.
@@ -79,7 +81,7 @@ class Fade:
 @dataclass
 class _Texture:
     frame: weakref.ref  # the Surface it was made from (identity only: the texture outlives it if need be)
-    texture: video.Texture
+    texture: video.Texture | pygame.Surface  # a Surface on SDL's software renderer: blitted as it is
 
 
 class _Shot:
@@ -239,6 +241,10 @@ class Screen:
                                                    self.size)
         if self.rotation and not self.hardware:
             surface = pygame.transform.rotate(surface, -self.rotation)  # once per frame, not per draw
+        if not self.hardware:  # blitted into the window's surface (see the module's docstring): no upload
+            if surface is frame and frame.get_flags() & pygame.SRCALPHA:
+                surface = frame.copy()  # its alpha is set for each blit: the caller's is left as it is
+            return _Texture(weakref.ref(frame), surface)
         texture = video.Texture.from_surface(self.renderer, surface)
         texture.blend_mode = BLEND_NONE
         self.uploaded_bytes += 4 * texture.width * texture.height
@@ -250,8 +256,7 @@ class Screen:
     def prepare(self, frame: pygame.Surface) -> None:
         """Upload the next frame before its slot, where a GPU holds textures (on the render thread).
 
-        With SDL's software renderer a texture is one more full-screen copy in memory, for an upload of a
-        few milliseconds: there the frame is uploaded when it is shown."""
+        SDL's software renderer has no textures for frames: there the frame is blitted when it is shown."""
         if self.hardware and self._find(frame) is None:
             self._ahead = self._upload(frame)
 
@@ -259,8 +264,8 @@ class Screen:
         """`held` is on screen alone: the texture before it is let go (at most on screen + next).
 
         SDL's software renderer draws into the window's own surface, which keeps the picture until the
-        next draw: there the texture, a second full-screen copy in memory, is let go as well (a window
-        exposed again is presented again, a screenshot reads that surface)."""
+        next draw: there nothing is kept, not even the frame's Surface (a window exposed again is
+        presented again, a screenshot reads that surface)."""
         if self._ahead is held:
             self._ahead = None
         self._stop_zones()
@@ -277,7 +282,7 @@ class Screen:
 
     # --- drawing ------------------------------------------------------------------------------------
 
-    def _draw(self, layers: list[tuple[video.Texture, int]]) -> None:
+    def _draw(self, layers: list[tuple[video.Texture | pygame.Surface, int]]) -> None:
         renderer = self.renderer
         if self.hardware or not layers:
             renderer.draw_color = (0, 0, 0, 255)
@@ -288,6 +293,12 @@ class Screen:
                     zone.paint()
                 continue
             if alpha <= 0:
+                continue
+            if isinstance(texture, pygame.Surface):  # SDL's software renderer: into the surface it draws on
+                texture.set_alpha(None if alpha >= 255 else alpha)  # None: a plain copy
+                self.window.get_surface().blit(texture, (0, 0))
+                if alpha < 255:
+                    texture.set_alpha(None)  # the frame is the caller's: left as it came
                 continue
             texture.blend_mode = BLEND_NONE if alpha >= 255 else BLEND_ALPHA
             texture.alpha = min(255, alpha)
@@ -656,6 +667,9 @@ def _renderer(window: video.Window, names: list[str]) -> tuple[video.Renderer, s
             # (under X11: Mesa's software OpenGL, ~15 ms of CPU a frame); the window system's own shared
             # memory image (XShm) costs a fraction of that.
             os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+            # Frames are blitted into that surface between the renderer's own draws (the zones, a
+            # video): each draw must be done when it is called, not queued until the present.
+            os.environ["SDL_RENDER_BATCHING"] = "0"
         for vsync in ((True, False) if hardware else (False,)):
             try:
                 renderer = video.Renderer(window, index=index, accelerated=int(hardware), vsync=vsync)
