@@ -1,7 +1,9 @@
 """`kiosk render`: PNG previews of what would play, named in play order."""
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pygame
@@ -80,9 +82,14 @@ def test_render_replaces_an_earlier_preview(tmp_path):
     out.mkdir()
     (out / "09-old-slide.png").write_bytes(b"old")
     (out / "notes.txt").write_text("mine")
+    killed, busy = out / ".tmp-k1ll3d", out / ".tmp-bu5y"  # a render killed mid-write; one writing now
+    killed.write_bytes(b"\x89PNG half")
+    busy.write_bytes(b"\x89PNG")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
     result = render("--out", str(out), "--size", "320x180", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (out / "09-old-slide.png").exists() and (out / "notes.txt").exists()
+    assert not killed.exists() and busy.exists()
 
 
 def test_render_at_the_end_of_the_calendar_is_a_clear_error_not_a_traceback(tmp_path):

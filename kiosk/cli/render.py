@@ -19,6 +19,7 @@ from kiosk.status import Status
 log = logging.getLogger("kiosk.render")
 
 DEFAULT_SIZE = (1920, 1080)
+LEFTOVER_SECONDS = 600  # a temp file in --out this old is a killed render's, not one being written
 
 
 def logical_size(cfg: Config, size: tuple[int, int] | None) -> tuple[int, int]:
@@ -91,6 +92,9 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         out.mkdir(parents=True, exist_ok=True)
         for old in [*out.glob("[0-9][0-9]-*.png"), *out.glob("pages/[0-9][0-9]-*.png")]:
             old.unlink()  # a preview shows one moment: files of an earlier one would mislead
+        for leftover in [*out.glob(".tmp-*"), *out.glob("pages/.tmp-*")]:  # of a render killed mid-write
+            if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:  # (a young one: another render's)
+                leftover.unlink()
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "--out", _("cannot write there: {reason}").format(
             reason=exc.strerror or exc))]) from None
