@@ -5,6 +5,7 @@ import datetime as dt
 import math
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import pygame
@@ -107,6 +108,27 @@ def test_the_display_composes_the_zones_over_the_slide_and_uploads_each_surface_
         assert shown[0].due(50.0, NOW) == pytest.approx(67.5)  # the clock: exactly at the next minute
     finally:
         screen.close()
+
+
+def test_a_still_screen_draws_the_zones_at_the_instant_given_however_long_drawing_takes(renderer):
+    """`kiosk render` is a preview of one instant: a ticker drawn a few milliseconds later (an upload
+    more or less) moved a pixel, so the same render differed between two versions of the code."""
+    ticker = ("Đường dây nóng phòng chống thiên tai: 0235 3 888 999. " * 3,)
+    shown = renderer.zones(slide(), ticker)
+    page = renderer.pages(slide(), ticker=ticker)[0]
+    strips = []
+    for still, pause in ((True, 0.0), (True, 0.25), (False, 0.25)):
+        screen = Screen.offscreen((960, 540))
+        try:
+            screen.still = still
+            screen.set_zones(shown, 50.0, NOW)
+            time.sleep(pause)  # drawing took that long
+            screen.show(page)
+            strips.append(pygame.image.tobytes(screen.snapshot().subsurface((0, 500, 960, 40)), "RGB"))
+        finally:
+            screen.close()
+    assert strips[0] == strips[1]  # still: the same pixels
+    assert strips[2] != strips[0]  # a playing screen: the ticker moved on meanwhile (120 px/s: 30 px)
 
 
 def test_kiosk_render_shows_the_header_clock_and_the_ticker(tmp_path):

@@ -100,6 +100,7 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
             reason=exc.strerror or exc))]) from None
     renderer = Renderer(size, cfg.display, cache_dir, cfg.device.name, feedback=cfg.feedback)
     screen = Screen.offscreen(size)
+    screen.still = True
     try:
 
         mono = time.monotonic()

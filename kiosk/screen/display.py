@@ -139,6 +139,8 @@ class Screen:
         self._zone_textures: dict[int, tuple[weakref.ref, video.Texture]] = {}  # by id of the piece's surface
         self._zone_clock: tuple[float, dt.datetime, float] | None = None  # (mono, local, perf_counter) last given
         self.zone_frames = 0  # frames drawn for zones alone (bench/ reads it)
+        self.still = False  # zones drawn at the instant given, not moved on by the time since (kiosk render:
+        # a preview is of one instant, the same pixels however long drawing it took)
         self.zone_log: list | None = None  # bench/ sets a list: (perf_counter, mono) of every frame with zones
         lw, lh = self.size  # where a logical frame goes so that turned by `rotation` it fills the panel
         self._turned = pygame.Rect((phys[0] - lw) // 2, (phys[1] - lh) // 2, lw, lh)
@@ -338,10 +340,10 @@ class Screen:
         1080p frame is 8 MB), since its pixels are in the texture on a GPU and in the window's surface
         on SDL's software renderer. On a GPU every frame draws the old texture, then the new one with
         opacity `progress`, and presents. SDL's software renderer draws into a window surface that
-        keeps the last frame, so there one draw a frame is enough: the new texture over what is on
+        keeps the last frame, so there one blit a frame is enough: the new frame over what is on
         screen, with the opacity chosen so that the old frame's remaining weight is exactly
         1 - progress (the weight actually applied is tracked, so 8-bit rounding never accumulates);
-        that halves the memory traffic of the frame on a CPU. The last frame is the new texture alone,
+        that halves the memory traffic of the frame on a CPU. The last frame is the new one alone,
         opaque. The progress follows the clock: a slow frame shortens the fade instead of stretching it.
         """
         if old is None:  # from what is on screen: the software target holds it, a GPU its texture
@@ -574,6 +576,8 @@ class Screen:
         if self._zone_clock is None:
             return time.monotonic(), dt.datetime.now()
         mono, local, perf = self._zone_clock
+        if self.still:
+            return mono, local
         moved = time.perf_counter() - perf
         return mono + moved, local + dt.timedelta(seconds=moved)
 
