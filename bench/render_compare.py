@@ -67,7 +67,8 @@ def config(root: Path, folder: Path, name: str) -> Path:
 
 
 def old_path(cfg_path: Path, out: Path, size: tuple[int, int]) -> None:
-    """What `kiosk render` wrote before: each page's Surface saved as it is."""
+    """What `kiosk render` wrote before the screen drew its pages: each page's Surface saved as it is, with
+    the zones (header, ticker: drawn by the screen since) blitted over it by pygame."""
     import datetime as dt
 
     from kiosk import config as configmod
@@ -84,11 +85,25 @@ def old_path(cfg_path: Path, out: Path, size: tuple[int, int]) -> None:
     renderer = Renderer(size, cfg.display, cfg.cache.path, cfg.device.name)
     out.mkdir(parents=True)
     (out / "pages").mkdir()
+    at, mono = dt.datetime.fromisoformat(AT), 1000.0
+
+    def composed(page, shown):
+        """The page with the zones (header, ticker) blitted over it, where the screen draws them."""
+        page = page.copy()
+        for zone in shown:
+            preview = getattr(zone, "preview", None)
+            if preview is not None:
+                preview(mono)  # as kiosk render shows a ticker: mid-way
+            for piece in zone.pieces(mono, at):
+                page.blit(piece.surface, piece.dst[:2], area=piece.src)
+        return page
+
     for number, slide in enumerate(plan.emergency or plan.loop, start=1):
-        pages = renderer.pages(slide)
-        save_png(pages[0], out / f"{number:02d}-{slide.id}.png")
-        for index, page in enumerate(pages[1:], start=2):
-            save_png(page, out / "pages" / f"{number:02d}-{slide.id}-{index:02d}.png")
+        pages = renderer.pages(slide, ticker=programme.ticker)
+        shown = renderer.zones(slide, programme.ticker)
+        save_png(composed(pages[0], shown), out / f"{number:02d}-{slide.id}.png")
+        for index in range(1, len(pages)):
+            save_png(composed(pages[index], shown), out / "pages" / f"{number:02d}-{slide.id}-{index + 1:02d}.png")
 
 
 def kiosk_render(tree: Path, cfg: Path, out: Path, size: str) -> None:
@@ -118,7 +133,8 @@ def compare(a: Path, b: Path) -> tuple[int, int]:
             if diff.getbbox() is None:
                 print(f"  {name}: equal")
                 continue
-            count = sum(1 for pixel in diff.getdata() if pixel != (0, 0, 0))
+            data = diff.get_flattened_data() if hasattr(diff, "get_flattened_data") else diff.getdata()
+            count = sum(1 for pixel in data if pixel != (0, 0, 0))
             print(f"  {name}: {count} pixels differ, by up to {max(high for _low, high in diff.getextrema())}")
             differ += 1
     return len(names), differ
