@@ -162,3 +162,40 @@ def test_pages_break_between_sentences_rather_than_inside_one():
             last = [line.text for line in page.lines if not line.bold][-1]
             assert last.endswith((".", ",")), (height, last)  # a sentence (or at worst a clause) ends the page
         assert words_of(layout, bold=False) == body.split()
+
+
+UNITS_TEXT = st.lists(st.one_of(WORDS, st.sampled_from(["0235", "3", "888", "999", "30", "%", "km", "100", "000",
+                                                         "x" * 90, "ข้าว\u200bไทย", "ng.", "bà;", "con,"])),
+                      min_size=1, max_size=160).map(" ".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(body=UNITS_TEXT, count=st.integers(min_value=1, max_value=12), width=st.sampled_from([200, 450, 900]))
+def test_a_paragraphs_front_and_its_rest_wrap_as_the_whole_does(body, count, width):
+    """Paging wraps only the front of a long paragraph: its lines and the rest's must be the whole's."""
+    wrapper = text.Wrapper(measure)
+    whole = wrapper.wrap(body, 49, False, width)
+    front, rest = wrapper.wrap_front(body, 49, False, width, count)
+    if rest is None:
+        assert front == whole and len(whole) <= count + 2
+    else:
+        assert front == whole[:count] and wrapper.wrap(rest, 49, False, width) == whole[count:]
+
+
+def test_paging_a_long_paragraph_costs_in_proportion_to_its_length(monkeypatch):
+    """Each page once tried every sentence end to the paragraph's end, each head wrapped again: 14,000
+    characters of short sentences (a notice pasted from a document, no line breaks) took 39 s at 960x540,
+    98,000 would have taken hours. Counted in words gone through by the wrapper, not timed."""
+    split = text.joined_units
+    seen = []
+    monkeypatch.setattr(text, "joined_units", lambda t: seen.append(len(units := split(t))) or units)
+
+    def work(sentences: int) -> tuple[int, int]:
+        seen.clear()
+        layout = text.layout("Thông báo", "Bà con lưu ý. " * sentences, (900, 500), measure, line_height, 49, 127)
+        return sum(seen), len(layout.pages)
+
+    small, small_pages = work(400)
+    large, large_pages = work(1600)
+    assert large_pages >= 3.5 * small_pages > 10
+    assert large < 5 * small  # four times the text: about four times the work

@@ -74,6 +74,7 @@ UNITS = frozenset({"%", "km", "m", "cm", "mm", "kg", "g", "ha", "tấn", "lít",
                    "USD", "VNĐ", "°C"})
 _SENTENCE_END = re.compile(r"[.!?…][\"”’»)]*\Z")
 _CLAUSE_END = re.compile(r"[,;:–—][\"”’»)]*\Z")
+_GAP = re.compile(r"[\s\u200b]")  # where one unit of text may end (see scripts.words)
 
 
 def units(text: str) -> list[str]:
@@ -117,10 +118,40 @@ class Wrapper:
     def wrap(self, text: str, size: int, bold: bool, max_width: int) -> list[str]:
         """Greedy wrap of one paragraph at spaces and ZERO WIDTH SPACEs (scripts written without spaces);
         words wider than the box are broken between grapheme clusters, never inside one."""
+        lines, _rest = self._greedy(text, size, bold, max_width, None)
+        return self._no_runt(lines, size, bold, max_width)
+
+    def wrap_front(self, text: str, size: int, bold: bool, max_width: int, count: int) -> tuple[list[str], str | None]:
+        """The first `count` lines of `wrap(text)` and the text after them, which wrapped on its own gives the
+        lines that follow; or, for a paragraph of at most `count` + 2 lines, all of `wrap(text)` and None.
+
+        Paging a long paragraph needs a page's lines at a time: wrapping all the rest again for each page
+        made its layout grow with the square of its length. So a front of the text is wrapped, cut at a
+        space or ZERO WIDTH SPACE, longer and longer until it holds those lines and two more (the words
+        at the cut, a number group split there, are then past them)."""
+        chars = (count + 4) * 160
+        while chars < len(text):
+            gap = _GAP.search(text, chars)
+            if gap is None:
+                break
+            front, rest = self._greedy(text[:gap.start()], size, bold, max_width, count)
+            if rest is not None and self._greedy(rest, size, bold, max_width, 2)[1] is not None:
+                return front, rest + text[gap.start():]
+            chars *= 2
+        front, rest = self._greedy(text, size, bold, max_width, count)
+        if rest is not None and self._greedy(rest, size, bold, max_width, 2)[1] is not None:
+            return front, rest  # 3 lines or more after the front: the last lines' evening-out is not in it
+        return self.wrap(text, size, bold, max_width), None
+
+    def _greedy(self, text: str, size: int, bold: bool, max_width: int,
+                limit: int | None) -> tuple[list[str], str | None]:
+        """Lines filled one after the other. With `limit`, once that many are complete and more text is
+        left: those lines and the text left (None when the paragraph ends within them)."""
         space = self.width(" ", size, bold)
         lines: list[str] = []
         current, current_w = "", 0
-        for joiner, word in joined_units(text):
+        units = joined_units(text)
+        for i, (joiner, word) in enumerate(units):
             word_w = self.width(word, size, bold)
             if word_w > max_width:
                 if current:
@@ -128,22 +159,27 @@ class Wrapper:
                 pieces = self._break_word(word, size, bold, max_width)
                 lines.extend(pieces[:-1])
                 current, current_w = pieces[-1], self.width(pieces[-1], size, bold)
-                continue
-            if not current:
+            elif not current:
                 current, current_w = word, word_w
-                continue
-            guess = current_w + (space if joiner else 0) + word_w
-            # Widths add up except for kerning across the space (and shaping across a ZWSP): near the edge,
-            # measure the real line.
-            if guess <= max_width * 0.97 or (guess <= max_width * 1.03 and
-                                              self.width(current + joiner + word, size, bold) <= max_width):
-                current, current_w = current + joiner + word, guess
             else:
-                lines.append(current)
-                current, current_w = word, word_w
+                guess = current_w + (space if joiner else 0) + word_w
+                # Widths add up except for kerning across the space (and shaping across a ZWSP): near the
+                # edge, measure the real line.
+                if guess <= max_width * 0.97 or (guess <= max_width * 1.03 and
+                                                  self.width(current + joiner + word, size, bold) <= max_width):
+                    current, current_w = current + joiner + word, guess
+                else:
+                    lines.append(current)
+                    current, current_w = word, word_w
+            if limit is not None and len(lines) >= limit:
+                # Past the limit: pieces of one broken word (lines[limit:]), then the line being filled
+                # (it begins with that word's last piece, or is the word that did not fit), then the units
+                # not reached, each after its own space or ZERO WIDTH SPACE.
+                tail = "".join((" " if j == " " else scripts.ZWSP) + w for j, w in units[i + 1:])
+                return lines[:limit], "".join(lines[limit:]) + current + tail
         if current:
             lines.append(current)
-        return self._no_runt(lines, size, bold, max_width)
+        return lines, None
 
     def _no_runt(self, lines: list[str], size: int, bold: bool, max_width: int) -> list[str]:
         """A single word alone on the last line takes the word before it along (the line before keeps one)."""
@@ -308,10 +344,10 @@ def _paginate(tlines: list[str], tsize: int, top: int, body: str, size: int, box
     gap_h = round(lh * PARAGRAPH_GAP)
     pages: list[list[tuple[str | None, int]]] = [[]]
     used = 0
-    queue: deque[str | list[str] | None] = deque(paragraphs(body))
+    queue: deque[str | list[str] | None] = deque(paragraphs(body))  # a list: lines, placed as they are
 
-    def wrap(part: str | list[str]) -> list[str]:
-        return part if isinstance(part, list) else wrapper.wrap(part, size, False, width)
+    def wrap(part: str) -> list[str]:
+        return wrapper.wrap(part, size, False, width)
 
     def place(lines: list[str]) -> None:
         nonlocal used
@@ -334,15 +370,18 @@ def _paginate(tlines: list[str], tsize: int, top: int, body: str, size: int, box
             elif pages[-1]:
                 new_page()
             continue
-        lines = wrap(part)
         free = (room - used) // lh
-        if len(lines) <= free:
+        # a page's lines and a few more (all of them for a paragraph that ends there): `more` is the text
+        # after them, None when `lines` is the whole paragraph
+        lines, more = (part, None) if isinstance(part, list) else wrapper.wrap_front(part, size, False, width, free + 1)
+        if more is None and len(lines) <= free:
             place(lines)
             continue
         full = used / room
-        cut = None if full >= 0.75 or isinstance(part, list) else _cut(part, free, _SENTENCE_END, wrap)
-        if cut is None and full < 0.5 and not isinstance(part, list):
-            cut = _cut(part, free, _CLAUSE_END, wrap)
+        by_lines = isinstance(part, (list, _Lines))  # the rest of a paragraph split between lines: not cut again
+        cut = None if full >= 0.75 or by_lines else _cut(part, lines, free, _SENTENCE_END, wrap)
+        if cut is None and full < 0.5 and not by_lines:
+            cut = _cut(part, lines, free, _CLAUSE_END, wrap)
         if cut is not None:
             head, rest = cut
             place(head)
@@ -353,14 +392,16 @@ def _paginate(tlines: list[str], tsize: int, top: int, body: str, size: int, box
             queue.appendleft(part)
             new_page()
             continue
-        take = min(free, len(lines) - 2) if len(lines) >= 4 else min(free, len(lines) - 1)  # no lone last line
+        total = len(lines) if more is None else math.inf  # (more: a paragraph longer than free + 3 lines)
+        take = min(free, total - 2) if total >= 4 else min(free, total - 1)  # no lone last line
         if take < 2 and pages[-1]:  # no lone first line either
-            queue.appendleft(lines)
+            queue.appendleft(lines if more is None else _Lines(part))
             new_page()
             continue
-        take = max(1, take)
+        take = int(max(1, take))
         place(lines[:take])
-        queue.appendleft(lines[take:])
+        queue.appendleft(lines[take:] if more is None else
+                         _Lines(wrapper.wrap_front(part, size, False, width, take)[1]))
         new_page()
     while pages[-1] and pages[-1][-1][0] is None:
         pages[-1].pop()
@@ -368,11 +409,22 @@ def _paginate(tlines: list[str], tsize: int, top: int, body: str, size: int, box
     return Layout(size, tsize, tuple(_page(tlines, tsize, top, items, size, line_height) for items in kept))
 
 
-def _cut(part: str, free: int, end: re.Pattern, wrap) -> tuple[list[str], str] | None:
+class _Lines(str):
+    """The rest of a paragraph whose first lines are on the page before: wrapped when its page comes, and
+    placed line by line there, never cut again at a sentence's end (as its lines, when known, are)."""
+
+
+def _cut(part: str, lines: list[str], free: int, end: re.Pattern, wrap) -> tuple[list[str], str] | None:
     """The paragraph's longest head ending at `end` (a sentence's or clause's end) that fills at least two
-    of the `free` lines left on the page (one if the page has only that): (its lines, the rest)."""
+    of the `free` lines left on the page (one if the page has only that): (its lines, the rest).
+
+    `lines`: the whole paragraph wrapped. Wrapping fills each line before the next, so a head that fits in
+    `free` lines has no more words than the first `free` of them (one line more is tried, where the last
+    lines were evened out): only those ends are tried. Trying every end of the paragraph, each head
+    wrapped again, took minutes for a long paragraph of short sentences (text pasted from a document)."""
     words = part.split()
-    for k in range(len(words) - 1, 0, -1):
+    most = min(len(words) - 1, len(" ".join(lines[:free + 1]).split()))
+    for k in range(most, 0, -1):
         if not end.search(words[k - 1]):
             continue
         head = wrap(" ".join(words[:k]))
