@@ -164,3 +164,22 @@ def test_an_emergency_picture_gets_the_red_band(renderer, tmp_path):
     image = png(renderer.pages(Slide(id="e", type="image", image=ref, priority="emergency"))[0], tmp_path / "e.png")
     band = (0, 0, SIZE[0], round(150 * SIZE[1] / 1080))
     assert count(image, band, lambda p: p[0] > 180 and p[1] < 60 and p[2] < 60) > 0.6 * band[2] * band[3]
+
+
+def test_a_notice_is_fitted_once_and_drawn_the_same_when_it_comes_round_again(tmp_path, monkeypatch):
+    """Fitting tries a dozen sizes (half of what drawing a notice costs): remembered, not done each loop."""
+    renderer = Renderer((960, 540), SimpleNamespace(font="auto", fit="fit"), tmp_path / "cache")
+    fitted = []
+    fit = renderer._fit
+    monkeypatch.setattr(renderer, "_fit", lambda *args: fitted.append(args) or fit(*args))
+    notice = Slide(id="n", type="text", title="Lịch tiếp công dân", body="Sáng thứ Năm hằng tuần. " * 8)
+    first = pygame.image.tobytes(renderer.pages(notice)[0], "RGB")
+    assert pygame.image.tobytes(renderer.pages(notice)[0], "RGB") == first and len(fitted) == 1
+    renderer.pages(Slide(id="n", type="text", title="Lịch tiếp công dân", body="Chiều thứ Sáu."))
+    assert len(fitted) == 2  # another text: fitted on its own
+    for n in range(slide_mod.LAYOUTS_KEPT + 5):
+        renderer._layout(f"Thông báo {n}", "", (400, 200), renderer.fonts.for_text("Thông báo"))
+    assert len(renderer._layouts) == slide_mod.LAYOUTS_KEPT  # bounded: the oldest let go
+    long = Slide(id="l", type="text", title="Dài", body="Bà con lưu ý. " * (slide_mod.LAYOUT_KEPT_CHARS // 10))
+    renderer.pages(long)
+    assert all(len(key[1]) <= slide_mod.LAYOUT_KEPT_CHARS for key in renderer._layouts)  # too big to keep

@@ -41,6 +41,8 @@ from kiosk.source import prepare
 
 log = logging.getLogger(__name__)
 
+LAYOUTS_KEPT = 64  # text layouts remembered: a notice is fitted once, not each time the loop comes round to it
+LAYOUT_KEPT_CHARS = 20_000  # a longer text is laid out each time (its layout, all its pages' lines, is big)
 LINE_SPACING = 1.15  # line box = font height x this: room for stacked marks (Ễ, Ộ) above a descender (g, y)
 
 
@@ -108,6 +110,7 @@ class Renderer:
         self.fonts = fonts.load(getattr(display_cfg, "font", "auto"))
         self.scripts = fallback.Fallback(self.fonts)  # other scripts' fonts, found when a text needs them
         self._used: dict[tuple[str, Path], tuple[fonts.FontFiles, ...]] = {}
+        self._layouts: dict[tuple, text.Layout] = {}  # oldest first (see _layout)
         self.notes: dict[str, str] = {}  # slide id -> what of its text no installed font draws (for status)
         w, h = self.size
         self.unit = min(w, h) / 1080  # every dimension below is designed at 1080 lines and scaled
@@ -357,6 +360,20 @@ class Renderer:
 
     def _layout(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles,
                 max_size: int | None = None) -> text.Layout:
+        """The text's layout, remembered: fitting tries a dozen sizes, measuring each word at each (half of
+        what drawing a notice costs), and a slide is drawn again each time it comes round."""
+        key = (title, body, box, files, max_size)
+        lay = self._layouts.pop(key, None)
+        if lay is None:
+            lay = self._fit(title, body, box, files, max_size)
+        if len(title) + len(body) <= LAYOUT_KEPT_CHARS:
+            self._layouts[key] = lay  # the newest last
+            while len(self._layouts) > LAYOUTS_KEPT:
+                del self._layouts[next(iter(self._layouts))]
+        return lay
+
+    def _fit(self, title: str, body: str, box: tuple[int, int], files: fonts.FontFiles,
+             max_size: int | None) -> text.Layout:
         used = self.files_used(title + body, files)
 
         def measure(t: str, size: int, bold: bool) -> int:
