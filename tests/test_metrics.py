@@ -3,6 +3,7 @@
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -151,3 +152,29 @@ def test_each_channel_has_its_last_sync_labelled(tmp_path, board):
     m = scrape(tmp_path, board)
     assert m["kiosk_channel_last_sync_ok|channel=tinh"] == 1 and m["kiosk_channel_last_sync_ok|channel=xa"] == 0
     assert m["kiosk_channel_last_sync_timestamp_seconds|channel=xa"] == 1_790_000_110
+
+
+def test_prometheus_client_is_loaded_at_the_first_scrape_not_before(tmp_path):
+    """A board nobody scrapes does not hold it (about 1 MB resident)."""
+    make_config(tmp_path)
+    probe = f"""
+import sys, urllib.request
+from pathlib import Path
+from kiosk import config
+from kiosk.report.endpoint import HealthServer
+from kiosk.status import Status
+server = HealthServer(config.load(Path({str(tmp_path / 'config.yaml')!r})), Status())
+server.start()
+try:
+    urllib.request.urlopen(f"http://127.0.0.1:{{server.port}}/healthz").read()
+except urllib.error.HTTPError as unhealthy:  # 503: nothing plays here; the page was answered
+    unhealthy.read()
+before = "prometheus_client" in sys.modules
+page = urllib.request.urlopen(f"http://127.0.0.1:{{server.port}}/metrics").read().decode()
+again = urllib.request.urlopen(f"http://127.0.0.1:{{server.port}}/metrics").read().decode()
+server.stop()
+print(before, "kiosk_" in page, "kiosk_" in again)
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.stdout.split() == ["False", "True", "True"], result.stderr

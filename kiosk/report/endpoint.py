@@ -34,12 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from prometheus_client import CollectorRegistry, exposition
-
 from kiosk.config import Config
 from kiosk.i18n import _
 from kiosk.report import device as devicemod
-from kiosk.report import metrics
 from kiosk.report.health import report
 from kiosk.source.client import TokenError, read_token
 from kiosk.status import Status
@@ -136,8 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
                 healthy, body = app.healthz()
                 answer = (200 if healthy else 503, "application/json", _json(body), None)
             elif path == "/metrics":
-                encoder, content_type = exposition.choose_encoder(self.headers.get("Accept", ""))
-                answer = (200, content_type, encoder(app.registry), None)
+                content_type, page = app.metrics(self.headers.get("Accept", ""))
+                answer = (200, content_type, page, None)
             elif path == "/screenshot.png":
                 png = app.screenshot()
                 unread = "no frame to read back just now (none on screen yet, or the player is busy): ask again"
@@ -179,8 +176,8 @@ class HealthServer:
     def __init__(self, cfg: Config, status: Status, screenshot: Callable[[], bytes | None] = lambda: None):
         self.cfg, self.status, self.screenshot = cfg, status, screenshot
         devicemod.attach(status, cfg.cache.path)
-        self.registry = CollectorRegistry(auto_describe=False)
-        metrics.register(self.registry, status, cfg)
+        self._registry = None  # made at the first /metrics request (see metrics)
+        self._registry_lock = threading.Lock()
         self._token: bytes | None = None
         self._locked: str | None = None  # why every request is refused (the token file cannot be read)
         self._token_tried = 0.0
@@ -192,6 +189,21 @@ class HealthServer:
         self._lock = threading.Lock()  # guards _answering and _busy (workers end on their own threads)
         self._answering: dict[socket.socket, float] = {}  # worker sockets -> deadline
         self._busy: dict[str, int] = {}  # client -> requests being answered
+
+    def metrics(self, accept: str) -> tuple[str, bytes]:
+        """/metrics as (content type, page). prometheus_client is imported at the first request: a board
+        nobody scrapes does not hold it (about 1 MB resident, with the WSGI server it brings)."""
+        from prometheus_client import CollectorRegistry, exposition
+
+        from kiosk.report import metrics
+
+        with self._registry_lock:
+            if self._registry is None:
+                registry = CollectorRegistry(auto_describe=False)
+                metrics.register(registry, self.status, self.cfg)
+                self._registry = registry
+        encoder, content_type = exposition.choose_encoder(accept)
+        return content_type, encoder(self._registry)
 
     @property
     def port(self) -> int:
