@@ -93,8 +93,11 @@ def render_to_dir(cfg: Config, out: Path, at: dt.datetime, size: tuple[int, int]
         for old in [*out.glob("[0-9][0-9]-*.png"), *out.glob("pages/[0-9][0-9]-*.png")]:
             old.unlink()  # a preview shows one moment: files of an earlier one would mislead
         for leftover in [*out.glob(".tmp-*"), *out.glob("pages/.tmp-*")]:  # of a render killed mid-write
-            if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:  # (a young one: another render's)
-                leftover.unlink()
+            try:
+                if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:  # (young: another render's)
+                    leftover.unlink()
+            except FileNotFoundError:  # another render took it away meanwhile
+                pass
     except OSError as exc:
         raise InvalidInput([Problem(str(out), None, "--out", _("cannot write there: {reason}").format(
             reason=exc.strerror or exc))]) from None
