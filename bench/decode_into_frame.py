@@ -9,9 +9,9 @@ the peak. Pillow's JPEG decoder can instead write into any image with `setimage`
 over a Surface's pixels (`Image.frombuffer`, mode RGBX): the frame is then the only full-screen buffer.
 Two things keep that out of the player for now: `Image._getdecoder` is Pillow's private API, and Pillow's
 decoder writes R,G,B,X while a 1080p frame on SDL's software renderer is B,G,R,X (an RGBX frame copies
-into the window at the same speed but blends in a fade 6 times slower), so R and B would need swapping in
-place after the decode: a blit between two Surfaces over the same pixels is refused (the view that
-Pillow's image is made over keeps the frame locked). Both ways here make an R,G,B,X frame.
+into the window at the same speed but blends in a fade 6 times slower), so R and B are swapped in place
+after the decode (`putband` of two 1-byte bands, private API too; a blit between two Surfaces over the
+same pixels is refused by pygame, the buffer view locking the frame). Both ways make a B,G,R,X frame.
 Each way runs in a fresh process; its own VmHWM is read; pixels are compared.
 """
 
@@ -27,7 +27,6 @@ from pathlib import Path
 
 SIZE = (1920, 1080)
 PICTURE = (1920, 993)  # a prepared picture between a header and a ticker
-RGBX = (0xFF, 0xFF00, 0xFF0000, 0)
 
 
 def make_picture(path: Path) -> None:
@@ -53,12 +52,12 @@ def child(way: str, path: str, out: str) -> None:
         data, size = image.tobytes(), image.size
         image.close()
         picture = pygame.image.frombuffer(data, size, "RGB")
-        frame = pygame.Surface(SIZE, 0, 32, RGBX)  # the player's frame is B,G,R,X (see the docstring)
+        frame = pygame.Surface(SIZE)  # B,G,R,X, as the window's surface
         frame.fill((0, 0, 0))
         frame.blit(picture, (x0, y0))
         del picture, data
-    else:  # Pillow's decoder writing into the frame's pixels
-        frame = pygame.Surface(SIZE, 0, 32, RGBX)
+    else:  # Pillow's decoder writing into the frame's pixels, then R and B swapped in place
+        frame = pygame.Surface(SIZE)
         frame.fill((0, 0, 0))
         image = Image.open(path)
         (tile,) = image.tile
@@ -70,7 +69,10 @@ def child(way: str, path: str, out: str) -> None:
         decoder.decode(image.fp.read())
         decoder.cleanup()
         image.close()
-        del target, view
+        red, blue = target.getchannel(0), target.getchannel(2)  # 2 MB each
+        target.im.putband(blue.im, 0)
+        target.im.putband(red.im, 2)
+        del target, view, red, blue
     ms = (time.perf_counter() - start) * 1000
     hwm = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                if line.startswith("VmHWM:"))  # before the PNG is written (its encoder's buffers)
