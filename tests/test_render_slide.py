@@ -130,6 +130,32 @@ def test_a_truncated_prepared_picture_is_drawn_whole_not_grey(renderer, tmp_path
     assert frame.getpixel((SIZE[0] // 2, SIZE[1] - 40))[1] > 120  # green to the bottom, not grey
 
 
+def test_a_picture_decoded_into_its_frame_is_the_same_as_drawn_the_ordinary_way(renderer, tmp_path, monkeypatch):
+    from kiosk.screen import picture as picture_mod
+    from kiosk.source import prepare
+
+    path = tmp_path / "chi-tiet.png"
+    image = Image.new("RGB", (640, 360))
+    image.putdata([((x * 7) % 256, (y * 5) % 256, (x * y) % 256) for y in range(360) for x in range(640)])
+    image.save(path)  # every channel different: a swapped R and B would show
+    ref = MediaRef(media.sha256_file(path), path.stat().st_size, path, "chi-tiet.png")
+    slides = [Slide(id="d", type="image", image=ref), Slide(id="e", type="image", image=ref, fit="fill",
+                                                              title="Chợ phiên")]
+    used = []
+    real = picture_mod.decode_into
+    monkeypatch.setattr(slide_mod, "decode_into", lambda *a: used.append(real(*a)) or used[-1])
+    fast = [pygame.image.tobytes(renderer.pages(s)[0], "RGB") for s in slides]
+    assert used == [True, True]
+    monkeypatch.setattr(slide_mod, "decode_into", lambda *a: False)
+    ordinary = [pygame.image.tobytes(renderer.pages(s)[0], "RGB") for s in slides]
+    assert fast == ordinary
+    prepared = prepare.prepared_path(ref, SIZE, "fit", renderer.cache_dir)
+    frame = pygame.Surface(SIZE)
+    assert not real(frame, prepared, (0, 0), (SIZE[0] - 2, SIZE[1]))  # not the size it must be
+    assert not real(frame, path, (0, 0), (640, 360))  # not a JPEG
+    assert not real(frame, prepared, (5, 0), SIZE)  # would not fit in the frame
+
+
 def test_image_slide_with_an_unreadable_picture_raises_a_clear_error(renderer, tmp_path):
     bad = tmp_path / "hong.jpg"
     bad.write_bytes(b"\xff\xd8 no")

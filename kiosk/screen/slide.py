@@ -36,6 +36,7 @@ from kiosk.screen.palette import (  # noqa: F401 - NAVY_* and the rest are this 
     WHITE,
     YELLOW,
 )
+from kiosk.screen.picture import decode_into
 from kiosk.screen.picture import surface_of as picture_surface
 from kiosk.source import prepare
 
@@ -560,20 +561,12 @@ class Renderer:
     def _image_page(self, slide, geo: bands.Geometry | None = None) -> pygame.Surface:
         banded = (bool(geo.header_h), bool(geo.ticker_h)) if geo is not None else prepare.NO_BANDS
         size, fit = prepare.prepared_as(slide, self.size, getattr(self.display_cfg, "fit", "fit"), banded)
-        try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
-            image = prepare.open_prepared(slide.image, size, fit, self.cache_dir, slide.type)
-        except (ValueError, OSError) as exc:
-            raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
-                file=slide.image.name, reason=exc)) from None
-        picture = picture_surface(image)  # decoded whole by Pillow, never grey
         frame = pygame.Surface(self.size)
-        frame.fill(BLACK)
         area = frame.get_rect()
         if geo is not None and (geo.header_h or geo.ticker_h):  # the picture in what the bands leave
             area = pygame.Rect(0, geo.header_h, self.size[0], self.size[1] - geo.header_h - geo.ticker_h)
-            if picture.get_size() != area.size:  # prepared for the whole screen (a video's first picture)
-                picture = _into(picture, area.size, fit)
-        frame.blit(picture, picture.get_rect(center=area.center))
+        if not (tuple(size) == area.size and self._decoded_into(frame, slide, size, fit, area)):
+            self._place_picture(frame, slide, size, fit, area)
         if slide.type == "video":
             return frame  # what a video slide shows under its moving picture: nothing drawn over it
         if slide.title:
@@ -584,6 +577,27 @@ class Renderer:
             pygame.draw.rect(frame, RED, frame.get_rect(), max(4, round(14 * self.unit)))
             self._emergency_band(frame)
         return frame
+
+    def _decoded_into(self, frame: pygame.Surface, slide, size, fit: str, area: pygame.Rect) -> bool:
+        """The prepared picture decoded straight into the frame (screen.picture): one full-screen buffer."""
+        try:
+            path = prepare.prepare_image(slide.image, size, fit, self.cache_dir, slide.type)
+        except (ValueError, OSError):
+            return False  # said by _place_picture, which tries again
+        return decode_into(frame, path, area.topleft, area.size)
+
+    def _place_picture(self, frame: pygame.Surface, slide, size, fit: str, area: pygame.Rect) -> None:
+        try:  # normally prepared ahead by prepare_programme; a missing or damaged file is made again here
+            image = prepare.open_prepared(slide.image, size, fit, self.cache_dir, slide.type)
+        except (ValueError, OSError) as exc:
+            raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
+                file=slide.image.name, reason=exc)) from None
+        picture = picture_surface(image)  # decoded whole by Pillow, never grey
+        frame.fill(BLACK)
+        if area != frame.get_rect() and picture.get_size() != area.size:  # prepared for the whole screen
+            # (a video's first picture) but shown between bands
+            picture = _into(picture, area.size, fit)
+        frame.blit(picture, picture.get_rect(center=area.center))
 
     CAPTION_SHARE = 0.36  # of the picture's height: a caption never hides more of it
     CAPTION_LINES = 3
