@@ -1,18 +1,14 @@
-"""Issue 10, a study (not the player's code): a picture slide's peak memory, decoded as the player does
-against decoded straight into its frame.
+"""Issue 10: a picture slide's peak memory, decoded the ordinary way against decoded into its frame.
 
     python bench/decode_into_frame.py [--rounds 3]
 
-The player decodes a prepared JPEG with Pillow (4 bytes a pixel), takes its bytes (3), lets the image go,
-and blits a Surface over those bytes into the slide's frame: two picture-sized buffers beside the frame at
-the peak. Pillow's JPEG decoder can instead write into any image with `setimage`, and an image can be made
-over a Surface's pixels (`Image.frombuffer`, mode RGBX): the frame is then the only full-screen buffer.
-Two things keep that out of the player for now: `Image._getdecoder` is Pillow's private API, and Pillow's
-decoder writes R,G,B,X while a 1080p frame on SDL's software renderer is B,G,R,X (an RGBX frame copies
-into the window at the same speed but blends in a fade 6 times slower), so R and B are swapped in place
-after the decode (`putband` of two 1-byte bands, private API too; a blit between two Surfaces over the
-same pixels is refused by pygame, the buffer view locking the frame). Both ways make a B,G,R,X frame.
-Each way runs in a fresh process; its own VmHWM is read; pixels are compared.
+The ordinary way (`kiosk.screen.picture.surface_of`, the player's fallback) decodes a prepared JPEG with
+Pillow (4 bytes a pixel), takes its bytes (3), lets the image go, and blits a Surface over those bytes
+into the slide's frame: two picture-sized buffers beside the frame at the peak. `decode_into` (what the
+player does now) has Pillow's JPEG decoder write into an image made over the frame's pixels, then swaps
+R and B in place (Pillow writes R,G,B,X; the frame is B,G,R,X, as the window's surface: an R,G,B,X frame
+blends 6 times slower in a fade). Each way runs in a fresh process; its own VmHWM is read; pixels are
+compared.
 """
 
 from __future__ import annotations
@@ -24,6 +20,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 SIZE = (1920, 1080)
 PICTURE = (1920, 993)  # a prepared picture between a header and a ticker
@@ -44,9 +43,11 @@ def child(way: str, path: str, out: str) -> None:
     import pygame
     from PIL import Image
 
+    from kiosk.screen.picture import decode_into  # in both ways: the same modules loaded
+
     start = time.perf_counter()
     x0, y0 = (SIZE[0] - PICTURE[0]) // 2, (SIZE[1] - PICTURE[1]) // 2
-    if way == "player":  # kiosk.screen.picture.surface_of, then the blit of slide._image_page
+    if way == "ordinary":  # kiosk.screen.picture.surface_of, then the blit of slide._place_picture
         image = Image.open(path)
         image.load()
         data, size = image.tobytes(), image.size
@@ -56,23 +57,10 @@ def child(way: str, path: str, out: str) -> None:
         frame.fill((0, 0, 0))
         frame.blit(picture, (x0, y0))
         del picture, data
-    else:  # Pillow's decoder writing into the frame's pixels, then R and B swapped in place
+    else:
         frame = pygame.Surface(SIZE)
-        frame.fill((0, 0, 0))
-        image = Image.open(path)
-        (tile,) = image.tile
-        view = frame.get_view("0")
-        target = Image.frombuffer("RGBX", SIZE, view, "raw", "RGBX", frame.get_pitch(), 1)
-        decoder = Image._getdecoder("RGBX", "jpeg", ("RGB", tile.args[1]))
-        decoder.setimage(target.im, (x0, y0, x0 + PICTURE[0], y0 + PICTURE[1]))
-        image.fp.seek(tile.offset)
-        decoder.decode(image.fp.read())
-        decoder.cleanup()
-        image.close()
-        red, blue = target.getchannel(0), target.getchannel(2)  # 2 MB each
-        target.im.putband(blue.im, 0)
-        target.im.putband(red.im, 2)
-        del target, view, red, blue
+        if not decode_into(frame, Path(path), (x0, y0), PICTURE):
+            raise SystemExit("decode_into refused the picture")
     ms = (time.perf_counter() - start) * 1000
     hwm = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                if line.startswith("VmHWM:"))  # before the PNG is written (its encoder's buffers)
@@ -93,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         picture = Path(tmp) / "prepared.jpg"
         make_picture(picture)
-        runs: dict[str, list[tuple[float, float]]] = {"player": [], "into-frame": []}
+        runs: dict[str, list[tuple[float, float]]] = {"ordinary": [], "into-frame": []}
         for _ in range(args.rounds):
             for way in runs:
                 out = subprocess.run([sys.executable, __file__, "--child", way, str(picture), f"{tmp}/{way}.png"],
