@@ -582,8 +582,9 @@ class Renderer:
         """The prepared picture decoded straight into the frame (screen.picture): one full-screen buffer."""
         try:
             path = prepare.prepare_image(slide.image, size, fit, self.cache_dir, slide.type)
-        except (ValueError, OSError):
-            return False  # said by _place_picture, which tries again
+        except (ValueError, OSError) as exc:  # the picture cannot be prepared: said once, not tried again
+            raise ValueError(_("{file}: prepared image cannot be loaded ({reason})").format(
+                file=slide.image.name, reason=exc)) from None
         return decode_into(frame, path, area.topleft, area.size)
 
     def _place_picture(self, frame: pygame.Surface, slide, size, fit: str, area: pygame.Rect) -> None:
